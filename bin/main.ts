@@ -1,0 +1,56 @@
+// Dispatches `gridmesh <command>` to the module that owns the command. Each module
+// exports `run(argv): Promise<number>` (the exit code); modules load lazily so one
+// command never pays for another's dependencies (TensorFlow, the chain client, ...).
+import { formatCliError } from '../core/cli/formatCliError.ts'
+
+type CommandModule = { run: (argv: string[]) => Promise<number> }
+
+const commands: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
+  sim: {
+    summary: 'serve simulated inverter, battery and meter over real Modbus (TCP/RTU)',
+    load: () => import('../hardware-sims/cli.ts'),
+  },
+  forecast: {
+    summary: 'train, evaluate and run the load forecast (train | eval | predict)',
+    load: () => import('../core/forecast/cli.ts'),
+  },
+  plan: {
+    summary: 'plan battery charge/discharge for an input file with the MILP scheduler',
+    load: () => import('../core/schedule/cli.ts'),
+  },
+  market: {
+    summary: 'peer-to-peer market tools (demo)',
+    load: () => import('../core/market/cli.ts'),
+  },
+}
+
+function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((name) => name.length))
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`)
+  return `usage: gridmesh <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun 'gridmesh <command> --help' for a command's options.\n`
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage())
+    return name === undefined ? 2 : 0
+  }
+  const command = commands[name]
+  if (!command) {
+    process.stderr.write(`gridmesh: unknown command '${name}'; expected one of: ${Object.keys(commands).join(', ')}\n`)
+    return 2
+  }
+  const module = await command.load()
+  return module.run(rest)
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code
+  },
+  (error: unknown) => {
+    process.stderr.write(`${formatCliError(error)}\n`)
+    process.exitCode = 1
+  },
+)

@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+// Checks (and with --install, as root, installs) the Debian packages GridMesh's tests and
+// benchmarks use as independent Modbus peers: mbpoll, pymodbus (Debian's, which only
+// /usr/bin/python3 sees), socat for RTU pty pairs, libmodbus for the C baseline.
+// Without root it prints the apt-get line to run and exits non-zero.
+import { execFileSync, spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+
+const checks = [
+  { pkg: 'mbpoll', ok: () => onPath('mbpoll') },
+  { pkg: 'socat', ok: () => onPath('socat') },
+  { pkg: 'python3-pymodbus', ok: () => spawnSync('/usr/bin/python3', ['-c', 'import pymodbus'], { stdio: 'ignore' }).status === 0 },
+  { pkg: 'libmodbus-dev', ok: () => existsSync('/usr/include/modbus/modbus.h') },
+  { pkg: 'gcc', ok: () => onPath('cc') },
+]
+
+function onPath(command) {
+  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0
+}
+
+const missing = checks.filter((check) => !check.ok()).map((check) => check.pkg)
+if (missing.length === 0) process.exit(0)
+
+const install = process.argv.includes('--install')
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0
+if (!install || !isRoot) {
+  process.stderr.write(
+    `system-deps: missing Debian packages: ${missing.join(' ')}\n` +
+      `  install them with: sudo apt-get update && sudo apt-get install -y ${missing.join(' ')}\n`,
+  )
+  process.exit(1)
+}
+process.stderr.write(`system-deps: installing ${missing.join(' ')} with apt-get\n`)
+const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
+execFileSync('apt-get', ['update', '-qq'], { stdio: ['ignore', 'ignore', 'inherit'], env })
+execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: ['ignore', 'ignore', 'inherit'], env })
+const still = checks.filter((check) => !check.ok()).map((check) => check.pkg)
+if (still.length) {
+  process.stderr.write(`system-deps: still missing after apt-get install: ${still.join(' ')}\n`)
+  process.exit(1)
+}
