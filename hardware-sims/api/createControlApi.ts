@@ -1,0 +1,159 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { z } from 'zod'
+import { faultsPatchSchema, noFaults } from '../faults.ts'
+import { describeSimulator, type Simulator } from '../startSimulator.ts'
+
+export type ControlApi = { readonly url: string; close(): Promise<void> }
+
+const clockPatchSchema = z.strictObject({ speed: z.number().min(0).max(1_000_000) })
+const advanceSchema = z.strictObject({ seconds: z.number().positive().max(31 * 86_400) })
+
+const routes = [
+  'GET    /api/health',
+  'GET    /api/state',
+  'GET    /api/devices',
+  'GET    /api/devices/:name',
+  'PUT    /api/devices/:name/faults   {refuseConnections?, delayMs?, noResponse?, exceptionCode?, frozen?, sentinelPoints?, tripped?}',
+  'DELETE /api/devices/:name/faults',
+  'POST   /api/devices/:name/disconnect',
+  'PUT    /api/clock                   {speed}   (0 pauses)',
+  'POST   /api/clock/advance           {seconds}',
+  'GET    /api/events',
+]
+
+class HttpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message)
+  }
+}
+
+const maxBodyBytes = 64 * 1024
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  let size = 0
+  const chunks: Buffer[] = []
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length
+    if (size > maxBodyBytes) throw new HttpError(413, `request body: larger than ${maxBodyBytes} bytes`)
+    chunks.push(chunk as Buffer)
+  }
+  const text = Buffer.concat(chunks).toString('utf8')
+  if (!text.trim()) throw new HttpError(400, 'request body: expected a JSON object, got an empty body')
+  try {
+    return JSON.parse(text)
+  } catch (error) {
+    throw new HttpError(400, `request body: invalid JSON (${(error as Error).message})`)
+  }
+}
+
+function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+  const result = schema.safeParse(body)
+  if (result.success) return result.data
+  const problems = result.error.issues.map((issue) => {
+    const path = issue.path.map(String).join('.') || '(body)'
+    return issue.code === 'unrecognized_keys' ? `${path}: unknown field(s) ${issue.keys.join(', ')}` : `${path}: ${issue.message}`
+  })
+  throw new HttpError(400, `request body: ${problems.join('; ')}`)
+}
+
+/** The simulator's local HTTP JSON API: state read-out, fault injection, clock control. */
+export function createControlApi(sim: Simulator, { host, port, log }: { host: string; port: number; log: (m: string) => void }): Promise<ControlApi> {
+  const device = (name: string) => {
+    const runtime = sim.devices.get(decodeURIComponent(name))
+    if (!runtime) throw new HttpError(404, `no device '${decodeURIComponent(name)}'; devices: ${[...sim.devices.keys()].join(', ')}`)
+    return runtime
+  }
+  const describeDevice = (name: string) => describeSimulator(sim).devices.find((d) => d.name === name)
+
+  const handle = async (req: IncomingMessage): Promise<unknown> => {
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    const parts = url.pathname.split('/').filter(Boolean)
+    const method = req.method ?? 'GET'
+    if (parts[0] !== 'api') throw new HttpError(404, `no route ${method} ${url.pathname}; routes:\n${routes.join('\n')}`)
+    const [, a, b, c] = parts
+    if (method === 'GET' && a === 'health' && !b) return { ok: true }
+    if (method === 'GET' && a === 'state' && !b) return describeSimulator(sim)
+    if (method === 'GET' && a === 'events' && !b) return { events: sim.recentEvents() }
+    if (method === 'GET' && a === 'devices' && !b) return { devices: sim.ready }
+    if (a === 'devices' && b) {
+      const runtime = device(b)
+      if (method === 'GET' && !c) return { ...describeDevice(runtime.device.name), ready: sim.ready.find((r) => r.device === runtime.device.name) }
+      if (c === 'faults' && method === 'PUT' && !parts[4]) {
+        const patch = parseBody(faultsPatchSchema, await readJson(req))
+        for (const ref of patch.sentinelPoints ?? []) {
+          const [model, ...path] = ref.split('.')
+          try {
+            runtime.device.image.addressOf(Number(model), path.join('.'))
+          } catch {
+            throw new HttpError(400, `request body: sentinelPoints: device '${runtime.device.name}' has no point ${ref}`)
+          }
+        }
+        if (patch.tripped && runtime.device.kind === 'meter') {
+          throw new HttpError(400, `request body: tripped: a meter cannot trip (use noResponse to make it silent)`)
+        }
+        runtime.faults = { ...runtime.faults, ...patch }
+        log(`${runtime.device.name}: faults set: ${JSON.stringify(patch)}`)
+        sim.tick()
+        return { device: runtime.device.name, faults: runtime.faults }
+      }
+      if (c === 'faults' && method === 'DELETE' && !parts[4]) {
+        runtime.faults = noFaults()
+        log(`${runtime.device.name}: faults cleared`)
+        sim.tick()
+        return { device: runtime.device.name, faults: runtime.faults }
+      }
+      if (c === 'disconnect' && method === 'POST' && !parts[4]) {
+        const dropped = runtime.endpoint.tcp?.dropConnections() ?? 0
+        log(`${runtime.device.name}: dropped ${dropped} connection(s)`)
+        return { device: runtime.device.name, dropped }
+      }
+    }
+    if (a === 'clock' && method === 'PUT' && !b) {
+      const { speed } = parseBody(clockPatchSchema, await readJson(req))
+      sim.tick()
+      sim.clock.setSpeed(speed)
+      log(`clock speed set to ${speed}`)
+      return { speed, time: new Date(sim.physics.timeMs).toISOString() }
+    }
+    if (a === 'clock' && b === 'advance' && method === 'POST' && !c) {
+      const { seconds } = parseBody(advanceSchema, await readJson(req))
+      sim.advance(seconds * 1000)
+      return { time: new Date(sim.physics.timeMs).toISOString(), timeMs: sim.physics.timeMs }
+    }
+    throw new HttpError(404, `no route ${method} ${url.pathname}; routes:\n${routes.join('\n')}`)
+  }
+
+  const server = createServer((req, res: ServerResponse) => {
+    handle(req).then(
+      (body) => send(res, 200, body),
+      (error: unknown) => {
+        if (error instanceof HttpError) send(res, error.status, { error: error.message })
+        else {
+          log(`control API: ${req.method} ${req.url}: ${(error as Error).stack ?? String(error)}`)
+          send(res, 500, { error: `internal error: ${(error as Error).message}` })
+        }
+      },
+    )
+  })
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => {
+      server.off('error', reject)
+      const address = server.address()
+      const bound = typeof address === 'object' && address ? address.port : port
+      resolve({
+        url: `http://${host}:${bound}`,
+        close: () => new Promise((done) => {
+          server.closeAllConnections()
+          server.close(() => done())
+        }),
+      })
+    })
+  })
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) })
+  res.end(text)
+}

@@ -1,0 +1,48 @@
+import type { SitePhysics } from '../physics/sitePhysics.ts'
+import type { DeviceConfig } from '../site/siteSchema.ts'
+import type { PointWrite, SunSpecImage } from './SunSpecImage.ts'
+
+export type WriteRejection = { exception: number; reason: string }
+
+/** A simulated SunSpec device: physics in, registers out; control writes in, physics changed. */
+export type SimDevice = {
+  readonly name: string
+  readonly kind: DeviceConfig['kind']
+  readonly config: DeviceConfig
+  readonly image: SunSpecImage
+  /** Copies the physics state into the registers. */
+  refresh(physics: SitePhysics): void
+  /** Validates all point writes, then applies them; a rejection applies none. */
+  applyWrites(writes: PointWrite[], physics: SitePhysics): WriteRejection | null
+}
+
+const sunSpecEpochMs = Date.UTC(2000, 0, 1)
+
+/** Seconds since 2000-01-01T00:00Z, SunSpec's time base (model 122 Tms). */
+export function sunSpecSeconds(timeMs: number): number {
+  return Math.floor((timeMs - sunSpecEpochMs) / 1000)
+}
+
+/** Fills model 1 (common): manufacturer, model, version, serial, device address. */
+export function fillCommonModel(image: SunSpecImage, config: DeviceConfig, model: string): void {
+  image.set(1, 'Mn', config.manufacturer)
+  image.set(1, 'Md', model)
+  image.set(1, 'Opt', 'sim')
+  image.set(1, 'Vr', '1.0.0')
+  image.set(1, 'SN', config.serialNumber ?? `SIM-${config.name.toUpperCase()}`)
+  image.set(1, 'DA', config.transport.unitId)
+  image.set(1, 'Pad', 0x8000)
+}
+
+/** Grid voltage and frequency with a slow, deterministic wobble. */
+export function gridVoltage(timeMs: number, phase: number): number {
+  return 230 + 2.5 * Math.sin(timeMs / 97_000 + phase * 2.1) + 1.2 * Math.sin(timeMs / 13_000 + phase)
+}
+
+export function gridFrequency(timeMs: number): number {
+  return 50 + 0.03 * Math.sin(timeMs / 41_000) + 0.01 * Math.sin(timeMs / 7_000)
+}
+
+export function rejection(exception: number, reason: string): WriteRejection {
+  return { exception, reason }
+}
