@@ -1,0 +1,259 @@
+// Judges the simulator with peers that are not ours: Debian's mbpoll reads 'SunS' at each
+// device's base, and the pymodbus walker (test/peers/sunspec_walk.py, which lays models out from
+// the SunSpec JSON itself) walks every model chain, decodes scaled points, writes a battery
+// setpoint and sees the physics react. The clock is paused and stepped through the control API,
+// so readings are stable while several peers look at them.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { python, repoRoot, sunspecWalk } from '../peers/paths.ts'
+import { runPeer } from '../peers/runPeer.ts'
+import { startPeer, type JsonLine, type StartedPeer } from '../peers/startPeer.ts'
+
+type Ready = { event: 'ready'; device: string; kind: string; transport: string; host: string | null; port: number | null; path: string | null; unitId: number; sunspecBase: number }
+type WalkedModel = { id: number; address: number; length: number; known: boolean; points: Record<string, unknown> }
+type Walk = { base: number; models: WalkedModel[]; warnings: string[] }
+type Point = { value: number | null; raw: number | null; sf: number | null; address: number }
+type SimState = { timeMs: number; powerW: { load: number; pv: number; battery: number; grid: number }; devices: Array<{ name: string; powerW?: number; socPct?: number }> }
+
+// model lengths from shared/reference/sunspec/README.md
+const referenceLength: Record<number, number> = { 1: 66, 103: 50, 120: 26, 121: 30, 122: 44, 123: 24, 124: 24, 203: 105, 704: 65, 713: 7, 802: 62 }
+const chains: Record<string, number[]> = {
+  inverter: [1, 103, 120, 121, 122, 123],
+  battery: [1, 103, 120, 124, 704, 713, 802],
+  meter: [1, 203],
+}
+// Melbourne summer noon: the PV inverter produces, so every balance term is non-zero
+const start = '2013-01-15T12:00:00+11:00'
+const batteryCapacityWh = 13_500
+const chargeEfficiency = 0.95
+
+const workDir = mkdtempSync(join(tmpdir(), 'gridmesh-sim-peers-'))
+const started: StartedPeer[] = []
+
+afterAll(async () => {
+  await Promise.all(started.map((peer) => peer.stop()))
+  rmSync(workDir, { recursive: true, force: true })
+})
+
+async function startSim(name: string, siteYaml: string): Promise<{ sim: StartedPeer; ready: Ready[]; api: string }> {
+  const site = join(workDir, `${name}.yaml`)
+  writeFileSync(site, siteYaml)
+  const sim = startPeer(process.execPath, [join(repoRoot, 'bin', 'gridmesh.js'), 'sim', '--site', site, '--speed', '0', '--seed', '7'], { cwd: repoRoot })
+  started.push(sim)
+  const apiLine = await sim.waitForLine((line) => line.event === 'api', 45_000)
+  const ready = sim.lines.filter((line: JsonLine) => line.event === 'ready') as unknown as Ready[]
+  return { sim, ready, api: String(apiLine.url) }
+}
+
+async function api<T>(base: string, method: string, path: string, body?: unknown): Promise<T> {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(5000),
+  })
+  const text = await response.text()
+  if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status}: ${text}`)
+  return JSON.parse(text) as T
+}
+
+async function walker<T>(connection: string[], args: string[], timeoutMs = 20_000): Promise<T> {
+  const run = await runPeer(python, [sunspecWalk, ...connection, ...args], timeoutMs)
+  if (run.code !== 0) throw new Error(`sunspec_walk.py ${[...connection, ...args].join(' ')} exited ${run.code}${run.timedOut ? ' (timed out)' : ''}: ${run.stderr}`)
+  return JSON.parse(run.stdout) as T
+}
+
+async function mbpollHex(args: string[]): Promise<string[]> {
+  const run = await runPeer('mbpoll', [...args, '-t', '4:hex', '-1'], 15_000)
+  if (run.code !== 0) throw new Error(`mbpoll ${args.join(' ')} exited ${run.code}: ${run.stdout.slice(-400)} ${run.stderr}`)
+  return [...run.stdout.matchAll(/^\[\d+\]:\s+(0x[0-9A-F]+)/gm)].map((match) => match[1] ?? '')
+}
+
+function tcpSite(): string {
+  const tcp = (unitId: number) => `{ type: tcp, host: 127.0.0.1, port: 0, unitId: ${unitId} }`
+  return `name: sim-peers
+location: { latitudeDeg: -37.81, longitudeDeg: 144.96, timezone: Australia/Melbourne }
+clock: { speed: 0, start: "${start}" }
+load: { peakW: 7000 }
+api: { host: 127.0.0.1, port: 0 }
+devices:
+  - { name: pv1, kind: inverter, transport: ${tcp(1)}, sunspecBase: 40000, ratedW: 8000, tiltDeg: 25, azimuthDeg: 0, commandTimeoutS: 86400 }
+  - { name: bat1, kind: battery, transport: ${tcp(2)}, sunspecBase: 40000, capacityWh: ${batteryCapacityWh}, maxChargeW: 5000, maxDischargeW: 5000,
+      chargeEfficiency: ${chargeEfficiency}, dischargeEfficiency: 0.95, initialSocPct: 50, commandTimeoutS: 86400, fallback: idle }
+  - { name: meter1, kind: meter, transport: ${tcp(5)}, sunspecBase: 40000 }
+`
+}
+
+describe('simulator over Modbus TCP, judged by mbpoll and pymodbus', () => {
+  let ready: Ready[] = []
+  let apiUrl = ''
+  let sim: StartedPeer
+  const device = (kind: string): Ready => {
+    const found = ready.find((r) => r.kind === kind)
+    if (!found) throw new Error(`no ${kind} in ready lines ${JSON.stringify(ready)}`)
+    return found
+  }
+  const tcpArgs = (kind: string): string[] => ['--port', String(device(kind).port), '--unit', String(device(kind).unitId)]
+  const read = (kind: string, model: number, point: string) => walker<Point>(tcpArgs(kind), ['read', '--model', String(model), '--point', point])
+  const advance = (seconds: number) => api<{ timeMs: number }>(apiUrl, 'POST', '/api/clock/advance', { seconds })
+  const state = () => api<SimState>(apiUrl, 'GET', '/api/state')
+
+  beforeAll(async () => {
+    ;({ sim, ready, api: apiUrl } = await startSim('tcp', tcpSite()))
+    await advance(1)
+  }, 60_000)
+
+  it('prints one ready line per device with a real port, then the API line', () => {
+    expect(ready.map((r) => [r.device, r.kind, r.transport, r.unitId, r.sunspecBase])).toEqual([
+      ['pv1', 'inverter', 'tcp', 1, 40000],
+      ['bat1', 'battery', 'tcp', 2, 40000],
+      ['meter1', 'meter', 'tcp', 5, 40000],
+    ])
+    for (const r of ready) expect(r.port).toBeGreaterThan(0)
+    expect(sim.lines.at(-1)?.event).toBe('api')
+    expect(apiUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+  })
+
+  it("mbpoll reads 'SunS' at the base of every device", async () => {
+    for (const r of ready) {
+      const words = await mbpollHex(['-m', 'tcp', '-a', String(r.unitId), '-r', String(r.sunspecBase + 1), '-c', '2', '-p', String(r.port), '127.0.0.1'])
+      expect(words, r.device).toEqual(['0x5375', '0x6E53'])
+    }
+  })
+
+  it('pymodbus walks every model chain to 0xFFFF with the reference lengths', async () => {
+    for (const r of ready) {
+      const walk = await walker<Walk>(tcpArgs(r.kind), ['walk'])
+      expect(walk.base, r.device).toBe(r.sunspecBase)
+      expect(walk.models.map((m) => m.id), r.device).toEqual(chains[r.kind])
+      expect(walk.models.map((m) => m.length), r.device).toEqual(walk.models.map((m) => referenceLength[m.id]))
+      expect(walk.warnings, r.device).toEqual([])
+      const common = walk.models[0]?.points ?? {}
+      expect(typeof common.Mn, `${r.device} model 1 Mn`).toBe('string')
+      expect(typeof common.SN, `${r.device} model 1 SN`).toBe('string')
+    }
+  })
+
+  it('decodes scaled points that agree with the simulator state', async () => {
+    const s = await state()
+    const pv = await read('inverter', 103, 'W')
+    const hz = await read('inverter', 103, 'Hz')
+    const soc = await read('battery', 802, 'SoC')
+    const meter = await read('meter', 203, 'W')
+    expect(s.powerW.pv).toBeGreaterThan(500) // summer noon
+    expect(pv.value).not.toBeNull()
+    expect(Math.abs((pv.value ?? 0) - s.powerW.pv)).toBeLessThanOrEqual(Math.max(1, 10 ** (pv.sf ?? 0)))
+    expect(hz.value).toBeGreaterThan(49)
+    expect(hz.value).toBeLessThan(51)
+    expect(soc.value).toBeCloseTo(s.devices.find((d) => d.name === 'bat1')?.socPct ?? NaN, 0)
+    expect(Math.abs((meter.value ?? 0) - s.powerW.grid)).toBeLessThanOrEqual(Math.max(1, 10 ** (meter.sf ?? 0)))
+  })
+
+  it('a charge setpoint written through 704 moves the battery, the meter and the energy balance', async () => {
+    const before = { bat: await read('battery', 802, 'W'), meter: await read('meter', 203, 'W'), pv: await read('inverter', 103, 'W') }
+    expect(before.bat.value).toBe(0) // fallback: idle
+    await walker(tcpArgs('battery'), ['write', '--model', '704', '--point', 'WSetEna', '--value', '1', '--point', 'WSetMod', '--value', '1', '--point', 'WSet', '--value', '-3000'])
+    expect((await read('battery', 704, 'WSet')).value).toBe(-3000)
+    await advance(1)
+    const after = { bat: await read('battery', 802, 'W'), bat103: await read('battery', 103, 'W'), meter: await read('meter', 203, 'W'), pv: await read('inverter', 103, 'W') }
+    expect(after.bat.value).toBeCloseTo(-3000, -2)
+    expect(after.bat103.value).toBeCloseTo(-3000, -2)
+    // grid = load - pv - battery: the meter rises by the charge power (PV and load barely move in 1 s)
+    const pvChange = (after.pv.value ?? 0) - (before.pv.value ?? 0)
+    expect((after.meter.value ?? 0) - (before.meter.value ?? 0) + pvChange).toBeGreaterThan(2800)
+    expect((after.meter.value ?? 0) - (before.meter.value ?? 0) + pvChange).toBeLessThan(3200)
+  })
+
+  it('the state of charge rises over simulated time at the charge power times efficiency', async () => {
+    const soc0 = (await read('battery', 802, 'SoC')).value ?? NaN
+    await advance(600)
+    const soc1 = (await read('battery', 802, 'SoC')).value ?? NaN
+    const expected = ((3000 * chargeEfficiency * (600 / 3600)) / batteryCapacityWh) * 100 // 3.52 %
+    expect(soc1 - soc0).toBeGreaterThan(expected - 0.3)
+    expect(soc1 - soc0).toBeLessThan(expected + 0.3)
+    expect((await read('battery', 802, 'W')).value).toBeCloseTo(-3000, -2)
+  })
+
+  it('the running clock (speed 3600 through the API) integrates too', async () => {
+    const t0 = (await state()).timeMs
+    const soc0 = (await read('battery', 802, 'SoC')).value ?? NaN
+    await api(apiUrl, 'PUT', '/api/clock', { speed: 3600 })
+    await new Promise((resolve) => setTimeout(resolve, 1500))
+    await api(apiUrl, 'PUT', '/api/clock', { speed: 0 })
+    const t1 = (await state()).timeMs
+    const soc1 = (await read('battery', 802, 'SoC')).value ?? NaN
+    const hours = (t1 - t0) / 3_600_000
+    expect(hours).toBeGreaterThan(0.3)
+    const expected = ((3000 * chargeEfficiency * hours) / batteryCapacityWh) * 100
+    expect(Math.abs(soc1 - soc0 - expected)).toBeLessThan(0.5)
+  })
+
+  it('an inverter limit written through 123 caps the AC output', async () => {
+    const wmax = (await read('inverter', 121, 'WMax')).value ?? NaN
+    const available = (await state()).powerW.pv
+    expect(available).toBeGreaterThan(0.3 * wmax)
+    await walker(tcpArgs('inverter'), ['write', '--model', '123', '--point', 'WMaxLimPct', '--value', '25', '--point', 'WMaxLim_Ena', '--value', '1'])
+    await advance(1)
+    const capped = (await read('inverter', 103, 'W')).value ?? NaN
+    expect(capped).toBeLessThanOrEqual(0.25 * wmax + 1)
+    expect(capped).toBeGreaterThan(0.2 * wmax)
+  })
+
+  it('stops on SIGTERM', async () => {
+    await sim.stop(5000)
+    expect(sim.child.signalCode === null ? sim.child.exitCode : sim.child.signalCode).toBe(0)
+  })
+})
+
+describe('simulator over Modbus RTU on a socat pty pair', () => {
+  let socat: StartedPeer
+  let sim: StartedPeer
+  let clientPath = ''
+
+  beforeAll(async () => {
+    socat = startPeer('socat', ['-d', '-d', 'pty,raw,echo=0', 'pty,raw,echo=0'])
+    started.push(socat)
+    const deadline = Date.now() + 10_000
+    let paths: string[] = []
+    while (paths.length < 2) {
+      if (Date.now() > deadline) throw new Error(`socat printed no pty pair: ${socat.stderr()}`)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      paths = [...socat.stderr().matchAll(/PTY is (\S+)/g)].map((match) => match[1] ?? '')
+    }
+    const [simPath, otherPath] = paths as [string, string]
+    clientPath = otherPath
+    ;({ sim } = await startSim(
+      'rtu',
+      `name: sim-peers-rtu
+location: { latitudeDeg: -37.81, longitudeDeg: 144.96, timezone: Australia/Melbourne }
+clock: { speed: 0, start: "${start}" }
+load: { peakW: 7000 }
+api: { host: 127.0.0.1, port: 0 }
+devices:
+  - { name: meter1, kind: meter, transport: { type: rtu, path: "${simPath}", baudRate: 9600, unitId: 3 }, sunspecBase: 40000 }
+`,
+    ))
+    const ready = sim.lines.find((line) => line.event === 'ready')
+    expect(ready).toMatchObject({ device: 'meter1', transport: 'rtu', path: simPath, unitId: 3, port: null })
+  }, 60_000)
+
+  it("mbpoll reads 'SunS' at the base over RTU", async () => {
+    const words = await mbpollHex(['-m', 'rtu', '-b', '9600', '-P', 'none', '-d', '8', '-s', '1', '-a', '3', '-r', '40001', '-c', '2', clientPath])
+    expect(words).toEqual(['0x5375', '0x6E53'])
+  })
+
+  it('pymodbus walks the meter chain over RTU', async () => {
+    const walk = await walker<Walk>(['--serial', clientPath, '--baud', '9600', '--unit', '3'], ['walk'], 30_000)
+    expect(walk.models.map((m) => m.id)).toEqual([1, 203])
+    expect(walk.models.map((m) => m.length)).toEqual([66, 105])
+    expect(walk.warnings).toEqual([])
+    expect(typeof walk.models[1]?.points.W).toBe('number')
+  })
+
+  it('stops on SIGTERM', async () => {
+    await sim.stop(5000)
+    expect(sim.child.signalCode === null ? sim.child.exitCode : sim.child.signalCode).toBe(0)
+  })
+})
