@@ -1,0 +1,31 @@
+import type { Account, Address, Chain, Hash, Transport, WalletClient } from 'viem'
+import { energyMarketAbi } from '../../contracts/abi.ts'
+import type { EncodedClearing } from '../market/encodeClearing.ts'
+
+/** Sends the operator's commitClearing transaction for an encoded clearing. */
+export async function commitClearing(
+  wallet: WalletClient<Transport, Chain, Account>,
+  market: Address,
+  clearing: EncodedClearing,
+): Promise<Hash> {
+  return wallet.writeContract({
+    address: market,
+    abi: energyMarketAbi,
+    functionName: 'commitClearing',
+    args: [
+      clearing.interval,
+      clearing.price,
+      clearing.orders.map((o) => ({
+        siteId: o.siteId,
+        interval: o.interval,
+        side: o.side,
+        energyWh: o.energyWh,
+        limitPrice: o.limitPrice,
+        deadline: o.deadline,
+        r: o.r,
+        vs: o.vs,
+      })),
+      clearing.matches,
+    ],
+  })
+}

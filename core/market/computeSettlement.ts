@@ -1,0 +1,45 @@
+import type { MeterReading } from './typedData.ts'
+
+export type SettlementMatch = { sellerPos: number; buyerPos: number; energyWh: number }
+
+export type ComputeSettlementParameters = {
+  /** token base units per kWh */
+  price: bigint
+  penaltyBps: bigint
+  /** readings[k] belongs to the clearing's k-th site (ascending site id) */
+  readings: readonly Pick<MeterReading, 'importWh' | 'exportWh'>[]
+  /** in committed order */
+  matches: readonly SettlementMatch[]
+}
+
+export type Settlement = { deltas: bigint[]; tradedWh: number; settledWh: number }
+
+/**
+ * The balance change of every site of a settled interval, exactly as the contract
+ * computes it: matches consume each side's delivered energy in committed order, the
+ * paid energy is min(traded, seller's remaining export, buyer's remaining import), and
+ * each side pays `penaltyBps` of the price on its own shortfall to its counterparty.
+ */
+export function computeSettlement({ price, penaltyBps, readings, matches }: ComputeSettlementParameters): Settlement {
+  const net = readings.map((r) => r.exportWh - r.importWh)
+  const remaining = net.map((x) => Math.abs(x))
+  const deltas = readings.map(() => 0n)
+  let tradedWh = 0
+  let settledWh = 0
+  for (const { sellerPos: s, buyerPos: b, energyWh: e } of matches) {
+    const sAvail = net[s]! > 0 ? Math.min(e, remaining[s]!) : 0
+    const bAvail = net[b]! < 0 ? Math.min(e, remaining[b]!) : 0
+    const paid = Math.min(sAvail, bAvail)
+    if (net[s]! > 0) remaining[s]! -= sAvail
+    if (net[b]! < 0) remaining[b]! -= bAvail
+    const value = (BigInt(paid) * price) / 1000n
+    const sPenalty = (BigInt(e - sAvail) * price * penaltyBps) / 10_000_000n
+    const bPenalty = (BigInt(e - bAvail) * price * penaltyBps) / 10_000_000n
+    const toSeller = value + bPenalty - sPenalty
+    deltas[s]! += toSeller
+    deltas[b]! -= toSeller
+    tradedWh += e
+    settledWh += paid
+  }
+  return { deltas, tradedWh, settledWh }
+}

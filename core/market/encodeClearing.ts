@@ -1,0 +1,45 @@
+import type { Address, Hex } from 'viem'
+import type { Clearing } from './clearAuction.ts'
+import { MarketInputError } from './MarketError.ts'
+import type { SignedMeterReading, SignedOrder } from './signMarketData.ts'
+
+/** A clearing in the contract's calldata layout (see EnergyMarket.commitClearing/settle). */
+export type EncodedClearing = {
+  interval: bigint
+  price: bigint
+  /** matched sites, ascending by id */
+  siteIds: number[]
+  /** their signed orders, in `siteIds` order */
+  orders: SignedOrder[]
+  /** sellerPos << 40 | buyerPos << 32 | energyWh, positions into `siteIds` */
+  matches: bigint[]
+}
+
+/** One word per matched site as settle() takes it: siteId << 160 | meterKey. */
+export function packSiteRef(siteId: number, meterKey: Address): bigint {
+  return (BigInt(siteId) << 160n) | BigInt(meterKey)
+}
+
+/** The calldata form of a signed reading: meta = interval << 64 | importWh << 32 | exportWh. */
+export function packReading(reading: SignedMeterReading): { meta: bigint; r: Hex; vs: Hex } {
+  const meta = (reading.interval << 64n) | (BigInt(reading.importWh) << 32n) | BigInt(reading.exportWh)
+  return { meta, r: reading.r, vs: reading.vs }
+}
+
+/** Lays a clearing and its signed orders out for commitClearing and settle. */
+export function encodeClearing(clearing: Clearing, signedOrders: readonly SignedOrder[]): EncodedClearing {
+  if (clearing.price === null) throw new MarketInputError(`interval ${clearing.interval}`, 'a clearing with trades', 'no trades')
+  const bySite = new Map(signedOrders.map((o) => [o.siteId, o]))
+  const siteIds = [...new Set(clearing.matches.flatMap((m) => [m.sellerSiteId, m.buyerSiteId]))].sort((a, b) => a - b)
+  const position = new Map(siteIds.map((id, i) => [id, i]))
+  const orders = siteIds.map((id) => {
+    const order = bySite.get(id)
+    if (!order) throw new MarketInputError(`interval ${clearing.interval}: site ${id}`, 'its signed order', 'none')
+    return order
+  })
+  const matches = clearing.matches.map(
+    (m) =>
+      (BigInt(position.get(m.sellerSiteId)!) << 40n) | (BigInt(position.get(m.buyerSiteId)!) << 32n) | BigInt(m.energyWh),
+  )
+  return { interval: clearing.interval, price: clearing.price, siteIds, orders, matches }
+}

@@ -1,0 +1,337 @@
+// EnergyMarket against a real chain (anvil): the happy path and every attack the issue
+// lists, each asserted by the contract's custom error name.
+import { readFileSync } from 'node:fs'
+import { encodeAbiParameters, hashDomain, keccak256, parseEventLogs, toHex, type Hex } from 'viem'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { energyMarketAbi } from '../../contracts/abi.ts'
+import { compileContracts, renderAbiModule } from '../../contracts/compile.ts'
+import { createLocalMarket, type LocalMarket } from '../../core/chain/createLocalMarket.ts'
+import { settleInterval } from '../../core/chain/settleInterval.ts'
+import { startAnvil, type Anvil } from '../../core/chain/startAnvil.ts'
+import { computeSettlement } from '../../core/market/computeSettlement.ts'
+import { packReading } from '../../core/market/encodeClearing.ts'
+import { signMeterReading, signOrder } from '../../core/market/signMarketData.ts'
+import { marketTypes, SIDE_ASK, SIDE_BID } from '../../core/market/typedData.ts'
+import {
+  clear,
+  commit,
+  exactDelivery,
+  revertName,
+  signOrders,
+  signReadings,
+  unpackMatches,
+  type Committed,
+  type OrderSpec,
+} from '../fixtures/market/marketFlow.ts'
+
+let anvil: Anvil
+let lm: LocalMarket
+
+beforeAll(async () => {
+  anvil = await startAnvil()
+  lm = await createLocalMarket({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, sites: 8, importCapWh: 20_000, exportCapWh: 20_000 })
+})
+
+afterAll(async () => {
+  await anvil?.stop()
+})
+
+const p = (eurPerKWh: number) => BigInt(Math.round(eurPerKWh * 1e6))
+// sites 0,1 sell, 2,3 buy; 0 and 2 are the cheapest ask / highest bid
+const baseSpecs: OrderSpec[] = [
+  { site: 0, side: SIDE_ASK, energyWh: 3000, limitPrice: p(0.1) },
+  { site: 1, side: SIDE_ASK, energyWh: 2000, limitPrice: p(0.12) },
+  { site: 2, side: SIDE_BID, energyWh: 2500, limitPrice: p(0.2) },
+  { site: 3, side: SIDE_BID, energyWh: 2000, limitPrice: p(0.15) },
+]
+
+async function balances(ids: readonly number[]): Promise<bigint[]> {
+  return Promise.all(
+    ids.map((id) => lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'balanceOf', args: [id] })),
+  )
+}
+
+/** An interval nobody committed yet: chain time moves to the start of the next one. */
+async function freshInterval(): Promise<bigint> {
+  const next = await lm.nextInterval()
+  await lm.warpTo(lm.intervalStart(next))
+  return next + 1n
+}
+
+async function commitNext(specs: readonly OrderSpec[] = baseSpecs): Promise<Committed> {
+  const interval = await freshInterval()
+  return commit(lm, clear(interval, await signOrders(lm, interval, specs)))
+}
+
+async function endInterval(interval: bigint): Promise<void> {
+  await lm.warpTo(lm.intervalStart(interval + 1n))
+}
+
+async function settleExact(c: Committed) {
+  const readings = await signReadings(lm, c.clearing, exactDelivery(c.clearing))
+  const hash = await settleInterval(lm.wallet, lm.market, { clearing: c.clearing, siteRefs: c.siteRefs, readings })
+  const receipt = await lm.client.waitForTransactionReceipt({ hash })
+  expect(receipt.status).toBe('success')
+  return readings
+}
+
+describe('build artifacts', () => {
+  it('contracts/abi.ts is what the current sources compile to', () => {
+    const text = readFileSync(new URL('../../contracts/abi.ts', import.meta.url), 'utf8')
+    expect(text).toBe(renderAbiModule(compileContracts().artifacts))
+  })
+
+  it('the EIP-712 type hashes and domain in TypeScript match the contract', async () => {
+    const typeString = (name: keyof typeof marketTypes) =>
+      `${name}(${marketTypes[name].map((f) => `${f.type} ${f.name}`).join(',')})`
+    const read = (functionName: 'ORDER_TYPEHASH' | 'READING_TYPEHASH' | 'domainSeparator') =>
+      lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName })
+    expect(await read('ORDER_TYPEHASH')).toBe(keccak256(toHex(typeString('Order'))))
+    expect(await read('READING_TYPEHASH')).toBe(keccak256(toHex(typeString('MeterReading'))))
+    expect(await read('domainSeparator')).toBe(hashDomain({ domain: { ...lm.domain, chainId: BigInt(lm.domain.chainId) }, types: { EIP712Domain: [
+      { name: 'name', type: 'string' },
+      { name: 'version', type: 'string' },
+      { name: 'chainId', type: 'uint256' },
+      { name: 'verifyingContract', type: 'address' },
+    ] } }))
+  })
+})
+
+describe('happy path', () => {
+  it('commits, settles min(traded, delivered) with penalties, nets balances and becomes final', async () => {
+    const c = await commitNext()
+    const { clearing } = c
+    expect(clearing.siteIds).toEqual([0, 1, 2, 3])
+    const before = await balances(clearing.siteIds)
+    await endInterval(clearing.interval)
+    // site 1 delivers only half of what it sold; site 3 takes 300 Wh less than it bought
+    const exact = exactDelivery(clearing)
+    const readingOf = (siteId: number) => {
+      const r = exact(siteId)
+      if (siteId === 1) return { ...r, exportWh: Math.floor(r.exportWh / 2) }
+      if (siteId === 3) return { ...r, importWh: r.importWh - 300 }
+      return r
+    }
+    const readings = await signReadings(lm, clearing, readingOf)
+    const hash = await settleInterval(lm.wallet, lm.market, { clearing, siteRefs: c.siteRefs, readings })
+    const receipt = await lm.client.waitForTransactionReceipt({ hash })
+    expect(receipt.status).toBe('success')
+
+    const expected = computeSettlement({
+      price: clearing.price,
+      penaltyBps: lm.config.penaltyBps,
+      readings,
+      matches: unpackMatches(clearing.matches),
+    })
+    const after = await balances(clearing.siteIds)
+    const deltas = after.map((b, i) => b - before[i]!)
+    expect(deltas).toEqual(expected.deltas)
+    expect(deltas.reduce((a, b) => a + b, 0n)).toBe(0n)
+    expect(expected.settledWh).toBeLessThan(expected.tradedWh)
+    expect(deltas[1]! < deltas[0]!).toBe(true) // the short seller earns less than the full one
+    const [event] = parseEventLogs({ abi: energyMarketAbi, logs: receipt.logs, eventName: 'IntervalSettled' })
+    expect(event?.args.settledWh).toBe(BigInt(expected.settledWh))
+
+    const record = () =>
+      lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'intervalRecord', args: [clearing.interval] })
+    const [status, settledAt, isFinal] = await record()
+    expect([status, isFinal]).toEqual([2, false])
+    await lm.warpTo(settledAt + lm.config.disputeWindowSec)
+    expect((await record())[2]).toBe(true)
+  })
+
+  it('pays an owner out (pull) while the bond stays in escrow', async () => {
+    const site = lm.sites[0]!
+    const [bal] = await balances([site.siteId])
+    const available = await lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'withdrawable', args: [site.siteId] })
+    expect(available).toBe(bal! - lm.config.bond)
+    const wallet = lm.walletFor(site.owner)
+    const tooMuch = wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'withdraw', args: [site.siteId, available + 1n] })
+    expect(await revertName(tooMuch)).toBe('WithdrawExceedsAvailable')
+    const hash = await wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'withdraw', args: [site.siteId, available] })
+    await lm.client.waitForTransactionReceipt({ hash })
+    expect(await balances([site.siteId])).toEqual([lm.config.bond])
+    const tokenBalance = await lm.client.readContract({
+      address: lm.token,
+      abi: [{ type: 'function', name: 'balanceOf', stateMutability: 'view', inputs: [{ type: 'address' }], outputs: [{ type: 'uint256' }] }],
+      functionName: 'balanceOf',
+      args: [site.owner.address],
+    })
+    expect(tokenBalance).toBe(available)
+  })
+})
+
+describe('attacks revert with a named error', () => {
+  it('replayed order: the same interval twice, and an order signed for another interval', async () => {
+    const interval = await freshInterval()
+    const orders = await signOrders(lm, interval, baseSpecs)
+    await commit(lm, clear(interval, orders))
+    expect(await revertName(commit(lm, clear(interval, orders)))).toBe('IntervalAlreadyCommitted')
+    const replayed = { ...clear(interval, orders), interval: interval + 1n }
+    expect(await revertName(commit(lm, replayed))).toBe('OrderWrongInterval')
+  })
+
+  it('expired order, unsorted orders and a caller that is not the operator', async () => {
+    const interval = await freshInterval()
+    const orders = await signOrders(lm, interval, baseSpecs)
+    const clearing = clear(interval, orders)
+    const late = await signOrder(lm.sites[0]!.owner, lm.domain, { ...orders[0]!, deadline: 1n })
+    expect(await revertName(commit(lm, { ...clearing, orders: [late, ...clearing.orders.slice(1)] }))).toBe('OrderExpired')
+    // swap the first two orders and their positions in the matches: valid except for the order
+    const swapped = [clearing.orders[1]!, clearing.orders[0]!, ...clearing.orders.slice(2)]
+    const swapPos = (pos: bigint) => (pos === 0n ? 1n : pos === 1n ? 0n : pos)
+    const remapped = clearing.matches.map(
+      (m) => (swapPos((m >> 40n) & 0xffn) << 40n) | (swapPos((m >> 32n) & 0xffn) << 32n) | (m & 0xffffffffn),
+    )
+    expect(await revertName(commit(lm, { ...clearing, orders: swapped, matches: remapped }))).toBe('OrdersNotSorted')
+    const intruder = lm.walletFor(lm.sites[0]!.owner)
+    const { commitClearing } = await import('../../core/chain/commitClearing.ts')
+    expect(await revertName(commitClearing(intruder, lm.market, clearing))).toBe('NotOperator')
+  })
+
+  it('match outside the order: more energy than ordered, price beyond a limit, wrong side', async () => {
+    const interval = await freshInterval()
+    const orders = await signOrders(lm, interval, baseSpecs)
+    const clearing = clear(interval, orders)
+    const bumped = clearing.matches.map((m, i) => (i === 0 ? m + 5000n : m))
+    expect(await revertName(commit(lm, { ...clearing, matches: bumped }))).toBe('MatchExceedsOrder')
+    expect(await revertName(commit(lm, { ...clearing, price: p(0.3) }))).toBe('PriceOutsideLimit')
+    expect(await revertName(commit(lm, { ...clearing, price: p(0.05) }))).toBe('PriceOutsideLimit')
+    const m0 = clearing.matches[0]!
+    const flipped = (((m0 >> 32n) & 0xffn) << 40n) | (((m0 >> 40n) & 0xffn) << 32n) | (m0 & 0xffffffffn)
+    expect(await revertName(commit(lm, { ...clearing, matches: [flipped, ...clearing.matches.slice(1)] }))).toBe('MatchWrongSide')
+    expect(await revertName(commit(lm, { ...clearing, matches: [m0 | (9n << 40n)] }))).toBe('MatchOutOfRange')
+  })
+
+  it('over-cap energy: an order above the site nameplate cap', async () => {
+    const interval = await freshInterval()
+    const specs = baseSpecs.map((s) => (s.site === 0 ? { ...s, energyWh: 25_000 } : s))
+    expect(await revertName(commit(lm, clear(interval, await signOrders(lm, interval, specs))))).toBe('EnergyExceedsCap')
+  })
+
+  it('malformed order signature (high s, zero r) and an order signed by someone else', async () => {
+    const interval = await freshInterval()
+    const clearing = clear(interval, await signOrders(lm, interval, baseSpecs))
+    const [o0, ...rest] = clearing.orders
+    // s just above n/2: ECDSA malleability, rejected (EIP-2); compact form keeps bit 255 for v
+    const halfN = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n
+    const highS = toHex((BigInt(o0!.vs) & (1n << 255n)) | (halfN + 1n), { size: 32 })
+    expect(await revertName(commit(lm, { ...clearing, orders: [{ ...o0!, vs: highS }, ...rest] }))).toBe('MalformedSignature')
+    expect(await revertName(commit(lm, { ...clearing, orders: [{ ...o0!, r: toHex(0n, { size: 32 }) }, ...rest] }))).toBe('MalformedSignature')
+    const forged = await signOrder(lm.sites[5]!.owner, lm.domain, o0!)
+    expect(await revertName(commit(lm, { ...clearing, orders: [forged, ...rest] }))).toBe('OrderSignerMismatch')
+  })
+
+  it('settlement before the interval ends, double settlement, tampered clearing', async () => {
+    const c = await commitNext()
+    const readings = await signReadings(lm, c.clearing, exactDelivery(c.clearing))
+    const args = { clearing: c.clearing, siteRefs: c.siteRefs, readings }
+    expect(await revertName(settleInterval(lm.wallet, lm.market, args))).toBe('SettlementTooEarly')
+    await endInterval(c.clearing.interval)
+    const cheaper = { ...args, clearing: { ...c.clearing, price: c.clearing.price - 1n } }
+    expect(await revertName(settleInterval(lm.wallet, lm.market, cheaper))).toBe('ClearingMismatch')
+    await lm.client.waitForTransactionReceipt({ hash: await settleInterval(lm.wallet, lm.market, args) })
+    expect(await revertName(settleInterval(lm.wallet, lm.market, args))).toBe('AlreadySettled')
+    const never = { ...args, clearing: { ...c.clearing, interval: c.clearing.interval + 1000n } }
+    expect(await revertName(settleInterval(lm.wallet, lm.market, never))).toBe('IntervalNotCommitted')
+  })
+
+  it('replayed reading, reading signed by the wrong key, malformed reading signature', async () => {
+    const first = await commitNext()
+    await endInterval(first.clearing.interval)
+    const oldReadings = await settleExact(first)
+    const c = await commitNext()
+    await endInterval(c.clearing.interval)
+    const good = await signReadings(lm, c.clearing, exactDelivery(c.clearing))
+    const settleWith = (readings: typeof good) =>
+      settleInterval(lm.wallet, lm.market, { clearing: c.clearing, siteRefs: c.siteRefs, readings })
+    // the same sites' readings from the previous interval
+    expect(await revertName(settleWith(oldReadings))).toBe('ReadingWrongInterval')
+    // ... with the interval rewritten: the signature no longer matches the meter key
+    expect(await revertName(settleWith(oldReadings.map((r) => ({ ...r, interval: c.clearing.interval })))))
+      .toBe('ReadingSignerMismatch')
+    const byOwner = await signMeterReading(lm.sites[c.clearing.siteIds[0]!]!.owner, lm.domain, good[0]!)
+    expect(await revertName(settleWith([byOwner, ...good.slice(1)]))).toBe('ReadingSignerMismatch')
+    const zeroR = { ...good[0]!, r: toHex(0n, { size: 32 }) as Hex }
+    expect(await revertName(settleWith([zeroR, ...good.slice(1)]))).toBe('MalformedSignature')
+    expect(await revertName(settleWith(good.slice(1)))).toBe('ReadingCountMismatch')
+    await lm.client.waitForTransactionReceipt({ hash: await settleWith(good) })
+  })
+
+  it('settles with the meter key of commit time after a key rotation', async () => {
+    const c = await commitNext()
+    const siteId = c.clearing.siteIds[0]!
+    const owner = lm.walletFor(lm.sites[siteId]!.owner)
+    const { privateKeyToAccount, generatePrivateKey } = await import('viem/accounts')
+    const newMeter = privateKeyToAccount(generatePrivateKey())
+    const rotate = await owner.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'rotateMeterKey', args: [siteId, newMeter.address] })
+    await lm.client.waitForTransactionReceipt({ hash: rotate })
+    await endInterval(c.clearing.interval)
+    await settleExact(c) // signed by the old key, which the clearing snapshotted
+    const next = await commitNext()
+    await endInterval(next.clearing.interval)
+    expect(await revertName(settleExact(next))).toBe('ReadingSignerMismatch')
+    const readings = await signReadings(lm, next.clearing, exactDelivery(next.clearing))
+    readings[0] = await signMeterReading(newMeter, lm.domain, readings[0]!)
+    const hash = await settleInterval(lm.wallet, lm.market, { clearing: next.clearing, siteRefs: next.siteRefs, readings })
+    expect((await lm.client.waitForTransactionReceipt({ hash })).status).toBe('success')
+    lm.sites[siteId]!.meter = newMeter
+  })
+
+  it('dispute: a contradicting reading inside the window slashes the bond; after finality it reverts', async () => {
+    const specs: OrderSpec[] = [
+      { site: 6, side: SIDE_ASK, energyWh: 1000, limitPrice: p(0.1) },
+      { site: 7, side: SIDE_BID, energyWh: 1000, limitPrice: p(0.2) },
+    ]
+    const disputeArgs = async (c: Committed, readings: Awaited<ReturnType<typeof settleExact>>) => {
+      const honest = readings[0]!
+      const contradicting = await signMeterReading(lm.sites[6]!.meter, lm.domain, { ...honest, exportWh: honest.exportWh - 400 })
+      const reporter = lm.walletFor(lm.sites[7]!.owner)
+      return reporter.writeContract({
+        address: lm.market,
+        abi: energyMarketAbi,
+        functionName: 'dispute',
+        args: [c.clearing.interval, c.clearing.price, c.siteRefs, c.clearing.matches, readings.map((r) => packReading(r).meta), 0n, packReading(contradicting), 7],
+      })
+    }
+    // after finality
+    const late = await commitNext(specs)
+    await endInterval(late.clearing.interval)
+    const lateReadings = await settleExact(late)
+    const [, settledAt] = await lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'intervalRecord', args: [late.clearing.interval] })
+    await lm.warpTo(settledAt + lm.config.disputeWindowSec)
+    expect(await revertName(disputeArgs(late, lateReadings))).toBe('DisputeWindowClosed')
+    // inside the window
+    const c = await commitNext(specs)
+    await endInterval(c.clearing.interval)
+    const readings = await settleExact(c)
+    const sameReading = lm.walletFor(lm.sites[7]!.owner).writeContract({
+      address: lm.market,
+      abi: energyMarketAbi,
+      functionName: 'dispute',
+      args: [c.clearing.interval, c.clearing.price, c.siteRefs, c.clearing.matches, readings.map((r) => packReading(r).meta), 0n, packReading(readings[0]!), 7],
+    })
+    expect(await revertName(sameReading)).toBe('ReadingNotContradicting')
+    const [before6, before7] = await balances([6, 7])
+    const hash = await disputeArgs(c, readings)
+    expect((await lm.client.waitForTransactionReceipt({ hash })).status).toBe('success')
+    const [after6, after7] = await balances([6, 7])
+    expect(before6! - after6!).toBe(lm.config.bond)
+    expect(after7! - before7!).toBe(lm.config.bond)
+    const [site6] = await lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'site', args: [6] })
+    expect(site6.active).toBe(false)
+    expect(await revertName(disputeArgs(c, readings))).toBe('NotSettled')
+    // the offender can no longer trade
+    const interval = await freshInterval()
+    expect(await revertName(commit(lm, clear(interval, await signOrders(lm, interval, specs))))).toBe('SiteInactive')
+  })
+})
+
+// keep the ABI encoder honest about the packed reading layout the contract decodes
+it('packReading puts interval, import and export where the contract reads them', () => {
+  const meta = packReading({ siteId: 1, interval: 7n, importWh: 5, exportWh: 9, r: '0x00', vs: '0x00' }).meta
+  expect(encodeAbiParameters([{ type: 'uint256' }], [meta])).toBe(
+    encodeAbiParameters([{ type: 'uint64' }, { type: 'uint32' }, { type: 'uint32' }], [0n, 0, 0]).slice(0, 2) +
+      toHex((7n << 64n) | (5n << 32n) | 9n, { size: 32 }).slice(2),
+  )
+})
