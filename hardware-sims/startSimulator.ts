@@ -125,11 +125,12 @@ export async function startSimulator(site: SiteConfig, options: StartSimulatorOp
   }
   refresh()
 
-  const dispatcherFor = (units: Map<number, DeviceRuntime>): UnitDispatcher => ({
+  // On a serial line a frame for another unit is simply not ours; a TCP gateway answers 0x0B.
+  const dispatcherFor = (units: Map<number, DeviceRuntime>, transport: 'tcp' | 'rtu'): UnitDispatcher => ({
     dispatch(unitId, pdu) {
       // Unit 0 (broadcast) and 255 ("this device" on TCP) reach the only device of a port.
       const runtime = units.get(unitId) ?? ((unitId === 0 || unitId === 255) && units.size === 1 ? [...units.values()][0] : undefined)
-      if (!runtime) return { pdu: exceptionPdu(pdu[0] ?? 0, ModbusException.GatewayTargetFailedToRespond), delayMs: 0 }
+      if (!runtime) return { pdu: transport === 'rtu' ? null : exceptionPdu(pdu[0] ?? 0, ModbusException.GatewayTargetFailedToRespond), delayMs: 0 }
       const { faults, device } = runtime
       if (faults.noResponse) return { pdu: null, delayMs: 0 }
       if (faults.exceptionCode !== null) return { pdu: exceptionPdu(pdu[0] ?? 0, faults.exceptionCode), delayMs: faults.delayMs }
@@ -176,7 +177,7 @@ export async function startSimulator(site: SiteConfig, options: StartSimulatorOp
       const names = [...group.units.values()].map((r) => r.device.name).join(', ')
       let endpoint: TcpEndpoint
       try {
-        endpoint = await createTcpServer(group.host, group.port, dispatcherFor(group.units))
+        endpoint = await createTcpServer(group.host, group.port, dispatcherFor(group.units, 'tcp'))
       } catch (cause) {
         const code = (cause as NodeJS.ErrnoException).code
         const why = code === 'EADDRINUSE' ? 'the address is already in use' : code === 'EACCES' ? 'permission denied' : code === 'EADDRNOTAVAIL' ? 'the address is not on this machine' : (cause as Error).message
@@ -189,7 +190,7 @@ export async function startSimulator(site: SiteConfig, options: StartSimulatorOp
       const names = [...group.units.values()].map((r) => r.device.name).join(', ')
       let endpoint: RtuEndpoint
       try {
-        endpoint = await createRtuServer(group.options, dispatcherFor(group.units))
+        endpoint = await createRtuServer(group.options, dispatcherFor(group.units, 'rtu'))
       } catch (cause) {
         throw new SimulatorStartError(`device '${names}': cannot open serial line ${group.options.path}: ${(cause as Error).message}`, { cause })
       }

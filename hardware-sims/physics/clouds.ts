@@ -11,7 +11,7 @@ export function hashUnit(seed: number, n: number): number {
   h ^= h >>> 15
   h = Math.imul(h, 0x846ca68b) >>> 0
   h ^= h >>> 16
-  return h / 0x1_0000_0000
+  return (h >>> 0) / 0x1_0000_0000
 }
 
 const regimes = [
