@@ -1,0 +1,315 @@
+// `gridmesh forecast train | eval | predict | pv`: the load forecast from the command line.
+import { existsSync } from 'node:fs'
+import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { fileURLToPath } from 'node:url'
+import { UsageError } from '../errors/BaseError.ts'
+import { createFeatureContext } from './createFeatureContext.ts'
+import { LoadCsvError } from './errors.ts'
+import { evaluateLoadForecast, testWindowStart } from './evaluateLoadForecast.ts'
+import { forecastPv } from './forecastPv.ts'
+import { predictLoad } from './predictLoad.ts'
+import { readLoadCsv, type PowerUnit } from './readLoadCsv.ts'
+import { modelFromArtifacts, readLoadModel } from './readLoadModel.ts'
+import { saveLoadModel } from './saveLoadModel.ts'
+import { selectBackend, type BackendPreference } from './selectBackend.ts'
+import { toRegularSeries, type ToRegularSeriesResult } from './toRegularSeries.ts'
+import { trainInWorker } from './trainInWorker.ts'
+import { minimumTrainingDays, type TrainProgress } from './trainLoadModel.ts'
+
+const defaultModelDir = fileURLToPath(new URL('../../models/default', import.meta.url))
+const siteModelDir = fileURLToPath(new URL('../../models/site', import.meta.url))
+
+const csvOptions = {
+  csv: { type: 'string' },
+  'time-column': { type: 'string' },
+  'load-column': { type: 'string' },
+  'temperature-column': { type: 'string' },
+  'holiday-column': { type: 'string' },
+  'no-temperature': { type: 'boolean' },
+  unit: { type: 'string' },
+  timezone: { type: 'string' },
+  slot: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options']
+
+const trainOptions = { ...csvOptions, epochs: { type: 'string' }, backend: { type: 'string' } } as const satisfies ParseArgsConfig['options']
+
+const usage = `usage: gridmesh forecast <train | eval | predict | pv> [options]
+
+  train    --csv FILE [--out DIR]             train the load model on a history (default out: models/site)
+  eval     --csv FILE --test-days N [--horizon 24h] [--json]
+                                              train on all but the last N days, score model and baselines on them
+  predict  --csv FILE [--model DIR] [--horizon 24h] [--json]
+                                              next horizon from the end of the history (default model: models/site,
+                                              else the shipped models/default)
+  pv       --lat DEG --lon DEG --tilt DEG --azimuth DEG --peak-kw KW [--csv FILE --pv-column C] [--from ISO]
+           [--horizon 48h] [--slot 15m] [--json]
+                                              clear-sky PV forecast, scaled by recent production when given
+
+CSV options: --time-column C --load-column C --unit W|kW|MW --timezone IANA (calendar features; default: this
+machine's zone) --slot 15m|30m|60m --temperature-column C --holiday-column C --no-temperature
+Training options: --epochs N --backend auto|tensorflow|wasm|cpu
+`
+
+function parse<T extends ParseArgsConfig['options']>(argv: string[], options: T) {
+  try {
+    return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message.split('\n')[0]}`, { metaMessages: [usage] })
+  }
+}
+
+function parseDuration(flag: string, text: string | undefined, fallbackMs: number): number {
+  if (text === undefined) return fallbackMs
+  const match = /^(\d+(?:\.\d+)?)\s*(m|min|h|d)$/.exec(text.trim())
+  if (!match) throw new UsageError(`${flag}: cannot read '${text}'; expected a duration such as 15m, 24h or 2d`)
+  const factor = match[2] === 'd' ? 86_400_000 : match[2] === 'h' ? 3_600_000 : 60_000
+  return Number(match[1]) * factor
+}
+
+function parseInteger(flag: string, text: string | undefined, fallback: number, min: number, max: number): number {
+  if (text === undefined) return fallback
+  const value = Number(text)
+  if (!Number.isInteger(value) || value < min || value > max) throw new UsageError(`${flag}: expected an integer ${min}-${max}, got '${text}'`)
+  return value
+}
+
+function timeZoneOf(values: { timezone?: string | undefined }, fallback?: string): string {
+  return values.timezone ?? fallback ?? Intl.DateTimeFormat().resolvedOptions().timeZone
+}
+
+type CsvValues = { [K in keyof typeof csvOptions]?: (typeof csvOptions)[K]['type'] extends 'boolean' ? boolean : string }
+
+function loadHistory(values: CsvValues, timeZone: string, slotMs?: number): ToRegularSeriesResult & { file: string; lastRow: number; firstRow: number } {
+  if (!values.csv) throw new UsageError('--csv FILE is required', { metaMessages: [usage] })
+  const unit = values.unit
+  if (unit !== undefined && unit !== 'W' && unit !== 'kW' && unit !== 'MW') throw new UsageError(`--unit: expected W, kW or MW, got '${unit}'`)
+  const csv = readLoadCsv({
+    file: values.csv,
+    timeColumn: values['time-column'],
+    loadColumn: values['load-column'],
+    temperatureColumn: values['no-temperature'] ? false : values['temperature-column'],
+    holidayColumn: values['holiday-column'],
+    unit: unit as PowerUnit | undefined,
+    timeZone,
+  })
+  for (const note of csv.notes) process.stderr.write(`forecast: ${values.csv}: ${note}\n`)
+  const result = toRegularSeries(csv, { slotMs: slotMs ?? (values.slot ? parseDuration('--slot', values.slot, 0) : undefined) })
+  const { report } = result
+  const gapText = report.gaps.length ? `; ${report.gaps.length} gap(s): ${report.filledSlots} slot(s) interpolated, ${report.unfilledSlots} left out` : ''
+  const duplicateText = report.duplicates ? `; ${report.duplicates} duplicate timestamp(s) averaged (rows ${report.duplicateRows.slice(0, 5).join(', ')}${report.duplicates > 5 ? ', ...' : ''})` : ''
+  const missingText = report.missingValues ? `; ${report.missingValues} empty/NaN load value(s)` : ''
+  process.stderr.write(`forecast: ${values.csv}: ${report.rows} rows, ${report.nativeSlotMs / 60_000}-min data used at ${report.slotMs / 60_000}-min slots${missingText}${duplicateText}${gapText}\n`)
+  for (const gap of report.gaps.filter((g) => !g.filled).slice(0, 5)) process.stderr.write(`forecast:   gap ${new Date(gap.fromMs).toISOString()} to ${new Date(gap.toMs).toISOString()} (${gap.slots} slots, not filled)\n`)
+  return { ...result, file: values.csv, firstRow: csv.rows[0] ?? 2, lastRow: csv.rows[csv.rows.length - 1] ?? 2 }
+}
+
+function assertLongEnough(history: ReturnType<typeof loadHistory>, days: number, why: string): void {
+  const { series } = history
+  const have = (series.loadKw.length * series.slotMs) / 86_400_000
+  if (have < days) {
+    throw new LoadCsvError({
+      file: history.file,
+      row: history.lastRow,
+      problem: `too short: rows ${history.firstRow}-${history.lastRow} cover ${have.toFixed(1)} days (${new Date(series.startMs).toISOString()} to ${new Date(series.startMs + series.loadKw.length * series.slotMs).toISOString()})`,
+      expected: `at least ${days} days ${why}`,
+    })
+  }
+}
+
+function createProgressBar(): (progress: TrainProgress) => void {
+  const tty = process.stderr.isTTY
+  return (p) => {
+    const width = 24
+    const done = Math.round((p.epoch / p.epochs) * width)
+    const line = `training [${'#'.repeat(done)}${'-'.repeat(width - done)}] epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)} val ${p.valLoss.toFixed(4)} ${(p.elapsedMs / 1000).toFixed(0)}s`
+    process.stderr.write(tty ? `\r${line}${p.epoch === p.epochs ? '\n' : ''}` : `${line}\n`)
+  }
+}
+
+function backendOf(text: string | undefined): BackendPreference {
+  const value = text ?? 'auto'
+  if (value !== 'auto' && value !== 'tensorflow' && value !== 'wasm' && value !== 'cpu') throw new UsageError(`--backend: expected auto, tensorflow, wasm or cpu, got '${value}'`)
+  return value
+}
+
+async function train(argv: string[]): Promise<number> {
+  const values = parse(argv, { ...trainOptions, out: { type: 'string' } })
+  if (values.help) return help()
+  const timeZone = timeZoneOf(values)
+  const history = loadHistory(values, timeZone)
+  assertLongEnough(history, minimumTrainingDays, 'to train (8 for the lags, the rest to learn from)')
+  const out = values.out ?? siteModelDir
+  const trained = await trainInWorker({
+    series: history.series,
+    timeZone,
+    source: history.file,
+    epochs: parseInteger('--epochs', values.epochs, 24, 1, 1000),
+    withTemperature: values['no-temperature'] ? false : undefined,
+    backend: backendOf(values.backend),
+    onProgress: createProgressBar(),
+  })
+  saveLoadModel(out, trained)
+  const v = trained.metadata.validation
+  process.stderr.write(
+    `forecast: saved ${out} (${(trained.metadata.training.durationMs / 1000).toFixed(1)} s on ${trained.metadata.training.backend}); validation ${v.fromIso.slice(0, 10)} to ${v.toIso.slice(0, 10)}: day-ahead MAPE ${v.dayAheadMapePct.toFixed(2)} % (seasonal naive: yesterday ${v.seasonalNaiveDayMapePct.toFixed(2)} %, last week ${v.seasonalNaiveWeekMapePct.toFixed(2)} %)\n`,
+  )
+  return 0
+}
+
+async function evaluate(argv: string[]): Promise<number> {
+  const values = parse(argv, { ...trainOptions, 'test-days': { type: 'string' }, horizon: { type: 'string' }, json: { type: 'boolean' } })
+  if (values.help) return help()
+  if (values['test-days'] === undefined) throw new UsageError('--test-days N is required', { metaMessages: [usage] })
+  const testDays = parseInteger('--test-days', values['test-days'], 0, 1, 3650)
+  const timeZone = timeZoneOf(values)
+  const history = loadHistory(values, timeZone)
+  assertLongEnough(history, minimumTrainingDays + testDays + 1, `for ${testDays} test days plus ${minimumTrainingDays} training days`)
+  const { series } = history
+  const horizonSlots = Math.round(parseDuration('--horizon', values.horizon, 86_400_000) / series.slotMs)
+  const maxLead = 2 * Math.round(86_400_000 / series.slotMs)
+  if (horizonSlots < 1 || horizonSlots > maxLead) throw new UsageError(`--horizon: expected 1 slot to 48h, got '${values.horizon}'`)
+  const context = createFeatureContext(series, timeZone, maxLead, values['no-temperature'] ? false : undefined)
+  const testStart = testWindowStart(context, testDays)
+  if (testStart < 0) throw new UsageError(`--test-days: ${testDays} is more complete local days than the history has`)
+  const trained = await trainInWorker({
+    series,
+    timeZone,
+    source: history.file,
+    endIndex: testStart,
+    epochs: parseInteger('--epochs', values.epochs, 24, 1, 1000),
+    withTemperature: context.withTemperature,
+    backend: backendOf(values.backend),
+    onProgress: createProgressBar(),
+  })
+  await selectBackend(trained.metadata.training.backend === 'tensorflow' ? 'auto' : 'wasm', () => undefined).catch(() => selectBackend('cpu', () => undefined))
+  const model = await modelFromArtifacts(trained.artifacts)
+  const result = evaluateLoadForecast({ context, model, metadata: trained.metadata, testStart, horizonSlots })
+  const report = { command: 'forecast eval', csv: history.file, training: { ...trained.metadata.training, validation: trained.metadata.validation }, ...result }
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(report)}\n`)
+    return 0
+  }
+  const line = (name: string, s: { mapePct: number; maeKw: number; rmseKw: number }) => `  ${name.padEnd(18)} MAPE ${s.mapePct.toFixed(2).padStart(6)} %   MAE ${s.maeKw.toFixed(1).padStart(10)} kW   RMSE ${s.rmseKw.toFixed(1).padStart(10)} kW`
+  process.stdout.write(`test window ${result.testWindow.fromIso} to ${result.testWindow.toIso} (${result.testWindow.days} days, ${timeZone})\nday-ahead from local midnight, ${horizonSlots} slots:\n`)
+  for (const [name, score] of Object.entries(result.dayAhead.overall)) process.stdout.write(`${line(name, score)}\n`)
+  process.stdout.write('rolling one slot ahead:\n')
+  for (const [name, score] of Object.entries(result.rollingOneStep.overall)) process.stdout.write(`${line(name, score)}\n`)
+  process.stdout.write(`day-ahead MAPE ${result.summary.dayAheadMapeReductionPct.toFixed(1)} % lower than ${result.summary.betterSeasonalNaive} (target 25 %: ${result.summary.targetMet ? 'met' : 'not met'})\n`)
+  return 0
+}
+
+async function predict(argv: string[]): Promise<number> {
+  const values = parse(argv, { ...csvOptions, model: { type: 'string' }, horizon: { type: 'string' }, json: { type: 'boolean' } })
+  if (values.help) return help()
+  const dir = values.model ?? (existsSync(siteModelDir) ? siteModelDir : defaultModelDir)
+  await selectBackend('auto')
+  const { model, metadata } = await readLoadModel(dir)
+  const timeZone = timeZoneOf(values, metadata.timeZone)
+  const history = loadHistory(values, timeZone, metadata.slotMs)
+  assertLongEnough(history, 8, 'of history for the lag features (the last 8 days are used)')
+  const { series } = history
+  if (metadata.features.withTemperature && !series.temperatureC) {
+    throw new LoadCsvError({ file: history.file, row: 1, problem: `the model in ${dir} uses temperature but the CSV has no temperature column`, expected: '--temperature-column naming one, or a model trained with --no-temperature' })
+  }
+  const horizonSlots = Math.round(parseDuration('--horizon', values.horizon, 86_400_000) / series.slotMs)
+  if (horizonSlots < 1 || horizonSlots > metadata.maxLeadSlots) throw new UsageError(`--horizon: expected 1 slot to ${(metadata.maxLeadSlots * series.slotMs) / 3_600_000}h, got '${values.horizon}'`)
+  const context = createFeatureContext(series, timeZone, metadata.maxLeadSlots, metadata.features.withTemperature)
+  const issue = series.loadKw.length
+  const loadKw = predictLoad(model, metadata, context, { issue: new Int32Array(horizonSlots).fill(issue), lead: Int32Array.from({ length: horizonSlots }, (_, k) => k + 1) })
+  const points = Array.from(loadKw, (value, k) => ({ time: new Date(series.startMs + (issue + k) * series.slotMs).toISOString(), loadKw: Math.round(value * 1000) / 1000 }))
+  if (points.some((p) => !Number.isFinite(p.loadKw))) {
+    throw new LoadCsvError({ file: history.file, row: history.lastRow, problem: 'the last 8 days of history have gaps where the forecast needs values', expected: 'a history whose last week is (mostly) complete' })
+  }
+  const output = { model: dir, issuedAt: new Date(series.startMs + issue * series.slotMs).toISOString(), slotMinutes: series.slotMs / 60_000, timeZone, validationDayAheadMapePct: metadata.validation.dayAheadMapePct, forecast: points }
+  if (values.json) process.stdout.write(`${JSON.stringify(output)}\n`)
+  else for (const p of points) process.stdout.write(`${p.time}  ${p.loadKw.toFixed(1)} kW\n`)
+  return 0
+}
+
+async function pv(argv: string[]): Promise<number> {
+  const values = parse(argv, {
+    lat: { type: 'string' },
+    lon: { type: 'string' },
+    tilt: { type: 'string' },
+    azimuth: { type: 'string' },
+    'peak-kw': { type: 'string' },
+    csv: { type: 'string' },
+    'time-column': { type: 'string' },
+    'pv-column': { type: 'string' },
+    unit: { type: 'string' },
+    from: { type: 'string' },
+    horizon: { type: 'string' },
+    slot: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  })
+  if (values.help) return help()
+  const number = (flag: string, text: string | undefined, min: number, max: number): number => {
+    const value = Number(text)
+    if (text === undefined || !Number.isFinite(value) || value < min || value > max) throw new UsageError(`--${flag}: expected a number ${min} to ${max}, got '${text ?? ''}'`)
+    return value
+  }
+  const site = {
+    latitudeDeg: number('lat', values.lat, -90, 90),
+    longitudeDeg: number('lon', values.lon, -180, 180),
+    tiltDeg: number('tilt', values.tilt, 0, 90),
+    azimuthDeg: number('azimuth', values.azimuth, 0, 360),
+    peakPowerKw: number('peak-kw', values['peak-kw'], 0, 1e6),
+  }
+  const slotMs = parseDuration('--slot', values.slot, 900_000)
+  const horizonMs = parseDuration('--horizon', values.horizon, 2 * 86_400_000)
+  let history: { timesMs: Float64Array; powerKw: Float64Array } | undefined
+  if (values.csv) {
+    const unit = values.unit
+    if (unit !== undefined && unit !== 'W' && unit !== 'kW' && unit !== 'MW') throw new UsageError(`--unit: expected W, kW or MW, got '${unit}'`)
+    const csv = readLoadCsv({ file: values.csv, timeColumn: values['time-column'], loadColumn: values['pv-column'], temperatureColumn: false, holidayColumn: false, unit: unit as PowerUnit | undefined })
+    history = { timesMs: csv.timesMs, powerKw: csv.loadKw }
+  }
+  const fromText = values.from
+  const fromMs = fromText === undefined ? Math.ceil((history ? (history.timesMs[history.timesMs.length - 1] ?? Date.now()) + 1 : Date.now()) / slotMs) * slotMs : Date.parse(fromText)
+  if (!Number.isFinite(fromMs)) throw new UsageError(`--from: cannot read '${fromText}' as a time; expected ISO 8601 such as 2024-06-01T00:00:00Z`)
+  const result = forecastPv({ site, fromMs, slotMs, slots: Math.round(horizonMs / slotMs), history })
+  if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`)
+  else {
+    process.stdout.write(`scale ${result.scale.toFixed(3)} (${result.scaleSource})\n`)
+    for (const p of result.forecast) process.stdout.write(`${p.time}  ${p.powerKw.toFixed(3)} kW\n`)
+  }
+  return 0
+}
+
+function help(): number {
+  process.stdout.write(usage)
+  return 0
+}
+
+/** Entry point for `gridmesh forecast ...`; returns the exit code (2 for usage errors). */
+export async function run(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv
+  try {
+    switch (command) {
+      case 'train':
+        return await train(rest)
+      case 'eval':
+        return await evaluate(rest)
+      case 'predict':
+        return await predict(rest)
+      case 'pv':
+        return await pv(rest)
+      case undefined:
+      case '--help':
+      case '-h':
+      case 'help':
+        process.stdout.write(usage)
+        return command === undefined ? 2 : 0
+      default:
+        throw new UsageError(`unknown forecast command '${command}'; expected train, eval, predict or pv`, { metaMessages: [usage] })
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`gridmesh forecast: ${error.message}\n`)
+      return 2
+    }
+    throw error
+  }
+}

@@ -1,0 +1,16 @@
+import { createCalendar } from './createCalendar.ts'
+import { slotsPerDayOf, trailingLevels, type FeatureContext } from './buildFeatures.ts'
+import type { LoadSeries } from './toRegularSeries.ts'
+
+/** The calendar and trailing levels of a series, extended `extraSlots` past its end for forecast targets. */
+export function createFeatureContext(series: LoadSeries, timeZone: string, extraSlots: number, withTemperature?: boolean): FeatureContext {
+  const slotsPerDay = slotsPerDayOf(series.slotMs)
+  const grid = createCalendar(timeZone).describeGrid(series.startMs, series.slotMs, series.loadKw.length + extraSlots + 1)
+  return {
+    series,
+    grid,
+    slotsPerDay,
+    levelKw: trailingLevels(series.loadKw, slotsPerDay, extraSlots),
+    withTemperature: withTemperature ?? series.temperatureC !== undefined,
+  }
+}

@@ -1,0 +1,52 @@
+import { clearSkyPvPower, type PvSite } from './clearSkyPvPower.ts'
+
+export type ForecastPvParameters = {
+  site: PvSite
+  fromMs: number
+  slotMs: number
+  slots: number
+  /** Measured production (kW) before `fromMs`; the last 3 days set the scale. */
+  history?: { timesMs: ArrayLike<number>; powerKw: ArrayLike<number> } | undefined
+}
+
+export type ForecastPvResult = {
+  forecast: { time: string; powerKw: number }[]
+  /** Measured / clear-sky energy over the recent daylight slots (1 without history). */
+  scale: number
+  scaleSource: string
+}
+
+const recentMs = 3 * 86_400_000
+
+/** PV forecast: clear-sky power at each slot's midpoint times a scale learned from recent measured production. */
+export function forecastPv(parameters: ForecastPvParameters): ForecastPvResult {
+  const { site, fromMs, slotMs, slots, history } = parameters
+  let scale = 1
+  let scaleSource = 'clear sky only (no measured production given)'
+  if (history) {
+    let measured = 0
+    let clear = 0
+    let used = 0
+    for (let i = 0; i < history.timesMs.length; i++) {
+      const t = history.timesMs[i] ?? Number.NaN
+      const p = history.powerKw[i] ?? Number.NaN
+      if (!(t < fromMs && t >= fromMs - recentMs) || !Number.isFinite(p)) continue
+      const expected = clearSkyPvPower(site, t).powerKw
+      // Dawn and dusk say little about the weather and a lot about shading: use the brighter hours only.
+      if (expected < 0.1 * site.peakPowerKw) continue
+      measured += p
+      clear += expected
+      used++
+    }
+    if (used >= 4 && clear > 0) {
+      scale = Math.min(1.3, Math.max(0, measured / clear))
+      scaleSource = `measured / clear-sky over ${used} daylight samples of the last 3 days`
+    } else scaleSource = 'clear sky only (too few daylight measurements in the last 3 days)'
+  }
+  const forecast = Array.from({ length: slots }, (_, k) => {
+    const start = fromMs + k * slotMs
+    const powerKw = clearSkyPvPower(site, start + slotMs / 2).powerKw * scale
+    return { time: new Date(start).toISOString(), powerKw: Math.round(powerKw * 1000) / 1000 }
+  })
+  return { forecast, scale, scaleSource }
+}
