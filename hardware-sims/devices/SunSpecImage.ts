@@ -28,6 +28,9 @@ export class SunSpecImage {
   /** Register offset (from base) -> the point that starts or covers it, for writes. */
   private readonly pointAt: (LaidOutPoint & { modelId: number; start: number })[] = []
   private readonly writable = new Set<string>()
+  /** Big-endian copy of `words` for reads; rebuilt lazily after changes (reads far outnumber refreshes). */
+  private bytes: Buffer = Buffer.alloc(0)
+  private dirty = true
 
   constructor(base: number, modelIds: readonly number[]) {
     this.base = base
@@ -88,6 +91,7 @@ export class SunSpecImage {
 
   /** Sets a point in engineering units (scaled by its scale factor); null writes the sentinel. */
   set(modelId: number, path: string, value: number | string | bigint | null): void {
+    this.dirty = true
     const { model, point } = this.point(modelId, path)
     const type = point.definition.type
     const at = model.start + point.offset
@@ -121,13 +125,16 @@ export class SunSpecImage {
     return sf === 0 ? raw : Number((raw * 10 ** sf).toFixed(Math.max(0, -sf)))
   }
 
-  /** Copies `count` registers from a PDU address into big-endian bytes, or null if out of range. */
+  /** `count` registers from a PDU address as big-endian bytes (a view: copy before keeping), or null if out of range. */
   read(address: number, count: number): Buffer | null {
     const from = address - this.base
     if (from < 0 || from + count > this.words.length) return null
-    const out = Buffer.allocUnsafe(count * 2)
-    for (let i = 0; i < count; i++) out.writeUInt16BE(this.words[from + i]!, i * 2)
-    return out
+    if (this.dirty) {
+      if (this.bytes.length !== this.words.length * 2) this.bytes = Buffer.alloc(this.words.length * 2)
+      for (let i = 0; i < this.words.length; i++) this.bytes.writeUInt16BE(this.words[i]!, i * 2)
+      this.dirty = false
+    }
+    return this.bytes.subarray(from * 2, (from + count) * 2)
   }
 
   /**
@@ -153,6 +160,7 @@ export class SunSpecImage {
 
   /** Stores registers already validated by decodeWrite. */
   commitWrite(address: number, values: readonly number[]): void {
+    this.dirty = true
     this.words.set(values, address - this.base)
   }
 }
