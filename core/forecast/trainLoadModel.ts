@@ -30,7 +30,7 @@ export type TrainLoadModelParameters = {
 export type TrainLoadModelResult = { artifacts: ModelArtifacts; metadata: LoadModelMetadata }
 
 export const minimumTrainingDays = 21
-const defaultEpochs = 24
+const defaultEpochs = 12
 
 /** Mulberry32: deterministic sampling so two trainings on the same data see the same samples. */
 function createRandom(seed: number): () => number {
