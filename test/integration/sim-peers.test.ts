@@ -4,6 +4,7 @@
 // setpoint and sees the physics react. The clock is paused and stepped through the control API,
 // so readings are stable while several peers look at them.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -28,6 +29,19 @@ const chains: Record<string, number[]> = {
 const start = '2013-01-15T12:00:00+11:00'
 const batteryCapacityWh = 13_500
 const chargeEfficiency = 0.95
+
+// Mandatory SunSpec points (`mandatory: "M"`) the simulator still serves as "not implemented"
+// (found by this test, reported to the simulator's owner). Remove entries as they are fixed;
+// the test fails on any gap not listed here.
+const knownMandatoryGaps: Record<string, string[]> = {
+  inverter: ['123.OutPFSet', '123.OutPFSet_Ena', '123.VArPct_Ena', '123.OutPFSet_SF'],
+  battery: [
+    '103.Evt2',
+    ...['VArRtgQ1', 'VArRtgQ2', 'VArRtgQ3', 'VArRtgQ4', 'VArRtg_SF', 'ARtg', 'ARtg_SF', 'PFRtgQ1', 'PFRtgQ2', 'PFRtgQ3', 'PFRtgQ4', 'PFRtg_SF'].map((p) => `120.${p}`),
+    '802.Evt2', '802.EvtVnd1', '802.EvtVnd2', '802.SetInvState',
+  ],
+  meter: [],
+}
 
 const workDir = mkdtempSync(join(tmpdir(), 'gridmesh-sim-peers-'))
 const started: StartedPeer[] = []
@@ -136,6 +150,22 @@ describe('simulator over Modbus TCP, judged by mbpoll and pymodbus', () => {
     }
   })
 
+  it('implements every mandatory point (accumulators excepted: pysunspec2 reads 0 as not implemented)', async () => {
+    type RawPoint = { value: unknown; type: string; mandatory: boolean }
+    type RawGroup = { points: Record<string, RawPoint>; groups?: Record<string, RawGroup[]> }
+    const missing = (group: RawGroup, prefix: string): string[] => [
+      ...Object.entries(group.points)
+        .filter(([, p]) => p.mandatory && p.value === null && !p.type.startsWith('acc'))
+        .map(([name]) => prefix + name),
+      ...Object.entries(group.groups ?? {}).flatMap(([name, list]) => list.flatMap((g, i) => missing(g, `${prefix}${name}[${i}].`))),
+    ]
+    for (const r of ready) {
+      const walk = await walker<{ models: Array<RawGroup & { id: number }> }>(tcpArgs(r.kind), ['walk', '--raw'])
+      const gaps = walk.models.flatMap((m) => missing(m, `${m.id}.`))
+      expect(gaps.filter((gap) => !knownMandatoryGaps[r.kind]?.includes(gap)), `${r.device}: mandatory points not implemented`).toEqual([])
+    }
+  })
+
   it('decodes scaled points that agree with the simulator state', async () => {
     const s = await state()
     const pv = await read('inverter', 103, 'W')
@@ -199,6 +229,93 @@ describe('simulator over Modbus TCP, judged by mbpoll and pymodbus', () => {
     const capped = (await read('inverter', 103, 'W')).value ?? NaN
     expect(capped).toBeLessThanOrEqual(0.25 * wmax + 1)
     expect(capped).toBeGreaterThan(0.2 * wmax)
+  })
+
+  it('answers an illegal function, address or value with the right exception, and keeps the old value', async () => {
+    const inv = device('inverter')
+    const tcp = ['-m', 'tcp', '-a', String(inv.unitId), '-p', String(inv.port), '-1']
+    const coils = await runPeer('mbpoll', [...tcp, '-t', '0', '-r', '1', '-c', '1', '127.0.0.1'], 15_000)
+    expect(coils.code).not.toBe(0)
+    expect(coils.stdout + coils.stderr).toMatch(/Illegal function/i)
+    const beyond = await runPeer('mbpoll', [...tcp, '-t', '4', '-r', String(inv.sunspecBase + 2001), '-c', '2', '127.0.0.1'], 15_000)
+    expect(beyond.code).not.toBe(0)
+    expect(beyond.stdout + beyond.stderr).toMatch(/Illegal data address/i)
+    const readOnly = await runPeer(python, [sunspecWalk, ...tcpArgs('inverter'), 'write', '--model', '103', '--point', 'W', '--value', '5', '--force'])
+    expect(readOnly.code).toBe(1)
+    expect(JSON.parse(readOnly.stderr).error).toMatch(/exception code 2\b/)
+    const tooHigh = await runPeer(python, [sunspecWalk, ...tcpArgs('inverter'), 'write', '--model', '123', '--point', 'WMaxLimPct', '--value', '150'])
+    expect(tooHigh.code).toBe(1)
+    expect(JSON.parse(tooHigh.stderr).error).toMatch(/exception code 3\b/)
+    expect((await read('inverter', 123, 'WMaxLimPct')).value).toBe(25)
+  })
+
+  it('injected faults reach the wire: exception replies, sentinel points, silence', async () => {
+    const faults = '/api/devices/meter1/faults'
+    await api(apiUrl, 'PUT', faults, { exceptionCode: 6 })
+    const busy = await runPeer(python, [sunspecWalk, ...tcpArgs('meter'), 'read', '--model', '203', '--point', 'W'])
+    expect(busy.code).toBe(1)
+    expect(JSON.parse(busy.stderr).error).toMatch(/exception code 6\b/)
+    await api(apiUrl, 'DELETE', faults)
+    await api(apiUrl, 'PUT', faults, { sentinelPoints: ['203.W'] })
+    const [w, hz] = await walker<Point[]>(tcpArgs('meter'), ['read', '--model', '203', '--point', 'W', '--point', 'Hz'])
+    expect(w).toMatchObject({ raw: null, value: null })
+    expect(hz?.value).toBeGreaterThan(49)
+    await api(apiUrl, 'PUT', faults, { sentinelPoints: [], noResponse: true })
+    const meter = device('meter')
+    const silent = await runPeer('mbpoll', ['-m', 'tcp', '-a', String(meter.unitId), '-p', String(meter.port), '-o', '0.5', '-t', '4:hex', '-1', '-r', '40001', '-c', '2', '127.0.0.1'], 15_000)
+    expect(silent.code).not.toBe(0)
+    expect(silent.stdout + silent.stderr).toMatch(/timed out/i)
+    await api(apiUrl, 'DELETE', faults)
+    expect(typeof (await read('meter', 203, 'W')).value).toBe('number')
+  })
+
+  it('stops on SIGTERM', async () => {
+    await sim.stop(5000)
+    expect(sim.child.signalCode === null ? sim.child.exitCode : sim.child.signalCode).toBe(0)
+  })
+})
+
+describe('simulator as a TCP gateway: two unit IDs behind one port', () => {
+  let sim: StartedPeer
+  let port = 0
+
+  beforeAll(async () => {
+    // a port that was free a moment ago: the site file needs the same number twice
+    port = await new Promise<number>((resolve, reject) => {
+      const probe = createServer()
+      probe.once('error', reject)
+      probe.listen(0, '127.0.0.1', () => {
+        const address = probe.address()
+        probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0))
+      })
+    })
+    ;({ sim } = await startSim(
+      'gateway',
+      `name: sim-peers-gateway
+location: { latitudeDeg: -37.81, longitudeDeg: 144.96, timezone: Australia/Melbourne }
+clock: { speed: 0, start: "${start}" }
+load: { peakW: 7000 }
+api: { host: 127.0.0.1, port: 0 }
+devices:
+  - { name: pv1, kind: inverter, transport: { type: tcp, host: 127.0.0.1, port: ${port}, unitId: 1 }, sunspecBase: 40000, ratedW: 8000 }
+  - { name: meter1, kind: meter, transport: { type: tcp, host: 127.0.0.1, port: ${port}, unitId: 2 }, sunspecBase: 50000 }
+`,
+    ))
+  }, 60_000)
+
+  it('serves each unit its own chain at its own base; an unknown unit gets exception 0x0B', async () => {
+    expect(sim.lines.filter((line) => line.event === 'ready').map((line) => [line.device, line.port, line.unitId])).toEqual([
+      ['pv1', port, 1],
+      ['meter1', port, 2],
+    ])
+    expect(await mbpollHex(['-m', 'tcp', '-a', '2', '-r', '50001', '-c', '2', '-p', String(port), '127.0.0.1'])).toEqual(['0x5375', '0x6E53'])
+    const inverter = await walker<Walk>(['--port', String(port), '--unit', '1'], ['walk'])
+    const meter = await walker<Walk>(['--port', String(port), '--unit', '2'], ['walk'])
+    expect([inverter.base, inverter.models.map((m) => m.id)]).toEqual([40000, chains.inverter])
+    expect([meter.base, meter.models.map((m) => m.id)]).toEqual([50000, chains.meter])
+    const unknown = await runPeer(python, [sunspecWalk, '--port', String(port), '--unit', '9', '--base', '40000', 'walk'])
+    expect(unknown.code).toBe(1)
+    expect(JSON.parse(unknown.stderr).error).toMatch(/exception code 11\b/)
   })
 
   it('stops on SIGTERM', async () => {

@@ -255,7 +255,8 @@ def node_to_json(node, top, include_raw=False, base_address=0):
         value = scale(entry['raw'], sf) if 'sf' in p else entry['raw']
         if include_raw:
             points[name] = {'value': value, 'raw': entry['raw'], 'sf': sf if 'sf' in p else None,
-                            'type': p['type'], 'address': base_address + entry['offset']}
+                            'type': p['type'], 'address': base_address + entry['offset'],
+                            'mandatory': p.get('mandatory') == 'M'}
         else:
             points[name] = value
     out = {'points': points}
