@@ -197,8 +197,12 @@ def watch_stdin():
 
 
 async def serve(args, blocks, ready):
-    from pymodbus.datastore import ModbusSequentialDataBlock, ModbusServerContext, ModbusSlaveContext
-    from pymodbus.server.async_io import ModbusTcpServer
+    try:
+        from pymodbus.datastore import ModbusSequentialDataBlock, ModbusServerContext, ModbusSlaveContext
+        from pymodbus.server.async_io import ModbusTcpServer
+    except ImportError as e:  # pymodbus 3.0 imports pyserial even for TCP, but Debian only recommends it
+        raise SystemExit(json.dumps({'error': f'{e}: run with /usr/bin/python3 and install python3-pymodbus '
+                                              'python3-serial python3-serial-asyncio'}))
 
     address, values = blocks
     empty = ModbusSequentialDataBlock(0, [0])

@@ -18,9 +18,14 @@ import json
 import logging
 import sys
 
-from pymodbus.client import ModbusTcpClient
-
 import sunspec_defs as defs
+
+try:
+    from pymodbus.client import ModbusTcpClient
+except ImportError as e:  # pymodbus 3.0 imports pyserial even for TCP, but Debian only recommends it
+    sys.stderr.write(json.dumps({'error': f'{e}: run with /usr/bin/python3 and install python3-pymodbus '
+                                          'python3-serial python3-serial-asyncio'}) + '\n')
+    sys.exit(1)
 
 SUNS = [0x5375, 0x6E53]
 BASES = [40000, 50000, 0]
