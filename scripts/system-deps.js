@@ -9,10 +9,17 @@ import { existsSync } from 'node:fs'
 const checks = [
   { pkg: 'mbpoll', ok: () => onPath('mbpoll') },
   { pkg: 'socat', ok: () => onPath('socat') },
-  { pkg: 'python3-pymodbus', ok: () => spawnSync('/usr/bin/python3', ['-c', 'import pymodbus'], { stdio: 'ignore' }).status === 0 },
+  { pkg: 'python3-pymodbus', ok: () => pythonHas('pymodbus') },
+  // pymodbus 3.0 only recommends these, but its client and server modules import them.
+  { pkg: 'python3-serial', ok: () => pythonHas('serial') },
+  { pkg: 'python3-serial-asyncio', ok: () => pythonHas('serial_asyncio') },
   { pkg: 'libmodbus-dev', ok: () => existsSync('/usr/include/modbus/modbus.h') },
   { pkg: 'gcc', ok: () => onPath('cc') },
 ]
+
+function pythonHas(module) {
+  return spawnSync('/usr/bin/python3', ['-c', `import ${module}`], { stdio: 'ignore' }).status === 0
+}
 
 function onPath(command) {
   return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0
