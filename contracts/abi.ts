@@ -11,6 +11,11 @@ export const energyMarketAbi = [
             "type": "address"
           },
           {
+            "internalType": "uint256",
+            "name": "unit",
+            "type": "uint256"
+          },
+          {
             "internalType": "address",
             "name": "operator",
             "type": "address"
@@ -767,24 +772,6 @@ export const energyMarketAbi = [
         "internalType": "uint64",
         "name": "interval",
         "type": "uint64"
-      },
-      {
-        "indexed": false,
-        "internalType": "bytes32",
-        "name": "settlementHash",
-        "type": "bytes32"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint256",
-        "name": "tradedWh",
-        "type": "uint256"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint256",
-        "name": "settledWh",
-        "type": "uint256"
       }
     ],
     "name": "IntervalSettled",
@@ -1522,6 +1509,19 @@ export const energyMarketAbi = [
         "internalType": "contract IERC20",
         "name": "",
         "type": "address"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "unit",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
       }
     ],
     "stateMutability": "view",

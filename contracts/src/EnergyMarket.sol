@@ -16,8 +16,9 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 /// dispute window, that another site's meter signed a contradicting reading for a settled
 /// interval receives that site's bond, and the offender is deactivated.
 ///
-/// Gas layout: balances are uint64 lanes, four sites per storage slot, so a settlement
-/// writes one slot per four neighbouring site ids; an interval is one slot (192-bit hash
+/// Gas layout: balances are 42-bit lanes, six sites per storage slot, so a settlement
+/// writes one slot per six neighbouring site ids (a market of n sites has ceil(n/6) balance
+/// slots, the most any settlement can touch); an interval is one slot (192-bit hash
 /// prefix | settledAt | status); meter keys are snapshotted into the clearing hash at
 /// commit so settlement reads them from calldata instead of storage.
 contract EnergyMarket is EIP712 {
@@ -37,8 +38,11 @@ contract EnergyMarket is EIP712 {
     uint256 private constant STATUS_COMMITTED = 1;
     uint256 private constant STATUS_SETTLED = 2;
     uint256 private constant STATUS_DISPUTED = 3;
-    uint256 private constant LANE_MASK = type(uint64).max;
-    /// Price is token base units per kWh, energy is Wh: value = energyWh * price / 1000.
+    uint256 private constant LANES = 6;
+    uint256 private constant LANE_BITS = 42;
+    uint256 private constant LANE_MASK = (1 << LANE_BITS) - 1;
+    /// Amounts (balances, bond, prices) count `unit`s of token base units; price is units
+    /// per kWh and energy is Wh: value = energyWh * price / 1000.
     uint256 private constant WH_PER_KWH = 1000;
     uint256 private constant BPS = 10_000;
 
@@ -123,11 +127,12 @@ contract EnergyMarket is EIP712 {
     event Deposited(uint32 indexed siteId, address indexed from, uint256 amount);
     event Withdrawn(uint32 indexed siteId, address indexed to, uint256 amount);
     event ClearingCommitted(uint64 indexed interval, uint64 price, bytes32 clearingHash, uint256[] sites, uint256[] matches);
-    event IntervalSettled(uint64 indexed interval, bytes32 settlementHash, uint256 tradedWh, uint256 settledWh);
+    event IntervalSettled(uint64 indexed interval);
     event Disputed(uint64 indexed interval, uint32 indexed offenderSiteId, uint32 reporterSiteId, uint256 slashed);
 
     // ---- configuration -----------------------------------------------------------------
     IERC20 public immutable token;
+    uint256 public immutable unit;
     address public immutable operator;
     uint256 public immutable genesis;
     uint256 public immutable intervalSec;
@@ -140,12 +145,13 @@ contract EnergyMarket is EIP712 {
     uint32 public siteCount;
     mapping(uint256 => Site) private _sites;
     mapping(uint256 => SiteKey) private _keys;
-    uint256[MAX_SITES / 4] private _lanes;
+    uint256[(MAX_SITES + LANES - 1) / LANES] private _lanes;
     /// interval => hash[255:64] | settledAt[47:8] | status[7:0]
     mapping(uint64 => uint256) private _records;
 
     struct Config {
         IERC20 token;
+        uint256 unit;
         address operator;
         uint256 genesis;
         uint256 intervalSec;
@@ -158,9 +164,11 @@ contract EnergyMarket is EIP712 {
     constructor(Config memory c) EIP712("GridMesh Market", "1") {
         if (address(c.token) == address(0) || c.operator == address(0)) revert ZeroAddress();
         if (c.intervalSec == 0) revert BadParameter("intervalSec");
+        if (c.unit == 0) revert BadParameter("unit");
         if (c.penaltyBps > BPS) revert BadParameter("penaltyBps");
         if (c.bond > LANE_MASK) revert BadParameter("bond");
         token = c.token;
+        unit = c.unit;
         operator = c.operator;
         genesis = c.genesis;
         intervalSec = c.intervalSec;
@@ -215,7 +223,7 @@ contract EnergyMarket is EIP712 {
     function deposit(uint32 siteId, uint256 amount) external {
         _site(siteId);
         if (amount == 0) revert ZeroAmount();
-        token.safeTransferFrom(msg.sender, address(this), amount);
+        token.safeTransferFrom(msg.sender, address(this), amount * unit);
         uint256 bal = balanceOf(siteId) + amount;
         if (bal > LANE_MASK) revert BalanceOverflow(siteId);
         _setBalance(siteId, bal);
@@ -230,7 +238,7 @@ contract EnergyMarket is EIP712 {
         if (amount > available) revert WithdrawExceedsAvailable(siteId, amount, available);
         _setBalance(siteId, balanceOf(siteId) - amount);
         emit Withdrawn(siteId, s.owner, amount);
-        token.safeTransfer(s.owner, amount);
+        token.safeTransfer(s.owner, amount * unit);
     }
 
     function withdrawable(uint32 siteId) public view returns (uint256) {
@@ -241,7 +249,7 @@ contract EnergyMarket is EIP712 {
     }
 
     function balanceOf(uint32 siteId) public view returns (uint256) {
-        return (_lanes[siteId >> 2] >> ((siteId & 3) * 64)) & LANE_MASK;
+        return (_lanes[siteId / LANES] >> ((siteId % LANES) * LANE_BITS)) & LANE_MASK;
     }
 
     // ---- time --------------------------------------------------------------------------
@@ -344,6 +352,8 @@ contract EnergyMarket is EIP712 {
     // ---- settle ------------------------------------------------------------------------
     /// @notice Settles a committed interval after it ended. `sites` and `matches` are the
     /// committed clearing (see ClearingCommitted); readings[k] is site k's signed reading.
+    /// The hot path is assembly: per site one signature check in calldata and, per four
+    /// neighbouring site ids, one balance SSTORE.
     function settle(
         uint64 interval,
         uint64 price,
@@ -359,111 +369,213 @@ contract EnergyMarket is EIP712 {
             if (block.timestamp < endsAt) revert SettlementTooEarly(interval, endsAt);
             if (block.timestamp >= endsAt + settleWindowSec) revert SettlementExpired(interval, endsAt + settleWindowSec);
         }
-        bytes32 h = _clearingHash(interval, price, sites, matches);
+        bytes32 h = _clearingHashCalldata(interval, price, sites, matches);
         if ((uint256(h) ^ rec) >> 64 != 0) revert ClearingMismatch(interval);
         uint256 n = sites.length;
         if (readings.length != n) revert ReadingCountMismatch(readings.length, n);
 
-        // net[k] = exportWh - importWh of site k, as verified from its signed reading
-        int256[] memory net = new int256[](n);
-        uint256[] memory metas = new uint256[](n);
-        for (uint256 k; k < n; ++k) {
-            uint256 ref = sites[k];
-            SignedReading calldata rd = readings[k];
-            uint256 meta = rd.meta;
-            _checkReading(ref, meta, rd.r, rd.vs, interval);
-            metas[k] = meta;
-            net[k] = int256(uint256(uint32(meta))) - int256(uint256(uint32(meta >> 32)));
+        // one allocation: net[n] (export - import), remaining[n], delta[n], metas[n]
+        uint256 mem;
+        assembly ("memory-safe") {
+            mem := mload(0x40)
+            mstore(0x40, add(mem, shl(7, n)))
         }
+        _verifyReadings(sites, readings, interval, mem);
+        _computeDeltas(price, matches, mem, n);
+        _applyDeltas(sites, mem + 64 * n);
 
-        (int256[] memory delta, uint256 tradedWh, uint256 settledWh) = _deltas(price, net, matches);
-        _applyDeltas(sites, delta);
-
-        bytes32 sh = keccak256(abi.encode(h, keccak256(abi.encodePacked(metas))));
+        bytes32 sh;
+        assembly ("memory-safe") {
+            let metasHash := keccak256(add(mem, mul(0x60, n)), shl(5, n))
+            mstore(0x00, h)
+            mstore(0x20, metasHash)
+            sh := keccak256(0x00, 0x40)
+        }
         _records[interval] = ((uint256(sh) >> 64) << 64) | (block.timestamp << 8) | STATUS_SETTLED;
-        emit IntervalSettled(interval, sh, tradedWh, settledWh);
+        emit IntervalSettled(interval);
     }
 
-    function _checkReading(uint256 ref, uint256 meta, bytes32 r, bytes32 vs, uint64 interval) private view {
-        uint32 id = uint32(ref >> 160);
-        uint64 readingInterval = uint64(meta >> 64);
-        if (readingInterval != interval || meta >> 128 != 0) revert ReadingWrongInterval(id, readingInterval, interval);
-        bytes32 structHash;
+    /// Checks every reading (interval, low-s signature by the snapshotted meter key) and
+    /// fills net/remaining/delta/metas at `mem`; reverts with the first bad site's error.
+    function _verifyReadings(uint256[] calldata sites, SignedReading[] calldata readings, uint64 interval, uint256 mem)
+        private
+        view
+    {
+        bytes32 ds = _domainSeparatorV4();
         bytes32 typeHash = READING_TYPEHASH;
+        uint256 n = sites.length;
+        uint256 fail; // 1 wrong interval, 2 malformed signature, 3 wrong signer
+        uint256 bad;
+        address recovered;
         assembly ("memory-safe") {
-            // hashed in scratch memory past the free pointer, which is left untouched
-            let p := mload(0x40)
-            mstore(p, typeHash)
-            mstore(add(p, 0x20), id)
-            mstore(add(p, 0x40), interval)
-            mstore(add(p, 0x60), and(shr(32, meta), 0xffffffff))
-            mstore(add(p, 0x80), and(meta, 0xffffffff))
-            structHash := keccak256(p, 0xa0)
+            let buf := mload(0x40)
+            let sitesOff := sites.offset
+            let rdOff := readings.offset
+            for { let k := 0 } lt(k, n) { k := add(k, 1) } {
+                let ref := calldataload(add(sitesOff, shl(5, k)))
+                let rd := add(rdOff, mul(k, 0x60))
+                let meta := calldataload(rd)
+                if iszero(eq(shr(64, meta), interval)) {
+                    fail := 1
+                    bad := k
+                    break
+                }
+                let importWh := and(shr(32, meta), 0xffffffff)
+                let exportWh := and(meta, 0xffffffff)
+                mstore(buf, typeHash)
+                mstore(add(buf, 0x20), and(shr(160, ref), 0xffffffff))
+                mstore(add(buf, 0x40), interval)
+                mstore(add(buf, 0x60), importWh)
+                mstore(add(buf, 0x80), exportWh)
+                let structHash := keccak256(buf, 0xa0)
+                mstore(buf, 0x1901)
+                mstore(add(buf, 0x20), ds)
+                mstore(add(buf, 0x40), structHash)
+                let digest := keccak256(add(buf, 0x1e), 0x42)
+                let vs := calldataload(add(rd, 0x40))
+                let s := and(vs, 0x7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff)
+                if gt(s, 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0) {
+                    fail := 2
+                    bad := k
+                    break
+                }
+                mstore(buf, digest)
+                mstore(add(buf, 0x20), add(shr(255, vs), 27))
+                mstore(add(buf, 0x40), calldataload(add(rd, 0x20)))
+                mstore(add(buf, 0x60), s)
+                mstore(0x00, 0)
+                pop(staticcall(gas(), 1, buf, 0x80, 0x00, 0x20))
+                let signer := mul(mload(0x00), eq(returndatasize(), 0x20))
+                if iszero(signer) {
+                    fail := 2
+                    bad := k
+                    break
+                }
+                if iszero(eq(signer, and(ref, 0xffffffffffffffffffffffffffffffffffffffff))) {
+                    fail := 3
+                    bad := k
+                    recovered := signer
+                    break
+                }
+                let net := sub(exportWh, importWh) // two's complement int256
+                let o := shl(5, k)
+                mstore(add(mem, o), net)
+                let n32 := shl(5, n)
+                switch slt(net, 0)
+                case 1 { mstore(add(add(mem, n32), o), sub(0, net)) }
+                default { mstore(add(add(mem, n32), o), net) }
+                mstore(add(add(mem, shl(1, n32)), o), 0)
+                mstore(add(add(mem, mul(3, n32)), o), meta)
+            }
         }
-        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(_hashTypedDataV4(structHash), r, vs);
-        if (err != ECDSA.RecoverError.NoError) revert MalformedSignature(id);
-        if (signer != address(uint160(ref))) revert ReadingSignerMismatch(id, signer);
+        if (fail != 0) {
+            uint32 id = uint32(sites[bad] >> 160);
+            if (fail == 1) revert ReadingWrongInterval(id, uint64(readings[bad].meta >> 64), interval);
+            if (fail == 2) revert MalformedSignature(id);
+            revert ReadingSignerMismatch(id, recovered);
+        }
     }
 
     /// Walks the matches in committed order; each side's delivered energy is consumed
     /// match by match: paid = min(traded, seller's remaining export, buyer's remaining
     /// import); each side pays the penalty on its own shortfall to its counterparty.
-    function _deltas(uint256 price, int256[] memory net, uint256[] calldata matches)
+    /// Positions and energies were range-checked at commit (the hash binds them).
+    function _computeDeltas(uint256 price, uint256[] calldata matches, uint256 mem, uint256 n)
         private
         view
-        returns (int256[] memory delta, uint256 tradedWh, uint256 settledWh)
     {
-        uint256 n = net.length;
-        delta = new int256[](n);
-        uint256[] memory remaining = new uint256[](n);
-        for (uint256 k; k < n; ++k) {
-            // sellers deliver export, buyers take import; the sign picks the side later
-            int256 x = net[k];
-            remaining[k] = uint256(x >= 0 ? x : -x);
-        }
         uint256 pb = penaltyBps;
-        for (uint256 m; m < matches.length; ++m) {
-            uint256 w = matches[m];
-            uint256 s = (w >> 40) & 0xff;
-            uint256 b = (w >> 32) & 0xff;
-            uint256 e = uint32(w);
-            uint256 sAvail = net[s] > 0 ? _min(e, remaining[s]) : 0;
-            uint256 bAvail = net[b] < 0 ? _min(e, remaining[b]) : 0;
-            uint256 paid = _min(sAvail, bAvail);
-            if (net[s] > 0) remaining[s] -= sAvail;
-            if (net[b] < 0) remaining[b] -= bAvail;
-            uint256 value = (paid * price) / WH_PER_KWH;
-            // seller shortfall penalty goes to the buyer, buyer shortfall penalty to the seller
-            uint256 sPenalty = ((e - sAvail) * price * pb) / (WH_PER_KWH * BPS);
-            uint256 bPenalty = ((e - bAvail) * price * pb) / (WH_PER_KWH * BPS);
-            int256 toSeller = int256(value + bPenalty) - int256(sPenalty);
-            delta[s] += toSeller;
-            delta[b] -= toSeller;
-            tradedWh += e;
-            settledWh += paid;
+        assembly ("memory-safe") {
+            let n32 := shl(5, n)
+            let rem := add(mem, n32)
+            let delta := add(rem, n32)
+            let mOff := matches.offset
+            for { let m := 0 } lt(m, matches.length) { m := add(m, 1) } {
+                let w := calldataload(add(mOff, shl(5, m)))
+                let sp := shl(5, and(shr(40, w), 0xff))
+                let bp := shl(5, and(shr(32, w), 0xff))
+                let e := and(w, 0xffffffff)
+                let sAvail := 0
+                if sgt(mload(add(mem, sp)), 0) {
+                    let r := mload(add(rem, sp))
+                    sAvail := e
+                    if lt(r, e) { sAvail := r }
+                    mstore(add(rem, sp), sub(r, sAvail))
+                }
+                let bAvail := 0
+                if slt(mload(add(mem, bp)), 0) {
+                    let r := mload(add(rem, bp))
+                    bAvail := e
+                    if lt(r, e) { bAvail := r }
+                    mstore(add(rem, bp), sub(r, bAvail))
+                }
+                let paid := sAvail
+                if lt(bAvail, sAvail) { paid := bAvail }
+                let value := div(mul(paid, price), 1000)
+                let sPenalty := div(mul(mul(sub(e, sAvail), price), pb), 10000000)
+                let bPenalty := div(mul(mul(sub(e, bAvail), price), pb), 10000000)
+                let toSeller := sub(add(value, bPenalty), sPenalty)
+                mstore(add(delta, sp), add(mload(add(delta, sp)), toSeller))
+                mstore(add(delta, bp), sub(mload(add(delta, bp)), toSeller))
+            }
         }
     }
 
-    /// One SLOAD/SSTORE per four neighbouring site ids: `sites` are sorted by id.
-    function _applyDeltas(uint256[] calldata sites, int256[] memory delta) private {
-        uint256 n = sites.length;
-        uint256 slot = type(uint256).max;
-        uint256 word;
-        for (uint256 k; k < n; ++k) {
-            uint32 id = uint32(sites[k] >> 160);
-            uint256 idSlot = id >> 2;
-            if (idSlot != slot) {
-                if (slot != type(uint256).max) _lanes[slot] = word;
-                slot = idSlot;
-                word = _lanes[slot];
+    /// One SLOAD/SSTORE per six neighbouring site ids: `sites` are sorted by id.
+    function _applyDeltas(uint256[] calldata sites, uint256 delta) private {
+        uint256 fail; // 1 below zero, 2 above the lane
+        uint256 bad;
+        assembly ("memory-safe") {
+            let base := _lanes.slot
+            let slot := not(0)
+            let word := 0
+            let n := sites.length
+            for { let k := 0 } lt(k, n) { k := add(k, 1) } {
+                let id := and(shr(160, calldataload(add(sites.offset, shl(5, k)))), 0xffffffff)
+                let idSlot := div(id, 6)
+                if iszero(eq(idSlot, slot)) {
+                    if iszero(eq(slot, not(0))) { sstore(add(base, slot), word) }
+                    slot := idSlot
+                    word := sload(add(base, idSlot))
+                }
+                let shift := mul(mod(id, 6), 42)
+                let bal := add(and(shr(shift, word), 0x3ffffffffff), mload(add(delta, shl(5, k))))
+                if slt(bal, 0) {
+                    fail := 1
+                    bad := k
+                    break
+                }
+                if gt(bal, 0x3ffffffffff) {
+                    fail := 2
+                    bad := k
+                    break
+                }
+                word := or(and(word, not(shl(shift, 0x3ffffffffff))), shl(shift, bal))
             }
-            uint256 shift = (id & 3) * 64;
-            int256 bal = int256((word >> shift) & LANE_MASK) + delta[k];
-            if (bal < 0) revert InsufficientEscrow(id, uint256(-delta[k]), (word >> shift) & LANE_MASK);
-            if (uint256(bal) > LANE_MASK) revert BalanceOverflow(id);
-            word = (word & ~(LANE_MASK << shift)) | (uint256(bal) << shift);
+            if and(iszero(fail), iszero(eq(slot, not(0)))) { sstore(add(base, slot), word) }
         }
-        if (slot != type(uint256).max) _lanes[slot] = word;
+        if (fail != 0) {
+            uint32 id = uint32(sites[bad] >> 160);
+            int256 d;
+            assembly ("memory-safe") {
+                d := mload(add(delta, shl(5, bad)))
+            }
+            if (fail == 1) revert InsufficientEscrow(id, uint256(-d), balanceOf(id));
+            revert BalanceOverflow(id);
+        }
+    }
+
+    /// The dispute path's single reading check, in plain Solidity.
+    function _checkReading(uint256 ref, uint256 meta, bytes32 r, bytes32 vs, uint64 interval) private view {
+        uint32 id = uint32(ref >> 160);
+        uint64 readingInterval = uint64(meta >> 64);
+        if (readingInterval != interval || meta >> 128 != 0) revert ReadingWrongInterval(id, readingInterval, interval);
+        bytes32 structHash = keccak256(
+            abi.encode(READING_TYPEHASH, id, interval, uint32(meta >> 32), uint32(meta))
+        );
+        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(_hashTypedDataV4(structHash), r, vs);
+        if (err != ECDSA.RecoverError.NoError) revert MalformedSignature(id);
+        if (signer != address(uint160(ref))) revert ReadingSignerMismatch(id, signer);
     }
 
     // ---- dispute -----------------------------------------------------------------------
@@ -484,7 +596,7 @@ contract EnergyMarket is EIP712 {
         if (uint8(rec) != STATUS_SETTLED) revert NotSettled(interval);
         uint256 closedAt = ((rec >> 8) & type(uint40).max) + disputeWindowSec;
         if (block.timestamp >= closedAt) revert DisputeWindowClosed(interval, closedAt);
-        bytes32 h = _clearingHash(interval, price, sites, matches);
+        bytes32 h = _clearingHashCalldata(interval, price, sites, matches);
         bytes32 sh = keccak256(abi.encode(h, keccak256(abi.encodePacked(settledMetas))));
         if ((uint256(sh) ^ rec) >> 64 != 0) revert SettlementMismatch(interval);
         if (pos >= sites.length) revert ReadingCountMismatch(pos, sites.length);
@@ -516,6 +628,29 @@ contract EnergyMarket is EIP712 {
         return keccak256(abi.encode(interval, price, sites, matches));
     }
 
+    /// Same bytes as abi.encode(interval, price, sites, matches), copied straight from calldata.
+    function _clearingHashCalldata(uint64 interval, uint64 price, uint256[] calldata sites, uint256[] calldata matches)
+        private
+        pure
+        returns (bytes32 h)
+    {
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            let ns := shl(5, sites.length)
+            let nm := shl(5, matches.length)
+            mstore(p, interval)
+            mstore(add(p, 0x20), price)
+            mstore(add(p, 0x40), 0x80)
+            let mOff := add(0xa0, ns)
+            mstore(add(p, 0x60), mOff)
+            mstore(add(p, 0x80), sites.length)
+            calldatacopy(add(p, 0xa0), sites.offset, ns)
+            mstore(add(p, mOff), matches.length)
+            calldatacopy(add(add(p, mOff), 0x20), matches.offset, nm)
+            h := keccak256(p, add(add(mOff, 0x20), nm))
+        }
+    }
+
     function _site(uint32 siteId) private view returns (Site storage s) {
         if (siteId >= siteCount) revert UnknownSite(siteId);
         s = _sites[siteId];
@@ -527,8 +662,8 @@ contract EnergyMarket is EIP712 {
     }
 
     function _setBalance(uint32 siteId, uint256 bal) private {
-        uint256 shift = (siteId & 3) * 64;
-        uint256 slot = siteId >> 2;
+        uint256 shift = (siteId % LANES) * LANE_BITS;
+        uint256 slot = siteId / LANES;
         _lanes[slot] = (_lanes[slot] & ~(LANE_MASK << shift)) | (bal << shift);
     }
 
@@ -538,7 +673,4 @@ contract EnergyMarket is EIP712 {
         return 3 * intervalSec + settleWindowSec + disputeWindowSec;
     }
 
-    function _min(uint256 a, uint256 b) private pure returns (uint256) {
-        return a < b ? a : b;
-    }
 }

@@ -23,7 +23,7 @@ export type CreateLocalMarketParameters = {
   exportCapWh?: number
   /** token base units deposited per site */
   depositEach?: bigint
-  config?: Partial<Omit<MarketConfig, 'operator' | 'genesis'>>
+  config?: Partial<Omit<MarketConfig, 'operator' | 'genesis' | 'unit'>>
 }
 
 const ether = 10n ** 18n
@@ -55,6 +55,7 @@ export async function createLocalMarket({
   const wallet = createWalletClient({ chain, transport, account: operator }).extend(publicActions)
   const latest = await client.getBlock()
   const fullConfig: MarketConfig = {
+    unit: 1n,
     operator: operator.address,
     genesis: latest.timestamp,
     intervalSec: 900n,

@@ -4,6 +4,8 @@ import { compileContracts } from '../../contracts/compile.ts'
 import { BaseError } from '../errors/BaseError.ts'
 
 export type MarketConfig = {
+  /** token base units per contract amount unit (1 for a 6-decimal stable token) */
+  unit: bigint
   operator: Address
   /** unix seconds when interval 0 starts */
   genesis: bigint
@@ -11,7 +13,7 @@ export type MarketConfig = {
   settleWindowSec: bigint
   disputeWindowSec: bigint
   penaltyBps: bigint
-  /** token base units an active site keeps in escrow */
+  /** units an active site keeps in escrow */
   bond: bigint
 }
 
