@@ -52,7 +52,7 @@ devices:
   )
   const sim = startPeer(process.execPath, [join(repoRoot, 'bin', 'gridmesh.js'), 'sim', '--site', site], { cwd: repoRoot })
   const pymodbus = startPeer(python, [sunspecServer, 'plain', '--port', '0', '--address', '40000', '--count', '200', '--watch-stdin'])
-  const libmodbus = startPeer(peers.server, ['--port', '0', '--address', '40000', '--count', '1000'])
+  const libmodbus = startPeer(peers.server, ['--port', '0', '--address', '40000', '--count', '1000', '--watch-stdin'])
   children.push(sim, pymodbus, libmodbus)
 
   await sim.waitForLine((line) => line.event === 'api', 60_000)

@@ -160,17 +160,22 @@ describe('sunspec_server.py options', () => {
     }
   })
 
-  it('exits when its parent closes stdin (no leaked servers)', async () => {
+  it('exits when its parent closes stdin (no leaked servers), the C server too', async () => {
     const { peer } = await startServer(['plain'])
-    peer.child.stdin?.end()
-    const exited = await new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), 5000)
-      peer.child.once('exit', () => {
-        clearTimeout(timer)
-        resolve(true)
+    const cServer = startPeer(buildCPeers().server, ['--port', '0', '--watch-stdin'])
+    started.push(cServer)
+    await cServer.waitForLine((line) => line.event === 'ready', 10_000)
+    for (const server of [peer, cServer]) {
+      server.child.stdin?.end()
+      const exited = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), 5000)
+        server.child.once('exit', () => {
+          clearTimeout(timer)
+          resolve(true)
+        })
       })
-    })
-    expect(exited).toBe(true)
+      expect(exited).toBe(true)
+    }
   })
 })
 
@@ -181,7 +186,7 @@ describe('libmodbus C client against the C and pymodbus servers', () => {
 
   beforeAll(async () => {
     peers = buildCPeers()
-    const server = startPeer(peers.server, ['--port', '0', '--address', '40000', '--count', '300'])
+    const server = startPeer(peers.server, ['--port', '0', '--address', '40000', '--count', '300', '--watch-stdin'])
     started.push(server)
     cPort = Number((await server.waitForLine((line) => line.event === 'ready', 10_000)).port)
     pyPort = (await startServer(['plain', '--address', '40000', '--count', '200'])).port

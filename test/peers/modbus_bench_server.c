@@ -1,13 +1,14 @@
 /*
  * libmodbus Modbus TCP server: the C baseline for GridMesh's benchmarks and client tests.
  *
- *   modbus_bench_server [--host 127.0.0.1] [--port 0] [--address 40000] [--count 1000]
+ *   modbus_bench_server [--host 127.0.0.1] [--port 0] [--address 40000] [--count 1000] [--watch-stdin]
  *
  * Serves `count` holding registers from `address` (register i holds i & 0xFFFF) with
  * modbus_mapping_new_start_address, so other addresses answer exception 2. One client at a
  * time, in a loop (as many small devices do). Port 0 = any free port. When listening, prints
- * {"event":"ready","host":..,"port":N,"address":..,"count":..} on stdout. Exits when stdin
- * reaches end of file (so a parent that dies cannot leak it) or on SIGTERM/SIGINT.
+ * {"event":"ready","host":..,"port":N,"address":..,"count":..} on stdout. Runs until SIGTERM or
+ * SIGINT; with --watch-stdin also exits when stdin reaches end of file (so a parent that dies
+ * cannot leak it).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <arpa/inet.h>
@@ -32,9 +33,15 @@ static void *watch_stdin(void *arg) {
 
 int main(int argc, char **argv) {
     const char *host = "127.0.0.1";
-    int port = 0, address = 40000, count = 1000;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--host")) host = argv[i + 1];
+    int port = 0, address = 40000, count = 1000, watch = 0;
+    for (int i = 1; i < argc; i += 2) {
+        if (!strcmp(argv[i], "--watch-stdin")) {
+            watch = 1;
+            i--;
+        } else if (i + 1 >= argc) {
+            fprintf(stderr, "option %s needs a value\n", argv[i]);
+            return 2;
+        } else if (!strcmp(argv[i], "--host")) host = argv[i + 1];
         else if (!strcmp(argv[i], "--port")) port = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--address")) address = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--count")) count = atoi(argv[i + 1]);
@@ -72,7 +79,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     pthread_t watcher;
-    pthread_create(&watcher, NULL, watch_stdin, NULL);
+    if (watch) pthread_create(&watcher, NULL, watch_stdin, NULL);
     printf("{\"event\":\"ready\",\"host\":\"%s\",\"port\":%d,\"address\":%d,\"count\":%d}\n", host,
            ntohs(bound.sin_port), address, count);
     fflush(stdout);
