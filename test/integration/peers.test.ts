@@ -160,6 +160,20 @@ describe('sunspec_server.py options', () => {
     }
   })
 
+  it('serves the float models 113 and 213 (NaN = not implemented)', async () => {
+    const { port, peer } = await startServer(['sunspec', '--base', '0', '--models', '1,113,213'])
+    const walk = await walkJson<Walk>(port, ['walk'])
+    expect(walk.base).toBe(0)
+    expect(walk.models.map((m) => [m.id, m.length])).toEqual([[1, 66], [113, 60], [213, 124]])
+    expect(walk.warnings).toEqual([])
+    expect(walk.models[1]?.points).toMatchObject({ W: 2412.5, Hz: 50, VAr: null, St: 4 })
+    expect(walk.models[2]?.points).toMatchObject({ W: -1500, Hz: 49.875, TotWhImp: 1234567, VAR: null })
+    // 113 W: float32 at body offset 20 (ten float32 points before it), high word first
+    const raw = await mbpoll(['-m', 'tcp', '-a', '1', '-r', String(70 + 2 + 20 + 1), '-c', '2', '-t', '4:hex', '-p', String(port), '127.0.0.1'])
+    expect([...raw.values()]).toEqual(['0x4516', '0xC800'])
+    await peer.stop()
+  })
+
   it('exits when its parent closes stdin (no leaked servers), the C server too', async () => {
     const { peer } = await startServer(['plain'])
     const cServer = startPeer(buildCPeers().server, ['--port', '0', '--watch-stdin'])

@@ -42,6 +42,13 @@ DEFAULT_VALUES = {
           'VA': 2450, 'VA_SF': 0, 'VAr': None, 'PF': 98.5, 'PF_SF': -1, 'WH': 123456000, 'WH_SF': 3,
           'DCA': 6.5, 'DCA_SF': -2, 'DCV': 380.5, 'DCV_SF': -1, 'DCW': 2480, 'DCW_SF': 0,
           'TmpCab': 41.5, 'Tmp_SF': -1, 'St': 4, 'Evt1': 0},
+    # float models (not in the default chain: --models 1,113,213); values exact in float32
+    113: {'A': 10.5, 'AphA': 3.5, 'AphB': 3.5, 'AphC': 3.5, 'PhVphA': 230.25, 'PhVphB': 230.5, 'PhVphC': 229.75,
+          'W': 2412.5, 'Hz': 50.0, 'VA': 2450.0, 'VAr': None, 'PF': 98.5, 'WH': 123456.0, 'DCA': 6.5,
+          'DCV': 380.5, 'DCW': 2480.0, 'TmpCab': 41.5, 'St': 4, 'Evt1': 0},
+    213: {'A': 12.5, 'AphA': 4.5, 'AphB': 4.0, 'AphC': 4.0, 'PhV': 230.5, 'PhVphA': 230.25, 'PhVphB': 230.5,
+          'PhVphC': 230.75, 'Hz': 49.875, 'W': -1500.0, 'WphA': -500.0, 'WphB': -500.0, 'WphC': -500.0,
+          'VA': 1620.0, 'PF': -0.875, 'TotWhExp': 7654321.0, 'TotWhImp': 1234567.0, 'Evt': 0},
     120: {'DERTyp': 4, 'WRtg': 8000, 'WRtg_SF': 0, 'VARtg': 8000, 'VARtg_SF': 0},
     160: {'DCA_SF': -2, 'DCV_SF': -1, 'DCW_SF': 0, 'DCWH_SF': 0, 'Evt': 0,
           'module[0].ID': 1, 'module[0].IDStr': 'string A', 'module[0].DCA': 3.25, 'module[0].DCV': 381.5,
