@@ -118,7 +118,7 @@ export class SunSpecImage {
   private decode(model: PlacedModel, point: LaidOutPoint, words: ArrayLike<number>): number | string | bigint | null {
     const type = point.definition.type
     const raw = decodeRaw(type, words, model.start + point.offset, point.registers)
-    if (isNotImplemented(type, raw) && type !== 'acc32' && type !== 'acc64' && type !== 'pad') return null
+    if (isNotImplemented(type, raw)) return null
     if (typeof raw !== 'number') return raw
     const sf = this.scaleOf(model, point)
     if (sf === null) return null

@@ -1,5 +1,5 @@
 import { SerialPort } from 'serialport'
-import { crc16 } from './crc16.ts'
+import { crc16 } from '../../core/devices/modbus/crc16.ts'
 import type { UnitDispatcher } from './UnitDispatcher.ts'
 
 export type RtuEndpoint = {
