@@ -1,6 +1,7 @@
 // Proves the independent peers against each other (and against hand-typed SunSpec offsets)
 // before they are used to judge GridMesh: sunspec_walk.py against sunspec_server.py, Debian's
 // mbpoll against both servers, the libmodbus C client against the C and pymodbus servers.
+import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildCPeers, type CPeers } from '../peers/buildCPeers.ts'
 import { python, sunspecServer, sunspecWalk } from '../peers/paths.ts'
@@ -171,6 +172,20 @@ describe('sunspec_server.py options', () => {
     // 113 W: float32 at body offset 20 (ten float32 points before it), high word first
     const raw = await mbpoll(['-m', 'tcp', '-a', '1', '-r', String(70 + 2 + 20 + 1), '-c', '2', '-t', '4:hex', '-p', String(port), '127.0.0.1'])
     expect([...raw.values()]).toEqual(['0x4516', '0xC800'])
+    await peer.stop()
+  })
+
+  it('--max-clients 1 closes a second connection at once and serves again when the first leaves', async () => {
+    const { port, peer } = await startServer(['sunspec', '--models', '1,103', '--max-clients', '1'])
+    const first = connect(port, '127.0.0.1')
+    await new Promise<void>((resolve, reject) => first.once('connect', resolve).once('error', reject))
+    const refused = await runPeer(python, [sunspecWalk, '--port', String(port), '--timeout', '1', 'walk'])
+    expect(refused.code).toBe(1)
+    expect(JSON.parse(refused.stderr).error).toMatch(/no SunSpec base found/)
+    await new Promise<void>((resolve) => first.end(resolve))
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    const walk = await walkJson<Walk>(port, ['walk'])
+    expect(walk.models.map((m) => m.id)).toEqual([1, 103])
     await peer.stop()
   })
 

@@ -4,7 +4,7 @@
 Run with Debian's /usr/bin/python3 (the only interpreter that sees python3-pymodbus):
 
   sunspec_server.py sunspec [--port 0] [--base 50000] [--unit 1] [--models 1,103,160,714,704,802,203]
-                            [--instances 2] [--set 103.W=1234.5 ...] [--watch-stdin]
+                            [--instances 2] [--set 103.W=1234.5 ...] [--max-clients N] [--watch-stdin]
   sunspec_server.py describe [same options]   # the image's layout and values, without serving
   sunspec_server.py plain [--port 0] [--address 40000] [--count 200] [--watch-stdin]
 
@@ -15,6 +15,8 @@ implemented); each is encoded with its scale factor. Repeating groups (160 `modu
 803 `string`, ...) get --instances instances. Only --unit answers; requests to other unit IDs
 get no reply (pymodbus 3.0), so clients see a timeout. Registers outside the image answer
 exception 2 (illegal data address). Writes are stored as sent, read-only points included.
+--max-clients N closes any connection beyond N at once, as small devices that allow one TCP
+client do.
 
 `plain` serves --count holding registers from --address (register i holds i & 0xFFFF) to any
 unit ID: the pymodbus baseline of bench/modbus-server.bench.ts.
@@ -206,7 +208,7 @@ def watch_stdin():
 async def serve(args, blocks, ready):
     try:
         from pymodbus.datastore import ModbusSequentialDataBlock, ModbusServerContext, ModbusSlaveContext
-        from pymodbus.server.async_io import ModbusTcpServer
+        from pymodbus.server.async_io import ModbusConnectedRequestHandler, ModbusTcpServer
     except ImportError as e:  # pymodbus 3.0 imports pyserial even for TCP, but Debian only recommends it
         raise SystemExit(json.dumps({'error': f'{e}: run with /usr/bin/python3 and install python3-pymodbus '
                                               'python3-serial python3-serial-asyncio'}))
@@ -219,7 +221,28 @@ async def serve(args, blocks, ready):
         context = ModbusServerContext(slaves=slave, single=True)
     else:
         context = ModbusServerContext(slaves={args.unit: slave}, single=False)
-    server = ModbusTcpServer(context, address=(args.host, args.port), allow_reuse_address=True)
+    max_clients = getattr(args, 'max_clients', None)
+
+    class LimitedHandler(ModbusConnectedRequestHandler):
+        refused = False
+
+        def connection_made(self, transport):
+            if max_clients is not None and len(self.server.active_connections) >= max_clients:
+                self.refused = True
+                transport.close()
+                return
+            super().connection_made(transport)
+
+        def connection_lost(self, call_exc):
+            if not self.refused:
+                super().connection_lost(call_exc)
+
+        def data_received(self, data):
+            if not self.refused:
+                super().data_received(data)
+
+    server = ModbusTcpServer(context, address=(args.host, args.port), allow_reuse_address=True,
+                             handler=LimitedHandler if max_clients is not None else None)
     task = asyncio.create_task(server.serve_forever())
     await server.serving
     port = server.server.sockets[0].getsockname()[1]
@@ -245,6 +268,7 @@ def main(argv):
             p.add_argument('--models', default='1,103,160,714,704,802,203')
             p.add_argument('--instances', type=int, default=2, help='instances of each repeating group')
             p.add_argument('--set', action='append', help='MODEL.PATH=JSON engineering value (null = not implemented)')
+            p.add_argument('--max-clients', type=int, help='close connections beyond this many at once')
     args = parser.parse_args(argv)
     logging.disable(logging.CRITICAL)
     if args.watch_stdin:
