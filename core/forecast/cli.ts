@@ -154,6 +154,10 @@ async function train(argv: string[]): Promise<number> {
   process.stderr.write(
     `forecast: saved ${out} (${(trained.metadata.training.durationMs / 1000).toFixed(1)} s on ${trained.metadata.training.backend}); validation ${v.fromIso.slice(0, 10)} to ${v.toIso.slice(0, 10)}: day-ahead MAPE ${v.dayAheadMapePct.toFixed(2)} % (seasonal naive: yesterday ${v.seasonalNaiveDayMapePct.toFixed(2)} %, last week ${v.seasonalNaiveWeekMapePct.toFixed(2)} %)\n`,
   )
+  const bestNaive = Math.min(v.seasonalNaiveDayMapePct, v.seasonalNaiveWeekMapePct)
+  if (!(v.dayAheadMapePct < bestNaive)) {
+    process.stderr.write(`forecast: warning: the model is not better than seasonal naive on the validation days (${v.dayAheadMapePct.toFixed(2)} % vs ${bestNaive.toFixed(2)} %); more history or epochs may help\n`)
+  }
   return 0
 }
 

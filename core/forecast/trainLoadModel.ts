@@ -20,6 +20,8 @@ export type TrainLoadModelParameters = {
   /** Train only on slots before this index (eval holds out the rest); default: all. */
   endIndex?: number | undefined
   epochs?: number | undefined
+  /** At most this many training samples (a seeded random subset); default 80,000. */
+  maxSamples?: number | undefined
   architecture?: LoadModelArchitecture | undefined
   withTemperature?: boolean | undefined
   seed?: number | undefined
@@ -31,6 +33,8 @@ export type TrainLoadModelResult = { artifacts: ModelArtifacts; metadata: LoadMo
 
 export const minimumTrainingDays = 21
 const defaultEpochs = 12
+const defaultMaxSamples = 80_000
+const learningRate = 0.003
 
 /** Mulberry32: deterministic sampling so two trainings on the same data see the same samples. */
 function createRandom(seed: number): () => number {
@@ -91,6 +95,17 @@ export async function trainLoadModel(parameters: TrainLoadModelParameters): Prom
     if ((issues[r] ?? 0) < validationStart) trainIndex.push(r)
     else validationIndex.push(r)
   }
+  // Training time grows with samples, not with information: beyond a cap, a seeded random subset is as good.
+  const maxSamples = parameters.maxSamples ?? defaultMaxSamples
+  if (trainIndex.length > maxSamples) {
+    for (let i = trainIndex.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1))
+      const swap = trainIndex[i] ?? 0
+      trainIndex[i] = trainIndex[j] ?? 0
+      trainIndex[j] = swap
+    }
+    trainIndex.length = maxSamples
+  }
   if (trainIndex.length < 1000 || validationIndex.length < 100) {
     throw new ForecastInputError(`not enough usable history: ${trainIndex.length} training and ${validationIndex.length} validation samples after gaps are skipped; expected at least 1000 and 100`)
   }
@@ -128,13 +143,13 @@ export async function trainLoadModel(parameters: TrainLoadModelParameters): Prom
   const architecture = parameters.architecture ?? defaultArchitecture
   const model = createLoadModel({ featureCount: width, slotsPerDay: spd, architecture, seed: parameters.seed ?? 7 })
   const epochs = parameters.epochs ?? defaultEpochs
-  const optimizer = tf.train.adam(0.002)
+  const optimizer = tf.train.adam(learningRate)
   model.compile({ optimizer, loss: 'meanAbsoluteError' })
   let best = { loss: Number.POSITIVE_INFINITY, epoch: 0, weights: [] as tf.Tensor[] }
   try {
     await model.fit(train.x, train.y, {
       epochs,
-      batchSize: 512,
+      batchSize: 1024,
       shuffle: true,
       validationData: [validation.x, validation.y],
       verbose: 0,
@@ -147,7 +162,7 @@ export async function trainLoadModel(parameters: TrainLoadModelParameters): Prom
             best = { loss: valLoss, epoch: epoch + 1, weights: model.getWeights().map((w) => w.clone()) }
           }
           // Step the learning rate down over the run: big steps first, fine ones at the end.
-          ;(optimizer as unknown as { learningRate: number }).learningRate = 0.002 * Math.max(0.1, 1 - (epoch + 1) / epochs)
+          ;(optimizer as unknown as { learningRate: number }).learningRate = learningRate * Math.max(0.1, 1 - (epoch + 1) / epochs)
           parameters.onProgress?.({ epoch: epoch + 1, epochs, loss: Number(logs?.loss), valLoss, elapsedMs: Date.now() - started })
         },
       },
