@@ -312,3 +312,38 @@ describe('planSchedule: never infeasible, reports unmet goals with reasons', () 
     expect(message).toMatch(/input: battery\.socPct: expected a number, got nothing \(missing\)/)
   })
 })
+
+describe('planSchedule: edge cases', () => {
+  it('plans a DST day as just its 92 UTC quarter-hour slots', async () => {
+    const startMs = Date.UTC(2026, 2, 28, 23) // 2026-03-29 00:00 Europe/Berlin, a 23 h day
+    const plan = await planSchedule({
+      startMs,
+      slots: Array.from({ length: 92 }, (_, t) => ({ loadPowerW: 500, importPriceEurPerKWh: t < 46 ? 0.1 : 0.3 })),
+      battery: battery({ socPct: 50 }),
+    })
+    expect(plan.slots).toHaveLength(92)
+    expect(plan.slots.at(-1)!.startMs - startMs).toBe(91 * 900_000)
+    expect(plan.status).toBe('optimal')
+  })
+
+  it('falls back to an idle, limit-respecting plan with the reason when the solver breaks', async () => {
+    const real = await import('./getHighs.ts').then((m) => m.getHighs())
+    const broken = {
+      ...real,
+      withModel: () => {
+        throw new Error('wasm memory exhausted')
+      },
+    } as unknown as typeof real
+    const plan = await planSchedule(
+      hourly({ load: [1000, 500], pv: [3000, 0] }, { battery: battery({ socPct: 40 }), flexibleLoads: [{ id: 'x', powerW: 100, requiredSlots: 1 }] }),
+      { highs: broken },
+    )
+    expect(plan.status).toBe('fallback')
+    expect(plan.objectiveValue).toBeNull()
+    expect(plan.unmetGoals).toEqual([expect.objectContaining({ goal: 'solver', message: expect.stringMatching(/wasm memory exhausted.*battery idle/) })])
+    expect(plan.slots.map((slot) => [slot.batteryPowerW, slot.gridPowerW, slot.socPct])).toEqual([
+      [0, -2000, 40],
+      [0, 500, 40],
+    ])
+  })
+})
