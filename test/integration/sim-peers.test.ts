@@ -269,6 +269,26 @@ describe('simulator over Modbus TCP, judged by mbpoll and pymodbus', () => {
     expect(typeof (await read('meter', 203, 'W')).value).toBe('number')
   })
 
+  it('controls revert when not refreshed: 704 WSetRvrtTms with the 802 CtrlHb heartbeat, 123 WMaxLimPct_RvrtTms', async () => {
+    await walker(tcpArgs('battery'), ['write', '--model', '704', '--point', 'WSetRvrtTms', '--value', '30', '--point', 'WSetEna', '--value', '1', '--point', 'WSetMod', '--value', '1', '--point', 'WSet', '--value', '-2000'])
+    await advance(20)
+    expect((await read('battery', 802, 'W')).value).toBeCloseTo(-2000, -2)
+    await walker(tcpArgs('battery'), ['write', '--model', '802', '--point', 'CtrlHb', '--value', '1'])
+    await advance(20) // 40 s after the setpoint, 20 s after the heartbeat
+    expect((await read('battery', 802, 'W')).value).toBeCloseTo(-2000, -2)
+    await advance(15) // 35 s after the heartbeat: back to the idle fallback
+    expect((await read('battery', 802, 'W')).value).toBe(0)
+
+    const wmax = (await read('inverter', 121, 'WMax')).value ?? NaN
+    await walker(tcpArgs('inverter'), ['write', '--model', '123', '--point', 'WMaxLimPct_RvrtTms', '--value', '10', '--point', 'WMaxLimPct', '--value', '25', '--point', 'WMaxLim_Ena', '--value', '1'])
+    await advance(1)
+    expect((await read('inverter', 103, 'W')).value).toBeLessThanOrEqual(0.25 * wmax + 1)
+    await advance(10)
+    const available = (await state()).devices.find((d) => d.name === 'pv1')
+    expect(available?.powerW).toBeGreaterThan(0.3 * wmax)
+    expect(Math.abs(((await read('inverter', 103, 'W')).value ?? NaN) - (available?.powerW ?? NaN))).toBeLessThanOrEqual(1)
+  })
+
   it('stops on SIGTERM', async () => {
     await sim.stop(5000)
     expect(sim.child.signalCode === null ? sim.child.exitCode : sim.child.signalCode).toBe(0)
