@@ -423,6 +423,13 @@ devices:
     expect(words).toEqual(['0x5375', '0x6E53'])
   })
 
+  it('a unit ID the bus does not have gets no reply over RTU', async () => {
+    const run = await runPeer('mbpoll', ['-m', 'rtu', '-b', '9600', '-P', 'none', '-a', '4', '-r', '40001', '-c', '2', '-o', '0.5', '-t', '4:hex', '-1', clientPath], 15_000)
+    expect(run.code).not.toBe(0)
+    expect(run.stdout + run.stderr).toMatch(/timed out/i)
+    expect(await mbpollHex(['-m', 'rtu', '-b', '9600', '-P', 'none', '-a', '3', '-r', '40001', '-c', '2', clientPath])).toEqual(['0x5375', '0x6E53'])
+  })
+
   it('pymodbus walks the meter chain over RTU', async () => {
     const walk = await walker<Walk>(['--serial', clientPath, '--baud', '9600', '--unit', '3'], ['walk'], 30_000)
     expect(walk.models.map((m) => m.id)).toEqual([1, 203])
