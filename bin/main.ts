@@ -11,6 +11,18 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandMod
     summary: 'serve simulated inverter, battery and meter over real Modbus (TCP/RTU)',
     load: () => import('../hardware-sims/cli.ts'),
   },
+  scan: {
+    summary: 'find Modbus devices (SunSpec or a profile) and print an inventory or a site file',
+    load: () => import('../core/devices/cli/scan.ts'),
+  },
+  read: {
+    summary: 'read every point of one device of a site file',
+    load: () => import('../core/devices/cli/read.ts'),
+  },
+  commission: {
+    summary: 'check every device of a site, test-write the controllable ones, write a report',
+    load: () => import('../core/devices/cli/commission.ts'),
+  },
   forecast: {
     summary: 'train, evaluate and run the load forecast (train | eval | predict)',
     load: () => import('../core/forecast/cli.ts'),
