@@ -48,11 +48,11 @@ export async function createLocalMarket({
     rpcUrls: { default: { http: [rpcUrl] } },
   })
   const transport = http(rpcUrl)
-  const client = createPublicClient({ chain, transport })
+  const client = createPublicClient({ chain, transport, pollingInterval: 50 })
   const test = createTestClient({ chain, transport, mode: 'anvil' })
   const operator = privateKeyToAccount(generatePrivateKey())
   await test.setBalance({ address: operator.address, value: 1000n * ether })
-  const wallet = createWalletClient({ chain, transport, account: operator }).extend(publicActions)
+  const wallet = createWalletClient({ chain, transport, account: operator, pollingInterval: 50 }).extend(publicActions)
   const latest = await client.getBlock()
   const fullConfig: MarketConfig = {
     unit: 1n,
@@ -118,7 +118,7 @@ export async function createLocalMarket({
     await test.setNextBlockTimestamp({ timestamp })
     await test.mine({ blocks: 1 })
   }
-  const walletFor = (account: LocalAccount) => createWalletClient({ chain, transport, account }).extend(publicActions)
+  const walletFor = (account: LocalAccount) => createWalletClient({ chain, transport, account, pollingInterval: 50 }).extend(publicActions)
   return {
     chain,
     client,

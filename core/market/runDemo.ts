@@ -1,6 +1,203 @@
-import { UsageError } from '../errors/BaseError.ts'
+// `gridmesh market demo`: a local anvil, one coordinator (the market operator) and N site
+// processes with their own keys. Each interval: sites sign orders from their plans, the
+// coordinator clears the auction, every site recomputes it and must agree, the clearing
+// is committed, chain time moves past the interval, sites sign meter readings, and the
+// settlement goes out through the persistent outbox. Prints trades, settlements,
+// balances and gas.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { encodeFunctionData, parseEventLogs, type Address } from 'viem'
+import { energyMarketAbi, settlementTokenAbi } from '../../contracts/abi.ts'
+import { commitClearing } from '../chain/commitClearing.ts'
+import { createLocalMarket } from '../chain/createLocalMarket.ts'
+import { createOutbox } from '../chain/createOutbox.ts'
+import { startAnvil } from '../chain/startAnvil.ts'
+import { BaseError, UsageError } from '../errors/BaseError.ts'
+import { clearAuction } from './clearAuction.ts'
+import { encodeClearing, packReading } from './encodeClearing.ts'
+import { fromJsonLine, toJsonLine } from './jsonLines.ts'
+import type { SignedMeterReading, SignedOrder } from './signMarketData.ts'
+import type { SiteRequest } from './siteProcess.ts'
 
-/** `gridmesh market demo`: not built yet; says so instead of pretending. */
-export async function runDemo(_argv: string[]): Promise<number> {
-  throw new UsageError('gridmesh market demo: not implemented yet; see issue 6')
+const here = dirname(fileURLToPath(import.meta.url))
+
+/** A demo step that failed; says which interval and site. */
+export class DemoError extends BaseError {
+  override name = 'DemoError' as const
+}
+
+type DemoOptions = { sites: number; intervals: number; json: boolean; seed: number }
+
+function parseArgs(argv: string[]): DemoOptions {
+  const options: DemoOptions = { sites: 3, intervals: 4, json: false, seed: 1 }
+  const int = (flag: string, value: string | undefined, min: number, max: number) => {
+    const n = Number(value)
+    if (value === undefined || !Number.isInteger(n) || n < min || n > max)
+      throw new UsageError(`gridmesh market demo: ${flag}: expected an integer ${min}-${max}, got ${value ?? 'nothing'}`)
+    return n
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!
+    if (flag === '--json') options.json = true
+    else if (flag === '--sites') options.sites = int(flag, argv[++i], 2, 8)
+    else if (flag === '--intervals') options.intervals = int(flag, argv[++i], 1, 96)
+    else if (flag === '--seed') options.seed = int(flag, argv[++i], 0, 2 ** 31)
+    else throw new UsageError(`gridmesh market demo: unknown option '${flag}'; expected --sites N, --intervals N, --seed N, --json`)
+  }
+  return options
+}
+
+type SiteHandle = { siteId: number; child: ChildProcess; ask<T>(req: SiteRequest): Promise<T> }
+
+function spawnSite(siteId: number): SiteHandle {
+  const child = spawn(process.execPath, [join(here, '..', '..', 'bin', 'run-ts.js'), join(here, 'siteProcess.ts')], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  })
+  const waiting: ((line: string) => void)[] = []
+  createInterface({ input: child.stdout! }).on('line', (line) => waiting.shift()?.(line))
+  const ask = <T>(req: SiteRequest) =>
+    new Promise<T>((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new DemoError(`site ${siteId}: process exited with code ${code} while answering '${req.type}'`))
+      child.once('exit', onExit)
+      waiting.push((line) => {
+        child.off('exit', onExit)
+        resolve(fromJsonLine<T>(line))
+      })
+      child.stdin!.write(toJsonLine(req))
+    })
+  return { siteId, child, ask }
+}
+
+/** Runs the demo; returns the exit code. */
+export async function runDemo(argv: string[]): Promise<number> {
+  const opts = parseArgs(argv)
+  const log = (line: string) => {
+    if (!opts.json) process.stdout.write(`${line}\n`)
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'gridmesh-demo-'))
+  const anvil = await startAnvil()
+  const handles: SiteHandle[] = []
+  try {
+    const lm = await createLocalMarket({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, sites: 0 })
+    const caps = { importCapWh: 5_000, exportCapWh: 5_000 }
+    const deposit = 100_000_000n // 100 tokens of 6 decimals per site
+    log(`market ${lm.market} on anvil ${anvil.rpcUrl} (chain ${anvil.chainId}); token ${lm.token}`)
+    const sites: { siteId: number; owner: Address; meter: Address }[] = []
+    for (let siteId = 0; siteId < opts.sites; siteId++) handles.push(spawnSite(siteId))
+    const keys = await Promise.all(
+      handles.map((h) =>
+        h.ask<{ owner: Address; meter: Address }>({ type: 'hello', siteId: h.siteId, sites: opts.sites, seed: opts.seed, domain: lm.domain, ...caps }),
+      ),
+    )
+    for (const [siteId, k] of keys.entries()) {
+      sites.push({ siteId, ...k })
+      await lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'registerSite', args: [k.owner, k.meter, caps.importCapWh, caps.exportCapWh] })
+    }
+    const total = deposit * BigInt(opts.sites)
+    await lm.wallet.writeContract({ address: lm.token, abi: settlementTokenAbi, functionName: 'mint', args: [lm.operator.address, total] })
+    await lm.wallet.writeContract({ address: lm.token, abi: settlementTokenAbi, functionName: 'approve', args: [lm.market, total] })
+    for (const s of sites) {
+      const hash = await lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'deposit', args: [s.siteId, deposit] })
+      await lm.client.waitForTransactionReceipt({ hash })
+    }
+    const balances = () =>
+      Promise.all(sites.map((s) => lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'balanceOf', args: [s.siteId] })))
+    const outbox = createOutbox({ path: join(dir, 'outbox.db'), client: lm.client, account: lm.operator, chainId: anvil.chainId, abi: energyMarketAbi })
+
+    const intervals: unknown[] = []
+    let commitGasTotal = 0n
+    let settleGasTotal = 0n
+    let tradesTotal = 0
+    for (let n = 0; n < opts.intervals; n++) {
+      const next = await lm.nextInterval()
+      await lm.warpTo(lm.intervalStart(next))
+      const interval = next + 1n
+      const deadline = lm.intervalStart(interval)
+      const answers = await Promise.all(handles.map((h) => h.ask<{ order: SignedOrder | null }>({ type: 'order', interval, deadline })))
+      const orders = answers.flatMap((a) => (a.order ? [a.order] : []))
+      const clearing = clearAuction(interval, orders)
+      const acks = await Promise.all(handles.map((h) => h.ask<{ agrees: boolean }>({ type: 'clearing', orders, clearing })))
+      const disagreeing = acks.flatMap((a, i) => (a.agrees ? [] : [i]))
+      if (disagreeing.length) throw new DemoError(`interval ${interval}: sites ${disagreeing.join(', ')} computed a different clearing; expected every site to agree`)
+      if (clearing.price === null) {
+        log(`interval ${interval}: ${orders.length} orders, no trade`)
+        intervals.push({ interval, orders: orders.length, price: null, trades: [] })
+        continue
+      }
+      const encoded = encodeClearing(clearing, orders)
+      const commitHash = await commitClearing(lm.wallet, lm.market, encoded)
+      const commitReceipt = await lm.client.waitForTransactionReceipt({ hash: commitHash })
+      if (commitReceipt.status !== 'success') throw new DemoError(`interval ${interval}: commit ${commitHash} reverted`)
+      const [committed] = parseEventLogs({ abi: energyMarketAbi, logs: commitReceipt.logs, eventName: 'ClearingCommitted' })
+      await lm.warpTo(lm.intervalStart(interval + 1n))
+      const readings = await Promise.all(
+        encoded.siteIds.map((id) => handles[id]!.ask<{ reading: SignedMeterReading }>({ type: 'reading', interval }).then((r) => r.reading)),
+      )
+      const before = await balances()
+      const key = `settle:${lm.market}:${interval}`
+      outbox.enqueue(key, {
+        to: lm.market,
+        data: encodeFunctionData({
+          abi: energyMarketAbi,
+          functionName: 'settle',
+          args: [interval, encoded.price, [...committed!.args.sites], encoded.matches, readings.map(packReading)],
+        }),
+      })
+      for (let tries = 0; outbox.get(key)!.status === 'pending' || outbox.get(key)!.status === 'signed'; tries++) {
+        if (tries === 50) throw new DemoError(`interval ${interval}: settlement still open after 50 outbox passes: ${outbox.get(key)!.error ?? ''}`)
+        await outbox.processOnce()
+      }
+      const entry = outbox.get(key)!
+      if (entry.status !== 'confirmed') throw new DemoError(`interval ${interval}: settlement ${entry.status}: ${entry.error ?? ''}`)
+      const settleReceipt = await lm.client.getTransactionReceipt({ hash: entry.hashes[entry.hashes.length - 1]! })
+      const after = await balances()
+      commitGasTotal += commitReceipt.gasUsed
+      settleGasTotal += settleReceipt.gasUsed
+      tradesTotal += clearing.matches.length
+      const deltas = Object.fromEntries(sites.map((s, i) => [s.siteId, after[i]! - before[i]!]))
+      log(
+        `interval ${interval}: price ${Number(clearing.price) / 1e6} /kWh, ${clearing.matches.length} trades, ${clearing.tradedWh} Wh; ` +
+          `commit ${commitReceipt.gasUsed} gas, settle ${settleReceipt.gasUsed} gas; deltas ${JSON.stringify(deltas, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`,
+      )
+      intervals.push({
+        interval,
+        orders: orders.length,
+        price: clearing.price,
+        trades: clearing.matches,
+        readings: readings.map(({ siteId, importWh, exportWh }) => ({ siteId, importWh, exportWh })),
+        balanceDeltas: deltas,
+        commitGas: commitReceipt.gasUsed,
+        settleGas: settleReceipt.gasUsed,
+        settleTx: entry.hashes[entry.hashes.length - 1],
+      })
+    }
+    const final = await balances()
+    const summary = {
+      chain: { rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, market: lm.market, token: lm.token },
+      sites,
+      intervals,
+      balances: sites.map((s, i) => ({ siteId: s.siteId, balance: final[i]! })),
+      gas: {
+        commitTotal: commitGasTotal,
+        settleTotal: settleGasTotal,
+        trades: tradesTotal,
+        settleGasPerTrade: tradesTotal ? Number(settleGasTotal) / tradesTotal : null,
+      },
+    }
+    outbox.close()
+    if (opts.json) process.stdout.write(toJsonLine(summary).replace(/\{"\$bigint":"(-?\d+)"\}/g, '"$1"'))
+    else log(`balances: ${summary.balances.map((b) => `site ${b.siteId} ${Number(b.balance) / 1e6}`).join(', ')}; settle gas per trade ${summary.gas.settleGasPerTrade ?? '-'}`)
+    return 0
+  } finally {
+    for (const h of handles) {
+      h.child.stdin!.end(toJsonLine({ type: 'bye' }))
+    }
+    await Promise.all(handles.map((h) => (h.child.exitCode === null ? new Promise((r) => h.child.once('exit', r)) : null)))
+    await anvil.stop()
+    rmSync(dir, { recursive: true, force: true })
+  }
 }

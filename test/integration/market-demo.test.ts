@@ -1,0 +1,40 @@
+// `gridmesh market demo` end to end: site processes, local chain, outbox; the JSON it
+// prints must add up (escrow conserved, every settlement nets to zero). Slow on a busy
+// machine: each site process loads viem through tsx.
+import { spawnSync } from 'node:child_process'
+import { describe, expect, it } from 'vitest'
+
+const run = (args: string[]) =>
+  spawnSync(process.execPath, ['bin/gridmesh.js', 'market', ...args], { encoding: 'utf8', timeout: 110_000 })
+
+type Demo = {
+  sites: { siteId: number; owner: string; meter: string }[]
+  intervals: { price: string | null; trades: unknown[]; balanceDeltas?: Record<string, string>; settleGas?: string }[]
+  balances: { siteId: number; balance: string }[]
+  gas: { trades: number; settleTotal: string }
+}
+
+describe('gridmesh market demo', () => {
+  it('trades between 3 site processes and prints balances that add up', () => {
+    const result = run(['demo', '--sites', '3', '--intervals', '2', '--json'])
+    expect(result.status, result.stderr).toBe(0)
+    const demo = JSON.parse(result.stdout.trim().split('\n').pop()!) as Demo
+    expect(demo.sites).toHaveLength(3)
+    expect(new Set(demo.sites.flatMap((s) => [s.owner, s.meter])).size).toBe(6)
+    const traded = demo.intervals.filter((i) => i.price !== null)
+    expect(traded.length).toBeGreaterThan(0)
+    for (const i of traded) {
+      expect(Object.values(i.balanceDeltas!).reduce((a, d) => a + BigInt(d), 0n)).toBe(0n)
+      expect(BigInt(i.settleGas!)).toBeGreaterThan(0n)
+    }
+    const total = demo.balances.reduce((a, b) => a + BigInt(b.balance), 0n)
+    expect(total).toBe(3n * 100_000_000n)
+    expect(demo.gas.trades).toBe(traded.reduce((a, i) => a + i.trades.length, 0))
+  }, 120_000)
+
+  it('rejects bad options with what was expected', () => {
+    const result = run(['demo', '--sites', '1'])
+    expect(result.status).not.toBe(0)
+    expect(result.stderr).toContain('--sites: expected an integer 2-8, got 1')
+  }, 60_000)
+})
