@@ -178,7 +178,7 @@ describe('planSchedule (property): any input, even impossible, gives a plan with
           if (plan.slots.at(-1)!.socPct! < target - 0.01) expect(goals('end-soc-target')).toHaveLength(1)
         }
       }),
-      { numRuns: 40 },
+      { numRuns: 30 },
     )
     expect(Object.values(seen).every((count) => count > 0)).toBe(true)
   })
