@@ -166,6 +166,34 @@ describe('simulator over Modbus TCP, judged by mbpoll and pymodbus', () => {
     }
   })
 
+  it('tells the same story in every model: ratings from the site file, one SoC, one power', async () => {
+    const points = async (kind: string): Promise<Map<number, Record<string, unknown>>> => {
+      const walk = await walker<Walk>(tcpArgs(kind), ['walk'])
+      return new Map(walk.models.map((m) => [m.id, m.points]))
+    }
+    const num = (models: Map<number, Record<string, unknown>>, id: number, point: string): number => {
+      const value = models.get(id)?.[point]
+      if (typeof value !== 'number') throw new Error(`model ${id} ${point}: expected a number, got ${JSON.stringify(value)}`)
+      return value
+    }
+    const inverter = await points('inverter')
+    expect(num(inverter, 120, 'WRtg')).toBe(8000)
+    expect(num(inverter, 121, 'WMax')).toBe(8000)
+    expect(num(inverter, 103, 'W')).toBeLessThanOrEqual(8000)
+    const battery = await points('battery')
+    expect(num(battery, 713, 'WHRtg')).toBe(batteryCapacityWh)
+    expect(num(battery, 802, 'WHRtg')).toBe(batteryCapacityWh)
+    expect(num(battery, 124, 'WChaMax')).toBe(5000)
+    expect([num(battery, 802, 'WChaRteMax'), num(battery, 802, 'WDisChaRteMax')]).toEqual([5000, 5000])
+    const soc = num(battery, 802, 'SoC')
+    expect(Math.abs(num(battery, 713, 'SoC') - soc)).toBeLessThanOrEqual(0.5)
+    expect(Math.abs(num(battery, 124, 'ChaState') - soc)).toBeLessThanOrEqual(0.5)
+    expect(num(battery, 103, 'W')).toBe(num(battery, 802, 'W'))
+    const meter = await points('meter')
+    const phases = num(meter, 203, 'WphA') + num(meter, 203, 'WphB') + num(meter, 203, 'WphC')
+    expect(Math.abs(phases - num(meter, 203, 'W'))).toBeLessThanOrEqual(3)
+  })
+
   it('decodes scaled points that agree with the simulator state', async () => {
     const s = await state()
     const pv = await read('inverter', 103, 'W')
