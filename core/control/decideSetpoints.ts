@@ -82,8 +82,14 @@ export function decideSetpoints({ snapshot, limits, site, plan, market, previous
     const reference = previousW[battery.name] ?? battery.powerW
     if (Number.isFinite(limit.rampWPerS)) {
       const step = limit.rampWPerS * Math.max(0, dtS)
-      if (reference - step > lo) (lo = reference - step), reasons.push(`ramp: >= ${Math.round(lo)} W`)
-      if (reference + step < hi) (hi = reference + step), reasons.push(`ramp: <= ${Math.round(hi)} W`)
+      if (reference - step > lo) {
+        lo = reference - step
+        reasons.push(`ramp: >= ${Math.round(lo)} W`)
+      }
+      if (reference + step < hi) {
+        hi = reference + step
+        reasons.push(`ramp: <= ${Math.round(hi)} W`)
+      }
       // A ramp window outside the ratings (ratings changed) collapses onto them.
       if (lo > limit.maxDischargeW) lo = hi = limit.maxDischargeW
       if (hi < -limit.maxChargeW) lo = hi = -limit.maxChargeW
@@ -94,8 +100,14 @@ export function decideSetpoints({ snapshot, limits, site, plan, market, previous
       hi = Math.min(hi, 0)
       reasons.push('SoC unknown: hold at 0 W')
     } else {
-      if (battery.socPct <= limit.socMinPct) (hi = Math.min(hi, 0)), reasons.push(`SoC ${battery.socPct} % <= min ${limit.socMinPct} %: no discharge`)
-      if (battery.socPct >= limit.socMaxPct) (lo = Math.max(lo, 0)), reasons.push(`SoC ${battery.socPct} % >= max ${limit.socMaxPct} %: no charge`)
+      if (battery.socPct <= limit.socMinPct) {
+        hi = Math.min(hi, 0)
+        reasons.push(`SoC ${battery.socPct} % <= min ${limit.socMinPct} %: no discharge`)
+      }
+      if (battery.socPct >= limit.socMaxPct) {
+        lo = Math.max(lo, 0)
+        reasons.push(`SoC ${battery.socPct} % >= max ${limit.socMaxPct} %: no charge`)
+      }
     }
     // SoC beat the ramp: 0 W is the SoC-safe point nearest any ramp window that excludes it.
     if (lo > hi) lo = hi = 0
@@ -104,11 +116,17 @@ export function decideSetpoints({ snapshot, limits, site, plan, market, previous
       const mine = netLoadW * share
       if (site.maxImportW !== null && mine - site.maxImportW * share > lo) {
         const need = Math.min(hi, mine - site.maxImportW * share)
-        if (need > lo) (lo = need), reasons.push(`import limit: >= ${Math.round(lo)} W`)
+        if (need > lo) {
+          lo = need
+          reasons.push(`import limit: >= ${Math.round(lo)} W`)
+        }
       }
       if (site.maxExportW !== null && mine + site.maxExportW * share < hi) {
         const need = Math.max(lo, mine + site.maxExportW * share)
-        if (need < hi) (hi = need), reasons.push(`export limit: <= ${Math.round(hi)} W`)
+        if (need < hi) {
+          hi = need
+          reasons.push(`export limit: <= ${Math.round(hi)} W`)
+        }
       }
     }
     // 5. The plan's target, or self-consumption (grid to zero) without a plan.
