@@ -335,3 +335,37 @@ it('packReading puts interval, import and export where the contract reads them',
       toHex((7n << 64n) | (5n << 32n) | 9n, { size: 32 }).slice(2),
   )
 })
+
+describe('registry limits and exit', () => {
+  it('a site that leaves gets its bond back only after every interval it could be in is final', async () => {
+    const site = lm.sites[4]!
+    const owner = lm.walletFor(site.owner)
+    const read = (functionName: 'withdrawable' | 'balanceOf') =>
+      lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName, args: [site.siteId] })
+    const leave = await owner.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'setActive', args: [site.siteId, false] })
+    const { blockNumber } = await lm.client.waitForTransactionReceipt({ hash: leave })
+    expect(await read('withdrawable')).toBe((await read('balanceOf')) - lm.config.bond)
+    const rejoin = owner.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'setActive', args: [site.siteId, true] })
+    expect(await revertName(rejoin)).toBe('NotOperator')
+    const { timestamp } = await lm.client.getBlock({ blockNumber })
+    const exitDelay = 3n * lm.config.intervalSec + lm.config.settleWindowSec + lm.config.disputeWindowSec
+    await lm.warpTo(timestamp + exitDelay)
+    expect(await read('withdrawable')).toBe(await read('balanceOf'))
+  })
+
+  it('caps the number of sites per market', async () => {
+    const max = await lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'MAX_SITES' })
+    const count = await lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'siteCount' })
+    const register = () =>
+      lm.wallet.writeContract({
+        address: lm.market,
+        abi: energyMarketAbi,
+        functionName: 'registerSite',
+        args: [lm.operator.address, lm.operator.address, 1000, 1000],
+      })
+    let last: Hex | undefined
+    for (let i = count; i < max; i++) last = await register()
+    await lm.client.waitForTransactionReceipt({ hash: last! })
+    expect(await revertName(register())).toBe('TooManySites')
+  })
+})
