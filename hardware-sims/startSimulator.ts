@@ -3,6 +3,7 @@ import { createSimClock, type SimClock } from './clock/createSimClock.ts'
 import { createBattery } from './devices/createBattery.ts'
 import { createInverter } from './devices/createInverter.ts'
 import { createMeter } from './devices/createMeter.ts'
+import { createProfileDevice } from './devices/createProfileDevice.ts'
 import type { SimDevice } from './devices/SimDevice.ts'
 import { ModbusException } from './devices/SunSpecImage.ts'
 import { noFaults, type DeviceFaults } from './faults.ts'
@@ -87,9 +88,13 @@ export async function startSimulator(site: SiteConfig, options: StartSimulatorOp
   const devices = new Map<string, DeviceRuntime>()
   for (const config of site.devices) {
     const device =
-      config.kind === 'inverter' ? createInverter(config, inverterIndex++)
+      config.profile ? createProfileDevice(config, site)
+      : config.kind === 'inverter' ? createInverter(config, inverterIndex++)
       : config.kind === 'battery' ? createBattery(config, batteryIndex++)
       : createMeter(config, site)
+    // Profile devices find their physics by name; SunSpec ones by position, so profile devices still take theirs.
+    if (config.profile && config.kind === 'inverter') inverterIndex++
+    if (config.profile && config.kind === 'battery') batteryIndex++
     devices.set(config.name, { device, faults: noFaults(), endpoint: {} })
   }
 
@@ -135,7 +140,7 @@ export async function startSimulator(site: SiteConfig, options: StartSimulatorOp
       if (faults.noResponse) return { pdu: null, delayMs: 0 }
       if (faults.exceptionCode !== null) return { pdu: exceptionPdu(pdu[0] ?? 0, faults.exceptionCode), delayMs: faults.delayMs }
       if (faults.tripped && device.kind === 'meter') return { pdu: null, delayMs: 0 }
-      return { pdu: handlePdu(device, physics, pdu, note), delayMs: faults.delayMs }
+      return { pdu: handlePdu(device, physics, pdu, note, unitId), delayMs: faults.delayMs }
     },
     refusesConnections() {
       return [...units.values()].some((r) => r.faults.refuseConnections)
@@ -151,7 +156,10 @@ export async function startSimulator(site: SiteConfig, options: StartSimulatorOp
     if (t.type === 'tcp') {
       const key = t.port === 0 ? `${t.host}:0:${runtime.device.name}` : `${t.host}:${t.port}`
       const group = tcpGroups.get(key) ?? { host: t.host, port: t.port, units: new Map() }
-      group.units.set(t.unitId, runtime)
+      for (const unitId of [t.unitId, ...(runtime.device.unitIds ?? [])]) {
+        if (group.units.has(unitId) && group.units.get(unitId) !== runtime) throw new SimulatorStartError(`device '${runtime.device.name}': unit ${unitId} on ${t.host}:${t.port} is taken by '${group.units.get(unitId)!.device.name}'`)
+        group.units.set(unitId, runtime)
+      }
       tcpGroups.set(key, group)
     } else {
       const group = rtuGroups.get(t.path) ?? { options: t, units: new Map() }

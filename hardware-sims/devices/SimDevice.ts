@@ -4,12 +4,21 @@ import type { PointWrite, SunSpecImage } from './SunSpecImage.ts'
 
 export type WriteRejection = { exception: number; reason: string }
 
+/** What the Modbus server needs of a register image: SunSpecImage, or a profile's (createProfileDevice). */
+export type RegisterImage = Pick<SunSpecImage, 'read' | 'decodeWrite' | 'commitWrite' | 'set' | 'addressOf' | 'length'> & {
+  /** Input registers (0x04) when they differ from the holding ones. */
+  readInput?(address: number, count: number): Buffer | null
+}
+
 /** A simulated SunSpec device: physics in, registers out; control writes in, physics changed. */
 export type SimDevice = {
   readonly name: string
   readonly kind: DeviceConfig['kind']
   readonly config: DeviceConfig
-  readonly image: SunSpecImage
+  readonly image: RegisterImage
+  /** Further unit IDs the device answers on (a gateway's services), and the image of each. */
+  readonly unitIds?: readonly number[]
+  imageFor?(unitId: number): RegisterImage | null
   /** Copies the physics state into the registers. */
   refresh(physics: SitePhysics): void
   /** Validates all point writes, then applies them; a rejection applies none. */

@@ -20,6 +20,8 @@ const deviceBase = {
   sunspecBase: z.union([z.literal(0), z.literal(40000), z.literal(50000)]).default(40000),
   manufacturer: z.string().max(32).default('GridMesh'),
   serialNumber: z.string().max(32).optional(),
+  /** Serve the device with this profile's registers (core/devices/profiles/<id>.json) instead of SunSpec. */
+  profile: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'a profile id such as eastron-sdm630').optional(),
 }
 
 const inverter = z.strictObject({
