@@ -1,0 +1,41 @@
+import { BaseError } from '../errors/BaseError.ts'
+
+/** The store file cannot be opened as a GridMesh store; the file was left as it was. */
+export class StoreOpenError extends BaseError {
+  override name = 'StoreOpenError' as const
+  readonly path: string
+  constructor({ path, problem, expected, cause }: { path: string; problem: string; expected: string; cause?: unknown }) {
+    super(`store ${path}: ${problem}; expected ${expected}. The file was not changed.`, { cause })
+    this.path = path
+  }
+}
+
+/** A value handed to the store is not storable; nothing was written by that call. */
+export class StoreInputError extends BaseError {
+  override name = 'StoreInputError' as const
+  readonly field: string
+  constructor({ method, field, expected, got }: { method: string; field: string; expected: string; got: unknown }) {
+    super(`${method}: ${field}: expected ${expected}, got ${formatValue(got)}`)
+    this.field = field
+  }
+}
+
+/** acknowledgeAlarm on an id that does not exist or is already cleared. */
+export class AlarmNotOpenError extends BaseError {
+  override name = 'AlarmNotOpenError' as const
+  readonly alarmId: number
+  constructor({ alarmId, problem }: { alarmId: number; problem: string }) {
+    super(`acknowledgeAlarm: alarm ${alarmId} ${problem}; expected the id of an active or acknowledged alarm`)
+    this.alarmId = alarmId
+  }
+}
+
+function formatValue(value: unknown): string {
+  if (typeof value === 'string') return `'${value}'`
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) return String(value)
+  try {
+    return JSON.stringify(value) ?? String(value)
+  } catch {
+    return String(value)
+  }
+}
