@@ -1,0 +1,237 @@
+import type { DeviceDriver, WriteResult } from '../devices/capabilities.ts'
+import type { Plan } from '../schedule/planSchedule.ts'
+import { decideSetpoints, type BatteryDecision, type BatteryLimits, type MarketCommitment, type PlanTarget, type SiteLimits, type Snapshot } from './decideSetpoints.ts'
+
+/** What the loop needs of the store (core/store implements it). */
+export type ControlStore = {
+  appendTelemetry(samples: readonly { timeMs: number; device: string; point: string; value: number }[]): void
+  recordWrite(w: { timeMs: number; device: string; point: string; requested: number; written: number; readBack: number | null; verified: boolean; clamped: boolean; reason: string }): void
+  raiseAlarm(a: { key: string; device: string | null; severity: 'info' | 'warning' | 'critical'; message: string; timeMs: number }): unknown
+  clearAlarm(key: string, timeMs: number): unknown
+}
+
+export type ControlDevice = {
+  name: string
+  driver: DeviceDriver
+  /** Not heard from for this long: stale (default 10 s). */
+  staleAfterMs?: number
+  /** Re-write an unchanged setpoint this often, well inside the device's command timeout (default 20 s). */
+  refreshMs?: number
+}
+
+export type ControlLoopOptions = {
+  devices: ControlDevice[]
+  batteryLimits: Record<string, BatteryLimits>
+  site: SiteLimits
+  now: () => number
+  plan: () => Plan | null
+  /** A plan created longer ago than this is stale: self-consumption instead (default 2 h). */
+  planMaxAgeMs?: number
+  market?: () => MarketCommitment
+  store?: ControlStore
+  /** Setpoint changes smaller than this are not written until the refresh is due (default 50 W). */
+  deadbandW?: number
+  log?: (message: string) => void
+}
+
+export type DeviceState = { name: string; stale: boolean; lastOkMs: number | null; error: string | null }
+
+/** One cycle, as published: immutable once returned. */
+export type CycleReport = {
+  timeMs: number
+  durationMs: number
+  snapshot: Snapshot
+  devices: DeviceState[]
+  decisions: BatteryDecision[]
+  writes: { device: string; result: WriteResult | null; error: string | null }[]
+  planSlotStartMs: number | null
+  alarms: { raised: string[]; cleared: string[] }
+}
+
+/** The current slot of a plan, or null when there is none or the plan is stale. */
+export function planTargetAt(plan: Plan | null, nowMs: number, maxAgeMs: number): PlanTarget {
+  if (!plan || nowMs - plan.createdAtMs > maxAgeMs) return null
+  const slot = plan.slots.find((s) => s.startMs <= nowMs && nowMs < s.startMs + plan.slotDurationMs)
+  return slot ? { batteryPowerW: slot.batteryPowerW, slotStartMs: slot.startMs } : null
+}
+
+/**
+ * The control loop, the only long-lived mutable state in core: each tick freezes a
+ * snapshot of all readings, decides (pure), writes setpoints, then publishes. A device
+ * that fails is marked stale and alarmed once; the loop keeps running.
+ */
+export function createControlLoop(options: ControlLoopOptions) {
+  const log = options.log ?? (() => {})
+  const deadbandW = options.deadbandW ?? 50
+  const planMaxAgeMs = options.planMaxAgeMs ?? 2 * 3_600_000
+  const state = new Map<string, { lastOkMs: number | null; stale: boolean; error: string | null; power: number | null; soc: number | null; extra: Record<string, number | null> }>()
+  const lastWrite = new Map<string, { setpointW: number; atMs: number }>()
+  const activeAlarms = new Set<string>()
+  let lastTickMs: number | null = null
+  let latest: CycleReport | null = null
+  let timer: NodeJS.Timeout | null = null
+  let running: Promise<void> | null = null
+
+  for (const d of options.devices) state.set(d.name, { lastOkMs: null, stale: true, error: 'not read yet', power: null, soc: null, extra: {} })
+
+  const raise = (key: string, device: string | null, severity: 'info' | 'warning' | 'critical', message: string, now: number, raised: string[]) => {
+    if (activeAlarms.has(key)) return
+    activeAlarms.add(key)
+    raised.push(key)
+    log(`alarm ${severity}: ${message}`)
+    options.store?.raiseAlarm({ key, device, severity, message, timeMs: now })
+  }
+  const clear = (key: string, now: number, cleared: string[]) => {
+    if (!activeAlarms.delete(key)) return
+    cleared.push(key)
+    log(`alarm cleared: ${key}`)
+    options.store?.clearAlarm(key, now)
+  }
+
+  async function readDevice(device: ControlDevice, now: number) {
+    const s = state.get(device.name)!
+    const d = device.driver
+    try {
+      const extra: Record<string, number | null> = {}
+      let power: number | null = null
+      let soc: number | null = null
+      if (d.meter) {
+        const m = await d.meter.readMeter()
+        power = m.powerW
+        Object.assign(extra, { importWh: m.importWh, exportWh: m.exportWh, frequencyHz: m.frequencyHz })
+      }
+      if (d.pv) {
+        const p = await d.pv.readPv()
+        power = p.powerW
+        Object.assign(extra, { energyWh: p.energyWh, limitPct: p.limitPct })
+      }
+      if (d.battery) {
+        const b = await d.battery.readBattery()
+        power = b.powerW
+        soc = b.socPct
+        if (b.fault) throw new Error('the device reports FAULT')
+      }
+      if (power === null) throw new Error('it reports no power (not implemented)')
+      Object.assign(s, { lastOkMs: now, error: null, power, soc, extra })
+    } catch (error) {
+      s.error = (error as Error).message
+    }
+    s.stale = s.lastOkMs === null || now - s.lastOkMs > (device.staleAfterMs ?? 10_000)
+  }
+
+  async function tick(): Promise<CycleReport> {
+    const started = performance.now()
+    const now = options.now()
+    const raised: string[] = []
+    const cleared: string[] = []
+    // 1. Freeze a snapshot: every device read once, concurrently (each connection queues its own).
+    await Promise.all(options.devices.map((d) => readDevice(d, now)))
+    for (const d of options.devices) {
+      const s = state.get(d.name)!
+      if (s.stale) raise(`stale:${d.name}`, d.name, 'warning', `${d.name}: no valid reading for ${s.lastOkMs === null ? 'ever' : `${Math.round((now - s.lastOkMs) / 1000)} s`} (${s.error}); not commanded`, now, raised)
+      else clear(`stale:${d.name}`, now, cleared)
+    }
+    const sum = (kind: 'meter' | 'pv') => {
+      const ds = options.devices.filter((d) => d.driver[kind])
+      if (!ds.length || ds.some((d) => state.get(d.name)!.stale)) return null
+      return ds.reduce((acc, d) => acc + (state.get(d.name)!.power ?? 0), 0)
+    }
+    const batteries = options.devices.filter((d) => d.driver.battery)
+    const snapshot: Snapshot = {
+      timeMs: now,
+      gridW: sum('meter'),
+      pvW: sum('pv'),
+      batteries: batteries.map((d) => {
+        const s = state.get(d.name)!
+        return { name: d.name, powerW: s.stale ? null : s.power, socPct: s.stale ? null : s.soc, stale: s.stale }
+      }),
+    }
+    // 2. Decide.
+    const plan = planTargetAt(options.plan(), now, planMaxAgeMs)
+    if (batteries.length && !plan) raise('plan:none', null, 'warning', 'no current plan: batteries run self-consumption', now, raised)
+    else clear('plan:none', now, cleared)
+    const dtS = lastTickMs === null ? 1 : Math.max(0, (now - lastTickMs) / 1000)
+    lastTickMs = now
+    const previousW = Object.fromEntries([...lastWrite].map(([k, v]) => [k, v.setpointW]))
+    const decisions = decideSetpoints({ snapshot, limits: options.batteryLimits, site: options.site, plan, market: options.market?.() ?? null, previousW, dtS })
+    // 3. Act: write what changed, and refresh what did not before the device's timeout.
+    const writes: CycleReport['writes'] = []
+    for (const decision of decisions) {
+      const device = batteries.find((d) => d.name === decision.name)!
+      if (decision.setpointW === null) {
+        lastWrite.delete(decision.name)
+        continue
+      }
+      const last = lastWrite.get(decision.name)
+      const due = !last || Math.abs(last.setpointW - decision.setpointW) > deadbandW || now - last.atMs >= (device.refreshMs ?? 20_000)
+      if (!due) continue
+      try {
+        const result = await device.driver.battery!.setPowerW(decision.setpointW)
+        lastWrite.set(decision.name, { setpointW: result.written, atMs: now })
+        writes.push({ device: decision.name, result, error: null })
+        options.store?.recordWrite({ timeMs: now, device: decision.name, point: result.point, requested: result.requested, written: result.written, readBack: result.readBack, verified: result.verified, clamped: result.clamped, reason: `${decision.mode}${decision.reasons.length ? `: ${decision.reasons.join('; ')}` : ''}` })
+        if (result.verified) clear(`write:${decision.name}`, now, cleared)
+        else raise(`write:${decision.name}`, decision.name, 'critical', `${decision.name}: wrote ${result.written} W to ${result.point}, read back ${result.readBack}`, now, raised)
+      } catch (error) {
+        writes.push({ device: decision.name, result: null, error: (error as Error).message })
+        raise(`write:${decision.name}`, decision.name, 'critical', `${decision.name}: setpoint write failed: ${(error as Error).message}`, now, raised)
+      }
+    }
+    // 4. Publish.
+    const samples: { timeMs: number; device: string; point: string; value: number }[] = []
+    for (const d of options.devices) {
+      const s = state.get(d.name)!
+      if (s.stale) continue
+      if (s.power !== null) samples.push({ timeMs: now, device: d.name, point: 'powerW', value: s.power })
+      if (s.soc !== null) samples.push({ timeMs: now, device: d.name, point: 'socPct', value: s.soc })
+      for (const [point, value] of Object.entries(s.extra)) if (value !== null && Number.isFinite(value)) samples.push({ timeMs: now, device: d.name, point, value })
+    }
+    for (const decision of decisions) if (decision.setpointW !== null) samples.push({ timeMs: now, device: decision.name, point: 'setpointW', value: decision.setpointW })
+    options.store?.appendTelemetry(samples)
+    latest = Object.freeze({
+      timeMs: now,
+      durationMs: performance.now() - started,
+      snapshot,
+      devices: options.devices.map((d) => {
+        const s = state.get(d.name)!
+        return { name: d.name, stale: s.stale, lastOkMs: s.lastOkMs, error: s.error }
+      }),
+      decisions,
+      writes,
+      planSlotStartMs: plan?.slotStartMs ?? null,
+      alarms: { raised, cleared },
+    })
+    return latest
+  }
+
+  return {
+    /** Runs one cycle (cycles never overlap: a tick during a tick waits for it). */
+    tick(): Promise<CycleReport> {
+      const next = (running ?? Promise.resolve()).then(() => tick())
+      const settled: Promise<void> = next.then(
+        () => {
+          if (running === settled) running = null
+        },
+        () => {
+          if (running === settled) running = null
+        },
+      )
+      running = settled
+      return next
+    },
+    latest: () => latest,
+    activeAlarms: () => [...activeAlarms],
+    /** Runs the loop on a real timer (default 1 s); errors are logged, the loop keeps going. */
+    start(periodMs = 1000) {
+      if (timer) return
+      timer = setInterval(() => {
+        if (running) return // a slow cycle skips the next tick rather than piling up
+        this.tick().catch((error: unknown) => log(`control cycle failed: ${(error as Error).message}`))
+      }, periodMs)
+    },
+    stop() {
+      if (timer) clearInterval(timer)
+      timer = null
+    },
+  }
+}
