@@ -14,10 +14,18 @@ export type StartedPeer = {
 }
 
 const running = new Set<ChildProcess>()
-// A test that throws before its cleanup must not leave servers behind.
-process.once('exit', () => {
+const killAll = (): void => {
   for (const child of running) child.kill('SIGKILL')
-})
+}
+// A test that throws before its cleanup, or a runner that is interrupted, must not leave
+// servers behind. After killing them, the signal is raised again so it still ends the process.
+process.once('exit', killAll)
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    killAll()
+    process.kill(process.pid, signal)
+  })
+}
 
 /** Starts a long-running peer (server, simulator, socat) and collects its JSON stdout lines. */
 export function startPeer(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): StartedPeer {
