@@ -186,7 +186,8 @@ async function evaluate(argv: string[]): Promise<number> {
     backend: backendOf(values.backend),
     onProgress: createProgressBar(),
   })
-  await selectBackend(trained.metadata.training.backend === 'tensorflow' ? 'auto' : 'wasm', () => undefined).catch(() => selectBackend('cpu', () => undefined))
+  // Scoring runs here in the main thread; the worker that trained has exited.
+  await selectBackend('auto', () => undefined)
   const model = await modelFromArtifacts(trained.artifacts)
   const result = evaluateLoadForecast({ context, model, metadata: trained.metadata, testStart, horizonSlots })
   const report = { command: 'forecast eval', csv: history.file, training: { ...trained.metadata.training, validation: trained.metadata.validation }, ...result }

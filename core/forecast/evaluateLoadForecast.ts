@@ -5,7 +5,7 @@ import { fitHoltWinters, forecastHoltWinters, type HoltWintersParameters } from 
 import type { LoadModelMetadata } from './loadModelMetadata.ts'
 import { predictLoad } from './predictLoad.ts'
 import { scoreForecasts, type ForecastScore } from './scoreForecasts.ts'
-import { localMidnights } from './trainLoadModel.ts'
+import { localMidnights } from './localMidnights.ts'
 
 export const forecastMethods = ['model', 'seasonalNaiveDay', 'seasonalNaiveWeek', 'holtWinters'] as const
 export type ForecastMethod = (typeof forecastMethods)[number]
@@ -88,7 +88,7 @@ export function evaluateLoadForecast(parameters: {
   const betterSeasonalNaive: ForecastMethod = overall.seasonalNaiveDay.mapePct <= overall.seasonalNaiveWeek.mapePct ? 'seasonalNaiveDay' : 'seasonalNaiveWeek'
   const reduction = 100 * (1 - overall.model.mapePct / overall[betterSeasonalNaive].mapePct)
   return {
-    testWindow: { fromIso: new Date(series.startMs + testStart * series.slotMs).toISOString(), toIso: new Date(series.startMs + n * series.slotMs).toISOString(), days: midnights.length, slotMinutes: series.slotMs / 60_000, timeZone: context.grid === undefined ? '' : metadata.timeZone },
+    testWindow: { fromIso: new Date(series.startMs + testStart * series.slotMs).toISOString(), toIso: new Date(series.startMs + n * series.slotMs).toISOString(), days: midnights.length, slotMinutes: series.slotMs / 60_000, timeZone: metadata.timeZone },
     dayAhead: { horizonSlots: horizon, overall, perLead },
     rollingOneStep: { overall: rolling },
     holtWintersParameters,

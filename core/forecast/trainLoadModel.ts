@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
-import { buildFeatures, featureNames, oneHot, type FeatureContext } from './buildFeatures.ts'
+import { buildFeatures, featureNames, oneHot } from './buildFeatures.ts'
+import { localMidnights } from './localMidnights.ts'
 import { createFeatureContext } from './createFeatureContext.ts'
 import { createLoadModel, defaultArchitecture, type LoadModelArchitecture } from './createLoadModel.ts'
 import { ForecastInputError, ForecastTrainingError } from './errors.ts'
@@ -46,13 +47,6 @@ function createRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
-}
-
-/** Issue slots at local midnight in [from, to). */
-export function localMidnights(context: FeatureContext, from: number, to: number): number[] {
-  const result: number[] = []
-  for (let i = Math.max(1, from); i < to; i++) if ((context.grid.localDay[i] ?? 0) !== (context.grid.localDay[i - 1] ?? 0)) result.push(i)
-  return result
 }
 
 /** Trains the load model on one history (everything before `endIndex`), keeping the epoch with the best validation loss. */
