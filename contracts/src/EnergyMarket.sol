@@ -408,65 +408,66 @@ contract EnergyMarket is EIP712 {
         uint256 bad;
         address recovered;
         assembly ("memory-safe") {
-            let buf := mload(0x40)
-            let sitesOff := sites.offset
-            let rdOff := readings.offset
-            for { let k := 0 } lt(k, n) { k := add(k, 1) } {
-                let ref := calldataload(add(sitesOff, shl(5, k)))
-                let rd := add(rdOff, mul(k, 0x60))
+            // three scratch buffers past the free pointer; constant words written once
+            let sBuf := mload(0x40) // typeHash | siteId | interval | importWh | exportWh
+            let dBuf := add(sBuf, 0xa0) // 0x1901 | domainSeparator | structHash
+            let eBuf := add(dBuf, 0x60) // digest | v | r | s
+            mstore(sBuf, typeHash)
+            mstore(add(sBuf, 0x40), interval)
+            mstore(dBuf, 0x1901)
+            mstore(add(dBuf, 0x20), ds)
+            let n32 := shl(5, n)
+            let refPtr := sites.offset
+            let rd := readings.offset
+            let out := mem
+            let end := add(mem, n32)
+            for {} lt(out, end) {} {
+                let ref := calldataload(refPtr)
                 let meta := calldataload(rd)
                 if iszero(eq(shr(64, meta), interval)) {
                     fail := 1
-                    bad := k
                     break
                 }
                 let importWh := and(shr(32, meta), 0xffffffff)
                 let exportWh := and(meta, 0xffffffff)
-                mstore(buf, typeHash)
-                mstore(add(buf, 0x20), and(shr(160, ref), 0xffffffff))
-                mstore(add(buf, 0x40), interval)
-                mstore(add(buf, 0x60), importWh)
-                mstore(add(buf, 0x80), exportWh)
-                let structHash := keccak256(buf, 0xa0)
-                mstore(buf, 0x1901)
-                mstore(add(buf, 0x20), ds)
-                mstore(add(buf, 0x40), structHash)
-                let digest := keccak256(add(buf, 0x1e), 0x42)
+                mstore(add(sBuf, 0x20), and(shr(160, ref), 0xffffffff))
+                mstore(add(sBuf, 0x60), importWh)
+                mstore(add(sBuf, 0x80), exportWh)
+                mstore(add(dBuf, 0x40), keccak256(sBuf, 0xa0))
+                mstore(eBuf, keccak256(add(dBuf, 0x1e), 0x42))
                 let vs := calldataload(add(rd, 0x40))
-                let s := and(vs, 0x7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff)
-                if gt(s, 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0) {
+                let sv := and(vs, 0x7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff)
+                if gt(sv, 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0) {
                     fail := 2
-                    bad := k
                     break
                 }
-                mstore(buf, digest)
-                mstore(add(buf, 0x20), add(shr(255, vs), 27))
-                mstore(add(buf, 0x40), calldataload(add(rd, 0x20)))
-                mstore(add(buf, 0x60), s)
+                mstore(add(eBuf, 0x20), add(shr(255, vs), 27))
+                mstore(add(eBuf, 0x40), calldataload(add(rd, 0x20)))
+                mstore(add(eBuf, 0x60), sv)
                 mstore(0x00, 0)
-                pop(staticcall(gas(), 1, buf, 0x80, 0x00, 0x20))
+                pop(staticcall(gas(), 1, eBuf, 0x80, 0x00, 0x20))
                 let signer := mul(mload(0x00), eq(returndatasize(), 0x20))
                 if iszero(signer) {
                     fail := 2
-                    bad := k
                     break
                 }
                 if iszero(eq(signer, and(ref, 0xffffffffffffffffffffffffffffffffffffffff))) {
                     fail := 3
-                    bad := k
                     recovered := signer
                     break
                 }
                 let net := sub(exportWh, importWh) // two's complement int256
-                let o := shl(5, k)
-                mstore(add(mem, o), net)
-                let n32 := shl(5, n)
-                switch slt(net, 0)
-                case 1 { mstore(add(add(mem, n32), o), sub(0, net)) }
-                default { mstore(add(add(mem, n32), o), net) }
-                mstore(add(add(mem, shl(1, n32)), o), 0)
-                mstore(add(add(mem, mul(3, n32)), o), meta)
+                mstore(out, net)
+                let abs := net
+                if slt(net, 0) { abs := sub(0, net) }
+                mstore(add(out, n32), abs)
+                mstore(add(out, shl(1, n32)), 0)
+                mstore(add(out, mul(3, n32)), meta)
+                out := add(out, 0x20)
+                refPtr := add(refPtr, 0x20)
+                rd := add(rd, 0x60)
             }
+            bad := shr(5, sub(out, mem))
         }
         if (fail != 0) {
             uint32 id = uint32(sites[bad] >> 160);
