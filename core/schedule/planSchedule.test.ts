@@ -347,3 +347,29 @@ describe('planSchedule: edge cases', () => {
     ])
   })
 })
+
+describe('planSchedule: the relaxation-first strategy', () => {
+  it('finds a plan as good as the plain MILP (every direction variable binary) within the MIP gap', async () => {
+    // Price ties (fractional flexible loads) and negative prices (overlapping directions):
+    // every round of the strategy is exercised.
+    const importPrice = [0.3, 0.2, 0.2, 0.2, -0.1, -0.1, 0.25, 0.25, 0.4, 0.4, 0.2, 0.2]
+    const input = hourly(
+      { importPrice, exportPrice: importPrice.map((p) => p / 3), load: importPrice.map((_, t) => 300 + 100 * (t % 4)), pv: [0, 0, 0, 2000, 4000, 4000, 2000, 0, 0, 0, 0, 0] },
+      {
+        battery: battery({ socPct: 80, maxSocPct: 90, minSocPct: 10, degradationCostEurPerKWh: 0.01 }),
+        grid: { maxExportPowerW: 1500, peakChargeEurPerKW: 0.05 },
+        flexibleLoads: [
+          { id: 'a', powerW: 1000, requiredSlots: 3 },
+          { id: 'b', powerW: 600, requiredSlots: 2, earliestStartMs: START_MS + 6 * HOUR_MS },
+        ],
+        allowPvCurtailment: false,
+        solver: { mipAbsGap: 0.001, mipRelGap: 0 },
+      },
+    )
+    const fast = await planSchedule(input)
+    const plain = await planSchedule(input, { allBinary: true })
+    expect(fast.solveStats.rounds).toBeGreaterThan(1)
+    expect([fast.status, plain.status]).toEqual(['optimal', 'optimal'])
+    expect(Math.abs(fast.objectiveValue! - plain.objectiveValue!)).toBeLessThanOrEqual(0.001 + 1e-9)
+  })
+})

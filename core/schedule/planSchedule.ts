@@ -134,10 +134,12 @@ function solveWithRelaxationRounds(highs: Highs, n: NormalizedPlanInput, allBina
         const name = Object.entries(s).find(([, code]) => code === modelStatus)?.[0] ?? String(modelStatus)
         return { kind: 'failed', reason: `HiGHS ended with status '${name}' and no feasible solution` }
       }
+      const madeIntegral = new Set<number>()
       let integerVariables = model.integerColumns
       const setIntegral = (columns: number[]) => {
-        const sorted = [...new Set(columns)].filter((column) => column >= 0).sort((a, b) => a - b)
-        integerVariables += sorted.length
+        const sorted = [...new Set(columns)].filter((column) => column >= 0 && !madeIntegral.has(column)).sort((a, b) => a - b)
+        for (const column of sorted) madeIntegral.add(column)
+        integerVariables = model.integerColumns + madeIntegral.size
         if (sorted.length > 0) {
           m.changeColsIntegrality({ kind: 'set', indices: sorted }, new Array<VariableType>(sorted.length).fill(1))
         }
@@ -155,7 +157,8 @@ function solveWithRelaxationRounds(highs: Highs, n: NormalizedPlanInput, allBina
         if (allIntegral) return { ...solved, model, rounds: round, integerVariables }
 
         let start: Float64Array | undefined
-        if (noOverlap && fractional) {
+        // Only a proven LP optimum is a bound for the gap test.
+        if (noOverlap && fractional && solved.status === 'optimal') {
           const bound = solved.objective
           const fixed = roundFlexibleLoads(n, model, solved.x)
           m.changeColsBounds({ kind: 'set', indices: flexibleColumns }, fixed, fixed)
