@@ -48,6 +48,7 @@ describe('loadProfile', () => {
   })
 
   it('checks overlaps, scale registers, limits, variants and unknown fields', () => {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a profile being broken on purpose
     const base = JSON.parse(JSON.stringify(loadProfile(fixture('good/acme-meter.json')))) as Record<string, any>
     base.readings.push({ name: 'overlap', label: 'x', address: 11, function: 'holding', type: 'uint16', unit: 'W' })
     base.readings[1].scaleRegister = 'energy'
