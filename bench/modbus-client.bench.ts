@@ -7,7 +7,7 @@
 //   node bin/run-ts.js bench/modbus-client.bench.ts [--seconds 2.5] [--rounds 3]
 import { parseArgs } from 'node:util'
 import { createServer, type AddressInfo } from 'node:net'
-import ModbusRTU from 'modbus-serial'
+import { createRequire } from 'node:module'
 import { createModbusClient } from '../core/devices/modbus/createModbusClient.ts'
 import { createTcpTransport } from '../core/devices/modbus/createTcpTransport.ts'
 import { scanDevices } from '../core/devices/scan/scanDevices.ts'
@@ -17,6 +17,9 @@ import { buildCPeers } from '../test/peers/buildCPeers.ts'
 import { python, sunspecServer } from '../test/peers/paths.ts'
 import { runPeer } from '../test/peers/runPeer.ts'
 import { startPeer, type StartedPeer } from '../test/peers/startPeer.ts'
+
+// modbus-serial is CommonJS (module.exports = the class); its typings declare a default export.
+const ModbusRTU = createRequire(import.meta.url)('modbus-serial') as typeof import('modbus-serial').default
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '2.5' }, rounds: { type: 'string', default: '3' } } })
 const seconds = Number(values.seconds)

@@ -40,6 +40,10 @@ export type BatteryReading = { powerW: number | null; socPct: number | null; fau
 export type BatteryControl = {
   readonly maxChargeW: number | null
   readonly maxDischargeW: number | null
+  /** Usable capacity and the device's own SoC limits, where it reports them. */
+  readonly capacityWh: number | null
+  readonly socMinPct: number | null
+  readonly socMaxPct: number | null
   readBattery(): Promise<BatteryReading>
   /** Sets AC power (> 0 discharge, < 0 charge), clamped to the device's ratings. */
   setPowerW(powerW: number): Promise<WriteResult>

@@ -145,9 +145,13 @@ export async function createSunSpecDriver({ name, client, unitId, discovery: giv
     const maxChargeW = (base && num(base, 'WChaRteMax')) ?? (nameplate && num(nameplate, 'MaxChaRte'))
     const maxDischargeW = (base && num(base, 'WDisChaRteMax')) ?? (nameplate && num(nameplate, 'MaxDisChaRte'))
     const der = byId.get(704)
+    const storageBasics = byId.get(713) ? await read(byId.get(713)!) : null
     battery = {
       maxChargeW,
       maxDischargeW,
+      capacityWh: (base && num(base, 'WHRtg')) ?? (storageBasics && num(storageBasics, 'WHRtg')) ?? (nameplate && num(nameplate, 'WHRtg')),
+      socMinPct: base && num(base, 'SoCMin'),
+      socMaxPct: base && num(base, 'SoCMax'),
       async readBattery() {
         const b802 = byId.get(802) ? await read(byId.get(802)!) : null
         if (b802) return { powerW: num(b802, 'W'), socPct: num(b802, 'SoC'), fault: num(b802, 'State') === 99 }
