@@ -297,6 +297,35 @@ describe('simulator over Modbus TCP, judged by mbpoll and pymodbus', () => {
     expect(typeof (await read('meter', 203, 'W')).value).toBe('number')
   })
 
+  it('more faults on the wire: late replies, refused connections, a tripped inverter, frozen values', async () => {
+    const meter = device('meter')
+    const meterTcp = ['-m', 'tcp', '-a', String(meter.unitId), '-p', String(meter.port), '-t', '4:hex', '-1', '-r', '40001', '-c', '2']
+    await api(apiUrl, 'PUT', '/api/devices/meter1/faults', { delayMs: 1500 })
+    const late = await runPeer('mbpoll', [...meterTcp, '-o', '0.5', '127.0.0.1'], 15_000)
+    expect(late.stdout + late.stderr).toMatch(/timed out/i)
+    expect((await read('meter', 203, 'W')).value).toEqual(expect.any(Number)) // the walker waits 3 s
+    await api(apiUrl, 'PUT', '/api/devices/meter1/faults', { delayMs: 0, refuseConnections: true })
+    const refused = await runPeer('mbpoll', [...meterTcp, '127.0.0.1'], 15_000)
+    expect(refused.code).not.toBe(0)
+    expect(refused.stdout).not.toMatch(/0x5375/)
+    await api(apiUrl, 'PUT', '/api/devices/meter1/faults', { refuseConnections: false, frozen: true })
+    const frozen = (await read('meter', 203, 'W')).value
+    await advance(600)
+    expect((await read('meter', 203, 'W')).value).toBe(frozen)
+    await api(apiUrl, 'DELETE', '/api/devices/meter1/faults')
+    const grid = (await state()).powerW.grid
+    expect(Math.abs(((await read('meter', 203, 'W')).value ?? NaN) - grid)).toBeLessThanOrEqual(1)
+
+    await api(apiUrl, 'PUT', '/api/devices/pv1/faults', { tripped: true })
+    await advance(1)
+    const [st, w] = await walker<Point[]>(tcpArgs('inverter'), ['read', '--model', '103', '--point', 'St', '--point', 'W'])
+    expect(st?.value).toBe(7) // 103 St FAULT
+    expect(w?.value).toBe(0)
+    await api(apiUrl, 'DELETE', '/api/devices/pv1/faults')
+    await advance(1)
+    expect((await read('inverter', 103, 'W')).value).toBeGreaterThan(0)
+  })
+
   it('controls revert when not refreshed: 704 WSetRvrtTms with the 802 CtrlHb heartbeat, 123 WMaxLimPct_RvrtTms', async () => {
     await walker(tcpArgs('battery'), ['write', '--model', '704', '--point', 'WSetRvrtTms', '--value', '30', '--point', 'WSetEna', '--value', '1', '--point', 'WSetMod', '--value', '1', '--point', 'WSet', '--value', '-2000'])
     await advance(20)
