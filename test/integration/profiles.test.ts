@@ -54,7 +54,7 @@ describe.each(profiles.map((p) => [p.id, p] as const))('profile %s against the s
     sim = await startSimulator(siteFor(profile), { log: () => {}, tickMs: 20 })
     const port = sim.ready.find((r) => r.device === 'dut')!.port!
     client = createModbusClient(createTcpTransport({ host: '127.0.0.1', port }), { timeoutMs: 2000 })
-    driver = registry.create(profile.id, { name: 'dut', client, limits: { ratedW, maxChargeW, maxDischargeW }, log: (m) => logs.push(m) })
+    driver = registry.create(profile.id, { name: 'dut', client, limits: { ratedW, maxChargeW, maxDischargeW, capacityWh: 13500, socMinPct: 5, socMaxPct: 100 }, log: (m) => logs.push(m) })
     sim.advance(2 * 3_600_000) // accumulate energy: 13:00-15:00 local, summer
   })
   afterAll(async () => {
@@ -146,6 +146,7 @@ describe.each(profiles.map((p) => [p.id, p] as const))('profile %s against the s
     const bat = () => sim.physics.batteries[0]!
     expect(battery.maxChargeW).toBe(maxChargeW)
     expect(battery.maxDischargeW).toBe(maxDischargeW)
+    expect([battery.capacityWh, battery.socMinPct, battery.socMaxPct]).toEqual([13500, 5, 100])
     const socBefore = socPctOf(bat())
     const r = await battery.setPowerW(-2000)
     expect(r).toMatchObject({ requested: -2000, written: -2000, clamped: false, readBack: -2000, verified: true })

@@ -11,7 +11,7 @@ export type DriverOptions = {
   /** Replaces named units behind a gateway (e.g. a Victron GX's vebus unit). */
   modbusUnits?: Record<string, number>
   /** The installation's ratings; writes are clamped to them as well as to the profile's limits. */
-  limits?: { ratedW?: number; maxChargeW?: number; maxDischargeW?: number }
+  limits?: { ratedW?: number; maxChargeW?: number; maxDischargeW?: number; capacityWh?: number; socMinPct?: number; socMaxPct?: number }
   /** A key of the profile's variants (firmware). */
   variant?: string
   /** Where every write is logged. */

@@ -152,6 +152,10 @@ export function createProfileDriver(profile: Profile, options: DriverOptions): D
     battery = {
       maxChargeW,
       maxDischargeW,
+      // Profiles carry no ratings: they are the installation's, given with the site.
+      capacityWh: options.limits?.capacityWh ?? null,
+      socMinPct: options.limits?.socMinPct ?? null,
+      socMaxPct: options.limits?.socMaxPct ?? null,
       async readBattery() {
         const values = await readPoints(namesOf(['battery.powerW', 'battery.socPct']))
         return { powerW: roleValue(values, 'battery.powerW'), socPct: roleValue(values, 'battery.socPct'), fault: false }
