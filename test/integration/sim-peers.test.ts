@@ -443,10 +443,11 @@ devices:
   })
 })
 
-describe('simulator over Modbus RTU on a socat pty pair', () => {
+describe('simulator over Modbus RTU on a socat pty pair, two units on one bus', () => {
   let socat: StartedPeer
   let sim: StartedPeer
   let clientPath = ''
+  let apiUrl = ''
 
   beforeAll(async () => {
     socat = startPeer('socat', ['-d', '-d', 'pty,raw,echo=0', 'pty,raw,echo=0'])
@@ -469,10 +470,16 @@ load: { peakW: 7000 }
 api: { host: 127.0.0.1, port: 0 }
 devices:
   - { name: meter1, kind: meter, transport: { type: rtu, path: "${simPath}", baudRate: 9600, unitId: 3 }, sunspecBase: 40000 }
+  - { name: bat1, kind: battery, transport: { type: rtu, path: "${simPath}", baudRate: 9600, unitId: 4 }, sunspecBase: 40000,
+      capacityWh: 13500, maxChargeW: 5000, maxDischargeW: 5000, fallback: idle, commandTimeoutS: 86400 }
 `,
     ))
-    const ready = sim.lines.find((line) => line.event === 'ready')
-    expect(ready).toMatchObject({ device: 'meter1', transport: 'rtu', path: simPath, unitId: 3, port: null })
+    apiUrl = String(sim.lines.find((line) => line.event === 'api')?.url)
+    const ready = sim.lines.filter((line) => line.event === 'ready')
+    expect(ready).toMatchObject([
+      { device: 'meter1', transport: 'rtu', path: simPath, unitId: 3, port: null },
+      { device: 'bat1', transport: 'rtu', path: simPath, unitId: 4, port: null },
+    ])
   }, 60_000)
 
   it("mbpoll reads 'SunS' at the base over RTU", async () => {
@@ -481,10 +488,19 @@ devices:
   })
 
   it('a unit ID the bus does not have gets no reply over RTU', async () => {
-    const run = await runPeer('mbpoll', ['-m', 'rtu', '-b', '9600', '-P', 'none', '-a', '4', '-r', '40001', '-c', '2', '-o', '0.5', '-t', '4:hex', '-1', clientPath], 15_000)
+    const run = await runPeer('mbpoll', ['-m', 'rtu', '-b', '9600', '-P', 'none', '-a', '9', '-r', '40001', '-c', '2', '-o', '0.5', '-t', '4:hex', '-1', clientPath], 15_000)
     expect(run.code).not.toBe(0)
     expect(run.stdout + run.stderr).toMatch(/timed out/i)
     expect(await mbpollHex(['-m', 'rtu', '-b', '9600', '-P', 'none', '-a', '3', '-r', '40001', '-c', '2', clientPath])).toEqual(['0x5375', '0x6E53'])
+  })
+
+  it('a second unit on the same bus takes a setpoint over RTU', async () => {
+    const rtu = ['--serial', clientPath, '--baud', '9600', '--unit', '4']
+    const walk = await walker<Walk>(rtu, ['walk'], 30_000)
+    expect(walk.models.map((m) => m.id)).toEqual(chains.battery)
+    await walker(rtu, ['write', '--model', '704', '--point', 'WSetEna', '--value', '1', '--point', 'WSetMod', '--value', '1', '--point', 'WSet', '--value', '1500'])
+    await api(apiUrl, 'POST', '/api/clock/advance', { seconds: 1 })
+    expect((await walker<Point>(rtu, ['read', '--model', '802', '--point', 'W'])).value).toBeCloseTo(1500, -2)
   })
 
   it('pymodbus walks the meter chain over RTU', async () => {
