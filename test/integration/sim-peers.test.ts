@@ -1,8 +1,10 @@
 // Judges the simulator with peers that are not ours: Debian's mbpoll reads 'SunS' at each
 // device's base, and the pymodbus walker (test/peers/sunspec_walk.py, which lays models out from
 // the SunSpec JSON itself) walks every model chain, decodes scaled points, writes a battery
-// setpoint and sees the physics react. The clock is paused and stepped through the control API,
-// so readings are stable while several peers look at them.
+// setpoint and sees the physics react. Also over the wire: exception codes, injected faults,
+// revert timers, a TCP gateway port with two units, two units on one RTU bus (socat pty pair),
+// and a simulated day read back through the energy counters. The clock is paused and stepped
+// through the control API, so readings are stable while several peers look at them.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
