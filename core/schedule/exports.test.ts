@@ -4,6 +4,7 @@ import { expect, it } from 'vitest'
 it('core/schedule exports', async () => {
   const modules = {
     planSchedule: await import('./planSchedule.ts'),
+    planSchema: await import('./planSchema.ts'),
     shouldReplan: await import('./shouldReplan.ts'),
     planInputSchema: await import('./planInputSchema.ts'),
     parsePlanInput: await import('./parsePlanInput.ts'),
@@ -13,6 +14,7 @@ it('core/schedule exports', async () => {
   const surface = Object.fromEntries(Object.entries(modules).map(([name, module]) => [name, Object.keys(module).sort()]))
   expect(surface).toEqual({
     planSchedule: ['PLAN_VERSION', 'planSchedule'],
+    planSchema: ['PlanSchema'],
     shouldReplan: ['DEFAULT_REPLAN_THRESHOLDS', 'shouldReplan'],
     planInputSchema: [
       'BatteryInputSchema',

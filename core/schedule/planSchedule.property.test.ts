@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { PlanInputParameters } from './planInputSchema.ts'
+import { PlanSchema } from './planSchema.ts'
 import { planSchedule } from './planSchedule.ts'
 
 const START_MS = Date.UTC(2026, 9, 25) // a DST day in Europe; slots are UTC anyway
@@ -87,6 +88,7 @@ describe('planSchedule (property): any input, even impossible, gives a plan with
     await fc.assert(
       fc.asyncProperty(inputArbitrary, async (input) => {
         const plan = await planSchedule(input)
+        expect(PlanSchema.safeParse(plan).error).toBeUndefined()
         if (plan.unmetGoals.length > 0) seen.unmetGoal++
         if (plan.slots.some((slot) => slot.batteryPowerW !== 0)) seen.batteryMoved++
         if (plan.slots.some((slot) => slot.pvCurtailedW > 1)) seen.curtailed++
