@@ -108,14 +108,12 @@ export async function runDemo(argv: string[]): Promise<number> {
       Promise.all(sites.map((s) => lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'balanceOf', args: [s.siteId] })))
     const outbox = createOutbox({ path: join(dir, 'outbox.db'), client: lm.client, account: lm.operator, chainId: anvil.chainId, abi: energyMarketAbi })
 
-    const intervals: unknown[] = []
+    const intervals: ({ interval: bigint } & Record<string, unknown>)[] = []
     let commitGasTotal = 0n
     let settleGasTotal = 0n
     let tradesTotal = 0
-    for (let n = 0; n < opts.intervals; n++) {
-      const next = await lm.nextInterval()
-      await lm.warpTo(lm.intervalStart(next))
-      const interval = next + 1n
+    /** Orders, clearing (every site must agree) and commit of one interval; null when nothing trades. */
+    const prepare = async (interval: bigint) => {
       const deadline = lm.intervalStart(interval)
       const answers = await Promise.all(handles.map((h) => h.ask<{ order: SignedOrder | null }>({ type: 'order', interval, deadline })))
       const orders = answers.flatMap((a) => (a.order ? [a.order] : []))
@@ -126,14 +124,19 @@ export async function runDemo(argv: string[]): Promise<number> {
       if (clearing.price === null) {
         log(`interval ${interval}: ${orders.length} orders, no trade`)
         intervals.push({ interval, orders: orders.length, price: null, trades: [] })
-        continue
+        return null
       }
       const encoded = encodeClearing(clearing, orders)
       const commitHash = await commitClearing(lm.wallet, lm.market, encoded)
       const commitReceipt = await lm.client.waitForTransactionReceipt({ hash: commitHash })
       if (commitReceipt.status !== 'success') throw new DemoError(`interval ${interval}: commit ${commitHash} reverted`)
       const [committed] = parseEventLogs({ abi: energyMarketAbi, logs: commitReceipt.logs, eventName: 'ClearingCommitted' })
-      await lm.warpTo(lm.intervalStart(interval + 1n))
+      return { interval, orders, clearing, encoded, commitGas: commitReceipt.gasUsed, siteRefs: [...committed!.args.sites] }
+    }
+
+    /** Meter readings from the sites and settlement through the outbox, after the interval ended. */
+    const settle = async (p: NonNullable<Awaited<ReturnType<typeof prepare>>>) => {
+      const { interval, encoded, clearing } = p
       const readings = await Promise.all(
         encoded.siteIds.map((id) => handles[id]!.ask<{ reading: SignedMeterReading }>({ type: 'reading', interval }).then((r) => r.reading)),
       )
@@ -144,7 +147,7 @@ export async function runDemo(argv: string[]): Promise<number> {
         data: encodeFunctionData({
           abi: energyMarketAbi,
           functionName: 'settle',
-          args: [interval, encoded.price, [...committed!.args.sites], encoded.matches, readings.map(packReading)],
+          args: [interval, encoded.price, p.siteRefs, encoded.matches, readings.map(packReading)],
         }),
       })
       for (let tries = 0; outbox.get(key)!.status === 'pending' || outbox.get(key)!.status === 'signed'; tries++) {
@@ -155,31 +158,43 @@ export async function runDemo(argv: string[]): Promise<number> {
       if (entry.status !== 'confirmed') throw new DemoError(`interval ${interval}: settlement ${entry.status}: ${entry.error ?? ''}`)
       const settleReceipt = await lm.client.getTransactionReceipt({ hash: entry.hashes[entry.hashes.length - 1]! })
       const after = await balances()
-      commitGasTotal += commitReceipt.gasUsed
+      commitGasTotal += p.commitGas
       settleGasTotal += settleReceipt.gasUsed
       tradesTotal += clearing.matches.length
       const deltas = Object.fromEntries(sites.map((s, i) => [s.siteId, after[i]! - before[i]!]))
       log(
         `interval ${interval}: price ${Number(clearing.price) / 1e6} /kWh, ${clearing.matches.length} trades, ${clearing.tradedWh} Wh; ` +
-          `commit ${commitReceipt.gasUsed} gas, settle ${settleReceipt.gasUsed} gas; deltas ${JSON.stringify(deltas, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`,
+          `commit ${p.commitGas} gas, settle ${settleReceipt.gasUsed} gas; deltas ${JSON.stringify(deltas, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`,
       )
       intervals.push({
         interval,
-        orders: orders.length,
+        orders: p.orders.length,
         price: clearing.price,
         trades: clearing.matches,
         readings: readings.map(({ siteId, importWh, exportWh }) => ({ siteId, importWh, exportWh })),
         balanceDeltas: deltas,
-        commitGas: commitReceipt.gasUsed,
+        commitGas: p.commitGas,
         settleGas: settleReceipt.gasUsed,
         settleTx: entry.hashes[entry.hashes.length - 1],
       })
+    }
+
+    // pipelined like a live market: interval i+1 is committed while i runs, i settles once it ended
+    const first = await lm.nextInterval()
+    let prepared = await prepare(first)
+    for (let n = 0; n < opts.intervals; n++) {
+      const interval = first + BigInt(n)
+      if (n === 0) await lm.warpTo(lm.intervalStart(interval)) // later ones start where the last settled
+      const next = n + 1 < opts.intervals ? await prepare(interval + 1n) : null
+      await lm.warpTo(lm.intervalStart(interval + 1n))
+      if (prepared) await settle(prepared)
+      prepared = next
     }
     const final = await balances()
     const summary = {
       chain: { rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, market: lm.market, token: lm.token },
       sites,
-      intervals,
+      intervals: intervals.sort((a, b) => (a.interval < b.interval ? -1 : 1)),
       balances: sites.map((s, i) => ({ siteId: s.siteId, balance: final[i]! })),
       gas: {
         commitTotal: commitGasTotal,
