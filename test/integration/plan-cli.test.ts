@@ -3,10 +3,11 @@ import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import type { Plan } from '../../core/schedule/planSchedule.ts'
 
-const root = join(import.meta.dirname, '..', '..')
+const root = fileURLToPath(new URL('../..', import.meta.url))
 const fixture = (name: string) => join('test', 'fixtures', 'schedule', name)
 
 function gridmesh(...args: string[]) {
