@@ -6,33 +6,25 @@ import { z } from 'zod'
 export const pointTypes = ['int16', 'uint16', 'int32', 'uint32', 'float32', 'int64', 'uint64'] as const
 export type ProfilePointType = (typeof pointTypes)[number]
 
-const name = z.string().regex(/^[a-z][A-Za-z0-9_]{0,47}$/, 'a point name of letters, digits and _, starting with a lower-case letter')
-const order = z.enum(['big', 'little'])
+const name = z.string().regex(/^[a-z][A-Za-z0-9_]{0,47}$/, 'a point name of letters, digits and _, starting with a lower-case letter').meta({ id: 'PointName' })
+const order = z.enum(['big', 'little']).meta({ id: 'WordOrder' })
 
 export const profilePointSchema = z.strictObject({
   name,
-  /** The vendor's name for the register, as written in its list. */
-  label: z.string().min(1),
-  /** PDU address: zero-based, as sent on the wire (see the profile's `addressing`). */
-  address: z.number().int().min(0).max(65535),
-  function: z.enum(['holding', 'input']),
+  label: z.string().min(1).describe("The vendor's name for the register, as written in its list"),
+  address: z.number().int().min(0).max(65535).describe("PDU address: zero-based, as sent on the wire (see protocol.addressing for the vendor's numbering)"),
+  function: z.enum(['holding', 'input']).describe('holding: function 0x03 (writes 0x10); input: function 0x04'),
   type: z.enum(pointTypes),
-  /** Order of the 16-bit words of a multi-register value (default: the profile's). */
-  wordOrder: order.optional(),
-  /** Multiplier from the raw register value to `unit` (default 1). */
-  scale: z.number().refine((v) => v !== 0 && Number.isFinite(v), 'a finite, non-zero multiplier').optional(),
-  /** A reading holding a power-of-ten exponent (SunSpec style) applied instead of `scale`. */
-  scaleRegister: name.optional(),
-  /** The unit after scaling; roles require their own (W, Wh, Hz, V, %). */
-  unit: z.string().min(1).max(16),
-  /** Negate after scaling, to map the vendor's sign onto GridMesh's (grid > 0 import, battery > 0 discharge). */
-  invert: z.boolean().default(false),
-  /** A named Modbus unit from defaults.modbusUnits when the point is not on the default unit ID. */
-  modbusUnit: z.string().regex(/^[a-z][a-z0-9-]*$/).optional(),
-  /** A raw integer the device sends for "not available" (floats: NaN is always not available). */
-  notAvailable: z.number().int().optional(),
+  wordOrder: order.optional().describe("Order of the 16-bit words of a multi-register value (default: defaults.wordOrder)"),
+  scale: z.number().refine((v) => v !== 0 && Number.isFinite(v), 'a finite, non-zero multiplier').optional()
+    .describe('Multiplier from the raw register value to `unit` (default 1): a gain of 100 is 0.01, kWh to Wh is 1000'),
+  scaleRegister: name.optional().describe('A reading (int16) holding a power-of-ten exponent, SunSpec style, applied instead of scale'),
+  unit: z.string().min(1).max(16).describe('The unit after scaling; roles require theirs (W, Wh, Hz, V, %)'),
+  invert: z.boolean().default(false).describe("Negate after scaling, mapping the vendor's sign onto GridMesh's: grid > 0 import, battery > 0 discharge"),
+  modbusUnit: z.string().regex(/^[a-z][a-z0-9-]*$/).optional().describe('A named unit of defaults.modbusUnits, when the point is not on the default unit ID'),
+  notAvailable: z.number().int().optional().describe('A raw integer the device sends for "not available"; it reads as null (float NaN always does)'),
   notes: z.string().optional(),
-})
+}).meta({ id: 'Point', description: 'A raw register point' })
 export type ProfilePoint = z.infer<typeof profilePointSchema>
 
 /** Roles a reading can fill, and the unit each requires of its points. */
@@ -61,24 +53,20 @@ export const requiredRoles = {
 } as const
 
 const readBinding = z.strictObject({
-  /** One point, or several whose values are combined (three phase powers summed). */
-  points: z.array(name).min(1).max(8),
+  points: z.array(name).min(1).max(8).describe('One point, or several whose values are combined (three phase powers summed)'),
   combine: z.enum(['sum', 'mean']).default('sum'),
-})
+}).meta({ id: 'ReadRole' })
 export type ReadBinding = z.infer<typeof readBinding>
 
-const pointValue = z.strictObject({ point: name, value: z.number() })
+const pointValue = z.strictObject({ point: name, value: z.number() }).meta({ id: 'PointValue' })
 
 const writeBinding = z.strictObject({
   point: name,
-  /** The device's limits in the role's unit (GridMesh signs); writes are clamped to them. */
-  min: z.number(),
-  max: z.number(),
-  /** Written before each setpoint when the device needs a mode or enable flag. */
-  enable: pointValue.optional(),
-  /** What hands control back to the device (clearPowerLimit / releasePower). */
-  release: pointValue,
-})
+  min: z.number().describe("The device's lower limit in the role's unit and GridMesh's sign; writes are clamped to it"),
+  max: z.number().describe("The device's upper limit in the role's unit and GridMesh's sign"),
+  enable: pointValue.optional().describe('Written before each setpoint when the device needs a mode or enable flag'),
+  release: pointValue.describe('What hands control back to the device (clearPowerLimit / releasePower)'),
+}).meta({ id: 'WriteRole' })
 export type WriteBinding = z.infer<typeof writeBinding>
 
 const roles = z.strictObject({
@@ -88,35 +76,31 @@ const roles = z.strictObject({
 
 const variant = z.strictObject({
   notes: z.string().min(1),
-  /** Points that replace the base points of the same name for this variant. */
-  readings: z.array(profilePointSchema).default([]),
+  readings: z.array(profilePointSchema).default([]).describe('Points that replace the base points of the same name for this variant'),
   writes: z.array(profilePointSchema).default([]),
 })
 
 export const profileSchema = z
   .strictObject({
     $schema: z.string().optional(),
-    id: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'a kebab-case id such as eastron-sdm630'),
+    id: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'a kebab-case id such as eastron-sdm630').describe("The profile's type name, equal to the file's name"),
     manufacturer: z.string().min(1),
     products: z.array(z.string().min(1)).min(1),
     protocol: z.strictObject({
-      /** Where the public register list is, and which version of it this profile follows. */
-      source: z.url(),
-      document: z.string().min(1),
-      /** How the vendor numbers registers and how `address` relates to that. */
-      addressing: z.string().min(1),
+      source: z.url().describe('Where the public register list is'),
+      document: z.string().min(1).describe('Which document and version this profile follows'),
+      addressing: z.string().min(1).describe('How the vendor numbers registers and how `address` relates to that'),
       notes: z.array(z.string()).default([]),
     }),
     defaults: z.strictObject({
       unitId: z.number().int().min(0).max(255),
-      /** Other unit IDs behind the same endpoint, by name (a gateway such as a Victron GX). */
-      modbusUnits: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/), z.number().int().min(0).max(255)).default({}),
+      modbusUnits: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/), z.number().int().min(0).max(255)).default({})
+        .describe('Other unit IDs behind the same endpoint, by name (a gateway such as a Victron GX)'),
       wordOrder: order,
-      /** Byte order within a register; Modbus is big-endian and every profile here is too. */
-      byteOrder: z.literal('big').default('big'),
+      byteOrder: z.literal('big').default('big').describe('Byte order within a register: Modbus is big-endian'),
       maxRegistersPerRead: z.number().int().min(1).max(125),
-      /** Unused registers a block read may span; 0 when the device rejects reads of undefined registers. */
-      maxReadGap: z.number().int().min(0).max(125).default(0),
+      maxReadGap: z.number().int().min(0).max(125).default(0)
+        .describe('Unused registers a block read may span; 0 when the device rejects reads of undefined registers'),
     }),
     capabilities: z.array(z.enum(['meter', 'pv', 'battery'])).min(1),
     readings: z.array(profilePointSchema).default([]),
