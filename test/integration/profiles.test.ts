@@ -8,7 +8,11 @@ import { profileFilesIn, registerProfiles } from '../../core/devices/profiles/re
 import { gridFrequency, gridVoltage } from '../../hardware-sims/devices/SimDevice.ts'
 import { socPctOf } from '../../hardware-sims/physics/sitePhysics.ts'
 import { startSimulator, type Simulator } from '../../hardware-sims/startSimulator.ts'
+import { stringify } from 'yaml'
+import { parseSite } from '../../hardware-sims/site/loadSite.ts'
 import { testSite } from '../support/simSites.ts'
+
+const siteBase = { name: 'p', location: { latitudeDeg: 52.5, longitudeDeg: 13.4, timezone: 'Europe/Berlin' }, load: { peakW: 5000 } }
 
 // Every profile in core/devices/profiles/ against the simulator serving the same file: the
 // generic driver reads each capability, compared with the simulator's physics, and
@@ -20,6 +24,14 @@ const ratedW = 8000
 const maxChargeW = 5000
 const maxDischargeW = 4000
 const commandTimeoutS = 60
+
+it('a site file names a profile by id and rejects a malformed one', () => {
+  const device = { name: 'm1', kind: 'meter', transport: { type: 'tcp', host: '127.0.0.1', port: 0, unitId: 1 } }
+  expect(parseSite(stringify({ ...siteBase, devices: [{ ...device, profile: 'eastron-sdm630' }] }), 'site.yaml').devices[0]!.profile).toBe('eastron-sdm630')
+  expect(() => parseSite(stringify({ ...siteBase, devices: [{ ...device, profile: 'Eastron SDM630' }] }), 'site.yaml')).toThrow(
+    expect.objectContaining({ problems: ['devices[0].profile: a profile id such as eastron-sdm630, got "Eastron SDM630"'] }),
+  )
+})
 
 /** The simulated device kind a profile is served as: the physics its writable roles act on. */
 const kindOf = (p: Profile) => (p.capabilities.includes('battery') ? 'battery' : p.capabilities.includes('pv') ? 'inverter' : 'meter')
@@ -137,6 +149,7 @@ describe.each(profiles.map((p) => [p.id, p] as const))('profile %s against the s
     const cleared = await pv.clearPowerLimit()
     expect(cleared.verified).toBe(true)
     expect(inv().limitPct).toBeNull()
+    expect((await pv.readPv()).limitPct).toBeNull()
     sim.advance(2000)
     expect(inv().powerW).toBeGreaterThan(0.4 * ratedW)
   })

@@ -63,8 +63,10 @@ describe('createProfileDriver', () => {
     expect(logs.at(-1)).toBe('pv9: limit <- 100 (requested 123.45, clamped to 0..100); read back 100: verified')
     const rounded = await driver.pv!.setPowerLimitPct(33.33)
     expect(rounded).toMatchObject({ written: 33.3, clamped: false, verified: true })
+    expect((await driver.pv!.readPv()).limitPct).toBe(33.3)
     const released = await driver.pv!.clearPowerLimit()
     expect(released).toEqual({ point: 'limitEnable', requested: 0, written: 0, clamped: false, readBack: 0, verified: true })
+    expect((await driver.pv!.readPv()).limitPct).toBeNull()
     await expect(driver.pv!.setPowerLimitPct(Number.NaN)).rejects.toThrow(RangeError)
   })
 

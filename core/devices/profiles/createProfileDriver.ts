@@ -137,8 +137,10 @@ export function createProfileDriver(profile: Profile, options: DriverOptions): D
     pv = {
       ratedW: options.limits?.ratedW ?? null,
       async readPv() {
-        const values = await readPoints(namesOf(['pv.powerW', 'pv.energyWh'], [limit.point]))
-        return { powerW: roleValue(values, 'pv.powerW'), energyWh: roleValue(values, 'pv.energyWh'), limitPct: values.get(limit.point) ?? null, fault: false }
+        const values = await readPoints(namesOf(['pv.powerW', 'pv.energyWh'], [limit.point, limit.release.point]))
+        // Like SunSpec's WMaxLim_Ena: a released limit is no limit (null), whatever the percentage register holds.
+        const limited = values.get(limit.release.point) !== limit.release.value
+        return { powerW: roleValue(values, 'pv.powerW'), energyWh: roleValue(values, 'pv.energyWh'), limitPct: limited ? (values.get(limit.point) ?? null) : null, fault: false }
       },
       setPowerLimitPct: (pct) => verifiedWrite(limit, pct, Math.max(0, limit.min), Math.min(100, limit.max)),
       clearPowerLimit: () => release(limit),
