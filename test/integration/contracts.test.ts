@@ -236,6 +236,15 @@ describe('attacks revert with a named error', () => {
     expect(await revertName(settleInterval(lm.wallet, lm.market, never))).toBe('IntervalNotCommitted')
   })
 
+  it('settlement after the settle window has closed', async () => {
+    const c = await commitNext()
+    const readings = await signReadings(lm, c.clearing, exactDelivery(c.clearing))
+    const endsAt = lm.intervalStart(c.clearing.interval + 1n)
+    await lm.warpTo(endsAt + lm.config.settleWindowSec)
+    const late = settleInterval(lm.wallet, lm.market, { clearing: c.clearing, siteRefs: c.siteRefs, readings })
+    expect(await revertName(late)).toBe('SettlementExpired')
+  })
+
   it('replayed reading, reading signed by the wrong key, malformed reading signature', async () => {
     const first = await commitNext()
     await endInterval(first.clearing.interval)
