@@ -52,7 +52,7 @@ export type CycleReport = {
 export function planTargetAt(plan: Plan | null, nowMs: number, maxAgeMs: number): PlanTarget {
   if (!plan || nowMs - plan.createdAtMs > maxAgeMs) return null
   const slot = plan.slots.find((s) => s.startMs <= nowMs && nowMs < s.startMs + plan.slotDurationMs)
-  return slot ? { batteryPowerW: slot.batteryPowerW, slotStartMs: slot.startMs } : null
+  return slot ? { batteryPowerW: slot.batteryPowerW, gridPowerW: slot.gridPowerW, slotStartMs: slot.startMs } : null
 }
 
 /**

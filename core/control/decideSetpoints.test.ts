@@ -28,6 +28,13 @@ describe('decideSetpoints', () => {
     expect(one(high).setpointW).toBe(0)
   })
 
+  it('tracks the grid instead of the planned battery power where the plan expects no exchange', () => {
+    const d = one(base({ snapshot: { timeMs: 0, gridW: 700, pvW: 0, batteries: [{ name: 'b', powerW: 1000, socPct: 50, stale: false }] }, plan: { batteryPowerW: 1200, gridPowerW: 0, slotStartMs: 0 } }))
+    expect(d.setpointW).toBe(1700)
+    const far = one(base({ snapshot: { timeMs: 0, gridW: 700, pvW: 0, batteries: [{ name: 'b', powerW: 1000, socPct: 50, stale: false }] }, plan: { batteryPowerW: -2000, gridPowerW: 3700, slotStartMs: 0 } }))
+    expect(far.setpointW).toBe(-2000)
+  })
+
   it('ramps from the previous setpoint', () => {
     expect(one(base({ plan: { batteryPowerW: 4000, slotStartMs: 0 }, previousW: { b: 0 }, dtS: 1 })).setpointW).toBe(1000)
   })

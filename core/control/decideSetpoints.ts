@@ -31,8 +31,15 @@ export type BatteryLimits = {
 
 export type SiteLimits = { maxImportW: number | null; maxExportW: number | null }
 
-/** What the plan wants now (its current slot), or null: no plan, or a stale one. */
-export type PlanTarget = { batteryPowerW: number; slotStartMs: number } | null
+/**
+ * What the plan wants now (its current slot), or null: no plan, or a stale one. When the
+ * plan expects no grid exchange in the slot (|gridPowerW| <= gridTrackingW) the battery
+ * tracks that grid target, absorbing the forecast's error, instead of its planned power.
+ */
+export type PlanTarget = { batteryPowerW: number; gridPowerW?: number; slotStartMs: number } | null
+
+/** Planned grid exchange this small means "self-consume in this slot". */
+export const gridTrackingW = 50
 
 /** Energy sold (> 0) or bought (< 0) for this interval that the battery must deliver, in W. */
 export type MarketCommitment = { extraExportW: number } | null
@@ -133,8 +140,10 @@ export function decideSetpoints({ snapshot, limits, site, plan, market, previous
     let target: number
     let mode: BatteryDecision['mode']
     if (plan) {
-      target = plan.batteryPowerW * share
+      const tracksGrid = plan.gridPowerW !== undefined && Math.abs(plan.gridPowerW) <= gridTrackingW && netLoadW !== null
+      target = tracksGrid ? (netLoadW! - plan.gridPowerW!) * share : plan.batteryPowerW * share
       mode = 'plan'
+      if (tracksGrid) reasons.push('plan expects no grid exchange: tracking grid 0 W')
     } else if (netLoadW !== null) {
       target = netLoadW * share
       mode = 'self-consumption'

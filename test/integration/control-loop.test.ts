@@ -43,7 +43,7 @@ const planOf = (batteryPowerW: number): Plan => ({
   version: 1, createdAtMs: sim.physics.timeMs, startMs: sim.physics.timeMs - 60_000, slotDurationMs: 3_600_000, objective: 'cost', objectiveValue: 0,
   expectedCostEur: 0, costBreakdownEur: { energy: 0, market: 0, peak: 0, degradation: 0 }, status: 'optimal', initialSocPct: 50, unmetGoals: [], warnings: [],
   solveStats: { solveTimeMs: 0, rounds: 0, integerVariables: 0, columns: 0, rows: 0 },
-  slots: [{ startMs: sim.physics.timeMs - 60_000, batteryPowerW, gridPowerW: 0, pvPowerW: 0, pvCurtailedW: 0, loadPowerW: 0, socPct: 50, flexibleLoads: [], marketBuyW: 0, marketSellW: 0, importPriceEurPerKWh: 0.3, exportPriceEurPerKWh: 0.05 }],
+  slots: [{ startMs: sim.physics.timeMs - 60_000, batteryPowerW, gridPowerW: 1000, pvPowerW: 0, pvCurtailedW: 0, loadPowerW: 0, socPct: 50, flexibleLoads: [], marketBuyW: 0, marketSellW: 0, importPriceEurPerKWh: 0.3, exportPriceEurPerKWh: 0.05 }],
 })
 
 describe('control loop against the simulator', () => {

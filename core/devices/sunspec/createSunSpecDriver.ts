@@ -3,7 +3,7 @@ import { clampTo, type BatteryControl, type CapabilityName, type DeviceDriver, t
 import type { ModbusClient } from '../modbus/createModbusClient.ts'
 import type { DecodedPoint } from './decodeModel.ts'
 import { layoutModel } from './layoutModel.ts'
-import { encodeRaw } from './pointCodec.ts'
+import { decodeRaw, encodeRaw, isNotImplemented } from './pointCodec.ts'
 import { discoverSunSpec, readSunSpecModels, type DiscoveredModel, type SunSpecDiscovery } from './readSunSpecDevice.ts'
 
 export class SunSpecDriverError extends BaseError {
@@ -51,17 +51,29 @@ export async function createSunSpecDriver({ name, client, unitId, discovery: giv
   }
   const identity: DeviceIdentity = { manufacturer: str('Mn'), model: str('Md'), serialNumber: str('SN'), version: str('Vr') }
 
-  /** Writes points of one model in one request (they must be contiguous), then reads them back. */
+  // Scale factors of the control models, read once: a write needs them, and re-reading a
+  // whole model before every write would triple the requests of each control cycle.
+  const scaleCache = new Map<number, Map<string, DecodedPoint>>()
+  const scalesOf = async (model: DiscoveredModel, refresh = false) => {
+    let points = scaleCache.get(model.id)
+    if (!points || refresh) scaleCache.set(model.id, (points = await read(model)))
+    return points
+  }
+
+  /** Writes contiguous points of one model in one request, then reads just those registers back. */
   const writePoints = async (model: DiscoveredModel, values: [path: string, value: number][], verifyPath: string, requested: number, clamped: boolean): Promise<WriteResult> => {
     const layout = layoutModel(model.id)
-    const points = await read(model)
+    const scales = await scalesOf(model)
+    const sfOf = (path: string) => {
+      const sfPath = layout.byPath.get(path)!.sfPath
+      const sf = sfPath ? num(scales, sfPath) : 0
+      if (sf === null) throw new SunSpecDriverError(`${name}: ${model.id}.${path} cannot be written: its scale factor ${sfPath} is not implemented`)
+      return sf
+    }
     const placed = values.map(([path, value]) => {
       const point = layout.byPath.get(path)
       if (!point) throw new SunSpecDriverError(`${name}: model ${model.id} has no point ${path}`)
-      const sfPath = point.sfPath
-      const sf = sfPath ? num(points, sfPath) : 0
-      if (sf === null) throw new SunSpecDriverError(`${name}: ${model.id}.${path} cannot be written: its scale factor ${sfPath} is not implemented`)
-      return { point, raw: Math.round(value / 10 ** sf) }
+      return { point, raw: Math.round(value / 10 ** sfOf(path)) }
     })
     placed.sort((a, b) => a.point.offset - b.point.offset)
     const start = placed[0]!.point.offset
@@ -74,14 +86,14 @@ export async function createSunSpecDriver({ name, client, unitId, discovery: giv
       cursor += point.registers
     }
     await client.writeRegisters(unitId, model.address + start, [...words])
-    const after = await read(model)
-    const readBack = num(after, verifyPath)
+    const verify = layout.byPath.get(verifyPath)!
+    const back = await client.readHoldingRegisters(unitId, model.address + verify.offset, verify.registers)
+    const rawBack = decodeRaw(verify.definition.type, back, 0, verify.registers)
+    const sf = sfOf(verifyPath)
+    const readBack = isNotImplemented(verify.definition.type, rawBack) || typeof rawBack !== 'number' ? null : Number((rawBack * 10 ** sf).toFixed(Math.max(0, -sf)))
     const written = values.find(([p]) => p === verifyPath)![1]
-    const step = (() => {
-      const sfPath = layout.byPath.get(verifyPath)!.sfPath
-      return sfPath ? 10 ** (num(after, sfPath) ?? 0) : 1
-    })()
-    const verified = readBack !== null && Math.abs(readBack - written) <= step / 2 + 1e-9
+    const verified = readBack !== null && Math.abs(readBack - written) <= 10 ** sf / 2 + 1e-9
+    if (!verified) scaleCache.delete(model.id) // a scale factor may have changed: read it again next time
     const result: WriteResult = { point: `${model.id}.${verifyPath}`, requested, written, clamped, readBack, verified }
     log(`${name}: wrote ${values.map(([p, v]) => `${model.id}.${p}=${v}`).join(', ')}${clamped ? ` (clamped from ${requested})` : ''}; read back ${readBack} ${verified ? 'ok' : 'MISMATCH'}`)
     return result
