@@ -61,6 +61,24 @@ const checks: Record<string, Check> = {
       await expect(raw.write(1, 32080, [0, 1])).rejects.toThrow('exception 2') // a measurement is read-only
     },
   },
+  // SMA Modbus list (STP xx000TL-30): FC 0x03 on unit 3, big-endian. 30775 GridMs.TotW S32 FIX0 W;
+  // 30529 Metering.TotWhOut U32 FIX0 Wh; 40023 WNomPrc S16 FIX2 % (10000 = 100.00 %); NaN S32 0x80000000.
+  'sma-sunny-tripower': {
+    kind: 'inverter',
+    unitId: 3,
+    async run(raw, sim) {
+      const inv = sim.physics.inverters.find((i) => i.config.name === 'dut')!
+      expect(data(await raw.read(3, 3, 30775, 2)).readInt32BE(0)).toBe(Math.round(inv.powerW))
+      expect(data(await raw.read(3, 3, 30529, 2)).readUInt32BE(0)).toBe(Math.round(inv.energyWh))
+      await raw.write(3, 40023, [2500]) // 25.00 %
+      expect(inv.limitPct?.value).toBe(25)
+      sim.advance(2000)
+      expect(inv.powerW).toBeLessThanOrEqual(0.25 * inv.config.ratedW + 1e-6)
+      await raw.write(3, 40023, [10000]) // 100.00 %: no limit
+      expect(inv.limitPct).toBeNull()
+      expect(await raw.read(3, 3, 30774, 3)).toBe(2) // 30774 is not in the list
+    },
+  },
   // Victron CCGX Modbus TCP register list 3.00: unit 100 com.victronenergy.system 820-822 grid
   // L1-L3 int16 W (import positive), 842 battery power int16 W (positive charging), 843 SoC
   // uint16 %; unit 100 settings 2902 Hub4Mode (3 = external control); vebus (unit 227 on a
