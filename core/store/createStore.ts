@@ -194,16 +194,23 @@ export function createStore({ path, retention = {}, now = Date.now }: CreateStor
     const tier = checkTier(method, query.tier)
     if (query.device !== undefined) checkText(method, 'device', query.device)
     if (query.point !== undefined) checkText(method, 'point', query.point)
-    const rows: TelemetryRow[] = []
-    for (const s of seriesMatching(query.device, query.point)) {
-      if (tier === 'raw') {
-        for (const [timeMs, value] of q.rawRange.all(s.id, fromMs, toMs, -1, -1)) rows.push({ timeMs, device: s.device, point: s.point, value })
-      } else {
-        const range = tier === '1m' ? q.oneMinuteRange : q.quarterRange
-        for (const [timeMs, value, min, max] of range.all(s.id, fromMs, toMs, -1, -1)) {
-          rows.push({ timeMs, device: s.device, point: s.point, value, min, max })
+    const series = seriesMatching(query.device, query.point)
+    if (tier === 'raw') {
+      // raw is clustered by time: one scan of the range, sorted into series here
+      const bySeries = new Map(series.map((s) => [s.id, { s, rows: [] as TelemetryRow[] }]))
+      const only = series.length === 1 ? series[0]!.id : null
+      if (series.length > 0) {
+        for (const [timeMs, seriesId, value] of q.rawRange.all({ from: fromMs, to: toMs, series: only, afterTime: -1, afterSeries: -1, limit: -1 })) {
+          const entry = bySeries.get(seriesId)
+          entry?.rows.push({ timeMs, device: entry.s.device, point: entry.s.point, value })
         }
       }
+      return [...bySeries.values()].flatMap((entry) => entry.rows)
+    }
+    const rows: TelemetryRow[] = []
+    const range = tier === '1m' ? q.oneMinuteRange : q.quarterRange
+    for (const s of series) {
+      for (const [timeMs, value, min, max] of range.all(s.id, fromMs, toMs, -1, -1)) rows.push({ timeMs, device: s.device, point: s.point, value, min, max })
     }
     return rows
   }
@@ -215,7 +222,7 @@ export function createStore({ path, retention = {}, now = Date.now }: CreateStor
     const end1 = floorTo(nowMs, MINUTE_MS)
     let from15 = state['15m'].rolled_before_ms
     if (end1 > from1) {
-      for (const s of series) q.rollMinute.run(s.id, from1, end1)
+      q.rollMinute.run(from1, end1)
       q.setRolled.run(end1, '1m')
       from15 = Math.min(from15, floorTo(from1, QUARTER_MS))
     }
@@ -227,19 +234,25 @@ export function createStore({ path, retention = {}, now = Date.now }: CreateStor
     }
     const rolled15 = Math.max(from15, end15)
     // Cuts fall on bucket starts so a bucket above a cut still has all its source rows.
-    const prune = (tier: TelemetryTier, cutMs: number, del: Database.Statement) => {
+    const prune = (tier: TelemetryTier, cutMs: number, del: (cutMs: number) => void) => {
       if (cutMs <= state[tier].pruned_before_ms) return
-      for (const s of series) del.run(s.id, cutMs)
+      del(cutMs)
       q.setPruned.run(cutMs, tier)
     }
-    prune('raw', floorTo(Math.min(nowMs - keep.rawMs, rolled1), MINUTE_MS), q.pruneRaw)
-    prune('1m', floorTo(Math.min(nowMs - keep.oneMinuteMs, rolled15), QUARTER_MS), q.pruneMinute)
-    if (keep.fifteenMinuteMs !== null) prune('15m', floorTo(nowMs - keep.fifteenMinuteMs, QUARTER_MS), q.pruneQuarter)
+    prune('raw', floorTo(Math.min(nowMs - keep.rawMs, rolled1), MINUTE_MS), (cut) => q.pruneRaw.run(cut))
+    prune('1m', floorTo(Math.min(nowMs - keep.oneMinuteMs, rolled15), QUARTER_MS), (cut) => series.forEach((s) => q.pruneMinute.run(s.id, cut)))
+    if (keep.fifteenMinuteMs !== null) {
+      prune('15m', floorTo(nowMs - keep.fifteenMinuteMs, QUARTER_MS), (cut) => series.forEach((s) => q.pruneQuarter.run(s.id, cut)))
+    }
   })
 
   function downsample(nowMs: number): void {
     checkTimeMs('downsample', 'nowMs', nowMs)
     downsampleTx.immediate(nowMs)
+    // Checkpoint here, in the once-a-minute housekeeping call, so the WAL rarely reaches
+    // the auto-checkpoint size inside a cycle's append (a checkpoint fsyncs). PASSIVE never
+    // waits for readers such as a running export.
+    db.pragma('wal_checkpoint(PASSIVE)')
   }
 
   function recordWrite(w: WriteRecord): void {
@@ -389,9 +402,20 @@ export function createStore({ path, retention = {}, now = Date.now }: CreateStor
       count++
       if (buffer.length >= 65_536) await flush()
     }
+    // raw rows come in time order, tier rows by device, point, then time
     buffer += formatCsvRow(HEADERS[table === 'telemetry' && tier !== 'raw' ? 'buckets' : table])
-    if (table === 'telemetry') {
-      const range = tier === 'raw' ? q.rawRange : tier === '1m' ? q.oneMinuteRange : q.quarterRange
+    if (table === 'telemetry' && tier === 'raw') {
+      // in time order (the raw tier's clustering), keyset-paged on (time, series)
+      const names = new Map(seriesMatching(undefined, undefined).map((s) => [s.id, s]))
+      let [afterTime, afterSeries] = [-1, -1]
+      for (;;) {
+        const page = q.rawRange.all({ from: Math.max(fromMs, afterTime), to: toMs, series: null, afterTime, afterSeries, limit: PAGE_ROWS })
+        for (const [timeMs, seriesId, value] of page) await row([iso(timeMs), names.get(seriesId)!.device, names.get(seriesId)!.point, value])
+        if (page.length < PAGE_ROWS) break
+        ;[afterTime, afterSeries] = page[page.length - 1]!
+      }
+    } else if (table === 'telemetry') {
+      const range = tier === '1m' ? q.oneMinuteRange : q.quarterRange
       for (const s of seriesMatching(undefined, undefined)) {
         let after = -1
         for (;;) {
@@ -489,9 +513,10 @@ function prepare(db: Database.Database) {
        ON CONFLICT (series_id, time_ms) DO UPDATE SET value = excluded.value`,
     ),
     rawRange: db
-      .prepare<[number, number, number, number, number], [number, number]>(
-        `SELECT time_ms, value FROM telemetry_raw
-         WHERE series_id = ? AND time_ms >= ? AND time_ms < ? AND time_ms > ? ORDER BY time_ms LIMIT ?`,
+      .prepare<[{ from: number; to: number; series: number | null; afterTime: number; afterSeries: number; limit: number }], [number, number, number]>(
+        `SELECT time_ms, series_id, value FROM telemetry_raw
+         WHERE time_ms >= @from AND time_ms < @to AND (time_ms, series_id) > (@afterTime, @afterSeries)
+         AND (@series IS NULL OR series_id = @series) ORDER BY time_ms, series_id LIMIT @limit`,
       )
       .raw(),
     oneMinuteRange: tierRange('telemetry_1m'),
@@ -503,7 +528,7 @@ function prepare(db: Database.Database) {
     rollMinute: db.prepare(
       `INSERT INTO telemetry_1m (series_id, time_ms, avg, min, max, count)
        SELECT series_id, (time_ms / ${MINUTE_MS}) * ${MINUTE_MS} AS bucket, avg(value), min(value), max(value), count(*)
-       FROM telemetry_raw WHERE series_id = ? AND time_ms >= ? AND time_ms < ? GROUP BY bucket
+       FROM telemetry_raw WHERE time_ms >= ? AND time_ms < ? GROUP BY series_id, bucket
        ON CONFLICT (series_id, time_ms) DO UPDATE SET avg = excluded.avg, min = excluded.min, max = excluded.max, count = excluded.count`,
     ),
     rollQuarter: db.prepare(
@@ -512,7 +537,7 @@ function prepare(db: Database.Database) {
        FROM telemetry_1m WHERE series_id = ? AND time_ms >= ? AND time_ms < ? GROUP BY bucket
        ON CONFLICT (series_id, time_ms) DO UPDATE SET avg = excluded.avg, min = excluded.min, max = excluded.max, count = excluded.count`,
     ),
-    pruneRaw: db.prepare('DELETE FROM telemetry_raw WHERE series_id = ? AND time_ms < ?'),
+    pruneRaw: db.prepare('DELETE FROM telemetry_raw WHERE time_ms < ?'),
     pruneMinute: db.prepare('DELETE FROM telemetry_1m WHERE series_id = ? AND time_ms < ?'),
     pruneQuarter: db.prepare('DELETE FROM telemetry_15m WHERE series_id = ? AND time_ms < ?'),
     insertWrite: db.prepare(

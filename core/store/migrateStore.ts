@@ -9,10 +9,13 @@ export const STORE_MIGRATIONS: readonly StoreMigration[] = [
     sql: `
       CREATE TABLE series (
         id INTEGER PRIMARY KEY, device TEXT NOT NULL, point TEXT NOT NULL, UNIQUE (device, point));
-      -- one value per series and millisecond; clustered by series so a trend is one range scan
+      -- one value per series and millisecond, clustered by time: a cycle's batch lands on one
+      -- or two pages at the end of the tree (clustered by series, each commit dirtied one
+      -- page per series, 200 pages of WAL per cycle); rollups and pruning are time ranges
       CREATE TABLE telemetry_raw (
-        series_id INTEGER NOT NULL, time_ms INTEGER NOT NULL, value REAL NOT NULL,
-        PRIMARY KEY (series_id, time_ms)) WITHOUT ROWID;
+        time_ms INTEGER NOT NULL, series_id INTEGER NOT NULL, value REAL NOT NULL,
+        PRIMARY KEY (time_ms, series_id)) WITHOUT ROWID;
+      -- the tiers are written once per bucket and read as trends: clustered by series
       CREATE TABLE telemetry_1m (
         series_id INTEGER NOT NULL, time_ms INTEGER NOT NULL, avg REAL NOT NULL, min REAL NOT NULL,
         max REAL NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (series_id, time_ms)) WITHOUT ROWID;

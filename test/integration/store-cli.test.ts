@@ -32,6 +32,8 @@ it('exports 60,000 raw rows to stdout while the store is open and being written'
   const lines = stdout.split('\r\n')
   expect(lines).toHaveLength(60_002)
   expect(lines[0]).toBe('time,device,point,value')
+  // in time order, then series
   expect(lines[1]).toBe('2026-11-24T00:00:00.000Z,dev-0,p0,0')
-  expect(lines[60_000]).toBe('2026-11-24T00:04:59.000Z,dev-9,p99,149.5')
+  expect(lines[2]).toBe('2026-11-24T00:00:00.000Z,dev-1,p1,0')
+  expect(lines[60_000]).toBe('2026-11-24T00:04:59.000Z,dev-9,p199,149.5')
 })
