@@ -11,7 +11,13 @@ import {
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { energyMarketAbi, settlementTokenAbi } from '../../contracts/abi.ts'
 import { createMarketDomain, type MarketDomain } from '../market/typedData.ts'
+import { BaseError } from '../errors/BaseError.ts'
 import { deployMarket, type MarketConfig } from './deployMarket.ts'
+
+/** Setting up a development market failed; names the RPC URL and the step. */
+export class LocalMarketError extends BaseError {
+  override name = 'LocalMarketError' as const
+}
 
 export type LocalSite = { siteId: number; owner: LocalAccount; meter: LocalAccount }
 
@@ -101,10 +107,10 @@ export async function createLocalMarket({
   }
   if (last) {
     const receipt = await client.waitForTransactionReceipt({ hash: last })
-    if (receipt.status !== 'success') throw new Error(`market setup: transaction ${last} reverted`)
+    if (receipt.status !== 'success') throw new LocalMarketError(`market setup on ${rpcUrl}: transaction ${last} reverted; expected every setup transaction to succeed`)
   }
   const siteCount = await client.readContract({ address: market, abi: energyMarketAbi, functionName: 'siteCount' })
-  if (siteCount !== sites) throw new Error(`market setup: ${siteCount} sites registered, expected ${sites}`)
+  if (siteCount !== sites) throw new LocalMarketError(`market setup on ${rpcUrl}: ${siteCount} sites registered; expected ${sites}`)
 
   /** Start of `interval` in chain seconds. */
   const intervalStart = (interval: bigint) => fullConfig.genesis + interval * fullConfig.intervalSec

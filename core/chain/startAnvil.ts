@@ -25,7 +25,7 @@ async function freePort(): Promise<number> {
     server.once('error', reject)
     server.listen(0, '127.0.0.1', () => {
       const address = server.address()
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))))
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new AnvilStartError(0, 'no free port on 127.0.0.1', ''))))
     })
   })
 }
