@@ -125,6 +125,25 @@ describe.each(profiles.map((p) => [p.id, p] as const))('profile %s against the s
     }
   })
 
+  // A point the device marks "not available" (a NaN float or the profile's notAvailable value) reads as null, never a number.
+  const sentinel = (Object.keys(profile.roles) as ReadRole[]).flatMap((role) => {
+    const binding = profile.roles[role] as { points?: string[] }
+    const p = [...profile.readings, ...profile.writes].find((q) => q.name === binding.points?.[0])
+    return p && (p.type === 'float32' || p.notAvailable !== undefined) ? [{ role, point: p.name }] : []
+  })[0]
+  it.runIf(sentinel !== undefined)('reads a "not available" register as null', async () => {
+    const { role, point } = sentinel!
+    const api = (method: string, body?: unknown) => fetch(`${sim.apiUrl}/api/devices/dut/faults`, { method, body: body === undefined ? undefined : JSON.stringify(body) })
+    expect((await api('PUT', { sentinelPoints: [`0.${point}`] })).status).toBe(200)
+    try {
+      const [capability, field] = role.split('.') as ['meter' | 'pv' | 'battery', string]
+      const read = capability === 'meter' ? await driver.meter!.readMeter() : capability === 'pv' ? await driver.pv!.readPv() : await driver.battery!.readBattery()
+      expect((read as Record<string, unknown>)[field], role).toBeNull()
+    } finally {
+      await api('DELETE')
+    }
+  })
+
   it.runIf(profile.capabilities.includes('pv'))('limits the PV power: clamped, written, read back, verified, and the inverter follows', async () => {
     const pv = driver.pv!
     const inv = () => sim.physics.inverters[0]!
