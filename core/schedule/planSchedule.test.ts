@@ -373,3 +373,42 @@ describe('planSchedule: the relaxation-first strategy', () => {
     expect(Math.abs(fast.objectiveValue! - plain.objectiveValue!)).toBeLessThanOrEqual(0.001 + 1e-9)
   })
 })
+
+describe('planSchedule: solver failures after a valid plan was found', () => {
+  it('returns the rounded plan as feasible when the MILP round breaks', async () => {
+    const { createScenario } = await import('../../test/fixtures/schedule/createScenario.ts')
+    const real = await import('./getHighs.ts').then((m) => m.getHighs())
+    let runs = 0
+    // The third solve (the MILP after the LP relaxation and the rounded LP) throws.
+    const flaky = new Proxy(real, {
+      get(target, property, receiver) {
+        if (property !== 'withModel') return Reflect.get(target, property, receiver)
+        return (data: Parameters<typeof real.createModel>[0], operation: (model: unknown) => unknown) =>
+          target.withModel(data!, (model) =>
+            operation(
+              new Proxy(model, {
+                get(inner, name) {
+                  const value = Reflect.get(inner, name, inner)
+                  if (name !== 'run') return typeof value === 'function' ? value.bind(inner) : value
+                  return () => {
+                    if (++runs === 3) throw new Error('solver crashed')
+                    return inner.run()
+                  }
+                },
+              }),
+            ),
+          )
+      },
+    })
+    // An exact gap makes the rounded plan not good enough, so a MILP round follows.
+    const input = { ...createScenario({ slotCount: 96, seed: 1 }), solver: { mipAbsGap: 0, mipRelGap: 0 } }
+    const plan = await planSchedule(input, { highs: flaky })
+    expect(runs).toBe(3)
+    expect(plan.status).toBe('feasible')
+    expect(plan.unmetGoals.filter((goal) => goal.goal === 'solver')).toEqual([])
+    expect(plan.objectiveValue).toEqual(expect.any(Number))
+    for (const [f, load] of input.flexibleLoads!.entries()) {
+      expect(plan.slots.filter((slot) => slot.flexibleLoads[f]!.on)).toHaveLength(load.requiredSlots)
+    }
+  })
+})

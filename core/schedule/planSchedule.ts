@@ -125,7 +125,13 @@ function solveWithRelaxationRounds(highs: Highs, n: NormalizedPlanInput, allBina
         // 96 slots 18 -> 13 ms, 672 slots 72 -> 60 ms); the MILP rounds keep it.
         const mip = integral.flexibleLoads || integral.battery.some(Boolean) || integral.grid.some(Boolean)
         m.options.set({ time_limit: Math.max(1, deadline - performance.now()) / 1000, presolve: mip ? 'choose' : 'off' })
-        const { modelStatus } = m.run()
+        let modelStatus: number
+        try {
+          ;({ modelStatus } = m.run())
+        } catch (error) {
+          // Decided by the caller: an earlier valid plan, or the fallback plan.
+          return { kind: 'failed', reason: `HiGHS failed: ${error instanceof Error ? error.message : String(error)}` }
+        }
         const s = highs.constants.modelStatus
         if (modelStatus === s.optimal || m.info.get('primal_solution_status') === highs.constants.solutionStatus.feasible) {
           const status = modelStatus === s.optimal ? 'optimal' : 'feasible'
@@ -145,9 +151,14 @@ function solveWithRelaxationRounds(highs: Highs, n: NormalizedPlanInput, allBina
         }
       }
 
+      // A valid plan (integral, no overlap) found on the way, in case a later round fails.
+      let incumbent: Solved | undefined
       for (let round = 1; ; round++) {
         const solved = run()
-        if (solved.kind === 'failed') return { ...solved, model, rounds: round }
+        if (solved.kind === 'failed') {
+          if (incumbent) return { ...incumbent, status: 'feasible' as const, model, rounds: round, integerVariables }
+          return { ...solved, model, rounds: round }
+        }
         const overlaps = findOverlaps(model, solved.x)
         const noOverlap = overlaps.battery.length === 0 && overlaps.grid.length === 0
         const fractional = !integral.flexibleLoads && hasFractionalFlexibleLoad(model, solved.x)
@@ -172,8 +183,9 @@ function solveWithRelaxationRounds(highs: Highs, n: NormalizedPlanInput, allBina
             const roundedOverlaps = findOverlaps(model, rounded.x)
             if (roundedOverlaps.battery.length === 0 && roundedOverlaps.grid.length === 0) {
               if (withinGap(rounded.objective, bound)) return { ...rounded, model, rounds: round + 1, integerVariables }
-              // Not provably good enough, but a feasible start for the MILP.
+              // Not provably good enough, but a valid plan and a start for the MILP.
               start = rounded.x
+              incumbent = rounded
             }
           }
         }
