@@ -2,6 +2,7 @@
 // the wasm backend and the cpu backend in the same run, and the time of one 48-slot forecast. The target (DESIGN.md):
 // training < 60 s with wasm on 2 cores. The last stdout line is the JSON result bench/run.ts collects.
 import { fileURLToPath } from 'node:url'
+import { loadavg, cpus } from 'node:os'
 import * as tf from '@tensorflow/tfjs'
 import { createFeatureContext } from '../core/forecast/createFeatureContext.ts'
 import { predictLoad } from '../core/forecast/predictLoad.ts'
@@ -27,8 +28,12 @@ const series = {
 async function measure(backend: BackendName) {
   await selectBackend(backend)
   const started = performance.now()
+  const cpuBefore = process.cpuUsage()
   const trained = await trainLoadModel({ series, timeZone, source: 'vic-elec 2014 at 15 min', backend, onProgress: (p) => process.stderr.write(`  ${backend} epoch ${p.epoch}/${p.epochs} ${(p.elapsedMs / 1000).toFixed(1)} s\n`) })
   const trainS = (performance.now() - started) / 1000
+  const cpu = process.cpuUsage(cpuBefore)
+  // CPU seconds this process used: close to the wall time it would take on idle cores, when the machine is shared.
+  const trainCpuSeconds = (cpu.user + cpu.system) / 1e6
   const model = await modelFromArtifacts(trained.artifacts)
   const context = createFeatureContext(series, timeZone, trained.metadata.maxLeadSlots)
   const requests = { issue: new Int32Array(48).fill(slots), lead: Int32Array.from({ length: 48 }, (_, k) => k + 1) }
@@ -44,6 +49,7 @@ async function measure(backend: BackendName) {
   model.dispose()
   return {
     trainS,
+    trainCpuSeconds,
     epochs: trained.metadata.training.epochs,
     samples: trained.metadata.training.samples,
     validationDayAheadMapePct: trained.metadata.validation.dayAheadMapePct,
@@ -53,6 +59,7 @@ async function measure(backend: BackendName) {
 }
 
 process.stderr.write(`forecast bench: ${slots} slots of 15 min (${new Date(series.startMs).toISOString()} to ${new Date(series.startMs + slots * series.slotMs).toISOString()})\n`)
+const loadAtStart = loadavg()[0] ?? Number.NaN
 const wasm = await measure('wasm')
 const cpu = await measure('cpu')
 const results = {
@@ -60,6 +67,8 @@ const results = {
   tfjs: tf.version.tfjs,
   trainWasmS: wasm.trainS,
   trainCpuS: cpu.trainS,
+  trainWasmProcessCpuS: wasm.trainCpuSeconds,
+  trainCpuProcessCpuS: cpu.trainCpuSeconds,
   epochs: wasm.epochs,
   samples: wasm.samples,
   inference48WasmMs: wasm.inferenceMs,
@@ -67,6 +76,10 @@ const results = {
   firstInference48WasmMs: wasm.firstInferenceMs,
   validationDayAheadMapePctWasm: wasm.validationDayAheadMapePct,
   validationDayAheadMapePctCpu: cpu.validationDayAheadMapePct,
+  // Other work on the machine inflates the times: the 1-minute load average says how much (cores: cpus).
+  cpus: cpus().length,
+  loadAverageStart: loadAtStart,
+  loadAverageEnd: loadavg()[0] ?? Number.NaN,
 }
 const targets = { trainWasmS: 60 }
 const ratios = { trainWasmOverTarget: wasm.trainS / targets.trainWasmS, trainCpuOverWasm: cpu.trainS / wasm.trainS, inferenceCpuOverWasm: cpu.inferenceMs / wasm.inferenceMs }

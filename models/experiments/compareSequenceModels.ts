@@ -21,7 +21,7 @@ const spd = context.slotsPerDay
 const devStart = testWindowStart(context, 56)
 const seqLength = 2 * spd
 const epochs = Number(process.env.EPOCHS ?? 12)
-const maxSamples = 80_000
+const maxSamples = Number(process.env.SAMPLES ?? 80_000)
 
 let seed = 7
 const random = () => {

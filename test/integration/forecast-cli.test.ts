@@ -76,6 +76,17 @@ describe('gridmesh forecast', () => {
     expect(await run(['train', '--csv', goodCsv, '--unit', 'GW'])).toBe(2)
   })
 
+  it('forecasts PV from clear sky scaled by measured production, and rejects an impossible latitude', async () => {
+    const out = captureStdout()
+    const args = ['pv', '--lat', '52.5', '--lon', '13.4', '--tilt', '30', '--azimuth', '180', '--peak-kw', '10', '--from', '2024-06-21T00:00:00Z', '--horizon', '24h', '--slot', '60m', '--json']
+    expect(await run(args)).toBe(0)
+    const result = JSON.parse(out.text())
+    expect(result.forecast).toHaveLength(24)
+    expect(result.forecast[0].powerKw).toBe(0)
+    expect(Math.max(...result.forecast.map((p: { powerKw: number }) => p.powerKw))).toBeGreaterThan(5)
+    expect(await run(['pv', '--lat', '95', '--lon', '0', '--tilt', '0', '--azimuth', '180', '--peak-kw', '1'])).toBe(2)
+  })
+
   it('evaluates model and baselines on held-out days, per lead time and overall', async () => {
     const out = captureStdout()
     expect(await run(['eval', '--csv', goodCsv, '--test-days', '7', '--epochs', '2', '--timezone', 'UTC', '--json'])).toBe(0)
