@@ -66,6 +66,12 @@ it('a missing or foreign --db exits 1 naming it, creating and changing nothing',
   expect(readFileSync(foreign, 'utf8')).toBe('not a database at all, '.repeat(200))
 })
 
+it('an --out in a missing directory exits 1 naming it', async () => {
+  const out = join(dir, 'no-such-dir', 'x.csv')
+  expect(await run(['--db', db, '--table', 'alarms', '--from', '2026-11-24', '--to', '2026-11-25', '--out', out])).toBe(1)
+  expect(stderr).toBe(`gridmesh: export: --out ${out}: cannot write the file (ENOENT); expected a writable path in an existing directory\n`)
+})
+
 it('--help prints the usage and exits 0', async () => {
   expect(await run(['--help'])).toBe(0)
   expect(stdout).toContain('usage: gridmesh export --db FILE --table T --from ISO --to ISO [--tier 1m] [--out FILE]')

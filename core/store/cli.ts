@@ -69,12 +69,15 @@ export async function run(argv: string[]): Promise<number> {
         rows = await store.exportCsv(table, query, stream)
         stream.end()
         await finished(stream)
+        await rename(temporary, out)
       } catch (error) {
         stream.destroy()
         await rm(temporary, { force: true })
-        throw error
+        const code = (error as NodeJS.ErrnoException).code
+        if (code === undefined) throw error
+        process.stderr.write(`gridmesh: export: --out ${out}: cannot write the file (${code}); expected a writable path in an existing directory\n`)
+        return 1
       }
-      await rename(temporary, out)
     }
     process.stderr.write(`export: ${rows} ${table} rows${out === undefined ? '' : ` to ${out}`}\n`)
     return 0

@@ -386,6 +386,21 @@ describe('CSV export', () => {
     expect(store.queryTelemetry({ fromMs: 0, toMs: T0 + 1 })).toHaveLength(1)
   })
 
+  it('a failing output stream ends the export with its error and the store stays usable', async () => {
+    const store = newStore()
+    store.appendTelemetry(Array.from({ length: 20_000 }, (_, i) => sample(T0 + i * S, i)))
+    let writes = 0
+    const failing = new Writable({
+      write(_chunk, _encoding, done) {
+        writes++
+        done(writes === 2 ? new Error('ENOSPC: no space left on device') : null)
+      },
+    })
+    await expect(store.exportCsv('telemetry', { fromMs: T0, toMs: T0 + 20_000 * S }, failing)).rejects.toThrow('ENOSPC')
+    store.appendTelemetry([sample(T0 - S, 1)])
+    expect(store.queryTelemetry({ fromMs: 0, toMs: T0 * 2 })).toHaveLength(20_001)
+  })
+
   it('waits for a slow reader and leaves the connection free for the control loop between pages', async () => {
     const store = newStore()
     const samples: TelemetrySample[] = []

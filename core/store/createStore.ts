@@ -389,80 +389,101 @@ export function createStore({ path, retention = {}, now = Date.now }: CreateStor
     const { fromMs, toMs } = query
     let buffer = ''
     let count = 0
-    // Pages of rows instead of an open cursor: between pages the connection stays free
-    // for the control loop, which shares it.
-    const flush = async () => {
-      if (buffer === '') return
-      const chunk = buffer
-      buffer = ''
-      if (!out.write(chunk)) await once(out, 'drain')
+    // A stream that fails (disk full, closed pipe) ends the export with its error.
+    let streamError: unknown = null
+    const onError = (error: unknown) => {
+      streamError ??= error
     }
-    const row = async (fields: (string | number | boolean | null)[]) => {
-      buffer += formatCsvRow(fields)
-      count++
-      if (buffer.length >= 65_536) await flush()
+    out.on('error', onError)
+    try {
+      return await writeRows()
+    } finally {
+      out.removeListener('error', onError)
     }
-    // raw rows come in time order, tier rows by device, point, then time
-    buffer += formatCsvRow(HEADERS[table === 'telemetry' && tier !== 'raw' ? 'buckets' : table])
-    if (table === 'telemetry' && tier === 'raw') {
-      // in time order (the raw tier's clustering), keyset-paged on (time, series)
-      const names = new Map(seriesMatching(undefined, undefined).map((s) => [s.id, s]))
-      let [afterTime, afterSeries] = [-1, -1]
-      for (;;) {
-        const page = q.rawRange.all({ from: Math.max(fromMs, afterTime), to: toMs, series: null, afterTime, afterSeries, limit: PAGE_ROWS })
-        for (const [timeMs, seriesId, value] of page) await row([iso(timeMs), names.get(seriesId)!.device, names.get(seriesId)!.point, value])
-        if (page.length < PAGE_ROWS) break
-        ;[afterTime, afterSeries] = page[page.length - 1]!
+
+    async function writeRows(): Promise<number> {
+      // Pages of rows instead of an open cursor: between pages the connection stays free
+      // for the control loop, which shares it.
+      const flush = async () => {
+        if (streamError !== null) throw streamError
+        if ((out as { destroyed?: boolean }).destroyed === true) throw new Error('exportCsv: the output stream was closed before the export ended')
+        if (buffer === '') return
+        const chunk = buffer
+        buffer = ''
+        if (!out.write(chunk)) await once(out, 'drain')
       }
-    } else if (table === 'telemetry') {
-      const range = tier === '1m' ? q.oneMinuteRange : q.quarterRange
-      for (const s of seriesMatching(undefined, undefined)) {
+      const row = async (fields: (string | number | boolean | null)[]) => {
+        buffer += formatCsvRow(fields)
+        count++
+        if (buffer.length >= 65_536) await flush()
+      }
+      // raw rows come in time order, tier rows by device, point, then time
+      buffer += formatCsvRow(HEADERS[table === 'telemetry' && tier !== 'raw' ? 'buckets' : table])
+      if (table === 'telemetry' && tier === 'raw') {
+        // in time order (the raw tier's clustering), keyset-paged on (time, series)
+        let names = new Map<number, Series>()
+        const name = (id: number) => {
+          // a series the loop added after the export started
+          if (!names.has(id)) names = new Map(q.allSeries.all().map((s) => [s.id, s]))
+          return names.get(id)!
+        }
+        let [afterTime, afterSeries] = [-1, -1]
+        for (;;) {
+          const page = q.rawRange.all({ from: Math.max(fromMs, afterTime), to: toMs, series: null, afterTime, afterSeries, limit: PAGE_ROWS })
+          for (const [timeMs, seriesId, value] of page) await row([iso(timeMs), name(seriesId).device, name(seriesId).point, value])
+          if (page.length < PAGE_ROWS) break
+          ;[afterTime, afterSeries] = page[page.length - 1]!
+        }
+      } else if (table === 'telemetry') {
+        const range = tier === '1m' ? q.oneMinuteRange : q.quarterRange
+        for (const s of seriesMatching(undefined, undefined)) {
+          let after = -1
+          for (;;) {
+            const page = range.all(s.id, fromMs, toMs, after, PAGE_ROWS)
+            for (const r of page) await row([iso(r[0]), s.device, s.point, ...r.slice(1)])
+            if (page.length < PAGE_ROWS) break
+            after = page[page.length - 1]![0]
+          }
+        }
+      } else {
+        const pageRows = table === 'plans' ? 50 : PAGE_ROWS
         let after = -1
         for (;;) {
-          const page = range.all(s.id, fromMs, toMs, after, PAGE_ROWS)
-          for (const r of page) await row([iso(r[0]), s.device, s.point, ...r.slice(1)])
-          if (page.length < PAGE_ROWS) break
-          after = page[page.length - 1]![0]
-        }
-      }
-    } else {
-      const pageRows = table === 'plans' ? 50 : PAGE_ROWS
-      let after = -1
-      for (;;) {
-        let last = -1
-        let size = 0
-        const params = { from: fromMs, to: toMs, after, limit: pageRows, device: null }
-        if (table === 'writes') {
-          const page = q.writes.all(params)
-          for (const w of page) await row([iso(w.time_ms), w.device, w.point, w.requested, w.written, w.read_back, w.verified === 1, w.clamped === 1, w.reason])
-          ;[size, last] = [page.length, page.at(-1)?.id ?? -1]
-        } else if (table === 'alarms') {
-          const page = q.alarmsRaised.all(params)
-          for (const a of page) {
-            await row([a.id, a.key, a.device, a.severity, a.message, a.state, iso(a.raised_at_ms), iso(a.acknowledged_at_ms), a.acknowledged_by, iso(a.cleared_at_ms)])
-          }
-          ;[size, last] = [page.length, page.at(-1)?.id ?? -1]
-        } else if (table === 'plans') {
-          const page = q.plans.all(params)
-          for (const p of page) await row([p.id, p.version, iso(p.created_at_ms), p.document])
-          ;[size, last] = [page.length, page.at(-1)?.id ?? -1]
-        } else {
-          const page = q.forecastsPage.all(params)
-          for (const f of page) {
-            const values = JSON.parse(f.values_w) as number[]
-            for (let i = 0; i < values.length; i++) {
-              const slotMs = f.start_ms + i * f.slot_ms
-              if (slotMs >= fromMs && slotMs < toMs) await row([f.id, iso(f.created_at_ms), f.kind, f.model, iso(slotMs), f.slot_ms, values[i]!])
+          let last = -1
+          let size = 0
+          const params = { from: fromMs, to: toMs, after, limit: pageRows, device: null }
+          if (table === 'writes') {
+            const page = q.writes.all(params)
+            for (const w of page) await row([iso(w.time_ms), w.device, w.point, w.requested, w.written, w.read_back, w.verified === 1, w.clamped === 1, w.reason])
+            ;[size, last] = [page.length, page.at(-1)?.id ?? -1]
+          } else if (table === 'alarms') {
+            const page = q.alarmsRaised.all(params)
+            for (const a of page) {
+              await row([a.id, a.key, a.device, a.severity, a.message, a.state, iso(a.raised_at_ms), iso(a.acknowledged_at_ms), a.acknowledged_by, iso(a.cleared_at_ms)])
             }
+            ;[size, last] = [page.length, page.at(-1)?.id ?? -1]
+          } else if (table === 'plans') {
+            const page = q.plans.all(params)
+            for (const p of page) await row([p.id, p.version, iso(p.created_at_ms), p.document])
+            ;[size, last] = [page.length, page.at(-1)?.id ?? -1]
+          } else {
+            const page = q.forecastsPage.all(params)
+            for (const f of page) {
+              const values = JSON.parse(f.values_w) as number[]
+              for (let i = 0; i < values.length; i++) {
+                const slotMs = f.start_ms + i * f.slot_ms
+                if (slotMs >= fromMs && slotMs < toMs) await row([f.id, iso(f.created_at_ms), f.kind, f.model, iso(slotMs), f.slot_ms, values[i]!])
+              }
+            }
+            ;[size, last] = [page.length, page.at(-1)?.id ?? -1]
           }
-          ;[size, last] = [page.length, page.at(-1)?.id ?? -1]
+          if (size < pageRows) break
+          after = last
         }
-        if (size < pageRows) break
-        after = last
       }
+      await flush()
+      return count
     }
-    await flush()
-    return count
   }
 
   return {
@@ -586,11 +607,11 @@ function prepare(db: Database.Database) {
 }
 
 function openDatabase(path: string, now: () => number): Database.Database {
+  let exists = true
   const fail = (problem: string, expected: string, cause?: unknown): never => {
-    throw new StoreOpenError({ path, problem, expected, cause })
+    throw new StoreOpenError({ path, problem, expected, existed: exists, cause })
   }
   if (typeof path !== 'string' || path === '') throw new StoreInputError({ method: 'createStore', field: 'path', expected: 'a file path', got: path })
-  let exists = true
   try {
     if (statSync(path).isDirectory()) fail('is a directory', 'a database file')
   } catch (error) {

@@ -4,8 +4,8 @@ import { BaseError } from '../errors/BaseError.ts'
 export class StoreOpenError extends BaseError {
   override name = 'StoreOpenError' as const
   readonly path: string
-  constructor({ path, problem, expected, cause }: { path: string; problem: string; expected: string; cause?: unknown }) {
-    super(`store ${path}: ${problem}; expected ${expected}. The file was not changed.`, { cause })
+  constructor({ path, problem, expected, existed, cause }: { path: string; problem: string; expected: string; existed: boolean; cause?: unknown }) {
+    super(`store ${path}: ${problem}; expected ${expected}.${existed ? ' The file was not changed.' : ''}`, { cause })
     this.path = path
   }
 }
