@@ -31,6 +31,10 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandMod
     summary: 'plan battery charge/discharge for an input file with the MILP scheduler',
     load: () => import('../core/schedule/cli.ts'),
   },
+  backtest: {
+    summary: 'run the controller against the simulator under a virtual clock, with reference runs',
+    load: () => import('../core/control/backtest/cli.ts'),
+  },
   market: {
     summary: 'peer-to-peer market tools (demo)',
     load: () => import('../core/market/cli.ts'),

@@ -32,6 +32,8 @@ export type BacktestOptions = {
   /** The controller's own SoC window, inside the device's (default 10..95 %). */
   socMinPct?: number
   socMaxPct?: number
+  /** Days run before `fromMs` in self-consumption to give the forecast history (default 1). */
+  warmupDays?: number
   /** Planning horizon in slots for the receding-horizon plan (default 96: 24 h). */
   horizonSlots?: number
   onProgress?: (message: string) => void
@@ -103,6 +105,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
   const seed = options.seed ?? 1
   const progress = options.onProgress ?? (() => {})
   if (!Number.isInteger(slotMs / (cycleS * 1000))) throw new BacktestError(`cycle of ${cycleS} s does not divide the 15-minute slot`)
+  if (!(options.days > 0) || !Number.isInteger(options.days * 96)) throw new BacktestError(`days: expected a positive number of whole 15-minute slots, got ${options.days}`)
   let site: SimSite
   try {
     site = parse(readFileSync(options.siteFile, 'utf8')) as SimSite
@@ -117,7 +120,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
   const simSiteFile = join(dir, 'site.yaml')
   writeFileSync(simSiteFile, stringify({
     ...site,
-    clock: { start: new Date(options.fromMs - dayMs).toISOString(), speed: 0 },
+    clock: { start: new Date(options.fromMs - (options.warmupDays ?? 1) * dayMs).toISOString(), speed: 0 },
     api: { host: '127.0.0.1', port: 0 },
     devices: site.devices.map((d) => ({ ...d, transport: { ...d.transport, port: 0 } })),
   }))
@@ -179,7 +182,7 @@ async function runOnce(name: RunResult['name'], o: Common, truth: SlotRecord[] |
       socMaxPct: Math.min(o.socMaxPct ?? 95, b.socMaxPct ?? 100),
       rampWPerS: Infinity,
     }
-    let nowMs = o.fromMs - dayMs
+    let nowMs = o.fromMs - (o.warmupDays ?? 1) * dayMs
     let plan: Plan | null = null
     let envelopeViolations = 0
     const loop = createControlLoop({
