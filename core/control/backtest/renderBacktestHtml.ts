@@ -10,7 +10,7 @@ function chart(title: string, times: number[], series: Series[], units: string):
   const h = 220
   const pad = { l: 60, r: 10, t: 24, b: 28 }
   const all = series.flatMap((s) => s.values).filter(Number.isFinite)
-  let lo = Math.min(0, ...all)
+  const lo = Math.min(0, ...all)
   let hi = Math.max(...all, 1)
   if (hi === lo) hi = lo + 1
   const x = (i: number) => pad.l + (i / Math.max(1, times.length - 1)) * (w - pad.l - pad.r)
