@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SerialPort } from 'serialport'
-import { crc16 } from '../../hardware-sims/modbus/crc16.ts'
+import { crc16 } from '../../core/devices/modbus/crc16.ts'
 import { startSimulator, type Simulator } from '../../hardware-sims/startSimulator.ts'
 import { openPtyPair, type PtyPair } from '../support/ptyPair.ts'
 import { testSite } from '../support/simSites.ts'
