@@ -249,6 +249,16 @@ describe('planSchedule: never infeasible, reports unmet goals with reasons', () 
     ])
   })
 
+  it('leaves out a flexible load that only fits by breaking the import limit, and says so', async () => {
+    const plan = await planSchedule(
+      hourly({ load: [0, 0] }, { grid: { maxImportPowerW: 500 }, flexibleLoads: [{ id: 'kiln', powerW: 3000, requiredSlots: 1 }] }),
+    )
+    expect(plan.slots.every((slot) => !slot.flexibleLoads[0]!.on && slot.gridPowerW === 0)).toBe(true)
+    expect(plan.unmetGoals).toEqual([
+      expect.objectContaining({ goal: 'flexible-load-run-time', message: expect.stringMatching(/'kiln': 0 of 1 .*exceed grid\.maxImportPowerW/) }),
+    ])
+  })
+
   it('reports an export limit that PV breaks when curtailment is not allowed', async () => {
     const plan = await planSchedule(hourly({ pv: [6000] }, { grid: { maxExportPowerW: 2000 }, allowPvCurtailment: false }))
     expect(plan.slots[0]!.pvCurtailedW).toBe(0)

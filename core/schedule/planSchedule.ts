@@ -411,16 +411,21 @@ function findUnmetGoals(
   n.flexibleLoads.forEach((load, f) => {
     const unmet = value(x, c.flexibleUnmet[f]!)
     if (unmet <= GOAL_TOLERANCE) return
-    const why =
-      load.windowSlots.length < load.requiredSlots
-        ? `its window holds only ${load.windowSlots.length} slot(s)`
-        : input.grid.maxImportPowerW !== undefined
-          ? 'running it would exceed grid.maxImportPowerW, which weighs more (penalties.gridLimitEurPerKWh)'
-          : 'running it costs more than penalties.flexibleLoadUnmetEurPerKWh'
+    const scheduled = Math.round(load.requiredSlots - unmet)
+    const reasons: string[] = []
+    if (load.windowSlots.length < load.requiredSlots) reasons.push(`its window holds only ${load.windowSlots.length} slot(s)`)
+    if (scheduled < Math.min(load.windowSlots.length, load.requiredSlots)) {
+      reasons.push(
+        input.grid.maxImportPowerW !== undefined
+          ? 'running it more would exceed grid.maxImportPowerW, which weighs more (penalties.gridLimitEurPerKWh)'
+          : 'running it more costs more than penalties.flexibleLoadUnmetEurPerKWh',
+      )
+    }
+    const why = reasons.join('; ')
     goals.push({
       goal: 'flexible-load-run-time',
       id: load.id,
-      message: `flexibleLoads '${load.id}': ${Math.round(load.requiredSlots - unmet)} of ${load.requiredSlots} required slots scheduled: ${why}`,
+      message: `flexibleLoads '${load.id}': ${scheduled} of ${load.requiredSlots} required slots scheduled: ${why}`,
     })
   })
   return goals
