@@ -3,6 +3,8 @@ import type { DeviceDriver } from './capabilities.ts'
 import type { createConnectionPool } from './modbus/createConnectionPool.ts'
 import { createSunSpecDriver } from './sunspec/createSunSpecDriver.ts'
 import { discoverSunSpec } from './sunspec/readSunSpecDevice.ts'
+import { createDriverRegistry, type DriverRegistry } from './profiles/createDriverRegistry.ts'
+import { profileFilesIn, registerProfiles } from './profiles/registerProfiles.ts'
 import type { SiteDevice } from './site/siteFileSchema.ts'
 
 export type ConnectionPool = ReturnType<typeof createConnectionPool>
@@ -28,6 +30,26 @@ registerDriver('sunspec', async (device, pool, log) => {
     throw new DriverError(`${device.name}: no SunSpec map at ${client.transport.endpoint} unit ${device.unitId} (tried ${device.sunspecBase ?? '40000, 50000, 0'})`)
   }
   return createSunSpecDriver({ name: device.name, client, unitId: device.unitId, discovery, log })
+})
+
+let profiles: DriverRegistry | null = null
+
+// Non-SunSpec devices: the bundled profiles (core/devices/profiles/*.json), one generic driver.
+registerDriver('profile', async (device, pool, log) => {
+  if (!profiles) {
+    const registry = createDriverRegistry()
+    registerProfiles(registry, profileFilesIn())
+    profiles = registry
+  }
+  return profiles.create(device.driver.slice('profile:'.length), {
+    name: device.name,
+    client: pool.get(device.connection),
+    unitId: device.unitId,
+    log,
+    ...(device.limits && { limits: device.limits }),
+    ...(device.modbusUnits && { modbusUnits: device.modbusUnits }),
+    ...(device.variant && { variant: device.variant }),
+  })
 })
 
 /** Creates the driver a site file names for a device: `sunspec` or `profile:<id>`. */

@@ -77,6 +77,24 @@ describe('installer commands', () => {
     expect(sim.physics.inverters[0]!.limitPct).toBeNull()
   })
 
+  it('reads a non-SunSpec device through its profile (driver profile:<id> in the site file)', async () => {
+    const profiled = await startSimulator(testSite({ devices: [{ name: 'sdm', kind: 'meter', profile: 'eastron-sdm630', transport: { type: 'tcp', port: 0, unitId: 1 } }] }), { log: () => {} })
+    try {
+      const file = join(dir, 'profile-site.yaml')
+      writeFileSync(file, `name: p\ndevices:\n  - name: grid\n    connection: { type: tcp, host: 127.0.0.1, port: ${profiled.ready[0]!.port} }\n    unitId: 1\n    driver: profile:eastron-sdm630\n`)
+      const { code, stdout, stderr } = await runCli(['read', '--site', file, '--device', 'grid', '--json'])
+      expect(code, stderr).toBe(0)
+      const read = JSON.parse(stdout) as { driver: string; capabilities: string[]; points: { name: string; value: number | null }[] }
+      expect(read.driver).toBe('eastron-sdm630')
+      expect(read.capabilities).toEqual(['meter'])
+      expect(read.points.length).toBeGreaterThan(3)
+      const unknown = await runCli(['read', '--site', file.replace('profile-site', 'nope'), '--device', 'grid'])
+      expect(unknown.code).toBe(1)
+    } finally {
+      await profiled.close()
+    }
+  })
+
   it('refuses bad flags and bad site files with messages that say what and where', async () => {
     const bad = join(dir, 'bad.yaml')
     writeFileSync(bad, 'name: x\ndevices:\n  - name: m\n    connection: { type: tcp, host: 127.0.0.1, port: 0 }\n    driver: modbus\n')

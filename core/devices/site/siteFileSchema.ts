@@ -24,6 +24,21 @@ export const siteDeviceSchema = z.strictObject({
   /** Where the SunSpec map starts, when known (skips trying the other bases). */
   sunspecBase: z.union([z.literal(0), z.literal(40000), z.literal(50000)]).optional(),
   timeoutMs: z.number().int().positive().max(30_000).default(1000),
+  /** For profile devices: the installation's ratings (profiles carry none); writes are clamped to them. */
+  limits: z
+    .strictObject({
+      ratedW: z.number().positive().optional(),
+      maxChargeW: z.number().positive().optional(),
+      maxDischargeW: z.number().positive().optional(),
+      capacityWh: z.number().positive().optional(),
+      socMinPct: z.number().min(0).max(100).optional(),
+      socMaxPct: z.number().min(0).max(100).optional(),
+    })
+    .optional(),
+  /** For profile devices: unit IDs of named units behind the gateway (e.g. a Victron GX's vebus). */
+  modbusUnits: z.record(z.string(), z.number().int().min(0).max(255)).optional(),
+  /** For profile devices: the profile variant (firmware) to use. */
+  variant: z.string().optional(),
   pollIntervalMs: z.number().int().min(100).max(3_600_000).default(1000),
 })
 
