@@ -33,7 +33,7 @@ async function runAndKill(path: string, round: number, killAfterMs: number): Pro
 
 it('every item printed before a SIGKILL at a random moment is in the store after reopening', async () => {
   const path = join(mkdtempSync(join(tmpdir(), 'gm-store-kill-')), 'store.db')
-  const acknowledged = { telemetry: 0, writes: 0, raised: 0, acked: 0, cleared: 0 }
+  const acknowledged = { telemetry: 0, writes: 0, raised: 0, acked: 0, cleared: 0, downsampled: 0 }
   for (let round = 0; round < 3; round++) {
     const killAfterMs = Math.floor(Math.random() * 400)
     const lines = await runAndKill(path, round, killAfterMs)
@@ -58,6 +58,13 @@ it('every item printed before a SIGKILL at a random moment is in the store after
           acks.add(Number(a))
         } else if (kind === 'C') {
           clears.add(Number(a))
+        } else if (kind === 'D') {
+          // the rollup it acknowledged is there: every series has the last closed minute
+          const minuteMs = Math.floor(Number(a) / 60_000) * 60_000 - 60_000
+          const buckets = store.queryTelemetry({ fromMs: minuteMs, toMs: minuteMs + 1, tier: '1m' })
+          const roundStartMs = Date.UTC(2026, 10, 24) + round * 1e9 // as storeWorker.ts numbers its times
+          if (minuteMs + 60_000 > roundStartMs) expect(buckets, `${context}: ${line}`).toHaveLength(200)
+          acknowledged.downsampled++
         } else {
           throw new Error(`${context}: unexpected line '${line}'`)
         }
