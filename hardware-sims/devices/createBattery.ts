@@ -30,7 +30,7 @@ export function createBattery(config: BatteryConfig, physicsIndex: number): SimD
   const ahRtg = config.capacityWh / nominalV
   const sfs: Record<number, Record<string, number>> = {
     103: { A_SF: -2, V_SF: -1, W_SF: wSf, Hz_SF: -2, VA_SF: wSf, VAr_SF: wSf, PF_SF: -1, WH_SF: 0, DCA_SF: -1, DCV_SF: -1, DCW_SF: wSf, Tmp_SF: -1 },
-    120: { WRtg_SF: wSf, VARtg_SF: wSf, WHRtg_SF: whSf, AhrRtg_SF: scaleFactorFor(ahRtg, 'uint16', -1), MaxChaRte_SF: wSf, MaxDisChaRte_SF: wSf },
+    120: { WRtg_SF: wSf, VARtg_SF: wSf, VArRtg_SF: wSf, ARtg_SF: -1, PFRtg_SF: -2, WHRtg_SF: whSf, AhrRtg_SF: scaleFactorFor(ahRtg, 'uint16', -1), MaxChaRte_SF: wSf, MaxDisChaRte_SF: wSf },
     124: { WChaMax_SF: wSf, WChaDisChaGra_SF: 0, MinRsvPct_SF: -1, ChaState_SF: -1, StorAval_SF: scaleFactorFor(ahRtg, 'uint16', -1), InBatV_SF: -1, InOutWRte_SF: -1 },
     704: { WSet_SF: 0, WSetPct_SF: -1 },
     713: { WH_SF: whSf, Pct_SF: -1 },
@@ -44,6 +44,9 @@ export function createBattery(config: BatteryConfig, physicsIndex: number): SimD
   image.set(120, 'DERTyp', 82) // PV_STOR
   image.set(120, 'WRtg', config.maxDischargeW)
   image.set(120, 'VARtg', config.maxDischargeW)
+  for (const q of ['Q1', 'Q2', 'Q3', 'Q4']) image.set(120, `VArRtg${q}`, (q === 'Q1' || q === 'Q2' ? 0.44 : -0.44) * config.maxDischargeW)
+  image.set(120, 'ARtg', config.maxDischargeW / 230)
+  for (const q of ['Q1', 'Q2', 'Q3', 'Q4']) image.set(120, `PFRtg${q}`, q === 'Q1' || q === 'Q4' ? 0.9 : -0.9)
   image.set(120, 'WHRtg', config.capacityWh)
   image.set(120, 'AhrRtg', ahRtg)
   image.set(120, 'MaxChaRte', config.maxChargeW)
@@ -83,6 +86,9 @@ export function createBattery(config: BatteryConfig, physicsIndex: number): SimD
   image.set(802, 'AChaMax', config.maxChargeW / nominalV)
   image.set(802, 'ADisChaMax', config.maxDischargeW / nominalV)
   image.set(802, 'SetOp', 1)
+  image.set(802, 'SetInvState', 3) // INVERTER_STARTED
+  for (const evt of ['Evt2', 'EvtVnd1', 'EvtVnd2']) image.set(802, evt, 0)
+  image.set(103, 'Evt2', 0)
   image.allowWrites(704, controlPaths704)
   image.allowWrites(124, controlPaths124)
   image.allowWrites(802, controlPaths802)

@@ -40,6 +40,11 @@ export function createInverter(config: InverterConfig, physicsIndex: number): Si
   image.set(122, 'StorConn', 0)
   image.set(122, 'ECPConn', 1)
   image.set(123, 'WMaxLimPct_SF', -1)
+  // Mandatory points of 123 the simulator does not act on: unity power factor, functions off.
+  image.set(123, 'OutPFSet_SF', -3)
+  image.set(123, 'OutPFSet', 1)
+  image.set(123, 'OutPFSet_Ena', 0)
+  image.set(123, 'VArPct_Ena', 0)
   image.set(123, 'Conn', 1)
   image.set(123, 'WMaxLimPct', 100)
   image.set(123, 'WMaxLim_Ena', 0)
