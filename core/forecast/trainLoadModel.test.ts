@@ -40,6 +40,14 @@ describe('trainLoadModel', () => {
     }
   })
 
+  it('takes enough optimizer steps on a small history to come near the best seasonal naive', async () => {
+    // Six weeks of hourly data is ~2,500 samples: with a large-data batch size that would be a handful of steps.
+    const { metadata } = await trainLoadModel({ series: seriesOf(42), timeZone: 'UTC', source: 'synthetic' })
+    const bestNaive = Math.min(metadata.validation.seasonalNaiveDayMapePct, metadata.validation.seasonalNaiveWeekMapePct)
+    expect(metadata.training.epochs).toBeGreaterThan(12)
+    expect(metadata.validation.dayAheadMapePct).toBeLessThan(1.5 * bestNaive)
+  })
+
   it('refuses a history shorter than three weeks, saying how long it is', async () => {
     await expect(trainLoadModel({ series: seriesOf(10), timeZone: 'UTC', source: 'synthetic', epochs: 1 })).rejects.toThrow('too short: 10.0 days of history; training needs at least 21 days')
   })

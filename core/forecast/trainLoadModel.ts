@@ -35,6 +35,7 @@ export type TrainLoadModelResult = { artifacts: ModelArtifacts; metadata: LoadMo
 export const minimumTrainingDays = 21
 const defaultEpochs = 12
 const defaultMaxSamples = 80_000
+const minimumSteps = 800
 const learningRate = 0.003
 
 /** Mulberry32: deterministic sampling so two trainings on the same data see the same samples. */
@@ -136,14 +137,18 @@ export async function trainLoadModel(parameters: TrainLoadModelParameters): Prom
   const validation = pack(validationIndex)
   const architecture = parameters.architecture ?? defaultArchitecture
   const model = createLoadModel({ featureCount: width, slotsPerDay: spd, architecture, seed: parameters.seed ?? 7 })
-  const epochs = parameters.epochs ?? defaultEpochs
+  // Small histories need small batches, and enough epochs for some hundreds of optimizer steps; a year of
+  // data gets batch 1024 and the default 12 epochs (~950 steps).
+  const batchSize = Math.min(1024, Math.max(64, 2 ** Math.round(Math.log2(trainIndex.length / 64))))
+  const stepsPerEpoch = Math.ceil(trainIndex.length / batchSize)
+  const epochs = parameters.epochs ?? Math.min(60, Math.max(defaultEpochs, Math.ceil(minimumSteps / stepsPerEpoch)))
   const optimizer = tf.train.adam(learningRate)
   model.compile({ optimizer, loss: 'meanAbsoluteError' })
   let best = { loss: Number.POSITIVE_INFINITY, epoch: 0, weights: [] as tf.Tensor[] }
   try {
     await model.fit(train.x, train.y, {
       epochs,
-      batchSize: 1024,
+      batchSize,
       shuffle: true,
       validationData: [validation.x, validation.y],
       verbose: 0,
