@@ -105,6 +105,17 @@ describe('telemetry', () => {
     store.appendTelemetry([])
   })
 
+  it('two stores on one file (a second process, an API handler) add series without tripping over each other', () => {
+    const path = tempPath()
+    const a = createStore({ path })
+    const b = createStore({ path })
+    open.push(a, b)
+    a.appendTelemetry([sample(T0, 1)])
+    b.appendTelemetry([sample(T0 + S, 2), sample(T0 + S, 3, 'meter')])
+    a.appendTelemetry([sample(T0 + 2 * S, 4, 'meter')])
+    expect(a.queryTelemetry({ fromMs: 0, toMs: T0 * 2 }).map((r) => `${r.device}=${r.value}`)).toEqual(['battery-1=1', 'battery-1=2', 'meter=3', 'meter=4'])
+  })
+
   it('downsampling matches a hand computation: 1 min avg/min/max/count, 15 min weighted by count', async () => {
     const store = newStore()
     store.appendTelemetry([

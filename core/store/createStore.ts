@@ -156,7 +156,9 @@ export function createStore({ path, retention = {}, now = Date.now }: CreateStor
       const key = seriesKey(s.device, s.point)
       let id = seriesIds.get(key) ?? added.find(([k]) => k === key)?.[1]
       if (id === undefined) {
-        id = Number(q.addSeries.run(s.device, s.point).lastInsertRowid)
+        // another connection to the same file may have added it since this one cached
+        q.addSeries.run(s.device, s.point)
+        id = q.seriesId.get(s.device, s.point)!
         added.push([key, id])
       }
       q.insertRaw.run(id, s.timeMs, s.value)
@@ -528,7 +530,8 @@ function prepare(db: Database.Database) {
   type Page = { from: number; to: number; after: number; limit: number; device: string | null }
   return {
     allSeries: db.prepare<[], Series>('SELECT id, device, point FROM series ORDER BY device, point'),
-    addSeries: db.prepare('INSERT INTO series (device, point) VALUES (?, ?)'),
+    addSeries: db.prepare('INSERT INTO series (device, point) VALUES (?, ?) ON CONFLICT (device, point) DO NOTHING'),
+    seriesId: db.prepare<[string, string], number>('SELECT id FROM series WHERE device = ? AND point = ?').pluck(),
     insertRaw: db.prepare(
       `INSERT INTO telemetry_raw (series_id, time_ms, value) VALUES (?, ?, ?)
        ON CONFLICT (series_id, time_ms) DO UPDATE SET value = excluded.value`,
