@@ -7,6 +7,10 @@ import { UsageError } from '../core/errors/BaseError.ts'
 type CommandModule = { run: (argv: string[]) => Promise<number> }
 
 const commands: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
+  demo: {
+    summary: 'the embedded demo microgrid: simulated hardware and the controller, planning and storing',
+    load: () => import('../core/control/demo/cli.ts'),
+  },
   sim: {
     summary: 'serve simulated inverter, battery and meter over real Modbus (TCP/RTU)',
     load: () => import('../hardware-sims/cli.ts'),

@@ -15,8 +15,8 @@ export class SimulatorProcessError extends BaseError {
  * Runs `gridmesh sim` as a separate program (core never imports the simulator) and
  * drives its clock through the simulator's HTTP API.
  */
-export async function spawnSimulator(siteFile: string, seed: number, timeoutMs = 30_000) {
-  const child: ChildProcess = spawn(process.execPath, [cli, 'sim', '--site', siteFile, '--seed', String(seed), '--speed', '0'], { stdio: ['ignore', 'pipe', 'pipe'] })
+export async function spawnSimulator(siteFile: string, seed: number, timeoutMs = 30_000, options: { speed?: number } = {}) {
+  const child: ChildProcess = spawn(process.execPath, [cli, 'sim', '--site', siteFile, '--seed', String(seed), '--speed', String(options.speed ?? 0)], { stdio: ['ignore', 'pipe', 'pipe'] })
   let stderr = ''
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-10_000)))
   const ready: SimReady[] = []
@@ -43,6 +43,7 @@ export async function spawnSimulator(siteFile: string, seed: number, timeoutMs =
   }
   return {
     ready,
+    apiUrl,
     advance: (seconds: number) => call<{ timeMs: number }>('POST', '/api/clock/advance', { seconds }),
     state: () => call<SimState>('GET', '/api/state'),
     stop: () =>
