@@ -42,6 +42,13 @@ describe('buildFeatures', () => {
     expect(rows.numeric.length).toBe(2 * width)
   })
 
+  it('treats an all-empty temperature column as no temperature, so rows stay usable', () => {
+    const base = history(12)
+    const context = createFeatureContext({ ...base, temperatureC: new Float64Array(base.loadKw.length).fill(Number.NaN) }, 'UTC', 48)
+    expect(context.withTemperature).toBe(false)
+    expect(buildFeatures(context, { issue: Int32Array.of(10 * 24), lead: Int32Array.of(1) }).usable[0]).toBe(1)
+  })
+
   it('keeps the level of the end of the history for targets past it', () => {
     const levels = trailingLevels(Float64Array.from({ length: 24 * 8 }, (_, i) => i), 24, 5)
     expect(levels[24 * 8 + 3]).toBe(levels[24 * 8])

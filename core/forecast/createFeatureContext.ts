@@ -11,6 +11,7 @@ export function createFeatureContext(series: LoadSeries, timeZone: string, extra
     grid,
     slotsPerDay,
     levelKw: trailingLevels(series.loadKw, slotsPerDay, extraSlots),
-    withTemperature: withTemperature ?? series.temperatureC !== undefined,
+    // An all-empty temperature column is no temperature: it would make every row unusable.
+    withTemperature: withTemperature ?? (series.temperatureC !== undefined && series.temperatureC.some(Number.isFinite)),
   }
 }
