@@ -35,6 +35,10 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandMod
     summary: 'plan battery charge/discharge for an input file with the MILP scheduler',
     load: () => import('../core/schedule/cli.ts'),
   },
+  export: {
+    summary: 'export telemetry, writes, alarms, plans or forecasts from the store as CSV',
+    load: () => import('../core/store/cli.ts'),
+  },
   backtest: {
     summary: 'run the controller against the simulator under a virtual clock, with reference runs',
     load: () => import('../core/control/backtest/cli.ts'),
