@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { buildFeatures, featureNames, trailingLevels } from './buildFeatures.ts'
+import { buildFeatures, featureNames } from './buildFeatures.ts'
+import { trailingLevels } from './trailingLevels.ts'
 import { createFeatureContext } from './createFeatureContext.ts'
 import { syntheticLoad } from '../../test/fixtures/forecast/syntheticLoad.ts'
 

@@ -1,5 +1,6 @@
 import { createCalendar } from './createCalendar.ts'
-import { slotsPerDayOf, trailingLevels, type FeatureContext } from './buildFeatures.ts'
+import { slotsPerDayOf, type FeatureContext } from './buildFeatures.ts'
+import { trailingLevels } from './trailingLevels.ts'
 import type { LoadSeries } from './toRegularSeries.ts'
 
 /** The calendar and trailing levels of a series, extended `extraSlots` past its end for forecast targets. */

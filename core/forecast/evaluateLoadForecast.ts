@@ -20,14 +20,6 @@ export type EvaluateLoadForecastResult = {
   summary: { betterSeasonalNaive: ForecastMethod; dayAheadMapeReductionPct: number; targetReductionPct: number; targetMet: boolean }
 }
 
-/** The local midnight that starts the last `testDays` complete local days (the eval hold-out). */
-export function testWindowStart(context: FeatureContext, testDays: number): number {
-  const n = context.series.loadKw.length
-  const midnights = localMidnights(context, 1, n + 1).filter((m) => m <= n)
-  const start = midnights[midnights.length - 1 - testDays]
-  return start ?? -1
-}
-
 /** Scores the model and the baselines on the slots from `testStart`: day-ahead from each local midnight, and rolling one step ahead. */
 export function evaluateLoadForecast(parameters: {
   context: FeatureContext

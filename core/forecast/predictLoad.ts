@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
-import { buildFeatures, oneHot, type FeatureContext, type FeatureRequests } from './buildFeatures.ts'
+import { buildFeatures, type FeatureContext, type FeatureRequests } from './buildFeatures.ts'
+import { oneHot } from './oneHot.ts'
 import type { LoadModelMetadata } from './loadModelMetadata.ts'
 
 /** Runs the model on forecast requests and returns loads in kW (NaN where the history lacks an input). */

@@ -3,12 +3,7 @@ import { join, resolve } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import { ForecastModelError } from './errors.ts'
 import { loadModelMetadataSchema, type LoadModelMetadata } from './loadModelMetadata.ts'
-import type { ModelArtifacts } from './trainLoadModel.ts'
-
-/** Artifacts as training returns them (or as read from disk) turned into a runnable model. */
-export async function modelFromArtifacts(artifacts: ModelArtifacts): Promise<tf.LayersModel> {
-  return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: artifacts.modelTopology, weightSpecs: artifacts.weightSpecs, weightData: artifacts.weightData }))
-}
+import { modelFromArtifacts } from './modelFromArtifacts.ts'
 
 /** Loads a saved load model directory (model.json, weights.bin, metadata.json) and checks that the parts agree. */
 export async function readLoadModel(dir: string): Promise<{ model: tf.LayersModel; metadata: LoadModelMetadata; dir: string }> {

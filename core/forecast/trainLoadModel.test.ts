@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { syntheticLoad } from '../../test/fixtures/forecast/syntheticLoad.ts'
 import { createFeatureContext } from './createFeatureContext.ts'
 import { predictLoad } from './predictLoad.ts'
-import { modelFromArtifacts } from './readLoadModel.ts'
+import { modelFromArtifacts } from './modelFromArtifacts.ts'
 import { selectBackend } from './selectBackend.ts'
 import { trainLoadModel, type TrainProgress } from './trainLoadModel.ts'
 

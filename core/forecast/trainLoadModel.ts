@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
-import { buildFeatures, featureNames, oneHot } from './buildFeatures.ts'
+import { buildFeatures, featureNames } from './buildFeatures.ts'
+import { oneHot } from './oneHot.ts'
 import { localMidnights } from './localMidnights.ts'
 import { createFeatureContext } from './createFeatureContext.ts'
 import { createLoadModel, defaultArchitecture, type LoadModelArchitecture } from './createLoadModel.ts'

@@ -2,9 +2,10 @@
 // hand-made lag features? Same samples, epochs and dev window (the 8 weeks BEFORE the held-out test window, so
 // the test window is never looked at). Run: node bin/run-ts.js models/experiments/compareSequenceModels.ts [dense|conv|lstm ...]
 import * as tf from '@tensorflow/tfjs'
-import { buildFeatures, featureNames, oneHot } from '../../core/forecast/buildFeatures.ts'
+import { buildFeatures, featureNames } from '../../core/forecast/buildFeatures.ts'
+import { oneHot } from '../../core/forecast/oneHot.ts'
 import { createFeatureContext } from '../../core/forecast/createFeatureContext.ts'
-import { testWindowStart } from '../../core/forecast/evaluateLoadForecast.ts'
+import { testWindowStart } from '../../core/forecast/testWindowStart.ts'
 import { readLoadCsv } from '../../core/forecast/readLoadCsv.ts'
 import { scoreForecasts } from '../../core/forecast/scoreForecasts.ts'
 import { selectBackend } from '../../core/forecast/selectBackend.ts'
