@@ -5,6 +5,8 @@ import { decideSetpoints, type BatteryDecision, type BatteryLimits, type MarketC
 /** What the loop needs of the store (core/store implements it). */
 export type ControlStore = {
   appendTelemetry(samples: readonly { timeMs: number; device: string; point: string; value: number }[]): void
+  /** Rolls raw telemetry into the 1 min / 15 min tiers and prunes; the loop calls it once a minute. */
+  downsample(nowMs: number): void
   recordWrite(w: { timeMs: number; device: string; point: string; requested: number; written: number; readBack: number | null; verified: boolean; clamped: boolean; reason: string }): void
   raiseAlarm(a: { key: string; device: string | null; severity: 'info' | 'warning' | 'critical'; message: string; timeMs: number }): unknown
   clearAlarm(key: string, timeMs: number): unknown
@@ -68,6 +70,7 @@ export function createControlLoop(options: ControlLoopOptions) {
   const lastWrite = new Map<string, { setpointW: number; atMs: number }>()
   const activeAlarms = new Set<string>()
   let lastTickMs: number | null = null
+  let lastDownsampleMs: number | null = null
   let latest: CycleReport | null = null
   let timer: NodeJS.Timeout | null = null
   let running: Promise<void> | null = null
@@ -182,12 +185,16 @@ export function createControlLoop(options: ControlLoopOptions) {
     for (const d of options.devices) {
       const s = state.get(d.name)!
       if (s.stale) continue
-      if (s.power !== null) samples.push({ timeMs: now, device: d.name, point: 'powerW', value: s.power })
-      if (s.soc !== null) samples.push({ timeMs: now, device: d.name, point: 'socPct', value: s.soc })
+      if (s.power !== null && Number.isFinite(s.power)) samples.push({ timeMs: now, device: d.name, point: 'powerW', value: s.power })
+      if (s.soc !== null && Number.isFinite(s.soc)) samples.push({ timeMs: now, device: d.name, point: 'socPct', value: s.soc })
       for (const [point, value] of Object.entries(s.extra)) if (value !== null && Number.isFinite(value)) samples.push({ timeMs: now, device: d.name, point, value })
     }
     for (const decision of decisions) if (decision.setpointW !== null) samples.push({ timeMs: now, device: decision.name, point: 'setpointW', value: decision.setpointW })
     options.store?.appendTelemetry(samples)
+    if (options.store && Math.floor(now / 60_000) !== Math.floor((lastDownsampleMs ?? 0) / 60_000)) {
+      options.store.downsample(now)
+      lastDownsampleMs = now
+    }
     latest = Object.freeze({
       timeMs: now,
       durationMs: performance.now() - started,

@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createControlLoop, type ControlStore } from '../../core/control/createControlLoop.ts'
+import { createStore } from '../../core/store/createStore.ts'
 import { createConnectionPool } from '../../core/devices/modbus/createConnectionPool.ts'
 import { createSunSpecDriver } from '../../core/devices/sunspec/createSunSpecDriver.ts'
 import type { Plan } from '../../core/schedule/planSchedule.ts'
@@ -16,6 +20,7 @@ const store: ControlStore = {
   recordWrite: (w) => calls.push({ kind: 'write', args: w }),
   raiseAlarm: (a) => calls.push({ kind: 'raise', args: a }),
   clearAlarm: (key) => calls.push({ kind: 'clear', args: key }),
+  downsample: (nowMs) => calls.push({ kind: 'downsample', args: nowMs }),
 }
 
 beforeAll(async () => {
@@ -26,7 +31,7 @@ afterAll(async () => {
   await sim.close()
 })
 
-async function loopFor(plan: () => Plan | null) {
+async function loopFor(plan: () => Plan | null, loopStore: ControlStore = store) {
   const port = (name: string) => sim.ready.find((r) => r.device === name)!.port!
   const drivers = await Promise.all(['pv1', 'bat1', 'meter1'].map((name) => createSunSpecDriver({ name, client: pool.get({ type: 'tcp', host: '127.0.0.1', port: port(name) }), unitId: 1 })))
   return createControlLoop({
@@ -35,7 +40,7 @@ async function loopFor(plan: () => Plan | null) {
     site: { maxImportW: null, maxExportW: null },
     now: () => sim.physics.timeMs,
     plan,
-    store,
+    store: loopStore,
   })
 }
 
@@ -60,6 +65,8 @@ describe('control loop against the simulator', () => {
     const writes = calls.filter((c) => c.kind === 'write')
     expect(writes.length).toBeGreaterThanOrEqual(5) // refreshed every 20 s of simulated time, not every cycle
     expect(writes.length).toBeLessThan(30)
+    // Telemetry is rolled up once a simulated minute: 5 minutes, 5 or 6 calls.
+    expect(calls.filter((c) => c.kind === 'downsample').length).toBeGreaterThanOrEqual(5)
   })
 
   it('runs self-consumption without a plan: the grid goes to zero while the battery can cover it', async () => {
@@ -93,5 +100,23 @@ describe('control loop against the simulator', () => {
     await loop.tick()
     expect(loop.activeAlarms()).not.toContain('stale:bat1')
     expect(calls.some((c) => c.kind === 'clear' && c.args === 'stale:bat1')).toBe(true)
+  })
+
+  it('keeps telemetry, writes and alarms in the real store', async () => {
+    const real = createStore({ path: join(mkdtempSync(join(tmpdir(), 'gridmesh-loop-')), 'gridmesh.db') })
+    try {
+      const from = sim.physics.timeMs
+      const loop = await loopFor(() => null, real)
+      for (let i = 0; i < 8; i++) {
+        await loop.tick()
+        sim.advance(15_000)
+      }
+      const soc = real.queryTelemetry({ device: 'bat1', point: 'socPct', fromMs: from, toMs: sim.physics.timeMs })
+      expect(soc.length).toBe(8)
+      expect(real.listWrites({ fromMs: from, toMs: sim.physics.timeMs, device: 'bat1' }).length).toBeGreaterThan(0)
+      expect(real.listAlarms({ state: 'active' }).map((a) => a.key)).toContain('plan:none')
+    } finally {
+      real.close()
+    }
   })
 })

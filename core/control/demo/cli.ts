@@ -74,7 +74,7 @@ export async function run(argv: string[]): Promise<number> {
         }),
         battery: { capacityWh: b.capacityWh ?? 10_000, socPct, minSocPct: 10, maxSocPct: 95, maxChargePowerW: b.maxChargeW ?? 0, maxDischargePowerW: b.maxDischargeW ?? 0, targetEndSocPct: 30, degradationCostEurPerKWh: 0.01 },
       }, { nowMs })
-      store.savePlan(plan as unknown as Parameters<typeof store.savePlan>[0])
+      store.savePlan(plan)
       say(`planned 96 slots: expected cost ${plan.expectedCostEur.toFixed(2)} EUR, ${plan.status}, ${plan.solveStats.solveTimeMs.toFixed(0)} ms`)
     }
     let stopping = false
