@@ -17,7 +17,7 @@ const ctxFull = createFeatureContext(full, tz, 0)
 const realTest = testWindowStart(ctxFull, 56)
 const cut = Number(process.env.CUT ?? '1') ? realTest : full.loadKw.length
 const series = { ...full, loadKw: full.loadKw.slice(0, cut), temperatureC: full.temperatureC?.slice(0, cut), holiday: full.holiday?.slice(0, cut) }
-const withTemperature = process.env.TEMP !== '0'
+const withTemperature = process.env.GRIDMESH_TEMPERATURE !== '0'
 const ctx = createFeatureContext(series, tz, 96, withTemperature)
 const testStart = testWindowStart(ctx, 56)
 console.error('testStart', new Date(series.startMs + testStart * series.slotMs).toISOString())
