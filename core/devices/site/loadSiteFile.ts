@@ -1,6 +1,6 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { parseDocument, stringify } from 'yaml'
-import type { z } from 'zod'
+import { describeZodIssue } from '../../errors/describeZodIssue.ts'
 import { BaseError } from '../../errors/BaseError.ts'
 import { siteFileSchema, type SiteFile } from './siteFileSchema.ts'
 
@@ -11,15 +11,6 @@ export class SiteFileError extends BaseError {
     super(`${file}: invalid site file`, { metaMessages: problems, details: problems.join('; '), cause })
     this.problems = problems
   }
-}
-
-function describe(issue: z.core.$ZodIssue, input: unknown): string {
-  const where = issue.path.reduce<string>((out, k) => (typeof k === 'number' ? `${out}[${k}]` : out ? `${out}.${String(k)}` : String(k)), '') || '(top level)'
-  if (issue.code === 'unrecognized_keys') return `${where}: unknown field(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}`
-  let got: unknown = input
-  for (const key of issue.path) got = got && typeof got === 'object' ? (got as Record<PropertyKey, unknown>)[key] : undefined
-  if (issue.code === 'custom') return `${where}: ${issue.message}`
-  return `${where}: ${issue.message.replace(/^Invalid input: /, '')}, got ${got === undefined ? 'nothing' : JSON.stringify(got)}`
 }
 
 /** Reads and validates a site file (YAML or JSON); every problem is listed with its path. */
@@ -34,7 +25,7 @@ export function loadSiteFile(file: string): SiteFile {
   if (doc.errors.length) throw new SiteFileError({ file, problems: doc.errors.map((e) => `YAML ${e.message.split('\n')[0]}`) })
   const input: unknown = doc.toJS()
   const result = siteFileSchema.safeParse(input)
-  if (!result.success) throw new SiteFileError({ file, problems: result.error.issues.map((i) => describe(i, input)) })
+  if (!result.success) throw new SiteFileError({ file, problems: result.error.issues.map((i) => describeZodIssue(i, input)) })
   return result.data
 }
 
