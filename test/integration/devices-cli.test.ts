@@ -77,11 +77,16 @@ describe('installer commands', () => {
     expect(sim.physics.inverters[0]!.limitPct).toBeNull()
   })
 
-  it('reads a non-SunSpec device through its profile (driver profile:<id> in the site file)', async () => {
+  it('identifies a non-SunSpec device by its profile in a scan, and reads it through that profile', async () => {
     const profiled = await startSimulator(testSite({ devices: [{ name: 'sdm', kind: 'meter', profile: 'eastron-sdm630', transport: { type: 'tcp', port: 0, unitId: 1 } }] }), { log: () => {} })
     try {
       const file = join(dir, 'profile-site.yaml')
-      writeFileSync(file, `name: p\ndevices:\n  - name: grid\n    connection: { type: tcp, host: 127.0.0.1, port: ${profiled.ready[0]!.port} }\n    unitId: 1\n    driver: profile:eastron-sdm630\n`)
+      const scan = await runCli(['scan', '--host', '127.0.0.1', '--ports', String(profiled.ready[0]!.port), '--units', '1-2', '--json', '--site-out', file])
+      expect(scan.code, scan.stderr).toBe(0)
+      const found = (JSON.parse(scan.stdout) as { devices: { kind: string; driver: string; manufacturer: string; readings: { name: string; value: number }[] }[] }).devices
+      expect(found.map((d) => [d.kind, d.driver])).toEqual([['meter', 'profile:eastron-sdm630']])
+      expect(found[0]!.readings.find((r) => r.name === 'frequencyHz')!.value).toBeCloseTo(50, 0)
+      writeFileSync(file, readFileSync(file, 'utf8').replace(/name: meter-\d+-1/, 'name: grid'))
       const { code, stdout, stderr } = await runCli(['read', '--site', file, '--device', 'grid', '--json'])
       expect(code, stderr).toBe(0)
       const read = JSON.parse(stdout) as { driver: string; capabilities: string[]; points: { name: string; value: number | null }[] }

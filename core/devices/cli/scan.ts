@@ -71,7 +71,7 @@ export function siteFromScan(result: ScanResult): SiteFile {
         ? { type: 'tcp' as const, host: d.connection.host, port: d.connection.port }
         : { type: 'rtu' as const, path: d.connection.path, baudRate: d.connection.baudRate, parity: d.connection.parity ?? 'none', stopBits: d.connection.stopBits ?? 1 },
       unitId: d.unitId,
-      driver: 'sunspec',
+      driver: d.driver!,
       ...(d.sunspecBase !== null && { sunspecBase: d.sunspecBase as 0 | 40000 | 50000 }),
       timeoutMs: 1000,
       pollIntervalMs: 1000,
@@ -82,7 +82,7 @@ export function siteFromScan(result: ScanResult): SiteFile {
 function formatTable(result: ScanResult): string {
   if (!result.devices.length) return 'no devices found\n'
   const rows = result.devices.map((d) => [
-    d.device, d.address, String(d.unitId), d.driver ? `sunspec@${d.sunspecBase} [${d.models.join(',')}]` : '-',
+    d.device, d.address, String(d.unitId), d.driver === 'sunspec' ? `sunspec@${d.sunspecBase} [${d.models.join(',')}]` : d.driver ?? '-',
     [d.manufacturer, d.model, d.serialNumber].filter(Boolean).join(' / '),
     d.readings.filter((r) => r.value !== null).map((r) => `${r.name}=${r.value} ${r.units}`).join(', ') || (d.problem ?? ''),
   ])

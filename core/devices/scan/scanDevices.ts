@@ -6,6 +6,46 @@ import { ModbusConnectionError, ModbusExceptionError, ModbusTimeoutError } from 
 import { createSunSpecDriver } from '../sunspec/createSunSpecDriver.ts'
 import { discoverSunSpec } from '../sunspec/readSunSpecDevice.ts'
 import type { DeviceDriver } from '../capabilities.ts'
+import { createDriverRegistry, type DriverRegistry } from '../profiles/createDriverRegistry.ts'
+import { profileFilesIn, registerProfiles } from '../profiles/registerProfiles.ts'
+import type { Profile } from '../profiles/profileSchema.ts'
+
+let bundled: { registry: DriverRegistry; profiles: Profile[] } | null = null
+function bundledProfiles() {
+  if (!bundled) {
+    const registry = createDriverRegistry()
+    bundled = { registry, profiles: registerProfiles(registry, profileFilesIn()) }
+  }
+  return bundled
+}
+
+/**
+ * A unit that answers Modbus but has no SunSpec map: try every bundled profile. A profile
+ * matches when all its points read without an exception and its key values are plausible
+ * (grid frequency 45-65 Hz, SoC 0-100 %); the first profile (by id) that matches wins.
+ */
+async function matchProfile(client: ModbusClient, unitId: number): Promise<{ profile: Profile; driver: DeviceDriver } | null> {
+  const { registry, profiles } = bundledProfiles()
+  for (const profile of profiles) {
+    const driver = registry.create(profile.id, { name: `unit-${unitId}`, client, unitId })
+    try {
+      const points = await driver.readAll()
+      if (points.filter((p) => p.value !== null).length < Math.ceil(points.length / 2)) continue
+      if (driver.meter) {
+        const hz = (await driver.meter.readMeter()).frequencyHz
+        if (hz !== null && (hz < 45 || hz > 65)) continue
+      }
+      if (driver.battery) {
+        const soc = (await driver.battery.readBattery()).socPct
+        if (soc === null || soc < 0 || soc > 100) continue
+      }
+      return { profile, driver }
+    } catch {
+      continue // an exception or a timeout: not this device
+    }
+  }
+  return null
+}
 
 export type ScanTarget = { connection: Connection; unitIds: readonly number[] }
 
@@ -19,7 +59,8 @@ export type InventoryItem = {
   address: string
   connection: Connection
   unitId: number
-  driver: 'sunspec' | null
+  /** `sunspec`, `profile:<id>`, or null when nothing matched. */
+  driver: string | null
   sunspecBase: number | null
   models: number[]
   /** Models without a definition here: listed, not decoded. */
@@ -77,8 +118,19 @@ async function probeUnit(client: ModbusClient, connection: Connection, unitId: n
     transport: connection.type, address, connection, unitId, driver: null, sunspecBase: null, models: [], unknownModels: [],
     manufacturer: null, model: null, serialNumber: null, version: null, readings: [], problem: null,
   }
+  const port = connection.type === 'tcp' ? String(connection.port) : connection.path.replace(/[^A-Za-z0-9]+/g, '')
   if (!discovery) {
-    return { ...base, device: `unknown-${address.replace(/[^A-Za-z0-9]+/g, '-')}-${unitId}`, kind: 'unknown', problem: 'answers Modbus but has no SunSpec map at 40000, 50000 or 0, and matches no profile' }
+    const match = await matchProfile(client, unitId)
+    if (!match) return { ...base, device: `unknown-${address.replace(/[^A-Za-z0-9]+/g, '-')}-${unitId}`, kind: 'unknown', problem: 'answers Modbus but has no SunSpec map at 40000, 50000 or 0, and matches no profile' }
+    const kind = match.driver.pv ? 'inverter' : match.driver.battery ? 'battery' : match.driver.meter ? 'meter' : 'unknown'
+    let readings: Reading[] = []
+    let problem: string | null = null
+    try {
+      readings = await keyReadings(match.driver)
+    } catch (error) {
+      problem = `identified, but reading its values failed: ${(error as Error).message}`
+    }
+    return { ...base, device: `${kind}-${port}-${unitId}`, kind, driver: `profile:${match.profile.id}`, manufacturer: match.profile.manufacturer, model: match.profile.products[0] ?? null, readings, problem }
   }
   const driver = await createSunSpecDriver({ name: `unit-${unitId}`, client, unitId, discovery })
   const kind = driver.pv ? 'inverter' : driver.battery ? 'battery' : driver.meter ? 'meter' : 'unknown'
@@ -89,7 +141,6 @@ async function probeUnit(client: ModbusClient, connection: Connection, unitId: n
   } catch (error) {
     problem = `identified, but reading its values failed: ${(error as Error).message}`
   }
-  const port = connection.type === 'tcp' ? String(connection.port) : connection.path.replace(/[^A-Za-z0-9]+/g, '')
   return {
     ...base, device: `${kind}-${port}-${unitId}`, kind, driver: 'sunspec', sunspecBase: discovery.base,
     models: discovery.models.filter((m) => m.known).map((m) => m.id), unknownModels: discovery.models.filter((m) => !m.known).map((m) => m.id),
