@@ -68,6 +68,36 @@ async function describePeer(): Promise<Described> {
   return line as unknown as Described
 }
 
+describe('float models (113 inverter, 213 meter) against pymodbus', () => {
+  it('decodes float32 points without scale factors, NaN as null', async () => {
+    const args = ['--models', '1,113,213', '--set', '113.TmpOt=null']
+    const floatPeer = startPeer(python, [sunspecServer, 'sunspec', '--port', '0', '--watch-stdin', ...args])
+    const ready = await floatPeer.waitForLine((l) => l.event === 'ready', 15_000)
+    const c = createModbusClient(createTcpTransport({ host: '127.0.0.1', port: ready.port as number }), { timeoutMs: 2000 })
+    try {
+      const models = await readSunSpecModels(c, (await discoverSunSpec(c, 1))!)
+      const described = startPeer(python, [sunspecServer, 'describe', ...args])
+      const line = (await described.waitForLine((l) => 'models' in l, 15_000)) as unknown as Described
+      await described.stop()
+      let compared = 0
+      for (const { id, values } of line.models) {
+        const decoded = models.find((m) => m.id === id)!.points
+        for (const [path, value] of Object.entries(values)) {
+          const got = decoded.get(path)!.value
+          if (typeof value === 'number' && !Number.isInteger(value)) expect(got as number, `${id}.${path}`).toBeCloseTo(value, 3)
+          else expect(typeof got === 'bigint' ? Number(got) : got, `${id}.${path}`).toEqual(value)
+          compared++
+        }
+      }
+      expect(compared).toBeGreaterThan(40)
+      expect(models.find((m) => m.id === 113)!.points.get('TmpOt')!.value).toBeNull()
+    } finally {
+      await c.close()
+      await floatPeer.stop()
+    }
+  })
+})
+
 describe('SunSpec discovery against the simulator', () => {
   let sim: Simulator
   beforeAll(async () => {
