@@ -2,7 +2,7 @@
 // (core/devices/modbus) against the libmodbus C client (test/peers/modbus_bench_client.c),
 // both against the same servers (a libmodbus server and a pymodbus server), in
 // alternating rounds so they never share the 2 cores; modbus-serial's client is measured
-// too, as the reason core has its own framing. Then the time to scan 1 host x 10 ports
+// alongside. Then the time to scan 1 host x 10 ports
 // x 247 unit IDs of a simulated site.
 //   node bin/run-ts.js bench/modbus-client.bench.ts [--seconds 2.5] [--rounds 3]
 import { parseArgs } from 'node:util'
