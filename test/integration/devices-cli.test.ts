@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { startSimulator, type Simulator } from '../../hardware-sims/startSimulator.ts'
 import { runCli } from '../support/spawnSim.ts'
 import { testSite } from '../support/simSites.ts'
+import { openPtyPair } from '../support/ptyPair.ts'
 
 // scan -> site file -> read -> commission, as an installer runs them, against a
 // simulated site behind one gateway port (inverter unit 1, battery 2, meter 3).
@@ -97,6 +98,21 @@ describe('installer commands', () => {
       expect(unknown.code).toBe(1)
     } finally {
       await profiled.close()
+    }
+  })
+
+  it('scans a serial line (RTU over a socat pty pair): absent units time out, the meter is found', async () => {
+    const pty = await openPtyPair()
+    const rtu = await startSimulator(testSite({ devices: [{ name: 'm', kind: 'meter', transport: { type: 'rtu', path: pty.a, baudRate: 19200, unitId: 3 } }] }), { log: () => {} })
+    try {
+      const { code, stdout, stderr } = await runCli(['scan', '--serial', pty.b, '--baud', '19200', '--units', '1-4', '--timeout-ms', '150', '--json'])
+      expect(code, stderr).toBe(0)
+      const result = JSON.parse(stdout) as { devices: { kind: string; unitId: number; transport: string; driver: string }[]; endpoints: { unitsProbed: number }[] }
+      expect(result.devices.map((d) => [d.kind, d.unitId, d.transport, d.driver])).toEqual([['meter', 3, 'rtu', 'sunspec']])
+      expect(result.endpoints[0]!.unitsProbed).toBe(4)
+    } finally {
+      await rtu.close()
+      pty.close()
     }
   })
 
