@@ -15,6 +15,8 @@ export type TcpTransportOptions = {
 }
 
 type Pending = {
+  transaction: number
+  deadlineMs: number
   unitId: number
   pdu: Buffer
   timeoutMs: number
@@ -37,7 +39,32 @@ export function createTcpTransport(options: TcpTransportOptions): ModbusTranspor
   const queue: Pending[] = []
   let socket: Socket | null = null
   let connecting: Promise<Socket> | null = null
-  let inFlight: (Pending & { transaction: number; timer: NodeJS.Timeout }) | null = null
+  let inFlight: Pending | null = null
+  // One timer for the connection, re-armed per request (refresh() allocates nothing): it
+  // fires at the in-flight request's deadline, or is re-armed when it fired early.
+  let timer: NodeJS.Timeout | null = null
+  let timerMs = 0
+  const onTimer = () => {
+    const job = inFlight
+    if (!job) return
+    const left = job.deadlineMs - performance.now()
+    if (left > 1) {
+      arm(left)
+      return
+    }
+    inFlight = null
+    job.reject(new ModbusTimeoutError({ endpoint, unitId: job.unitId, timeoutMs: job.timeoutMs, address: job.address }))
+    next()
+  }
+  const arm = (ms: number) => {
+    if (timer && timerMs === ms) timer.refresh()
+    else {
+      if (timer) clearTimeout(timer)
+      timer = setTimeout(onTimer, ms)
+      timer.unref() // the socket keeps the process alive while a request is in flight
+      timerMs = ms
+    }
+  }
   let transaction = 0
   let buffer: Buffer = Buffer.alloc(0)
   let backoffMs = 0
@@ -49,10 +76,7 @@ export function createTcpTransport(options: TcpTransportOptions): ModbusTranspor
   const fail = (error: Error) => {
     const job = inFlight
     inFlight = null
-    if (job) {
-      clearTimeout(job.timer)
-      job.reject(error)
-    }
+    if (job) job.reject(error)
   }
 
   const dropSocket = (reason: string) => {
@@ -75,10 +99,7 @@ export function createTcpTransport(options: TcpTransportOptions): ModbusTranspor
         log(`${endpoint}: ${reason}; reconnecting`)
         const job = inFlight
         inFlight = null
-        if (job) {
-          clearTimeout(job.timer)
-          job.reject(new ModbusFrameError({ endpoint, reason }))
-        }
+        if (job) job.reject(new ModbusFrameError({ endpoint, reason }))
         dropSocket(reason)
         return
       }
@@ -93,7 +114,6 @@ export function createTcpTransport(options: TcpTransportOptions): ModbusTranspor
         continue
       }
       inFlight = null
-      clearTimeout(job.timer)
       const error = checkResponse(job, unitId, pdu)
       if (error) job.reject(error)
       else job.resolve(pdu)
@@ -121,9 +141,9 @@ export function createTcpTransport(options: TcpTransportOptions): ModbusTranspor
     }
     connecting = new Promise<Socket>((resolve, reject) => {
       const s = connect({ host: options.host, port: options.port, noDelay: true })
-      const timer = setTimeout(() => s.destroy(new Error(`connect timed out after ${options.connectTimeoutMs ?? 3000} ms`)), options.connectTimeoutMs ?? 3000)
+      const connectTimer = setTimeout(() => s.destroy(new Error(`connect timed out after ${options.connectTimeoutMs ?? 3000} ms`)), options.connectTimeoutMs ?? 3000)
       s.once('connect', () => {
-        clearTimeout(timer)
+        clearTimeout(connectTimer)
         s.setNoDelay(true)
         s.on('data', onData)
         s.on('close', () => {
@@ -139,7 +159,7 @@ export function createTcpTransport(options: TcpTransportOptions): ModbusTranspor
         else ready()
       })
       s.once('error', (error) => {
-        clearTimeout(timer)
+        clearTimeout(connectTimer)
         backoffMs = Math.min(options.maxReconnectBackoffMs ?? 5000, backoffMs ? backoffMs * 2 : (options.reconnectBackoffMs ?? 100))
         nextConnectAt = Date.now() + backoffMs
         reject(new ModbusConnectionError({ endpoint, reason: `cannot connect: ${error.message}`, cause: error }))
@@ -159,13 +179,10 @@ export function createTcpTransport(options: TcpTransportOptions): ModbusTranspor
     frame.writeUInt16BE(job.pdu.length + 1, 4)
     frame[6] = job.unitId
     job.pdu.copy(frame, 7)
-    const timer = setTimeout(() => {
-      if (inFlight?.transaction !== tid) return
-      inFlight = null
-      job.reject(new ModbusTimeoutError({ endpoint, unitId: job.unitId, timeoutMs: job.timeoutMs, address: job.address }))
-      next()
-    }, job.timeoutMs)
-    inFlight = { ...job, transaction: tid, timer }
+    job.transaction = tid
+    job.deadlineMs = performance.now() + job.timeoutMs
+    inFlight = job
+    arm(job.timeoutMs)
     s.write(frame)
   }
 
@@ -200,13 +217,14 @@ export function createTcpTransport(options: TcpTransportOptions): ModbusTranspor
     request(unitId, pdu, { timeoutMs, address }) {
       if (closed) return Promise.reject(new ModbusConnectionError({ endpoint, reason: 'transport closed' }))
       return new Promise<Buffer>((resolve, reject) => {
-        queue.push({ unitId, pdu, timeoutMs, address, resolve, reject })
+        queue.push({ transaction: 0, deadlineMs: 0, unitId, pdu, timeoutMs, address, resolve, reject })
         next()
       })
     },
     async close() {
       closed = true
       for (const job of queue.splice(0)) job.reject(new ModbusConnectionError({ endpoint, reason: 'transport closed' }))
+      if (timer) clearTimeout(timer)
       dropSocket('transport closed')
     },
   }
