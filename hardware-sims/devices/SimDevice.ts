@@ -55,3 +55,22 @@ export function gridFrequency(timeMs: number): number {
 export function rejection(exception: number, reason: string): WriteRejection {
   return { exception, reason }
 }
+
+/** Model 103's AC side for an inverter exporting (or a storage inverter carrying) `powerW`: balanced phases, unity PF. */
+export function setAcMeasurements(image: SunSpecImage, timeMs: number, powerW: number): void {
+  const v = [0, 1, 2].map((p) => gridVoltage(timeMs, p))
+  const a = Math.abs(powerW) / 3 / 230
+  for (const [i, ph] of ['A', 'B', 'C'].entries()) {
+    image.set(103, `Aph${ph}`, a)
+    image.set(103, `PhVph${ph}`, v[i]!)
+  }
+  image.set(103, 'A', a * 3)
+  image.set(103, 'PPVphAB', v[0]! * Math.sqrt(3))
+  image.set(103, 'PPVphBC', v[1]! * Math.sqrt(3))
+  image.set(103, 'PPVphCA', v[2]! * Math.sqrt(3))
+  image.set(103, 'W', powerW)
+  image.set(103, 'Hz', gridFrequency(timeMs))
+  image.set(103, 'VA', Math.abs(powerW))
+  image.set(103, 'VAr', 0)
+  image.set(103, 'PF', 100)
+}

@@ -1,6 +1,6 @@
 import { socPctOf, type BatteryState, type SitePhysics } from '../physics/sitePhysics.ts'
 import type { BatteryConfig } from '../site/siteSchema.ts'
-import { fillCommonModel, gridFrequency, gridVoltage, rejection, type SimDevice, type WriteRejection } from './SimDevice.ts'
+import { fillCommonModel, rejection, setAcMeasurements, type SimDevice, type WriteRejection } from './SimDevice.ts'
 import { ModbusException, scaleFactorFor, SunSpecImage, type PointWrite } from './SunSpecImage.ts'
 
 /** Models served by the battery (storage inverter with its battery bank). */
@@ -138,17 +138,7 @@ export function createBattery(config: BatteryConfig, physicsIndex: number): SimD
         : soc <= bat.config.socMinPct + 0.05 && w >= 0 ? ChaSt.EMPTY
         : soc >= bat.config.socMaxPct - 0.05 && w <= 0 ? ChaSt.FULL
         : idle ? ChaSt.HOLDING : w > 0 ? ChaSt.DISCHARGING : ChaSt.CHARGING
-      const v = [0, 1, 2].map((p) => gridVoltage(t, p))
-      for (const [i, ph] of ['A', 'B', 'C'].entries()) {
-        image.set(103, `Aph${ph}`, Math.abs(w) / 3 / 230)
-        image.set(103, `PhVph${ph}`, v[i]!)
-      }
-      image.set(103, 'A', Math.abs(w) / 230)
-      image.set(103, 'W', w)
-      image.set(103, 'Hz', gridFrequency(t))
-      image.set(103, 'VA', Math.abs(w))
-      image.set(103, 'VAr', 0)
-      image.set(103, 'PF', 100)
+      setAcMeasurements(image, t, w)
       image.set(103, 'WH', Math.floor(bat.dischargedWh))
       image.set(103, 'DCV', dcV)
       image.set(103, 'DCA', w / dcV)

@@ -1,6 +1,6 @@
 import type { InverterState, SitePhysics } from '../physics/sitePhysics.ts'
 import type { InverterConfig } from '../site/siteSchema.ts'
-import { fillCommonModel, gridFrequency, gridVoltage, rejection, sunSpecSeconds, type SimDevice } from './SimDevice.ts'
+import { fillCommonModel, rejection, setAcMeasurements, sunSpecSeconds, type SimDevice } from './SimDevice.ts'
 import { ModbusException, scaleFactorFor, SunSpecImage } from './SunSpecImage.ts'
 
 /** Models served by the PV inverter. */
@@ -69,21 +69,7 @@ export function createInverter(config: InverterConfig, physicsIndex: number): Si
         image.set(123, 'WMaxLimPct', 100)
       }
       const w = inv.powerW
-      const v = [0, 1, 2].map((p) => gridVoltage(t, p))
-      const a = w / 3 / 230
-      for (const [i, ph] of ['A', 'B', 'C'].entries()) {
-        image.set(103, `Aph${ph}`, a)
-        image.set(103, `PhVph${ph}`, v[i]!)
-      }
-      image.set(103, 'A', a * 3)
-      image.set(103, 'PPVphAB', v[0]! * Math.sqrt(3))
-      image.set(103, 'PPVphBC', v[1]! * Math.sqrt(3))
-      image.set(103, 'PPVphCA', v[2]! * Math.sqrt(3))
-      image.set(103, 'W', w)
-      image.set(103, 'Hz', gridFrequency(t))
-      image.set(103, 'VA', w)
-      image.set(103, 'VAr', 0)
-      image.set(103, 'PF', 100)
+      setAcMeasurements(image, t, w)
       image.set(103, 'WH', Math.floor(inv.energyWh))
       const dcW = w > 0 ? w / 0.97 : 0
       const dcV = w > 0 ? 580 + 40 * (1 - w / config.ratedW) : physics.clearness > 0.05 && inv.availableW > 0 ? 620 : 0
