@@ -1,9 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { existsSync, mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createServer, type AddressInfo, type Server } from 'node:net'
 import { RawModbusTcp } from '../support/rawModbusTcp.ts'
 import { runCli, spawnSim, writeSiteFile, type SpawnedSim } from '../support/spawnSim.ts'
 
 const running: SpawnedSim[] = []
+const dataDir = join(mkdtempSync(join(tmpdir(), 'gridmesh-demo-')), 'data')
 afterEach(async () => {
   for (const sim of running.splice(0)) await sim.stop()
 })
@@ -67,6 +71,16 @@ describe('gridmesh sim (the command)', () => {
     const { code, stderr } = await runCli(['sim', ...args])
     expect(code).toBe(2)
     expect(stderr).toContain(message)
+  })
+
+  it.each([
+    [['demo', '--speed', '0'], "--speed: expected an integer from 1 to 600, got '0'"],
+    [['demo', '--seed', 'x'], "--seed: expected an integer from 0 to 2147483647, got 'x'"],
+  ])('demo rejects the flags %j with exit code 2 before starting anything', async (args, message) => {
+    const { code, stderr } = await runCli([...args, '--data', dataDir])
+    expect(code).toBe(2)
+    expect(stderr).toContain(message)
+    expect(existsSync(dataDir)).toBe(false) // no store was created
   })
 
   it('names an unknown command', async () => {

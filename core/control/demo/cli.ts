@@ -35,10 +35,11 @@ export async function run(argv: string[]): Promise<number> {
     return 0
   }
   const speed = parseIntegerFlag('speed', flags.speed, 1, 600, 60)
+  const seed = parseIntegerFlag('seed', flags.seed, 0, 2 ** 31 - 1, 1)
   const dataDir = flags.data ?? 'gridmesh-data'
   mkdirSync(dataDir, { recursive: true })
   const store = createStore({ path: join(dataDir, 'gridmesh.db') })
-  const sim = await spawnSimulator(demoSite, parseIntegerFlag('seed', flags.seed, 0, 2 ** 31 - 1, 1), 60_000, { speed })
+  const sim = await spawnSimulator(demoSite, seed, 60_000, { speed })
   const pool = createConnectionPool({ timeoutMs: 1000 })
   const say = (m: string) => process.stderr.write(`${new Date().toISOString()} demo: ${m}\n`)
   try {
