@@ -14,7 +14,14 @@ export type MeterReading = {
 
 export type Meter = { readMeter(): Promise<MeterReading> }
 
-export type PvReading = { powerW: number | null; energyWh: number | null; limitPct: number | null; fault: boolean }
+export type PvReading = {
+  powerW: number | null
+  energyWh: number | null
+  limitPct: number | null
+  fault: boolean
+  /** What it could produce without its cap, where it reports that (SunSpec 122 WAval); read only while capped. */
+  availableW?: number | null
+}
 
 /** The result of a verified write: what was asked, what the device limits allowed, what it reads back. */
 export type WriteResult = {
@@ -29,8 +36,11 @@ export type WriteResult = {
 export type PvInverter = {
   readonly ratedW: number | null
   readPv(): Promise<PvReading>
-  /** Caps AC output at a percentage of the rating (clamped to 0..100). */
-  setPowerLimitPct(pct: number): Promise<WriteResult>
+  /**
+   * Caps AC output at a percentage of the rating (clamped to 0..100). With revertS, the
+   * device itself lifts the cap when it is not re-written within that time, where it can.
+   */
+  setPowerLimitPct(pct: number, options?: { revertS?: number }): Promise<WriteResult>
   /** Lifts the cap. */
   clearPowerLimit(): Promise<WriteResult>
 }

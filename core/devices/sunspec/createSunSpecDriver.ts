@@ -135,12 +135,17 @@ export async function createSunSpecDriver({ name, client, unitId, discovery: giv
         const p = await read(inverterModel)
         const c = controls ? await read(controls) : null
         const limited = c && num(c, 'WMaxLim_Ena') === 1
-        return { powerW: num(p, 'W'), energyWh: num(p, 'WH'), limitPct: limited ? num(c, 'WMaxLimPct') : null, fault: num(p, 'St') === 7 }
+        // Under a cap the measured power hides what the panels could give; 122 says (one more read, only then).
+        const status = limited && byId.get(122) ? await read(byId.get(122)!) : null
+        return { powerW: num(p, 'W'), energyWh: num(p, 'WH'), limitPct: limited ? num(c, 'WMaxLimPct') : null, fault: num(p, 'St') === 7, availableW: status && num(status, 'WAval') }
       },
-      async setPowerLimitPct(pct) {
+      async setPowerLimitPct(pct, { revertS } = {}) {
         if (!controls) throw new SunSpecDriverError(`${name}: no model 123 (immediate controls): the power limit cannot be set`)
         const { value, clamped } = clampTo(pct, 0, 100)
-        const limit = await writePoints(controls, [['WMaxLimPct', value]], 'WMaxLimPct', pct, clamped)
+        if (revertS !== undefined && !(Number.isInteger(revertS) && revertS >= 1 && revertS <= 65_535)) throw new SunSpecDriverError(`${name}: revertS: expected whole seconds 1-65535 (123 WMaxLimPct_RvrtTms), got ${revertS}`)
+        // WinTms 0: apply now, no randomised window; RvrtTms: the device lifts the cap itself if not re-written.
+        const values: [string, number][] = revertS === undefined ? [['WMaxLimPct', value]] : [['WMaxLimPct', value], ['WMaxLimPct_WinTms', 0], ['WMaxLimPct_RvrtTms', revertS]]
+        const limit = await writePoints(controls, values, 'WMaxLimPct', pct, clamped)
         const enable = await writePoints(controls, [['WMaxLim_Ena', 1]], 'WMaxLim_Ena', 1, false)
         return { ...limit, verified: limit.verified && enable.verified }
       },
