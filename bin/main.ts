@@ -11,6 +11,10 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandMod
     summary: 'the embedded demo microgrid: simulated hardware and the controller, planning and storing',
     load: () => import('../core/control/demo/cli.ts'),
   },
+  serve: {
+    summary: 'run a site as a service: control loop, forecast, plan, store and the HMI API on 127.0.0.1',
+    load: () => import('../core/api/cli.ts'),
+  },
   sim: {
     summary: 'serve simulated inverter, battery and meter over real Modbus (TCP/RTU)',
     load: () => import('../hardware-sims/cli.ts'),

@@ -1,0 +1,49 @@
+import { parseFlags, parseIntegerFlag } from '../cli/parseFlags.ts'
+import { UsageError } from '../errors/BaseError.ts'
+import { loadSiteFile } from '../devices/site/loadSiteFile.ts'
+import { startSite } from './startSite.ts'
+
+const help = `usage: gridmesh serve --site FILE [--data DIR] [--port N] [--host ADDR] [--model DIR]
+
+Runs a site as a service: reads and commands every device of the site file each control
+cycle, forecasts load (the TF.js model, retrained on this site's history once four weeks
+exist) and PV, re-plans the battery with the MILP every 15 minutes, stores telemetry,
+writes, plans, forecasts and alarms, and serves the API for the HMI:
+
+  GET  /api/state /api/plan /api/forecast /api/alarms /api/trend
+  POST /api/commands       e.g. {"type":"acknowledgeAlarm","id":3}
+  WS   /api/events         cycles, plans, forecasts, alarms as they happen
+
+Every request carries "Authorization: Bearer <token>"; the token is new each start and
+written to DIR/api-token (readable by this user only).
+
+  --site FILE   the site file (from 'gridmesh scan'; its optional 'control' section sets
+                location, PV, grid and battery limits, tariff and holidays)
+  --data DIR    store, retrained model and token (default ./gridmesh-data)
+  --port N      API port (default 8700; 0 picks a free one)
+  --host ADDR   API address (default 127.0.0.1)
+  --model DIR   load model to start with (default: the site's own, else models/default)
+`
+
+export async function run(argv: string[]): Promise<number> {
+  const flags = parseFlags('serve', argv, { site: { type: 'string' }, data: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, model: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, help)
+  if (flags.help) {
+    process.stdout.write(help)
+    return 0
+  }
+  if (!flags.site) throw new UsageError(`serve: --site FILE is required\n\n${help}`)
+  const port = parseIntegerFlag('port', flags.port, 0, 65535, 8700)
+  const site = loadSiteFile(flags.site)
+  const say = (m: string) => process.stderr.write(`${new Date().toISOString()} serve: ${m}\n`)
+  const running = await startSite({ site, dataDir: flags.data ?? 'gridmesh-data', port, host: flags.host, loadModelDir: flags.model, log: say })
+  running.controller.start()
+  process.stdout.write(`api ${running.api.url} token-file ${running.tokenFile}\n`)
+  say(`running ${site.name}: ${running.drivers.length} devices, API ${running.api.url}`)
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve)
+    process.once('SIGTERM', resolve)
+  })
+  say('stopping')
+  await running.stop()
+  return 0
+}

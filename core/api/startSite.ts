@@ -1,0 +1,99 @@
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createSiteController, type SiteController } from '../control/createSiteController.ts'
+import type { DeviceDriver } from '../devices/capabilities.ts'
+import { createDeviceDriver } from '../devices/createDeviceDriver.ts'
+import { createConnectionPool } from '../devices/modbus/createConnectionPool.ts'
+import type { SiteFile } from '../devices/site/siteFileSchema.ts'
+import { BaseError } from '../errors/BaseError.ts'
+import { readLoadModel } from '../forecast/readLoadModel.ts'
+import type { LoadedLoadModel } from '../forecast/retrainOnSiteHistory.ts'
+import { selectBackend } from '../forecast/selectBackend.ts'
+import { createStore, type Store } from '../store/createStore.ts'
+import { createApiServer, type ApiServer } from './createApiServer.ts'
+
+export class StartSiteError extends BaseError {
+  override name = 'StartSiteError' as const
+}
+
+export type StartSiteOptions = {
+  site: SiteFile
+  /** Where the store, the retrained model and the API token live. */
+  dataDir: string
+  now?: () => number
+  port?: number
+  host?: string
+  /** Default: the site's own retrained model in dataDir, else the site file's `control.loadModel`, else models/default. */
+  loadModelDir?: string
+  /** Device staleness and setpoint refresh, in the clock's ms (defaults 10 s and 20 s; a time-warped demo needs more). */
+  staleAfterMs?: number
+  refreshMs?: number
+  log?: (message: string) => void
+}
+
+export type RunningSite = { controller: SiteController; api: ApiServer; store: Store; drivers: DeviceDriver[]; tokenFile: string; modelDir: string | null; stop(): Promise<void> }
+
+const shippedModel = fileURLToPath(new URL('../../models/default', import.meta.url))
+
+/**
+ * Starts a site as a service: connects every device of the site file, opens the store,
+ * loads the load model, runs the controller every cycle and serves the API on
+ * 127.0.0.1 with a fresh session token (written to `<dataDir>/api-token`, mode 0600).
+ */
+export async function startSite(options: StartSiteOptions): Promise<RunningSite> {
+  const log = options.log ?? (() => {})
+  const { site, dataDir } = options
+  mkdirSync(dataDir, { recursive: true })
+  const pool = createConnectionPool({ timeoutMs: Math.max(...site.devices.map((d) => d.timeoutMs)) })
+  const drivers: DeviceDriver[] = []
+  let store: Store | null = null
+  try {
+    for (const [i, device] of site.devices.entries()) {
+      try {
+        drivers.push(await createDeviceDriver(device, pool, (m) => (m.endsWith(' ok') && !m.includes('clamped') ? undefined : log(m))))
+      } catch (cause) {
+        throw new StartSiteError(`devices[${i}] '${device.name}': cannot start: ${(cause as BaseError).shortMessage ?? (cause as Error).message}; check it with 'gridmesh commission --site FILE'`, { cause })
+      }
+    }
+    store = createStore({ path: join(dataDir, 'gridmesh.db') })
+    await selectBackend('auto', log)
+    const siteModel = join(dataDir, 'models', 'site-model')
+    const modelPath = options.loadModelDir ?? (existsSync(join(siteModel, 'model.json')) ? siteModel : (site.control?.loadModel ?? shippedModel))
+    let model: LoadedLoadModel | null = null
+    try {
+      model = await readLoadModel(modelPath)
+      log(`forecast: load model ${modelPath} (trained ${model.metadata.trainedAt} on ${model.metadata.training.source})`)
+    } catch (error) {
+      log(`forecast: cannot load the model in ${modelPath} (${(error as BaseError).shortMessage ?? (error as Error).message}); seasonal naive until a model is trained`)
+    }
+    const controller = createSiteController({ site, drivers, store, now: options.now ?? Date.now, loadModel: model, modelDir: join(dataDir, 'models'), staleAfterMs: options.staleAfterMs, refreshMs: options.refreshMs, log })
+    const api = await createApiServer({ backend: controller, site: { name: site.name, timeZone: controller.timeZone, devices: drivers.map((d) => d.name) }, host: options.host, port: options.port, log })
+    const tokenFile = join(dataDir, 'api-token')
+    writeFileSync(`${tokenFile}.tmp`, `${api.token}\n`, { mode: 0o600 })
+    renameSync(`${tokenFile}.tmp`, tokenFile)
+    const opened = store
+    let stopped: Promise<void> | null = null
+    return {
+      controller,
+      api,
+      store: opened,
+      drivers,
+      tokenFile,
+      modelDir: model?.dir ?? null,
+      stop() {
+        stopped ??= (async () => {
+          await controller.stop()
+          await api.close()
+          await pool.close()
+          opened.close()
+        })()
+        return stopped
+      },
+    }
+  } catch (error) {
+    await pool.close()
+    store?.close()
+    throw error
+  }
+}

@@ -1,0 +1,310 @@
+import type { DeviceDriver } from '../devices/capabilities.ts'
+import type { SiteControl, SiteFile } from '../devices/site/siteFileSchema.ts'
+import { createCalendar } from '../forecast/createCalendar.ts'
+import { createSiteLoadForecaster } from '../forecast/createSiteLoadForecaster.ts'
+import { forecastPv } from '../forecast/forecastPv.ts'
+import { retrainOnSiteHistory, type LoadedLoadModel, type RetrainOutcome } from '../forecast/retrainOnSiteHistory.ts'
+import { measureForecastAccuracy, type ForecastAccuracy } from '../forecast/measureForecastAccuracy.ts'
+import { planSchedule, type Plan } from '../schedule/planSchedule.ts'
+import type { Alarm, AlarmState, ForecastRecord, Store } from '../store/createStore.ts'
+import { defaultTariff, importPriceAt, type Tariff } from './backtest/timeOfUseTariff.ts'
+import { createControlLoop, type CycleReport } from './createControlLoop.ts'
+
+const slotMs = 900_000
+const dayMs = 86_400_000
+const horizonSlots = 96
+const siteDevice = 'site'
+
+export type SiteControllerOptions = {
+  site: SiteFile
+  drivers: DeviceDriver[]
+  store: Store
+  now: () => number
+  /** The load model to start with (the shipped default, or the site's own). */
+  loadModel: LoadedLoadModel | null
+  /** Where retrained models go (`<dir>/site-model`); without it the controller never retrains. */
+  modelDir?: string
+  /** Retrain once this many days of the site's own history exist, and again every `everyDays` (default 28 and 7). */
+  retrain?: { minDays?: number; everyDays?: number }
+  /** Devices older than this are stale (default 10 s), setpoints re-written this often (default 20 s). */
+  staleAfterMs?: number | undefined
+  refreshMs?: number | undefined
+  log?: (message: string) => void
+}
+
+export type SiteEvent =
+  | { type: 'cycle'; report: CycleReport }
+  | { type: 'plan'; plan: Plan }
+  | { type: 'forecast'; load: ForecastRecord; pv: ForecastRecord }
+  | { type: 'alarm'; alarm: Alarm }
+  | { type: 'model'; outcome: RetrainOutcome }
+
+export type ForecastView = {
+  load: ForecastRecord | null
+  pv: ForecastRecord | null
+  loadMethod: string | null
+  /** Yesterday (local day) scored: day-ahead, short lead and the seasonal-naive baseline. */
+  accuracy: ForecastAccuracy | null
+  model: { dir: string; trainedAt: string; source: string; validationMapePct: number } | null
+}
+
+/**
+ * One site run for real: the control loop every cycle, and around it what makes the
+ * plan: slot history of load and PV, the load model's forecast (retrained on the site's
+ * own history in a worker once enough exists), the PV forecast, a MILP plan every slot,
+ * forecasts stored with the time they were made and scored against what happened.
+ */
+export function createSiteController(options: SiteControllerOptions) {
+  const { site, store, now } = options
+  const log = options.log ?? (() => {})
+  const control: SiteControl = site.control ?? { grid: { maxImportW: null, maxExportW: null }, battery: { socMinPct: 10, socMaxPct: 95, targetEndSocPct: 30, degradationCostEurPerKWh: 0.01 }, holidays: [], cycleMs: 1000 }
+  const timeZone = site.timezone ?? options.loadModel?.metadata.timeZone ?? 'UTC'
+  const calendar = createCalendar(timeZone)
+  const tariff: Tariff = control.tariff ? { timezone: timeZone, ...control.tariff } : defaultTariff(timeZone)
+  const holidays = new Set(control.holidays)
+  const localDate = (utcMs: number) => new Date(utcMs + calendar.offsetMs(utcMs)).toISOString().slice(0, 10)
+  const isHoliday = (utcMs: number) => holidays.has(localDate(utcMs))
+  const forecaster = createSiteLoadForecaster({ timeZone, model: options.loadModel ?? undefined, holidays: isHoliday })
+  let model = options.loadModel
+  const batteries = options.drivers.filter((d) => d.battery)
+  const listeners = new Set<(event: SiteEvent) => void>()
+  const emit = (event: SiteEvent) => {
+    for (const listener of listeners) listener(event)
+  }
+
+  let plan: Plan | null = store.latestPlan() as Plan | null
+  const loop = createControlLoop({
+    devices: options.drivers.map((driver) => ({ name: driver.name, driver, staleAfterMs: options.staleAfterMs ?? 10_000, refreshMs: options.refreshMs ?? 20_000 })),
+    batteryLimits: Object.fromEntries(
+      batteries.map((d) => {
+        const b = d.battery!
+        return [d.name, { maxChargeW: b.maxChargeW ?? 0, maxDischargeW: b.maxDischargeW ?? 0, socMinPct: Math.max(control.battery.socMinPct, b.socMinPct ?? 0), socMaxPct: Math.min(control.battery.socMaxPct, b.socMaxPct ?? 100), rampWPerS: Infinity }]
+      }),
+    ),
+    site: { maxImportW: control.grid.maxImportW, maxExportW: control.grid.maxExportW },
+    now,
+    plan: () => plan,
+    store: {
+      appendTelemetry: (s) => store.appendTelemetry(s),
+      downsample: (t) => store.downsample(t),
+      recordWrite: (w) => store.recordWrite(w),
+      raiseAlarm: (a) => {
+        const alarm = store.raiseAlarm(a)
+        emit({ type: 'alarm', alarm })
+        return alarm
+      },
+      clearAlarm: (key, t) => {
+        const alarm = store.clearAlarm(key, t)
+        if (alarm) emit({ type: 'alarm', alarm })
+        return alarm
+      },
+    },
+    log,
+  })
+
+  // Slot means of load and PV: seeded from the store's 15-minute tier, so a restart keeps its history.
+  const history = new Map<number, { loadW: number; pvW: number }>()
+  const seedFrom = now() - 60 * dayMs
+  const pvRows = new Map(store.queryTelemetry({ device: siteDevice, point: 'pvW', fromMs: seedFrom, toMs: now(), tier: '15m' }).map((r) => [r.timeMs, r.value]))
+  for (const r of store.queryTelemetry({ device: siteDevice, point: 'loadW', fromMs: seedFrom, toMs: now(), tier: '15m' })) history.set(r.timeMs, { loadW: r.value, pvW: pvRows.get(r.timeMs) ?? 0 })
+  let slot: { startMs: number; load: number; pv: number; n: number } | null = null
+  let lastPlannedSlot: number | null = null
+  let latestLoad: ForecastRecord | null = null
+  let latestPv: ForecastRecord | null = null
+  let loadMethod: string | null = null
+  let accuracy: { dayStartMs: number; value: ForecastAccuracy } | null = null
+  let training: Promise<void> | null = null
+  let lastRetrainCheckDay: string | null = null
+  let timer: NodeJS.Timeout | null = null
+  let cycling: Promise<void> | null = null
+
+  const localMidnight = (utcMs: number) => calendar.localToUtcMs(Date.parse(`${localDate(utcMs)}T00:00:00Z`))
+
+  function batteryState(report: CycleReport) {
+    const b = report.snapshot.batteries.find((x) => !x.stale && x.socPct !== null)
+    return b ? { socPct: b.socPct! } : null
+  }
+
+  async function replan(report: CycleReport, slotStartMs: number) {
+    const times = Array.from({ length: horizonSlots }, (_, i) => slotStartMs + i * slotMs)
+    const recent = [...history].sort((a, b) => a[0] - b[0])
+    const loadHistory = recent.map(([startMs, h]) => ({ startMs, loadW: h.loadW }))
+    // A first start has no finished slot yet: what is measured now is a better guess than nothing.
+    const snap = report.snapshot
+    if (!loadHistory.length && snap.gridW !== null && snap.pvW !== null) loadHistory.push({ startMs: slotStartMs - slotMs, loadW: snap.gridW + snap.pvW + snap.batteries.reduce((s, b) => s + (b.powerW ?? 0), 0) })
+    const load = forecaster.forecast({ history: loadHistory, fromMs: slotStartMs, slotMs, slots: horizonSlots })
+    loadMethod = load.method + (load.reason ? ` (${load.reason})` : '')
+    const pvSite = control.pv && control.location ? { ...control.location, tiltDeg: control.pv.tiltDeg, azimuthDeg: control.pv.azimuthDeg, peakPowerKw: control.pv.peakPowerKw } : null
+    const pvW = pvSite
+      ? forecastPv({ site: pvSite, fromMs: slotStartMs, slotMs, slots: horizonSlots, history: { timesMs: recent.map(([t]) => t + slotMs / 2), powerKw: recent.map(([, h]) => h.pvW / 1000) } }).forecast.map((f) => f.powerKw * 1000)
+      : times.map(() => 0)
+    const createdAtMs = report.timeMs
+    latestLoad = { createdAtMs, kind: 'load', model: load.method === 'model' ? `model:${model?.metadata.training.source ?? 'unknown'}` : load.method, startMs: slotStartMs, slotMs, valuesW: load.loadW }
+    latestPv = { createdAtMs, kind: 'pv', model: pvSite ? 'clear-sky-scaled' : 'none', startMs: slotStartMs, slotMs, valuesW: pvW }
+    // One stored forecast an hour (and at every local midnight) is enough to score day-ahead and hour-ahead accuracy.
+    const localMinute = Math.round((slotStartMs + calendar.offsetMs(slotStartMs)) / 60_000) % 60
+    if (localMinute === 0) {
+      store.saveForecast(latestLoad)
+      store.saveForecast(latestPv)
+    }
+    emit({ type: 'forecast', load: latestLoad, pv: latestPv })
+    const battery = batteries[0]?.battery
+    const soc = batteryState(report)
+    if (!battery || !soc) {
+      plan = null
+      return
+    }
+    const limits = battery
+    plan = await planSchedule(
+      {
+        startMs: slotStartMs,
+        slotDurationMs: slotMs,
+        objective: 'cost',
+        slots: times.map((t, i) => ({ loadPowerW: Math.max(0, load.loadW[i] ?? 0), pvPowerW: Math.max(0, pvW[i] ?? 0), importPriceEurPerKWh: importPriceAt(tariff, t), exportPriceEurPerKWh: tariff.exportEurPerKWh })),
+        battery: {
+          capacityWh: limits.capacityWh ?? 10_000,
+          socPct: Math.min(control.battery.socMaxPct, Math.max(control.battery.socMinPct, soc.socPct)),
+          minSocPct: control.battery.socMinPct,
+          maxSocPct: control.battery.socMaxPct,
+          maxChargePowerW: limits.maxChargeW ?? 0,
+          maxDischargePowerW: limits.maxDischargeW ?? 0,
+          targetEndSocPct: control.battery.targetEndSocPct,
+          degradationCostEurPerKWh: control.battery.degradationCostEurPerKWh,
+        },
+        grid: { ...(control.grid.maxImportW !== null ? { maxImportPowerW: control.grid.maxImportW } : {}), ...(control.grid.maxExportW !== null ? { maxExportPowerW: control.grid.maxExportW } : {}) },
+      },
+      { nowMs: report.timeMs },
+    )
+    store.savePlan(plan)
+    emit({ type: 'plan', plan })
+  }
+
+  function scoreYesterday(nowMs: number): ForecastAccuracy | null {
+    const todayStart = localMidnight(nowMs)
+    const dayStartMs = localMidnight(todayStart - dayMs / 2)
+    if (accuracy?.dayStartMs === dayStartMs) return accuracy.value
+    const forecasts = store.forecastsFor({ kind: 'load', startMs: dayStartMs - dayMs, endMs: todayStart })
+    const actualW = new Map([...history].filter(([t]) => t >= dayStartMs - dayMs && t < todayStart).map(([t, h]) => [t, h.loadW]))
+    const value = measureForecastAccuracy({ fromMs: dayStartMs, toMs: todayStart, slotMs, forecasts: forecasts.filter((f) => f.createdAtMs < todayStart), actualW })
+    accuracy = { dayStartMs, value }
+    return value
+  }
+
+  function maybeRetrain(nowMs: number) {
+    if (!options.modelDir || training) return
+    const day = localDate(nowMs)
+    if (day === lastRetrainCheckDay) return
+    lastRetrainCheckDay = day
+    const minDays = options.retrain?.minDays ?? 28
+    const everyDays = options.retrain?.everyDays ?? 7
+    const trainedAt = model?.metadata.training.source.startsWith('site:') ? Date.parse(model.metadata.trainedAt) : Number.NEGATIVE_INFINITY
+    if (nowMs - trainedAt < everyDays * dayMs) return
+    const slots = [...history.keys()].filter((t) => t < nowMs)
+    if (slots.length < minDays * 96) return
+    log(`forecast: retraining the load model on ${(slots.length / 96).toFixed(1)} days of this site's history (worker thread)`)
+    training = retrainOnSiteHistory({ history, timeZone, isHoliday, nowMs, dir: `${options.modelDir}/site-model`, source: `site:${site.name}` })
+      .then((outcome) => {
+        if (outcome.accepted && outcome.model) {
+          model = outcome.model
+          forecaster.setModel(outcome.model)
+          store.clearAlarm('forecast:retrain', now())
+        } else store.raiseAlarm({ key: 'forecast:retrain', device: null, severity: 'info', message: `load model not replaced: ${outcome.reason}`, timeMs: now() })
+        log(`forecast: ${outcome.accepted ? 'using the retrained model' : 'kept the previous model'}: ${outcome.reason}`)
+        emit({ type: 'model', outcome })
+      })
+      .finally(() => {
+        training = null
+      })
+  }
+
+  async function cycle(): Promise<CycleReport> {
+    const report = await loop.tick()
+    const snap = report.snapshot
+    const batteryW = snap.batteries.reduce((s, b) => s + (b.powerW ?? 0), 0)
+    const complete = snap.gridW !== null && snap.pvW !== null && snap.batteries.every((b) => !b.stale)
+    if (complete) {
+      const loadW = snap.gridW! + snap.pvW! + batteryW
+      store.appendTelemetry([
+        { timeMs: snap.timeMs, device: siteDevice, point: 'loadW', value: loadW },
+        { timeMs: snap.timeMs, device: siteDevice, point: 'pvW', value: snap.pvW! },
+        { timeMs: snap.timeMs, device: siteDevice, point: 'gridW', value: snap.gridW! },
+      ])
+      const slotStartMs = Math.floor(snap.timeMs / slotMs) * slotMs
+      if (slot && slot.startMs !== slotStartMs && slot.n > 0) history.set(slot.startMs, { loadW: slot.load / slot.n, pvW: slot.pv / slot.n })
+      if (!slot || slot.startMs !== slotStartMs) slot = { startMs: slotStartMs, load: 0, pv: 0, n: 0 }
+      slot.load += loadW
+      slot.pv += snap.pvW!
+      slot.n++
+    }
+    const slotStartMs = Math.floor(report.timeMs / slotMs) * slotMs
+    if (slotStartMs !== lastPlannedSlot && batteryState(report)) {
+      lastPlannedSlot = slotStartMs
+      try {
+        await replan(report, slotStartMs)
+      } catch (error) {
+        log(`planning failed: ${(error as Error).message}; the loop runs self-consumption until a plan exists`)
+      }
+    }
+    maybeRetrain(report.timeMs)
+    emit({ type: 'cycle', report })
+    return report
+  }
+
+  return {
+    /** One control cycle, then planning when a new slot began; cycles never overlap. */
+    async tick(): Promise<CycleReport> {
+      while (cycling) await cycling
+      const running = cycle()
+      cycling = running.then(
+        () => undefined,
+        () => undefined,
+      )
+      try {
+        return await running
+      } finally {
+        cycling = null
+      }
+    },
+    start(periodMs = control.cycleMs) {
+      if (timer) return
+      timer = setInterval(() => {
+        if (cycling) return // a slow cycle skips a tick rather than piling up
+        this.tick().catch((error: unknown) => log(`control cycle failed: ${(error as Error).message}`))
+      }, periodMs)
+    },
+    async stop() {
+      if (timer) clearInterval(timer)
+      timer = null
+      while (cycling) await cycling
+      await training?.catch(() => undefined)
+    },
+    latest: () => loop.latest(),
+    plan: () => plan,
+    forecast(): ForecastView {
+      const meta = model?.metadata
+      return {
+        load: latestLoad,
+        pv: latestPv,
+        loadMethod,
+        accuracy: scoreYesterday(loop.latest()?.timeMs ?? now()),
+        model: meta && model ? { dir: model.dir, trainedAt: meta.trainedAt, source: meta.training.source, validationMapePct: meta.validation.dayAheadMapePct } : null,
+      }
+    },
+    alarms: (q?: { state?: AlarmState; sinceMs?: number }) => store.listAlarms(q),
+    acknowledgeAlarm(id: number, by: string): Alarm {
+      const alarm = store.acknowledgeAlarm(id, by, now())
+      emit({ type: 'alarm', alarm })
+      return alarm
+    },
+    trend: (q: { device: string; point: string; fromMs: number; toMs: number; tier?: 'raw' | '1m' | '15m' }) => store.queryTelemetry(q),
+    /** Resolves when a retraining started by the controller has finished (tests, shutdown). */
+    training: () => training ?? Promise.resolve(),
+    subscribe(listener: (event: SiteEvent) => void): () => void {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
+    timeZone,
+  }
+}
+
+export type SiteController = ReturnType<typeof createSiteController>
