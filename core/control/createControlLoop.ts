@@ -1,6 +1,6 @@
 import type { DeviceDriver, WriteResult } from '../devices/capabilities.ts'
 import type { Plan } from '../schedule/planSchedule.ts'
-import { decideSetpoints, type BatteryDecision, type BatteryLimits, type MarketCommitment, type PlanTarget, type SiteLimits, type Snapshot } from './decideSetpoints.ts'
+import { decideSetpoints, type BatteryDecision, type BatteryLimits, type MarketCommitment, type PlanTarget, type PvLimitDecision, type PvLimits, type PvSnapshot, type SiteLimits, type Snapshot } from './decideSetpoints.ts'
 
 /** What the loop needs of the store (core/store implements it). */
 export type ControlStore = {
@@ -19,12 +19,21 @@ export type ControlDevice = {
   staleAfterMs?: number
   /** Re-write an unchanged setpoint this often, well inside the device's command timeout (default 20 s). */
   refreshMs?: number
+  /**
+   * The timeout a PV inverter is told to revert to full power after when its cap is not
+   * re-written (SunSpec 123 WMaxLimPct_RvrtTms), so it runs free if GridMesh dies
+   * (default 3 x refreshMs; whole seconds, at most 65535 s; must exceed refreshMs).
+   */
+  pvRevertMs?: number
 }
 
 export type ControlLoopOptions = {
   devices: ControlDevice[]
   batteryLimits: Record<string, BatteryLimits>
-  site: SiteLimits
+  /** Grid limits; a function is asked every cycle (limits that change at run time). */
+  site: SiteLimits | (() => SiteLimits)
+  /** PV ratings by device name; default each driver's own ratedW (an unrated inverter is never capped). */
+  pvLimits?: Record<string, PvLimits>
   now: () => number
   plan: () => Plan | null
   /** A plan created longer ago than this is stale: self-consumption instead (default 2 h). */
@@ -45,16 +54,23 @@ export type CycleReport = {
   snapshot: Snapshot
   devices: DeviceState[]
   decisions: BatteryDecision[]
+  /** A cap per PV inverter (none without PV inverters). */
+  pvDecisions: PvLimitDecision[]
   writes: { device: string; result: WriteResult | null; error: string | null }[]
   planSlotStartMs: number | null
   alarms: { raised: string[]; cleared: string[] }
 }
 
+/** A PV cap lowered by more than this is written at once (about the 0.1 % resolution of SunSpec 123 on a 10 kW inverter). */
+const pvLowerStepW = 10
+
 /** The current slot of a plan, or null when there is none or the plan is stale. */
 export function planTargetAt(plan: Plan | null, nowMs: number, maxAgeMs: number): PlanTarget {
   if (!plan || nowMs - plan.createdAtMs > maxAgeMs) return null
   const slot = plan.slots.find((s) => s.startMs <= nowMs && nowMs < s.startMs + plan.slotDurationMs)
-  return slot ? { batteryPowerW: slot.batteryPowerW, gridPowerW: slot.gridPowerW, slotStartMs: slot.startMs } : null
+  return slot
+    ? { batteryPowerW: slot.batteryPowerW, gridPowerW: slot.gridPowerW, slotStartMs: slot.startMs, pvPowerW: slot.pvPowerW, pvCurtailedW: slot.pvCurtailedW, exportPriceEurPerKWh: slot.exportPriceEurPerKWh }
+    : null
 }
 
 /**
@@ -68,6 +84,18 @@ export function createControlLoop(options: ControlLoopOptions) {
   const planMaxAgeMs = options.planMaxAgeMs ?? 2 * 3_600_000
   const state = new Map<string, { lastOkMs: number | null; stale: boolean; error: string | null; power: number | null; soc: number | null; extra: Record<string, number | null> }>()
   const lastWrite = new Map<string, { setpointW: number; atMs: number }>()
+  // The PV caps this loop wrote (null: released). Kept while a device is stale, so its cap is
+  // re-written or released when it is back; a cap from before this loop is never released by it.
+  const lastPvWrite = new Map<string, { limitW: number | null; atMs: number }>()
+  const pvDevices = options.devices.filter((d) => d.driver.pv && !d.driver.battery)
+  const pvRevertS = new Map<string, number>()
+  for (const d of pvDevices) {
+    const refreshMs = d.refreshMs ?? 20_000
+    const revertS = Math.min(65_535, Math.ceil((d.pvRevertMs ?? 3 * refreshMs) / 1000))
+    if (revertS * 1000 <= refreshMs) throw new RangeError(`${d.name}: pvRevertMs must exceed refreshMs (${refreshMs} ms) so a live loop re-writes the cap before it reverts; got ${revertS * 1000} ms`)
+    pvRevertS.set(d.name, revertS)
+  }
+  const siteLimits = () => (typeof options.site === 'function' ? options.site() : options.site)
   const activeAlarms = new Set<string>()
   let lastTickMs: number | null = null
   let lastDownsampleMs: number | null = null
@@ -106,7 +134,7 @@ export function createControlLoop(options: ControlLoopOptions) {
       if (d.pv) {
         const p = await d.pv.readPv()
         power = p.powerW
-        Object.assign(extra, { energyWh: p.energyWh, limitPct: p.limitPct })
+        Object.assign(extra, { energyWh: p.energyWh, limitPct: p.limitPct, availableW: p.availableW ?? null })
       }
       if (d.battery) {
         const b = await d.battery.readBattery()
@@ -148,6 +176,10 @@ export function createControlLoop(options: ControlLoopOptions) {
         const s = state.get(d.name)!
         return { name: d.name, powerW: s.stale ? null : s.power, socPct: s.stale ? null : s.soc, stale: s.stale }
       }),
+      pvInverters: pvDevices.map((d): PvSnapshot => {
+        const s = state.get(d.name)!
+        return { name: d.name, powerW: s.stale ? null : s.power, limitPct: s.stale ? null : (s.extra.limitPct ?? null), availableW: s.stale ? null : (s.extra.availableW ?? null), stale: s.stale }
+      }),
     }
     // 2. Decide.
     const plan = planTargetAt(options.plan(), now, planMaxAgeMs)
@@ -156,7 +188,9 @@ export function createControlLoop(options: ControlLoopOptions) {
     const dtS = lastTickMs === null ? 1 : Math.max(0, (now - lastTickMs) / 1000)
     lastTickMs = now
     const previousW = Object.fromEntries([...lastWrite].map(([k, v]) => [k, v.setpointW]))
-    const decisions = decideSetpoints({ snapshot, limits: options.batteryLimits, site: options.site, plan, market: options.market?.() ?? null, previousW, dtS })
+    const pvLimits = Object.fromEntries(pvDevices.map((d) => [d.name, options.pvLimits?.[d.name] ?? { ratedW: d.driver.pv!.ratedW }]))
+    const previousPvLimitW = Object.fromEntries([...lastPvWrite].map(([k, v]) => [k, v.limitW]))
+    const { batteries: decisions, pvInverters: pvDecisions } = decideSetpoints({ snapshot, limits: options.batteryLimits, site: siteLimits(), plan, market: options.market?.() ?? null, previousW, dtS, pvLimits, previousPvLimitW })
     // 3. Act: write what changed, and refresh what did not before the device's timeout.
     const writes: CycleReport['writes'] = []
     for (const decision of decisions) {
@@ -180,6 +214,43 @@ export function createControlLoop(options: ControlLoopOptions) {
         raise(`write:${decision.name}`, decision.name, 'critical', `${decision.name}: setpoint write failed: ${(error as Error).message}`, now, raised)
       }
     }
+    // PV caps: lowered at once (the export limit is hard), raised past the deadband or when
+    // the refresh is due; each write re-arms the inverter's own revert timer.
+    for (const decision of pvDecisions) {
+      const device = pvDevices.find((d) => d.name === decision.name)!
+      const last = lastPvWrite.get(decision.name)
+      if (decision.mode === 'not-commanded') {
+        if (last) last.atMs = Number.NEGATIVE_INFINITY // re-write once it is back: it may have reverted meanwhile
+        continue
+      }
+      const reason = `${decision.mode}${decision.reasons.length ? `: ${decision.reasons.join('; ')}` : ''}`
+      let write: () => Promise<WriteResult>
+      let limitW: number | null
+      if (decision.limitW === null) {
+        if (!last || last.limitW === null) continue // nothing of ours to release
+        write = () => device.driver.pv!.clearPowerLimit()
+        limitW = null
+      } else {
+        const ratedW = decision.ratedW!
+        const due = !last || last.limitW === null || decision.limitW < last.limitW - pvLowerStepW || decision.limitW > last.limitW + deadbandW || now - last.atMs >= (device.refreshMs ?? 20_000)
+        if (!due) continue
+        const pct = Math.floor((decision.limitW / ratedW) * 100 * 100) / 100
+        write = () => device.driver.pv!.setPowerLimitPct(pct, { revertS: pvRevertS.get(decision.name)! })
+        limitW = decision.limitW
+      }
+      try {
+        const result = await write()
+        lastPvWrite.set(decision.name, { limitW: limitW === null ? null : Math.min(limitW, (result.written / 100) * decision.ratedW!), atMs: now })
+        writes.push({ device: decision.name, result, error: null })
+        log(`${decision.name}: ${limitW === null ? 'PV cap released' : `PV capped at ${limitW} W (${result.written} %)`}; ${reason}`)
+        options.store?.recordWrite({ timeMs: now, device: decision.name, point: result.point, requested: result.requested, written: result.written, readBack: result.readBack, verified: result.verified, clamped: result.clamped, reason })
+        if (result.verified) clear(`write:${decision.name}`, now, cleared)
+        else raise(`write:${decision.name}`, decision.name, 'critical', `${decision.name}: wrote ${result.written} to ${result.point}, read back ${result.readBack}`, now, raised)
+      } catch (error) {
+        writes.push({ device: decision.name, result: null, error: (error as Error).message })
+        raise(`write:${decision.name}`, decision.name, 'critical', `${decision.name}: PV ${limitW === null ? 'release' : 'cap'} write failed: ${(error as Error).message}`, now, raised)
+      }
+    }
     // 4. Publish.
     const samples: { timeMs: number; device: string; point: string; value: number }[] = []
     for (const d of options.devices) {
@@ -190,6 +261,7 @@ export function createControlLoop(options: ControlLoopOptions) {
       for (const [point, value] of Object.entries(s.extra)) if (value !== null && Number.isFinite(value)) samples.push({ timeMs: now, device: d.name, point, value })
     }
     for (const decision of decisions) if (decision.setpointW !== null) samples.push({ timeMs: now, device: decision.name, point: 'setpointW', value: decision.setpointW })
+    for (const decision of pvDecisions) if (decision.limitW !== null) samples.push({ timeMs: now, device: decision.name, point: 'limitW', value: decision.limitW })
     options.store?.appendTelemetry(samples)
     if (options.store && Math.floor(now / 60_000) !== Math.floor((lastDownsampleMs ?? 0) / 60_000)) {
       options.store.downsample(now)
@@ -204,6 +276,7 @@ export function createControlLoop(options: ControlLoopOptions) {
         return { name: d.name, stale: s.stale, lastOkMs: s.lastOkMs, error: s.error }
       }),
       decisions,
+      pvDecisions,
       writes,
       planSlotStartMs: plan?.slotStartMs ?? null,
       alarms: { raised, cleared },
