@@ -9,6 +9,8 @@ import { evaluateLoadForecast } from './evaluateLoadForecast.ts'
 import { testWindowStart } from './testWindowStart.ts'
 import { forecastPv } from './forecastPv.ts'
 import { predictLoad } from './predictLoad.ts'
+import { createCalendar } from './createCalendar.ts'
+import type { LoadSeries } from './toRegularSeries.ts'
 import { readLoadCsv, type PowerUnit } from './readLoadCsv.ts'
 import { modelFromArtifacts } from './modelFromArtifacts.ts'
 import { readLoadModel } from './readLoadModel.ts'
@@ -41,9 +43,10 @@ const usage = `usage: gridmesh forecast <train | eval | predict | pv> [options]
   train    --csv FILE [--out DIR]             train the load model on a history (default out: models/site)
   eval     --csv FILE --test-days N [--horizon 24h] [--json]
                                               train on all but the last N days, score model and baselines on them
-  predict  --csv FILE [--model DIR] [--horizon 24h] [--json]
+  predict  --csv FILE [--model DIR] [--horizon 24h] [--holidays YYYY-MM-DD,...] [--json]
                                               next horizon from the end of the history (default model: models/site,
-                                              else the shipped models/default)
+                                              else the shipped models/default); --holidays marks public holidays
+                                              ahead (and in a history without a holiday column)
   pv       --lat DEG --lon DEG --tilt DEG --azimuth DEG --peak-kw KW [--csv FILE --pv-column C] [--from ISO]
            [--horizon 48h] [--slot 15m] [--json]
                                               clear-sky PV forecast, scaled by recent production when given
@@ -207,15 +210,16 @@ async function evaluate(argv: string[]): Promise<number> {
 }
 
 async function predict(argv: string[]): Promise<number> {
-  const values = parse(argv, { ...csvOptions, model: { type: 'string' }, horizon: { type: 'string' }, json: { type: 'boolean' } })
+  const values = parse(argv, { ...csvOptions, model: { type: 'string' }, horizon: { type: 'string' }, holidays: { type: 'string' }, json: { type: 'boolean' } })
   if (values.help) return help()
+  const holidayDates = parseHolidays(values.holidays)
   const dir = values.model ?? (existsSync(siteModelDir) ? siteModelDir : defaultModelDir)
   await selectBackend('auto')
   const { model, metadata } = await readLoadModel(dir)
   const timeZone = timeZoneOf(values, metadata.timeZone)
   const history = loadHistory(values, timeZone, metadata.slotMs)
   assertLongEnough(history, 8, 'of history for the lag features (the last 8 days are used)')
-  const { series } = history
+  const series = withHolidays(history.series, timeZone, metadata.maxLeadSlots, holidayDates)
   if (metadata.features.withTemperature && !series.temperatureC) {
     throw new LoadCsvError({ file: history.file, row: 1, problem: `the model in ${dir} uses temperature but the CSV has no temperature column`, expected: '--temperature-column naming one, or a model trained with --no-temperature' })
   }
@@ -232,6 +236,31 @@ async function predict(argv: string[]): Promise<number> {
   if (values.json) process.stdout.write(`${JSON.stringify(output)}\n`)
   else for (const p of points) process.stdout.write(`${p.time}  ${p.loadKw.toFixed(1)} kW\n`)
   return 0
+}
+
+/** `--holidays 2026-12-25,2026-12-26`: local dates, checked one by one. */
+function parseHolidays(text: string | undefined): Set<string> {
+  const dates = new Set<string>()
+  if (text === undefined) return dates
+  for (const item of text.split(',').map((d) => d.trim())) {
+    const ok = /^\d{4}-\d{2}-\d{2}$/.test(item) && new Date(`${item}T00:00:00Z`).toISOString().startsWith(item)
+    if (!ok) throw new UsageError(`--holidays: '${item}' is not a date; expected local dates YYYY-MM-DD separated by commas`)
+    dates.add(item)
+  }
+  return dates
+}
+
+/** The history's holiday flags, extended over the forecast horizon so a holiday ahead is forecast as one. */
+function withHolidays(series: LoadSeries, timeZone: string, leadSlots: number, dates: Set<string>): LoadSeries {
+  if (dates.size === 0) return series
+  const count = series.loadKw.length + leadSlots + 1
+  const grid = createCalendar(timeZone).describeGrid(series.startMs, series.slotMs, count)
+  const holiday = new Uint8Array(count)
+  for (let i = 0; i < count; i++) {
+    const local = new Date((grid.localDay[i] ?? 0) * 86_400_000).toISOString().slice(0, 10)
+    holiday[i] = (series.holiday?.[i] ?? 0) || (dates.has(local) ? 1 : 0)
+  }
+  return { ...series, holiday }
 }
 
 async function pv(argv: string[]): Promise<number> {

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto'
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { run } from '../../core/forecast/cli.ts'
 import { syntheticLoadCsv } from '../fixtures/forecast/syntheticLoad.ts'
@@ -100,4 +101,40 @@ describe('gridmesh forecast', () => {
       expect(report.rollingOneStep.overall[method].count).toBe(7 * 24)
     }
   }, 60_000)
+
+  it('forecasts a public holiday ahead as one when --holidays names it', async () => {
+    // vic-elec's 10 days before Christmas 2014, as a meter export would give them: no holiday column.
+    const rows = readFileSync(new URL('../../models/data/vic-elec-2012-2014.csv', import.meta.url), 'utf8').trim().split('\n').slice(1)
+    const from = Date.parse('2014-12-14T13:00:00Z')
+    const to = Date.parse('2014-12-24T13:00:00Z') // local midnight starting 25 Dec
+    const kept = rows.map((r) => r.split(',')).filter((c) => Date.parse(c[0]!) >= from && Date.parse(c[0]!) < to)
+    const file = join(root, 'before-christmas.csv')
+    writeFileSync(file, `timestamp,load_mw\n${kept.map((c) => `${c[0]},${c[1]}`).join('\n')}\n`)
+    const common = ['predict', '--csv', file, '--unit', 'MW', '--timezone', 'Australia/Melbourne', '--model', fileURLToPath(new URL('../../models/default', import.meta.url)), '--json']
+    let out = captureStdout()
+    expect(await run(common)).toBe(0)
+    const normal = JSON.parse(out.text()).forecast.map((p: { loadKw: number }) => p.loadKw)
+    vi.restoreAllMocks()
+    out = captureStdout()
+    expect(await run([...common, '--holidays', '2014-12-25,2014-12-26'])).toBe(0)
+    const holiday = JSON.parse(out.text()).forecast.map((p: { loadKw: number }) => p.loadKw)
+    const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length
+    const actual = mean(rows.map((r) => r.split(',')).filter((c) => Date.parse(c[0]!) >= to && Date.parse(c[0]!) < to + 86_400_000).map((c) => Number(c[1]) * 1000))
+    // Christmas Day's demand is well below a normal Thursday's; flagged, the forecast moves towards it.
+    expect(mean(holiday)).toBeLessThan(0.97 * mean(normal))
+    expect(Math.abs(mean(holiday) - actual)).toBeLessThan(Math.abs(mean(normal) - actual))
+  })
+
+  it('rejects a --holidays entry that is not a date, naming it', async () => {
+    let err = ''
+    vi.spyOn(process.stdout, 'write').mockImplementation(() => true)
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      err += String(chunk)
+      return true
+    })
+    expect(await run(['predict', '--csv', goodCsv, '--model', modelDir, '--holidays', '2014-12-25,25/12/2014'])).toBe(2)
+    expect(err).toContain("--holidays: '25/12/2014' is not a date; expected local dates YYYY-MM-DD separated by commas")
+    expect(await run(['predict', '--csv', goodCsv, '--model', modelDir, '--holidays', '2014-02-30'])).toBe(2)
+    expect(err).toContain("--holidays: '2014-02-30' is not a date")
+  })
 })
