@@ -147,3 +147,39 @@ describe('PV curtailment against the simulator', () => {
     expect(sim.physics.gridW).toBeGreaterThanOrEqual(-maxExportW - toleranceW)
   })
 })
+
+describe('PV curtailment after the battery', () => {
+  it('charges the battery as fast as allowed first and curtails only the rest, with zero export allowed', async () => {
+    const own = await startSimulator(testSite(), { log: () => {} }) // battery at 50 %
+    const ownPool = createConnectionPool({ timeoutMs: 300, retries: 0, defectiveAfterFailures: 1000 })
+    try {
+      own.advance(2000)
+      const surplusW = own.physics.inverters[0]!.powerW - own.physics.loadW
+      expect(surplusW).toBeGreaterThan(3000) // a 2 kW charge cannot take it all
+      const port = (name: string) => own.ready.find((r) => r.device === name)!.port!
+      const drivers = await Promise.all(['pv1', 'bat1', 'meter1'].map((name) => createSunSpecDriver({ name, client: ownPool.get({ type: 'tcp', host: '127.0.0.1', port: port(name) }), unitId: 1 })))
+      const loop = createControlLoop({
+        devices: drivers.map((driver) => ({ name: driver.name, driver })),
+        batteryLimits: { bat1: { maxChargeW: 2000, maxDischargeW: 5000, socMinPct: 10, socMaxPct: 95, rampWPerS: Infinity } },
+        site: { maxImportW: null, maxExportW: 0 },
+        now: () => own.physics.timeMs,
+        plan: () => null,
+      })
+      for (let i = 0; i < 12; i++) {
+        await loop.tick()
+        own.advance(5000)
+        if (i > 0) expect(own.physics.gridW).toBeGreaterThanOrEqual(-toleranceW)
+      }
+      const report = loop.latest()!
+      expect(report.decisions[0]).toMatchObject({ mode: 'self-consumption', setpointW: -2000 })
+      expect(own.physics.batteries[0]!.powerW).toBe(-2000)
+      expect(report.pvDecisions[0]!.mode).toBe('export-limit')
+      const pv = own.physics.inverters[0]!
+      expect(pv.powerW).toBeLessThan(pv.availableW - 500)
+      expect(pv.powerW).toBeCloseTo(own.physics.loadW + 2000, -3) // load + charge, nothing exported
+    } finally {
+      await ownPool.close()
+      await own.close()
+    }
+  })
+})
