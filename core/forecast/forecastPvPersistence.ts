@@ -1,0 +1,65 @@
+import { clearSkyPvPower, type PvSite } from './clearSkyPvPower.ts'
+
+export type ForecastPvPersistenceParameters = {
+  site: PvSite
+  fromMs: number
+  slotMs: number
+  slots: number
+  /** Measured production: slot averages (kW) stamped at their slots' midpoints, before `fromMs`. */
+  history: { timesMs: ArrayLike<number>; powerKw: ArrayLike<number> }
+  /** Days whose measured / clear-sky ratio is the long-run clearness (default 7). */
+  climatologyDays?: number | undefined
+  /** Daylight samples whose ratio is the current clearness (default 4: the last hour of daylight at 15 min). */
+  recentSamples?: number | undefined
+  /** How fast the current clearness fades into the long-run one, e-folding time (default 6 h). */
+  persistenceMs?: number | undefined
+}
+
+export type ForecastPvPersistenceResult = {
+  powerKw: number[]
+  /** Measured / clear-sky over the climatology window (1 without daylight history). */
+  climatology: number
+  /** Measured / clear-sky over the last daylight samples (the climatology without them). */
+  current: number
+  /** Age of the last daylight sample at `fromMs`. */
+  currentAgeMs: number
+}
+
+const dayMs = 86_400_000
+
+/**
+ * Smart persistence for PV: clear-sky power times a clearness index that starts at the
+ * last measured daylight hour's and relaxes towards the last week's mean as the lead
+ * grows (weather persists for hours, not days).
+ */
+export function forecastPvPersistence(parameters: ForecastPvPersistenceParameters): ForecastPvPersistenceResult {
+  const { site, fromMs, slotMs, slots, history } = parameters
+  const climatologyMs = (parameters.climatologyDays ?? 7) * dayMs
+  const recentSamples = parameters.recentSamples ?? 4
+  const persistenceMs = parameters.persistenceMs ?? 6 * 3_600_000
+  const daylight: { t: number; measured: number; clear: number }[] = []
+  for (let i = 0; i < history.timesMs.length; i++) {
+    const t = history.timesMs[i] ?? Number.NaN
+    const p = history.powerKw[i] ?? Number.NaN
+    if (!(t < fromMs && t >= fromMs - climatologyMs) || !Number.isFinite(p)) continue
+    const clear = clearSkyPvPower(site, t).powerKw
+    // Dawn and dusk say little about the weather and a lot about shading: use the brighter hours only.
+    if (clear < 0.1 * site.peakPowerKw) continue
+    daylight.push({ t, measured: p, clear })
+  }
+  daylight.sort((a, b) => a.t - b.t)
+  const ratio = (samples: typeof daylight, fallback: number) => {
+    const clear = samples.reduce((s, x) => s + x.clear, 0)
+    return samples.length > 0 && clear > 0 ? Math.min(1.3, Math.max(0, samples.reduce((s, x) => s + x.measured, 0) / clear)) : fallback
+  }
+  const climatology = ratio(daylight, 1)
+  const recent = daylight.slice(-recentSamples)
+  const current = ratio(recent, climatology)
+  const lastMs = recent.length > 0 ? recent[recent.length - 1]!.t : Number.NEGATIVE_INFINITY
+  const powerKw = Array.from({ length: slots }, (_, k) => {
+    const mid = fromMs + k * slotMs + slotMs / 2
+    const weight = Math.exp(-(mid - lastMs) / persistenceMs)
+    return clearSkyPvPower(site, mid).powerKw * (climatology + (current - climatology) * weight)
+  })
+  return { powerKw, climatology, current, currentAgeMs: fromMs - lastMs }
+}
