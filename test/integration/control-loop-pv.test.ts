@@ -146,6 +146,26 @@ describe('PV curtailment against the simulator', () => {
     await loop.tick()
     expect(sim.physics.gridW).toBeGreaterThanOrEqual(-maxExportW - toleranceW)
   })
+
+  it('raises an alarm when a cap cannot be written, retries every cycle, and clears it once a write is verified', async () => {
+    const raisedBefore = calls.filter((c) => c.kind === 'raise' && (c.args as { key: string }).key === 'write:pv1').length
+    expect(loop.activeAlarms()).not.toContain('write:pv1')
+    await fetch(`${sim.apiUrl}/api/devices/pv1/faults`, { method: 'PUT', body: JSON.stringify({ exceptionCode: 4 }) })
+    limits = { maxImportW: null, maxExportW: 1000 } // a lower cap is due at once
+    const failed = await loop.tick()
+    expect(failed.writes.find((w) => w.device === 'pv1')?.error).toMatch(/exception/i)
+    expect(loop.activeAlarms()).toContain('write:pv1')
+    expect(calls.filter((c) => c.kind === 'raise' && (c.args as { key: string }).key === 'write:pv1').length).toBe(raisedBefore + 1)
+    sim.advance(1000)
+    await fetch(`${sim.apiUrl}/api/devices/pv1/faults`, { method: 'DELETE' })
+    const retried = await loop.tick()
+    expect(retried.writes.find((w) => w.device === 'pv1')?.result).toMatchObject({ point: '123.WMaxLimPct', verified: true })
+    expect(loop.activeAlarms()).not.toContain('write:pv1')
+    expect(calls.some((c) => c.kind === 'clear' && c.args === 'write:pv1')).toBe(true)
+    sim.advance(2000)
+    await loop.tick()
+    expect(sim.physics.gridW).toBeGreaterThanOrEqual(-1000 - toleranceW)
+  })
 })
 
 describe('PV curtailment after the battery', () => {
