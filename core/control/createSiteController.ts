@@ -5,7 +5,9 @@ import { createSiteLoadForecaster } from '../forecast/createSiteLoadForecaster.t
 import { forecastPv } from '../forecast/forecastPv.ts'
 import { retrainOnSiteHistory, type LoadedLoadModel, type RetrainOutcome } from '../forecast/retrainOnSiteHistory.ts'
 import { measureForecastAccuracy, type ForecastAccuracy } from '../forecast/measureForecastAccuracy.ts'
+import type { PlanInputParameters } from '../schedule/planInputSchema.ts'
 import { planSchedule, type Plan } from '../schedule/planSchedule.ts'
+import { shouldReplan } from '../schedule/shouldReplan.ts'
 import type { Alarm, AlarmState, ForecastRecord, Store } from '../store/createStore.ts'
 import { defaultTariff, importPriceAt, type Tariff } from './backtest/timeOfUseTariff.ts'
 import { createControlLoop, type CycleReport } from './createControlLoop.ts'
@@ -109,6 +111,8 @@ export function createSiteController(options: SiteControllerOptions) {
   for (const r of store.queryTelemetry({ device: siteDevice, point: 'loadW', fromMs: seedFrom, toMs: now(), tier: '15m' })) history.set(r.timeMs, { loadW: r.value, pvW: pvRows.get(r.timeMs) ?? 0 })
   let slot: { startMs: number; load: number; pv: number; n: number } | null = null
   let lastPlannedSlot: number | null = null
+  let planned: { input: PlanInputParameters; plan: Plan } | null = null
+  let lastReplanCheckMs = Number.NEGATIVE_INFINITY
   let latestLoad: ForecastRecord | null = null
   let latestPv: ForecastRecord | null = null
   let loadMethod: string | null = null
@@ -119,6 +123,10 @@ export function createSiteController(options: SiteControllerOptions) {
   let cycling: Promise<void> | null = null
 
   const localMidnight = (utcMs: number) => calendar.localToUtcMs(Date.parse(`${localDate(utcMs)}T00:00:00Z`))
+
+  // A site without PV inverters has no PV, not an unknown amount of it.
+  const hasPv = options.drivers.some((d) => d.pv)
+  const sitePvW = (snap: CycleReport['snapshot']) => snap.pvW ?? (hasPv ? null : 0)
 
   function batteryState(report: CycleReport) {
     const b = report.snapshot.batteries.find((x) => !x.stale && x.socPct !== null)
@@ -131,7 +139,8 @@ export function createSiteController(options: SiteControllerOptions) {
     const loadHistory = recent.map(([startMs, h]) => ({ startMs, loadW: h.loadW }))
     // A first start has no finished slot yet: what is measured now is a better guess than nothing.
     const snap = report.snapshot
-    if (!loadHistory.length && snap.gridW !== null && snap.pvW !== null) loadHistory.push({ startMs: slotStartMs - slotMs, loadW: snap.gridW + snap.pvW + snap.batteries.reduce((s, b) => s + (b.powerW ?? 0), 0) })
+    const pvNowW = sitePvW(snap)
+    if (!loadHistory.length && snap.gridW !== null && pvNowW !== null) loadHistory.push({ startMs: slotStartMs - slotMs, loadW: snap.gridW + pvNowW + snap.batteries.reduce((s, b) => s + (b.powerW ?? 0), 0) })
     const load = forecaster.forecast({ history: loadHistory, fromMs: slotStartMs, slotMs, slots: horizonSlots })
     loadMethod = load.method + (load.reason ? ` (${load.reason})` : '')
     const pvSite = control.pv && control.location ? { ...control.location, tiltDeg: control.pv.tiltDeg, azimuthDeg: control.pv.azimuthDeg, peakPowerKw: control.pv.peakPowerKw } : null
@@ -155,26 +164,25 @@ export function createSiteController(options: SiteControllerOptions) {
       return
     }
     const limits = battery
-    plan = await planSchedule(
-      {
-        startMs: slotStartMs,
-        slotDurationMs: slotMs,
-        objective: 'cost',
-        slots: times.map((t, i) => ({ loadPowerW: Math.max(0, load.loadW[i] ?? 0), pvPowerW: Math.max(0, pvW[i] ?? 0), importPriceEurPerKWh: importPriceAt(tariff, t), exportPriceEurPerKWh: tariff.exportEurPerKWh })),
-        battery: {
-          capacityWh: limits.capacityWh ?? 10_000,
-          socPct: Math.min(control.battery.socMaxPct, Math.max(control.battery.socMinPct, soc.socPct)),
-          minSocPct: control.battery.socMinPct,
-          maxSocPct: control.battery.socMaxPct,
-          maxChargePowerW: limits.maxChargeW ?? 0,
-          maxDischargePowerW: limits.maxDischargeW ?? 0,
-          targetEndSocPct: control.battery.targetEndSocPct,
-          degradationCostEurPerKWh: control.battery.degradationCostEurPerKWh,
-        },
-        grid: { ...(control.grid.maxImportW !== null ? { maxImportPowerW: control.grid.maxImportW } : {}), ...(control.grid.maxExportW !== null ? { maxExportPowerW: control.grid.maxExportW } : {}) },
+    const input: PlanInputParameters = {
+      startMs: slotStartMs,
+      slotDurationMs: slotMs,
+      objective: 'cost',
+      slots: times.map((t, i) => ({ loadPowerW: Math.max(0, load.loadW[i] ?? 0), pvPowerW: Math.max(0, pvW[i] ?? 0), importPriceEurPerKWh: importPriceAt(tariff, t), exportPriceEurPerKWh: tariff.exportEurPerKWh })),
+      battery: {
+        capacityWh: limits.capacityWh ?? 10_000,
+        socPct: Math.min(control.battery.socMaxPct, Math.max(control.battery.socMinPct, soc.socPct)),
+        minSocPct: control.battery.socMinPct,
+        maxSocPct: control.battery.socMaxPct,
+        maxChargePowerW: limits.maxChargeW ?? 0,
+        maxDischargePowerW: limits.maxDischargeW ?? 0,
+        targetEndSocPct: control.battery.targetEndSocPct,
+        degradationCostEurPerKWh: control.battery.degradationCostEurPerKWh,
       },
-      { nowMs: report.timeMs },
-    )
+      grid: { ...(control.grid.maxImportW !== null ? { maxImportPowerW: control.grid.maxImportW } : {}), ...(control.grid.maxExportW !== null ? { maxExportPowerW: control.grid.maxExportW } : {}) },
+    }
+    plan = await planSchedule(input, { nowMs: report.timeMs })
+    planned = { input, plan }
     store.savePlan(plan)
     emit({ type: 'plan', plan })
   }
@@ -221,24 +229,33 @@ export function createSiteController(options: SiteControllerOptions) {
     const report = await loop.tick()
     const snap = report.snapshot
     const batteryW = snap.batteries.reduce((s, b) => s + (b.powerW ?? 0), 0)
-    const complete = snap.gridW !== null && snap.pvW !== null && snap.batteries.every((b) => !b.stale)
-    if (complete) {
-      const loadW = snap.gridW! + snap.pvW! + batteryW
+    const pvW = sitePvW(snap)
+    if (snap.gridW !== null && pvW !== null && snap.batteries.every((b) => !b.stale)) {
+      const loadW = snap.gridW + pvW + batteryW
       store.appendTelemetry([
         { timeMs: snap.timeMs, device: siteDevice, point: 'loadW', value: loadW },
-        { timeMs: snap.timeMs, device: siteDevice, point: 'pvW', value: snap.pvW! },
-        { timeMs: snap.timeMs, device: siteDevice, point: 'gridW', value: snap.gridW! },
+        { timeMs: snap.timeMs, device: siteDevice, point: 'pvW', value: pvW },
+        { timeMs: snap.timeMs, device: siteDevice, point: 'gridW', value: snap.gridW },
       ])
       const slotStartMs = Math.floor(snap.timeMs / slotMs) * slotMs
       if (slot && slot.startMs !== slotStartMs && slot.n > 0) history.set(slot.startMs, { loadW: slot.load / slot.n, pvW: slot.pv / slot.n })
       if (!slot || slot.startMs !== slotStartMs) slot = { startMs: slotStartMs, load: 0, pv: 0, n: 0 }
       slot.load += loadW
-      slot.pv += snap.pvW!
+      slot.pv += pvW
       slot.n++
     }
     const slotStartMs = Math.floor(report.timeMs / slotMs) * slotMs
-    if (slotStartMs !== lastPlannedSlot && batteryState(report)) {
+    const soc = batteryState(report)
+    let why: string | null = slotStartMs !== lastPlannedSlot ? 'new slot' : null
+    // Inside a slot only the battery can move materially (forecasts change with finished slots, prices with the tariff): check once a minute.
+    if (!why && soc && planned && report.timeMs - lastReplanCheckMs >= 60_000) {
+      lastReplanCheckMs = report.timeMs
+      const decision = shouldReplan(planned, { ...planned.input, startMs: report.timeMs, battery: { ...planned.input.battery!, socPct: soc.socPct } })
+      if (decision.replan) why = decision.reasons.join('; ')
+    }
+    if (why && soc) {
       lastPlannedSlot = slotStartMs
+      if (why !== 'new slot') log(`re-planning: ${why}`)
       try {
         await replan(report, slotStartMs)
       } catch (error) {
