@@ -49,6 +49,11 @@ export const energyMarketAbi = [
             "internalType": "uint256",
             "name": "bond",
             "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "ringSize",
+            "type": "uint256"
           }
         ],
         "internalType": "struct EnergyMarket.Config",
@@ -149,6 +154,22 @@ export const energyMarketAbi = [
       }
     ],
     "name": "DisputeWindowClosed",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "interval",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint256",
+        "name": "finalAt",
+        "type": "uint256"
+      }
+    ],
+    "name": "DisputeWindowOpen",
     "type": "error"
   },
   {
@@ -485,6 +506,22 @@ export const energyMarketAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint64",
+        "name": "interval",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "occupant",
+        "type": "uint64"
+      }
+    ],
+    "name": "RingSlotBusy",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "address",
         "name": "token",
         "type": "address"
@@ -502,6 +539,22 @@ export const energyMarketAbi = [
       }
     ],
     "name": "SelfDispute",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "interval",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint256",
+        "name": "closesAt",
+        "type": "uint256"
+      }
+    ],
+    "name": "SettleWindowOpen",
     "type": "error"
   },
   {
@@ -676,12 +729,6 @@ export const energyMarketAbi = [
       },
       {
         "indexed": false,
-        "internalType": "uint64",
-        "name": "price",
-        "type": "uint64"
-      },
-      {
-        "indexed": false,
         "internalType": "bytes32",
         "name": "clearingHash",
         "type": "bytes32"
@@ -690,12 +737,6 @@ export const energyMarketAbi = [
         "indexed": false,
         "internalType": "uint256[]",
         "name": "sites",
-        "type": "uint256[]"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint256[]",
-        "name": "matches",
         "type": "uint256[]"
       }
     ],
@@ -774,7 +815,33 @@ export const energyMarketAbi = [
         "type": "uint64"
       }
     ],
+    "name": "IntervalFinalized",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "interval",
+        "type": "uint64"
+      }
+    ],
     "name": "IntervalSettled",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "interval",
+        "type": "uint64"
+      }
+    ],
+    "name": "IntervalVoided",
     "type": "event"
   },
   {
@@ -880,6 +947,19 @@ export const energyMarketAbi = [
   {
     "inputs": [],
     "name": "MAX_MATCHES",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_RING",
     "outputs": [
       {
         "internalType": "uint256",
@@ -1103,6 +1183,11 @@ export const energyMarketAbi = [
         "type": "uint256[]"
       },
       {
+        "internalType": "bytes32",
+        "name": "releasesHash",
+        "type": "bytes32"
+      },
+      {
         "internalType": "uint256",
         "name": "pos",
         "type": "uint256"
@@ -1210,6 +1295,62 @@ export const energyMarketAbi = [
     "type": "function"
   },
   {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "interval",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "price",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint256[]",
+        "name": "sites",
+        "type": "uint256[]"
+      },
+      {
+        "internalType": "uint256[]",
+        "name": "matches",
+        "type": "uint256[]"
+      }
+    ],
+    "name": "expire",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "interval",
+        "type": "uint64"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "clearingHash",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "metasHash",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint256[]",
+        "name": "releases",
+        "type": "uint256[]"
+      }
+    ],
+    "name": "finalize",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
     "inputs": [],
     "name": "genesis",
     "outputs": [
@@ -1284,6 +1425,35 @@ export const energyMarketAbi = [
     "type": "function"
   },
   {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "intervalSec_",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "settleWindowSec_",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "disputeWindowSec_",
+        "type": "uint256"
+      }
+    ],
+    "name": "minRingSize",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "pure",
+    "type": "function"
+  },
+  {
     "inputs": [],
     "name": "operator",
     "outputs": [
@@ -1341,6 +1511,19 @@ export const energyMarketAbi = [
       }
     ],
     "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "ringSize",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
     "type": "function"
   },
   {
@@ -1499,6 +1682,159 @@ export const energyMarketAbi = [
       }
     ],
     "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint64",
+            "name": "interval",
+            "type": "uint64"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "clearingHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "metasHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint256[]",
+            "name": "releases",
+            "type": "uint256[]"
+          }
+        ],
+        "internalType": "struct EnergyMarket.Finalization[]",
+        "name": "finals",
+        "type": "tuple[]"
+      },
+      {
+        "components": [
+          {
+            "internalType": "uint64",
+            "name": "interval",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "price",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint256[]",
+            "name": "sites",
+            "type": "uint256[]"
+          },
+          {
+            "internalType": "uint256[]",
+            "name": "matches",
+            "type": "uint256[]"
+          },
+          {
+            "components": [
+              {
+                "internalType": "uint256",
+                "name": "meta",
+                "type": "uint256"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "r",
+                "type": "bytes32"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "vs",
+                "type": "bytes32"
+              }
+            ],
+            "internalType": "struct EnergyMarket.SignedReading[]",
+            "name": "readings",
+            "type": "tuple[]"
+          }
+        ],
+        "internalType": "struct EnergyMarket.Settlement",
+        "name": "s",
+        "type": "tuple"
+      },
+      {
+        "components": [
+          {
+            "internalType": "uint64",
+            "name": "interval",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "price",
+            "type": "uint64"
+          },
+          {
+            "components": [
+              {
+                "internalType": "uint32",
+                "name": "siteId",
+                "type": "uint32"
+              },
+              {
+                "internalType": "uint64",
+                "name": "interval",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint8",
+                "name": "side",
+                "type": "uint8"
+              },
+              {
+                "internalType": "uint32",
+                "name": "energyWh",
+                "type": "uint32"
+              },
+              {
+                "internalType": "uint64",
+                "name": "limitPrice",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint64",
+                "name": "deadline",
+                "type": "uint64"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "r",
+                "type": "bytes32"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "vs",
+                "type": "bytes32"
+              }
+            ],
+            "internalType": "struct EnergyMarket.SignedOrder[]",
+            "name": "orders",
+            "type": "tuple[]"
+          },
+          {
+            "internalType": "uint256[]",
+            "name": "matches",
+            "type": "uint256[]"
+          }
+        ],
+        "internalType": "struct EnergyMarket.Commitment",
+        "name": "c",
+        "type": "tuple"
+      }
+    ],
+    "name": "step",
+    "outputs": [],
+    "stateMutability": "nonpayable",
     "type": "function"
   },
   {

@@ -9,24 +9,28 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 /// @title GridMesh peer-to-peer energy market: site registry, escrow, interval records.
 /// @notice Matching happens off-chain (a uniform-price double auction every site can
 /// recompute); the operator commits the clearing, the contract checks every match against
-/// the sites' EIP-712 signed orders and keeps only a hash of it. After delivery anyone
-/// settles the interval with the sites' EIP-712 signed meter readings: min(traded,
-/// delivered) is paid at the clearing price, shortfalls pay a penalty to the counterparty,
-/// and the netted balance changes land in one batch. A site that proves, within the
-/// dispute window, that another site's meter signed a contradicting reading for a settled
-/// interval receives that site's bond, and the offender is deactivated.
+/// the sites' EIP-712 signed orders, locks each site's worst-case liability out of its free
+/// escrow and keeps only a hash of the clearing. After delivery anyone settles the interval
+/// with the sites' EIP-712 signed meter readings: min(traded, delivered) is paid at the
+/// clearing price and shortfalls pay a penalty to the counterparty; the result is a
+/// per-site release (lock + balance change) kept as a hash. Nothing moves until the
+/// dispute window has passed: then `finalize` credits the releases to the free balances.
+/// A site that proves, within the window, that another site's meter signed a contradicting
+/// reading voids the interval (every lock goes back, as if it had never been committed)
+/// and receives the offender's bond; the offender is deactivated.
 ///
-/// Gas layout: balances are 42-bit lanes, six sites per storage slot, so a settlement
-/// writes one slot per six neighbouring site ids (a market of n sites has ceil(n/6) balance
-/// slots, the most any settlement can touch); an interval is one slot (192-bit hash
-/// prefix | settledAt | status); meter keys are snapshotted into the clearing hash at
-/// commit so settlement reads them from calldata instead of storage.
+/// Gas layout: balances are 42-bit lanes, six sites per storage slot; interval records
+/// live in a ring of `ringSize` slots written nonzero at deploy, so a commit, settlement
+/// or finalization rewrites a nonzero slot (hash prefix | interval | settle offset |
+/// status); meter keys are snapshotted into the clearing hash at commit so settlement
+/// reads them from calldata. `step` finalizes, settles and commits in one transaction.
 contract EnergyMarket is EIP712 {
     using SafeERC20 for IERC20;
 
     // ---- constants ---------------------------------------------------------------------
     uint256 public constant MAX_SITES = 64;
     uint256 public constant MAX_MATCHES = 128;
+    uint256 public constant MAX_RING = 1024;
     uint8 public constant SIDE_BID = 0;
     uint8 public constant SIDE_ASK = 1;
     bytes32 public constant ORDER_TYPEHASH = keccak256(
@@ -35,9 +39,12 @@ contract EnergyMarket is EIP712 {
     bytes32 public constant READING_TYPEHASH =
         keccak256("MeterReading(uint32 siteId,uint64 interval,uint32 importWh,uint32 exportWh)");
 
+    /// Record status (low byte). FREE marks a ring slot that was never used.
     uint256 private constant STATUS_COMMITTED = 1;
     uint256 private constant STATUS_SETTLED = 2;
-    uint256 private constant STATUS_DISPUTED = 3;
+    uint256 private constant STATUS_VOID = 3;
+    uint256 private constant STATUS_FINAL = 4;
+    uint256 private constant STATUS_FREE = 5;
     uint256 private constant LANES = 6;
     uint256 private constant LANE_BITS = 42;
     uint256 private constant LANE_MASK = (1 << LANE_BITS) - 1;
@@ -45,6 +52,7 @@ contract EnergyMarket is EIP712 {
     /// per kWh and energy is Wh: value = energyWh * price / 1000.
     uint256 private constant WH_PER_KWH = 1000;
     uint256 private constant BPS = 10_000;
+    uint256 private constant SELLER = 1 << 255;
 
     // ---- types -------------------------------------------------------------------------
     struct Site {
@@ -77,6 +85,30 @@ contract EnergyMarket is EIP712 {
         bytes32 vs;
     }
 
+    /// A settled interval's releases (siteId << 64 | amount, in clearing order) and the
+    /// two hashes its record binds them to (see settle).
+    struct Finalization {
+        uint64 interval;
+        bytes32 clearingHash;
+        bytes32 metasHash;
+        uint256[] releases;
+    }
+
+    struct Settlement {
+        uint64 interval;
+        uint64 price;
+        uint256[] sites;
+        uint256[] matches;
+        SignedReading[] readings;
+    }
+
+    struct Commitment {
+        uint64 interval;
+        uint64 price;
+        SignedOrder[] orders;
+        uint256[] matches;
+    }
+
     // ---- errors ------------------------------------------------------------------------
     error NotOperator(address caller);
     error NotSiteOwner(uint32 siteId, address caller);
@@ -92,6 +124,7 @@ contract EnergyMarket is EIP712 {
     error CommitTooLate(uint64 interval, uint256 startsAt);
     error CommitTooEarly(uint64 interval, uint256 opensAt);
     error IntervalAlreadyCommitted(uint64 interval);
+    error RingSlotBusy(uint64 interval, uint64 occupant);
     error OrderWrongInterval(uint32 siteId, uint64 orderInterval, uint64 interval);
     error OrderExpired(uint32 siteId, uint64 deadline);
     error InvalidSide(uint32 siteId, uint8 side);
@@ -108,12 +141,14 @@ contract EnergyMarket is EIP712 {
     error AlreadySettled(uint64 interval);
     error SettlementTooEarly(uint64 interval, uint256 endsAt);
     error SettlementExpired(uint64 interval, uint256 closedAt);
+    error SettleWindowOpen(uint64 interval, uint256 closesAt);
     error ClearingMismatch(uint64 interval);
     error ReadingCountMismatch(uint256 count, uint256 expected);
     error ReadingWrongInterval(uint32 siteId, uint64 readingInterval, uint64 interval);
     error ReadingSignerMismatch(uint32 siteId, address recovered);
     error NotSettled(uint64 interval);
     error DisputeWindowClosed(uint64 interval, uint256 closedAt);
+    error DisputeWindowOpen(uint64 interval, uint256 finalAt);
     error SettlementMismatch(uint64 interval);
     error ReadingNotContradicting(uint32 siteId);
     error SelfDispute(uint32 siteId);
@@ -126,8 +161,12 @@ contract EnergyMarket is EIP712 {
     event SiteActiveChanged(uint32 indexed siteId, bool active);
     event Deposited(uint32 indexed siteId, address indexed from, uint256 amount);
     event Withdrawn(uint32 indexed siteId, address indexed to, uint256 amount);
-    event ClearingCommitted(uint64 indexed interval, uint64 price, bytes32 clearingHash, uint256[] sites, uint256[] matches);
+    /// `sites` are the snapshotted refs (siteId << 160 | meterKey) settle() takes; price and
+    /// matches are in the transaction's calldata.
+    event ClearingCommitted(uint64 indexed interval, bytes32 clearingHash, uint256[] sites);
     event IntervalSettled(uint64 indexed interval);
+    event IntervalFinalized(uint64 indexed interval);
+    event IntervalVoided(uint64 indexed interval);
     event Disputed(uint64 indexed interval, uint32 indexed offenderSiteId, uint32 reporterSiteId, uint256 slashed);
 
     // ---- configuration -----------------------------------------------------------------
@@ -140,14 +179,15 @@ contract EnergyMarket is EIP712 {
     uint256 public immutable disputeWindowSec;
     uint256 public immutable penaltyBps;
     uint256 public immutable bond;
+    uint256 public immutable ringSize;
 
     // ---- state -------------------------------------------------------------------------
     uint32 public siteCount;
     mapping(uint256 => Site) private _sites;
     mapping(uint256 => SiteKey) private _keys;
     uint256[(MAX_SITES + LANES - 1) / LANES] private _lanes;
-    /// interval => hash[255:64] | settledAt[47:8] | status[7:0]
-    mapping(uint64 => uint256) private _records;
+    /// interval % ringSize => hash[255:64] | interval[63:32] | settledAt - endsAt[31:8] | status[7:0]
+    mapping(uint256 => uint256) private _ring;
 
     struct Config {
         IERC20 token;
@@ -159,6 +199,7 @@ contract EnergyMarket is EIP712 {
         uint256 disputeWindowSec;
         uint256 penaltyBps;
         uint256 bond;
+        uint256 ringSize;
     }
 
     constructor(Config memory c) EIP712("GridMesh Market", "1") {
@@ -167,6 +208,12 @@ contract EnergyMarket is EIP712 {
         if (c.unit == 0) revert BadParameter("unit");
         if (c.penaltyBps > BPS) revert BadParameter("penaltyBps");
         if (c.bond > LANE_MASK) revert BadParameter("bond");
+        if (c.settleWindowSec >= 1 << 24) revert BadParameter("settleWindowSec");
+        // every interval that can still change (committed up to 2 ahead, settled within the
+        // settle window, disputed within the dispute window) must have its own ring slot
+        if (c.ringSize < minRingSize(c.intervalSec, c.settleWindowSec, c.disputeWindowSec) || c.ringSize > MAX_RING) {
+            revert BadParameter("ringSize");
+        }
         token = c.token;
         unit = c.unit;
         operator = c.operator;
@@ -176,6 +223,20 @@ contract EnergyMarket is EIP712 {
         disputeWindowSec = c.disputeWindowSec;
         penaltyBps = c.penaltyBps;
         bond = c.bond;
+        ringSize = c.ringSize;
+        for (uint256 i; i < c.ringSize; ++i) {
+            _ring[i] = STATUS_FREE;
+        }
+    }
+
+    /// @notice The smallest ring for these windows: 3 intervals (two ahead and the running
+    /// one) plus the settle and dispute windows rounded up to whole intervals.
+    function minRingSize(uint256 intervalSec_, uint256 settleWindowSec_, uint256 disputeWindowSec_)
+        public
+        pure
+        returns (uint256)
+    {
+        return 3 + (settleWindowSec_ + disputeWindowSec_ + intervalSec_ - 1) / intervalSec_;
     }
 
     // ---- registry ----------------------------------------------------------------------
@@ -230,7 +291,9 @@ contract EnergyMarket is EIP712 {
         emit Deposited(siteId, msg.sender, amount);
     }
 
-    /// @notice Pull withdrawal to the site owner; an active site keeps its bond in escrow.
+    /// @notice Pull withdrawal to the site owner from the free balance; an active site keeps
+    /// its bond. Amounts locked by committed intervals and releases of intervals that are
+    /// not final yet are not part of the free balance.
     function withdraw(uint32 siteId, uint256 amount) external {
         Site storage s = _onlyOwner(siteId);
         if (amount == 0) revert ZeroAmount();
@@ -248,6 +311,8 @@ contract EnergyMarket is EIP712 {
         return bal > bond ? bal - bond : 0;
     }
 
+    /// @notice The free balance: deposits and finalized releases minus withdrawals and the
+    /// locks of intervals that are committed and not yet finalized or voided.
     function balanceOf(uint32 siteId) public view returns (uint256) {
         return (_lanes[siteId / LANES] >> ((siteId % LANES) * LANE_BITS)) & LANE_MASK;
     }
@@ -257,19 +322,22 @@ contract EnergyMarket is EIP712 {
         return genesis + uint256(interval) * intervalSec;
     }
 
-    /// @return status 0 none, 1 committed, 2 settled, 3 disputed; settledAt; final
+    /// @return status 0 unknown (never committed, or its ring slot was reused), 1 committed,
+    /// 2 settled, 3 void (disputed or expired unsettled), 4 final (releases credited);
+    /// settledAt (0 unless settled); isFinal (no dispute possible any more)
     function intervalRecord(uint64 interval) external view returns (uint8 status, uint256 settledAt, bool isFinal) {
-        uint256 rec = _records[interval];
+        uint256 rec = _ring[interval % ringSize];
+        if (uint8(rec) == STATUS_FREE || uint32(rec >> 32) != interval) return (0, 0, false);
         status = uint8(rec);
-        settledAt = (rec >> 8) & type(uint40).max;
-        isFinal = status == STATUS_SETTLED && block.timestamp >= settledAt + disputeWindowSec;
+        if (status == STATUS_SETTLED || status == STATUS_FINAL) settledAt = _settledAt(interval, rec);
+        isFinal = status == STATUS_FINAL || (status == STATUS_SETTLED && block.timestamp >= settledAt + disputeWindowSec);
     }
 
     function domainSeparator() external view returns (bytes32) {
         return _domainSeparatorV4();
     }
 
-    // ---- commit ------------------------------------------------------------------------
+    // ---- entry points ------------------------------------------------------------------
     /// @notice Commits the clearing of `interval` at uniform `price`. `orders` are the
     /// matched sites' signed orders sorted by site id; a match word is
     /// sellerPos << 40 | buyerPos << 32 | energyWh with positions into `orders`.
@@ -277,9 +345,62 @@ contract EnergyMarket is EIP712 {
         external
     {
         if (msg.sender != operator) revert NotOperator(msg.sender);
+        _commit(interval, price, orders, matches);
+    }
+
+    /// @notice Settles a committed interval after it ended. `sites` and `matches` are the
+    /// committed clearing (see ClearingCommitted); readings[k] is site k's signed reading.
+    function settle(
+        uint64 interval,
+        uint64 price,
+        uint256[] calldata sites,
+        uint256[] calldata matches,
+        SignedReading[] calldata readings
+    ) external {
+        _settle(interval, price, sites, matches, readings);
+    }
+
+    /// @notice After the dispute window, credits a settled interval's releases to the free
+    /// balances; anyone may call it. `releases` as settle computed them (lock + change).
+    function finalize(uint64 interval, bytes32 clearingHash, bytes32 metasHash, uint256[] calldata releases) external {
+        _finalize(interval, clearingHash, metasHash, releases);
+    }
+
+    /// @notice The steady state of a live market in one transaction (operator only):
+    /// finalizes the given intervals (typically the one whose ring slot the commit reuses),
+    /// settles the interval that just ended and commits the one after the running one.
+    function step(Finalization[] calldata finals, Settlement calldata s, Commitment calldata c) external {
+        if (msg.sender != operator) revert NotOperator(msg.sender);
+        for (uint256 i; i < finals.length; ++i) {
+            Finalization calldata f = finals[i];
+            _finalize(f.interval, f.clearingHash, f.metasHash, f.releases);
+        }
+        _settle(s.interval, s.price, s.sites, s.matches, s.readings);
+        _commit(c.interval, c.price, c.orders, c.matches);
+    }
+
+    /// @notice A committed interval nobody settled within the settle window: its locks go
+    /// back to the sites and its ring slot is free again. Anyone may call it.
+    function expire(uint64 interval, uint64 price, uint256[] calldata sites, uint256[] calldata matches) external {
+        uint256 slot = interval % ringSize;
+        uint256 rec = _ring[slot];
+        if (uint8(rec) == STATUS_FREE || uint32(rec >> 32) != interval) revert IntervalNotCommitted(interval);
+        if (uint8(rec) != STATUS_COMMITTED) revert AlreadySettled(interval);
+        uint256 closesAt = intervalStart(interval) + intervalSec + settleWindowSec;
+        if (block.timestamp < closesAt) revert SettleWindowOpen(interval, closesAt);
+        bytes32 h = _clearingHashCalldata(interval, price, sites, matches);
+        if ((uint256(h) ^ rec) >> 64 != 0) revert ClearingMismatch(interval);
+        _creditLanes(_locks(price, sites, matches));
+        _ring[slot] = (rec & ~uint256(0xff)) | STATUS_VOID;
+        emit IntervalVoided(interval);
+    }
+
+    // ---- commit ------------------------------------------------------------------------
+    function _commit(uint64 interval, uint64 price, SignedOrder[] calldata orders, uint256[] calldata matches) private {
         uint256 n = orders.length;
         if (n > MAX_SITES) revert TooManyOrders(n, MAX_SITES);
         if (matches.length > MAX_MATCHES) revert TooManyMatches(matches.length, MAX_MATCHES);
+        if (interval > type(uint32).max) revert BadParameter("interval");
         {
             uint256 startsAt = intervalStart(interval);
             if (block.timestamp >= startsAt) revert CommitTooLate(interval, startsAt);
@@ -287,7 +408,18 @@ contract EnergyMarket is EIP712 {
             uint256 opensAt = startsAt > 2 * intervalSec ? startsAt - 2 * intervalSec : 0;
             if (block.timestamp < opensAt) revert CommitTooEarly(interval, opensAt);
         }
-        if (_records[interval] != 0) revert IntervalAlreadyCommitted(interval);
+        uint256 slot = interval % ringSize;
+        {
+            uint256 rec = _ring[slot];
+            uint256 st = uint8(rec);
+            if (st != STATUS_FREE) {
+                uint64 occupant = uint32(rec >> 32);
+                if (occupant == interval) revert IntervalAlreadyCommitted(interval);
+                // a settled interval's releases and a committed one's locks live only in
+                // its record: finalize (or expire) it before the slot is reused
+                if (st == STATUS_COMMITTED || st == STATUS_SETTLED) revert RingSlotBusy(interval, occupant);
+            }
+        }
 
         uint256[] memory matched = new uint256[](n);
         for (uint256 m; m < matches.length; ++m) {
@@ -308,16 +440,23 @@ contract EnergyMarket is EIP712 {
             uint32 id = o.siteId;
             if (i > 0 && id <= prevId) revert OrdersNotSorted(i, id);
             prevId = id;
-            _checkOrder(o, interval, price, matched[i]);
+            // matched[i] becomes the lock word siteId << 64 | liability
+            matched[i] = (uint256(id) << 64) | _checkOrder(o, interval, price, matched[i]);
             refs[i] = (uint256(id) << 160) | uint160(_keys[id].meterKey);
         }
+        _debitLanes(matched);
 
         bytes32 h = _clearingHash(interval, price, refs, matches);
-        _records[interval] = ((uint256(h) >> 64) << 64) | STATUS_COMMITTED;
-        emit ClearingCommitted(interval, price, h, refs, matches);
+        _ring[slot] = ((uint256(h) >> 64) << 64) | (uint256(interval) << 32) | STATUS_COMMITTED;
+        emit ClearingCommitted(interval, h, refs);
     }
 
-    function _checkOrder(SignedOrder calldata o, uint64 interval, uint64 price, uint256 matchedWh) private view {
+    /// Checks one order; returns the site's worst-case liability for the interval.
+    function _checkOrder(SignedOrder calldata o, uint64 interval, uint64 price, uint256 matchedWh)
+        private
+        view
+        returns (uint256 liability)
+    {
         uint32 id = o.siteId;
         if (id >= siteCount) revert UnknownSite(id);
         Site storage s = _sites[id];
@@ -330,45 +469,67 @@ contract EnergyMarket is EIP712 {
         (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, o.r, o.vs);
         if (err != ECDSA.RecoverError.NoError) revert MalformedSignature(id);
         if (signer != s.owner) revert OrderSignerMismatch(id, signer);
-        uint256 liability;
-        uint256 value = (matchedWh * price) / WH_PER_KWH;
         if (o.side == SIDE_BID) {
             if (o.energyWh > s.importCapWh) revert EnergyExceedsCap(id, o.energyWh, s.importCapWh);
             if (o.limitPrice < price) revert PriceOutsideLimit(id, o.limitPrice, price);
-            liability = value; // pays at most the full value (penalty <= value)
         } else if (o.side == SIDE_ASK) {
             if (o.energyWh > s.exportCapWh) revert EnergyExceedsCap(id, o.energyWh, s.exportCapWh);
             if (o.limitPrice > price) revert PriceOutsideLimit(id, o.limitPrice, price);
-            liability = (value * penaltyBps) / BPS; // delivers nothing: pays the penalty
         } else {
             revert InvalidSide(id, o.side);
         }
         if (matchedWh == 0) revert UnmatchedOrder(id);
         if (matchedWh > o.energyWh) revert MatchExceedsOrder(id, matchedWh, o.energyWh);
-        uint256 bal = balanceOf(id);
-        if (bal < liability) revert InsufficientEscrow(id, liability, bal);
+        liability = _liability(matchedWh, o.side == SIDE_ASK, price);
+    }
+
+    /// A buyer pays at most the full value of what it bought (its penalty is at most the
+    /// value it does not pay); a seller that delivers nothing pays the penalty on all it
+    /// sold. Settlement pays per match with floor rounding, so it never exceeds this.
+    function _liability(uint256 matchedWh, bool ask, uint256 price) private view returns (uint256) {
+        return ask ? (matchedWh * price * penaltyBps) / (WH_PER_KWH * BPS) : (matchedWh * price) / WH_PER_KWH;
+    }
+
+    /// The lock word (siteId << 64 | liability) of every site of a committed clearing,
+    /// recomputed from its matches (sides were checked at commit; the hash binds them).
+    function _locks(uint256 price, uint256[] calldata sites, uint256[] calldata matches)
+        private
+        view
+        returns (uint256[] memory words)
+    {
+        uint256 n = sites.length;
+        words = new uint256[](n);
+        for (uint256 m; m < matches.length; ++m) {
+            uint256 w = matches[m];
+            uint256 e = uint32(w);
+            uint256 sp = (w >> 40) & 0xff;
+            words[sp] = (words[sp] + e) | SELLER;
+            words[(w >> 32) & 0xff] += e;
+        }
+        for (uint256 k; k < n; ++k) {
+            uint256 x = words[k];
+            words[k] = ((sites[k] >> 160) << 64) | _liability(x & ~SELLER, x & SELLER != 0, price);
+        }
     }
 
     // ---- settle ------------------------------------------------------------------------
-    /// @notice Settles a committed interval after it ended. `sites` and `matches` are the
-    /// committed clearing (see ClearingCommitted); readings[k] is site k's signed reading.
-    /// The hot path is assembly: per site one signature check in calldata and, per four
-    /// neighbouring site ids, one balance SSTORE.
-    function settle(
+    /// The hot path is assembly: per site one signature check in calldata. No balance is
+    /// written here: each site's release (its lock plus its balance change) is bound into
+    /// the record's hash and credited by `finalize` after the dispute window.
+    function _settle(
         uint64 interval,
         uint64 price,
         uint256[] calldata sites,
         uint256[] calldata matches,
         SignedReading[] calldata readings
-    ) external {
-        uint256 rec = _records[interval];
-        if (rec == 0) revert IntervalNotCommitted(interval);
+    ) private {
+        uint256 slot = interval % ringSize;
+        uint256 rec = _ring[slot];
+        if (uint8(rec) == STATUS_FREE || uint32(rec >> 32) != interval) revert IntervalNotCommitted(interval);
         if (uint8(rec) != STATUS_COMMITTED) revert AlreadySettled(interval);
-        {
-            uint256 endsAt = intervalStart(interval) + intervalSec;
-            if (block.timestamp < endsAt) revert SettlementTooEarly(interval, endsAt);
-            if (block.timestamp >= endsAt + settleWindowSec) revert SettlementExpired(interval, endsAt + settleWindowSec);
-        }
+        uint256 endsAt = intervalStart(interval) + intervalSec;
+        if (block.timestamp < endsAt) revert SettlementTooEarly(interval, endsAt);
+        if (block.timestamp >= endsAt + settleWindowSec) revert SettlementExpired(interval, endsAt + settleWindowSec);
         bytes32 h = _clearingHashCalldata(interval, price, sites, matches);
         if ((uint256(h) ^ rec) >> 64 != 0) revert ClearingMismatch(interval);
         uint256 n = sites.length;
@@ -382,16 +543,33 @@ contract EnergyMarket is EIP712 {
         }
         _verifyReadings(sites, readings, interval, mem);
         _computeDeltas(price, matches, mem, n);
-        _applyDeltas(sites, mem + 64 * n);
-
+        uint256[] memory releases = _locks(price, sites, matches);
         bytes32 sh;
+        uint256 bad;
         assembly ("memory-safe") {
-            let metasHash := keccak256(add(mem, mul(0x60, n)), shl(5, n))
-            mstore(0x00, h)
-            mstore(0x20, metasHash)
-            sh := keccak256(0x00, 0x40)
+            let n32 := shl(5, n)
+            let delta := add(mem, shl(6, n))
+            let out := add(releases, 0x20)
+            for { let k := 0 } lt(k, n32) { k := add(k, 0x20) } {
+                // lock + delta >= 0: a site never pays more than its lock (see _liability);
+                // a release beyond 64 bits would spill into the site id
+                let lockWord := mload(add(out, k))
+                let w := add(lockWord, mload(add(delta, k)))
+                if iszero(eq(shr(64, w), shr(64, lockWord))) {
+                    bad := add(shr(5, k), 1)
+                    break
+                }
+                mstore(add(out, k), w)
+            }
+            let p := mload(0x40)
+            mstore(p, h)
+            mstore(add(p, 0x20), keccak256(add(mem, mul(0x60, n)), n32))
+            mstore(add(p, 0x40), keccak256(out, n32))
+            sh := keccak256(p, 0x60)
         }
-        _records[interval] = ((uint256(sh) >> 64) << 64) | (block.timestamp << 8) | STATUS_SETTLED;
+        if (bad != 0) revert BalanceOverflow(uint32(sites[bad - 1] >> 160));
+        _ring[slot] = ((uint256(sh) >> 64) << 64) | (uint256(interval) << 32) | ((block.timestamp - endsAt) << 8)
+            | STATUS_SETTLED;
         emit IntervalSettled(interval);
     }
 
@@ -522,48 +700,19 @@ contract EnergyMarket is EIP712 {
         }
     }
 
-    /// One SLOAD/SSTORE per six neighbouring site ids: `sites` are sorted by id.
-    function _applyDeltas(uint256[] calldata sites, uint256 delta) private {
-        uint256 fail; // 1 below zero, 2 above the lane
-        uint256 bad;
-        assembly ("memory-safe") {
-            let base := _lanes.slot
-            let slot := not(0)
-            let word := 0
-            let n := sites.length
-            for { let k := 0 } lt(k, n) { k := add(k, 1) } {
-                let id := and(shr(160, calldataload(add(sites.offset, shl(5, k)))), 0xffffffff)
-                let idSlot := div(id, 6)
-                if iszero(eq(idSlot, slot)) {
-                    if iszero(eq(slot, not(0))) { sstore(add(base, slot), word) }
-                    slot := idSlot
-                    word := sload(add(base, idSlot))
-                }
-                let shift := mul(mod(id, 6), 42)
-                let bal := add(and(shr(shift, word), 0x3ffffffffff), mload(add(delta, shl(5, k))))
-                if slt(bal, 0) {
-                    fail := 1
-                    bad := k
-                    break
-                }
-                if gt(bal, 0x3ffffffffff) {
-                    fail := 2
-                    bad := k
-                    break
-                }
-                word := or(and(word, not(shl(shift, 0x3ffffffffff))), shl(shift, bal))
-            }
-            if and(iszero(fail), iszero(eq(slot, not(0)))) { sstore(add(base, slot), word) }
-        }
-        if (fail != 0) {
-            uint32 id = uint32(sites[bad] >> 160);
-            int256 d;
-            assembly ("memory-safe") {
-                d := mload(add(delta, shl(5, bad)))
-            }
-            if (fail == 1) revert InsufficientEscrow(id, uint256(-d), balanceOf(id));
-            revert BalanceOverflow(id);
-        }
+
+    // ---- finalize ----------------------------------------------------------------------
+    function _finalize(uint64 interval, bytes32 clearingHash, bytes32 metasHash, uint256[] calldata releases) private {
+        uint256 slot = interval % ringSize;
+        uint256 rec = _ring[slot];
+        if (uint8(rec) != STATUS_SETTLED || uint32(rec >> 32) != interval) revert NotSettled(interval);
+        uint256 finalAt = _settledAt(interval, rec) + disputeWindowSec;
+        if (block.timestamp < finalAt) revert DisputeWindowOpen(interval, finalAt);
+        bytes32 sh = keccak256(abi.encode(clearingHash, metasHash, keccak256(abi.encodePacked(releases))));
+        if ((uint256(sh) ^ rec) >> 64 != 0) revert SettlementMismatch(interval);
+        _creditLanes(releases);
+        _ring[slot] = (rec & ~uint256(0xff)) | STATUS_FINAL;
+        emit IntervalFinalized(interval);
     }
 
     /// The dispute path's single reading check, in plain Solidity.
@@ -579,26 +728,32 @@ contract EnergyMarket is EIP712 {
         if (signer != address(uint160(ref))) revert ReadingSignerMismatch(id, signer);
     }
 
+
     // ---- dispute -----------------------------------------------------------------------
     /// @notice Within the dispute window, proves that site `sites[pos]`'s meter key signed a
-    /// reading for `interval` that contradicts the one settled. The offender's bond (up to
-    /// its balance) moves to the reporter and the offender is deactivated.
+    /// reading for `interval` that contradicts the one settled. The interval is voided: no
+    /// release happens and every site's lock goes back to its free balance, so balances are
+    /// as if the interval had never been committed. The offender's bond (up to its free
+    /// balance) moves to the reporter and the offender is deactivated. `releasesHash` is
+    /// keccak256 of the packed releases settle computed (see finalize).
     function dispute(
         uint64 interval,
         uint64 price,
         uint256[] calldata sites,
         uint256[] calldata matches,
         uint256[] calldata settledMetas,
+        bytes32 releasesHash,
         uint256 pos,
         SignedReading calldata contradicting,
         uint32 reporterSiteId
     ) external {
-        uint256 rec = _records[interval];
-        if (uint8(rec) != STATUS_SETTLED) revert NotSettled(interval);
-        uint256 closedAt = ((rec >> 8) & type(uint40).max) + disputeWindowSec;
+        uint256 slot = interval % ringSize;
+        uint256 rec = _ring[slot];
+        if (uint8(rec) != STATUS_SETTLED || uint32(rec >> 32) != interval) revert NotSettled(interval);
+        uint256 closedAt = _settledAt(interval, rec) + disputeWindowSec;
         if (block.timestamp >= closedAt) revert DisputeWindowClosed(interval, closedAt);
         bytes32 h = _clearingHashCalldata(interval, price, sites, matches);
-        bytes32 sh = keccak256(abi.encode(h, keccak256(abi.encodePacked(settledMetas))));
+        bytes32 sh = keccak256(abi.encode(h, keccak256(abi.encodePacked(settledMetas)), releasesHash));
         if ((uint256(sh) ^ rec) >> 64 != 0) revert SettlementMismatch(interval);
         if (pos >= sites.length) revert ReadingCountMismatch(pos, sites.length);
         uint256 ref = sites[pos];
@@ -608,6 +763,7 @@ contract EnergyMarket is EIP712 {
         _onlyOwner(reporterSiteId);
         if (reporterSiteId == offender) revert SelfDispute(offender);
 
+        _creditLanes(_locks(price, sites, matches));
         uint256 offenderBal = balanceOf(offender);
         uint256 slashed = offenderBal < bond ? offenderBal : bond;
         uint256 reporterBal = balanceOf(reporterSiteId) + slashed;
@@ -616,11 +772,53 @@ contract EnergyMarket is EIP712 {
         _setBalance(reporterSiteId, reporterBal);
         _sites[offender].active = false;
         _keys[offender].unlockAt = uint40(block.timestamp + _exitDelay());
-        _records[interval] = (rec & ~uint256(0xff)) | STATUS_DISPUTED;
+        _ring[slot] = (rec & ~uint256(0xff)) | STATUS_VOID;
         emit Disputed(interval, offender, reporterSiteId, slashed);
     }
 
     // ---- internals ---------------------------------------------------------------------
+    function _settledAt(uint64 interval, uint256 rec) private view returns (uint256) {
+        return intervalStart(interval) + intervalSec + ((rec >> 8) & 0xffffff);
+    }
+
+    /// Adds the amounts of `words` (siteId << 64 | amount, sorted by site id) to the free
+    /// balances: one SLOAD/SSTORE per six neighbouring site ids.
+    function _creditLanes(uint256[] memory words) private {
+        _moveLanes(words, false);
+    }
+
+    /// Takes the amounts of `words` out of the free balances; a short one reverts.
+    function _debitLanes(uint256[] memory words) private {
+        _moveLanes(words, true);
+    }
+
+    function _moveLanes(uint256[] memory words, bool debit) private {
+        uint256 cur = type(uint256).max;
+        uint256 word;
+        for (uint256 k; k < words.length; ++k) {
+            uint256 w = words[k];
+            uint32 id = uint32(w >> 64);
+            uint256 amount = uint64(w);
+            uint256 ls = id / LANES;
+            if (ls != cur) {
+                if (cur != type(uint256).max) _lanes[cur] = word;
+                cur = ls;
+                word = _lanes[ls];
+            }
+            uint256 shift = (id % LANES) * LANE_BITS;
+            uint256 bal = (word >> shift) & LANE_MASK;
+            if (debit) {
+                if (bal < amount) revert InsufficientEscrow(id, amount, bal);
+                bal -= amount;
+            } else {
+                bal += amount;
+                if (bal > LANE_MASK) revert BalanceOverflow(id);
+            }
+            word = (word & ~(LANE_MASK << shift)) | (bal << shift);
+        }
+        if (cur != type(uint256).max) _lanes[cur] = word;
+    }
+
     function _clearingHash(uint64 interval, uint64 price, uint256[] memory sites, uint256[] calldata matches)
         private
         pure

@@ -2,6 +2,20 @@ import type { Account, Address, Chain, Hash, Transport, WalletClient } from 'vie
 import { energyMarketAbi } from '../../contracts/abi.ts'
 import type { EncodedClearing } from '../market/encodeClearing.ts'
 
+/** The orders of an encoded clearing as the contract's SignedOrder structs. */
+export function orderArgs(clearing: EncodedClearing) {
+  return clearing.orders.map((o) => ({
+    siteId: o.siteId,
+    interval: o.interval,
+    side: o.side,
+    energyWh: o.energyWh,
+    limitPrice: o.limitPrice,
+    deadline: o.deadline,
+    r: o.r,
+    vs: o.vs,
+  }))
+}
+
 /** Sends the operator's commitClearing transaction for an encoded clearing. */
 export async function commitClearing(
   wallet: WalletClient<Transport, Chain, Account>,
@@ -12,20 +26,6 @@ export async function commitClearing(
     address: market,
     abi: energyMarketAbi,
     functionName: 'commitClearing',
-    args: [
-      clearing.interval,
-      clearing.price,
-      clearing.orders.map((o) => ({
-        siteId: o.siteId,
-        interval: o.interval,
-        side: o.side,
-        energyWh: o.energyWh,
-        limitPrice: o.limitPrice,
-        deadline: o.deadline,
-        r: o.r,
-        vs: o.vs,
-      })),
-      clearing.matches,
-    ],
+    args: [clearing.interval, clearing.price, orderArgs(clearing), clearing.matches],
   })
 }

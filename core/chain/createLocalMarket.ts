@@ -12,7 +12,7 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { energyMarketAbi, settlementTokenAbi } from '../../contracts/abi.ts'
 import { createMarketDomain, type MarketDomain } from '../market/typedData.ts'
 import { BaseError } from '../errors/BaseError.ts'
-import { deployMarket, type MarketConfig } from './deployMarket.ts'
+import { deployMarket, minRingSize, type MarketConfig } from './deployMarket.ts'
 
 /** Setting up a development market failed; names the RPC URL and the step. */
 export class LocalMarketError extends BaseError {
@@ -29,6 +29,7 @@ export type CreateLocalMarketParameters = {
   exportCapWh?: number
   /** token base units deposited per site */
   depositEach?: bigint
+  /** ringSize defaults to the smallest the windows allow */
   config?: Partial<Omit<MarketConfig, 'operator' | 'genesis' | 'unit'>>
 }
 
@@ -60,6 +61,7 @@ export async function createLocalMarket({
   await test.setBalance({ address: operator.address, value: 1000n * ether })
   const wallet = createWalletClient({ chain, transport, account: operator, pollingInterval: 50 }).extend(publicActions)
   const latest = await client.getBlock()
+  const windows = { intervalSec: 900n, settleWindowSec: 86_400n, disputeWindowSec: 3_600n, ...config }
   const fullConfig: MarketConfig = {
     unit: 1n,
     operator: operator.address,
@@ -69,6 +71,7 @@ export async function createLocalMarket({
     disputeWindowSec: 3_600n,
     penaltyBps: 2_000n,
     bond: 1_000_000n,
+    ringSize: minRingSize(windows),
     ...config,
   }
   const { market, token } = await deployMarket({ wallet, client, config: fullConfig })

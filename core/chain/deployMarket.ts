@@ -15,6 +15,13 @@ export type MarketConfig = {
   penaltyBps: bigint
   /** units an active site keeps in escrow */
   bond: bigint
+  /** interval records kept on chain; at least minRingSize(intervalSec, settleWindowSec, disputeWindowSec) */
+  ringSize: bigint
+}
+
+/** The contract's smallest ring: two intervals ahead, the running one, and the settle and dispute windows. */
+export function minRingSize({ intervalSec, settleWindowSec, disputeWindowSec }: Pick<MarketConfig, 'intervalSec' | 'settleWindowSec' | 'disputeWindowSec'>): bigint {
+  return 3n + (settleWindowSec + disputeWindowSec + intervalSec - 1n) / intervalSec
 }
 
 export type DeployMarketParameters = {

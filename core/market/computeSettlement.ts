@@ -12,13 +12,22 @@ export type ComputeSettlementParameters = {
   matches: readonly SettlementMatch[]
 }
 
-export type Settlement = { deltas: bigint[]; tradedWh: number; settledWh: number }
+export type Settlement = {
+  deltas: bigint[]
+  /** what commit locked per site: a buyer's full value, a seller's penalty on all it sold */
+  locks: bigint[]
+  /** credited to each site at finality: lock + delta (never negative) */
+  releases: bigint[]
+  tradedWh: number
+  settledWh: number
+}
 
 /**
  * The balance change of every site of a settled interval, exactly as the contract
  * computes it: matches consume each side's delivered energy in committed order, the
  * paid energy is min(traded, seller's remaining export, buyer's remaining import), and
  * each side pays `penaltyBps` of the price on its own shortfall to its counterparty.
+ * Commit locks each site's worst case; finalize credits lock + delta.
  */
 export function computeSettlement({ price, penaltyBps, readings, matches }: ComputeSettlementParameters): Settlement {
   const net = readings.map((r) => r.exportWh - r.importWh)
@@ -41,5 +50,13 @@ export function computeSettlement({ price, penaltyBps, readings, matches }: Comp
     tradedWh += e
     settledWh += paid
   }
-  return { deltas, tradedWh, settledWh }
+  const soldWh = readings.map(() => 0n)
+  const boughtWh = readings.map(() => 0n)
+  for (const { sellerPos, buyerPos, energyWh } of matches) {
+    soldWh[sellerPos]! += BigInt(energyWh)
+    boughtWh[buyerPos]! += BigInt(energyWh)
+  }
+  const locks = readings.map((_, k) => (soldWh[k]! * price * penaltyBps) / 10_000_000n + (boughtWh[k]! * price) / 1000n)
+  const releases = locks.map((lock, k) => lock + deltas[k]!)
+  return { deltas, locks, releases, tradedWh, settledWh }
 }

@@ -3,9 +3,11 @@
 import { readFileSync } from 'node:fs'
 import { encodeAbiParameters, hashDomain, keccak256, parseEventLogs, toHex, type Hex } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { energyMarketAbi } from '../../contracts/abi.ts'
+import { energyMarketAbi, settlementTokenAbi } from '../../contracts/abi.ts'
 import { compileContracts, renderAbiModule } from '../../contracts/compile.ts'
+import { buildFinalization } from '../../core/chain/buildFinalization.ts'
 import { createLocalMarket, type LocalMarket } from '../../core/chain/createLocalMarket.ts'
+import { finalizeInterval } from '../../core/chain/finalizeInterval.ts'
 import { settleInterval } from '../../core/chain/settleInterval.ts'
 import { startAnvil, type Anvil } from '../../core/chain/startAnvil.ts'
 import { computeSettlement } from '../../core/market/computeSettlement.ts'
@@ -29,7 +31,9 @@ let lm: LocalMarket
 
 beforeAll(async () => {
   anvil = await startAnvil()
-  lm = await createLocalMarket({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, sites: 8, importCapWh: 20_000, exportCapWh: 20_000 })
+  // a ring far larger than the windows need: attack tests abandon committed intervals,
+  // and their slots must not come round again in this file (contracts-ring tests reuse)
+  lm = await createLocalMarket({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, sites: 8, importCapWh: 20_000, exportCapWh: 20_000, config: { ringSize: 512n } })
 })
 
 afterAll(async () => {
@@ -75,6 +79,20 @@ async function settleExact(c: Committed) {
   return readings
 }
 
+const record = (interval: bigint) =>
+  lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'intervalRecord', args: [interval] })
+
+/** Moves past the dispute window of a settled interval and credits its releases. */
+async function finalizeAfterWindow(c: Committed, readings: Awaited<ReturnType<typeof settleExact>>) {
+  const [, settledAt] = await record(c.clearing.interval)
+  const { timestamp } = await lm.client.getBlock()
+  if (timestamp < settledAt + lm.config.disputeWindowSec) await lm.warpTo(settledAt + lm.config.disputeWindowSec)
+  const f = buildFinalization({ clearing: c.clearing, siteRefs: c.siteRefs, readings, penaltyBps: lm.config.penaltyBps })
+  const receipt = await lm.client.waitForTransactionReceipt({ hash: await finalizeInterval(lm.wallet, lm.market, f) })
+  expect(receipt.status).toBe('success')
+  return f
+}
+
 describe('build artifacts', () => {
   it('contracts/abi.ts is what the current sources compile to', () => {
     const text = readFileSync(new URL('../../contracts/abi.ts', import.meta.url), 'utf8')
@@ -98,11 +116,11 @@ describe('build artifacts', () => {
 })
 
 describe('happy path', () => {
-  it('commits, settles min(traded, delivered) with penalties, nets balances and becomes final', async () => {
+  it('commits (locking each liability), settles min(traded, delivered) with penalties, and credits the net at finality', async () => {
+    const before = await balances([0, 1, 2, 3])
     const c = await commitNext()
     const { clearing } = c
     expect(clearing.siteIds).toEqual([0, 1, 2, 3])
-    const before = await balances(clearing.siteIds)
     await endInterval(clearing.interval)
     // site 1 delivers only half of what it sold; site 3 takes 300 Wh less than it bought
     const exact = exactDelivery(clearing)
@@ -113,31 +131,47 @@ describe('happy path', () => {
       return r
     }
     const readings = await signReadings(lm, clearing, readingOf)
-    const hash = await settleInterval(lm.wallet, lm.market, { clearing, siteRefs: c.siteRefs, readings })
-    const receipt = await lm.client.waitForTransactionReceipt({ hash })
-    expect(receipt.status).toBe('success')
-
     const expected = computeSettlement({
       price: clearing.price,
       penaltyBps: lm.config.penaltyBps,
       readings,
       matches: unpackMatches(clearing.matches),
     })
-    const after = await balances(clearing.siteIds)
-    const deltas = after.map((b, i) => b - before[i]!)
+    // commit took each site's worst case out of its free balance
+    expect(await balances(clearing.siteIds)).toEqual(before.map((b, i) => b - expected.locks[i]!))
+    const hash = await settleInterval(lm.wallet, lm.market, { clearing, siteRefs: c.siteRefs, readings })
+    const receipt = await lm.client.waitForTransactionReceipt({ hash })
+    expect(receipt.status).toBe('success')
+    const [event] = parseEventLogs({ abi: energyMarketAbi, logs: receipt.logs, eventName: 'IntervalSettled' })
+    expect(event?.args.interval).toBe(clearing.interval)
+    // settled, not final: nothing is credited and nothing more can be withdrawn
+    expect(await balances(clearing.siteIds)).toEqual(before.map((b, i) => b - expected.locks[i]!))
+    const [status, , isFinal] = await record(clearing.interval)
+    expect([status, isFinal]).toEqual([2, false])
+    const f = buildFinalization({ clearing, siteRefs: c.siteRefs, readings, penaltyBps: lm.config.penaltyBps })
+    expect(await revertName(finalizeInterval(lm.wallet, lm.market, f))).toBe('DisputeWindowOpen')
+
+    await finalizeAfterWindow(c, readings)
+    const deltas = (await balances(clearing.siteIds)).map((b, i) => b - before[i]!)
     expect(deltas).toEqual(expected.deltas)
     expect(deltas.reduce((a, b) => a + b, 0n)).toBe(0n)
     expect(expected.settledWh).toBeLessThan(expected.tradedWh)
     expect(deltas[1]! < deltas[0]!).toBe(true) // the short seller earns less than the full one
-    const [event] = parseEventLogs({ abi: energyMarketAbi, logs: receipt.logs, eventName: 'IntervalSettled' })
-    expect(event?.args.interval).toBe(clearing.interval)
+    expect(await record(clearing.interval)).toEqual([4, (await record(clearing.interval))[1], true])
+    // credited once: a second finalize and a tampered one revert
+    expect(await revertName(finalizeInterval(lm.wallet, lm.market, f))).toBe('NotSettled')
+  })
 
-    const record = () =>
-      lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'intervalRecord', args: [clearing.interval] })
-    const [status, settledAt, isFinal] = await record()
-    expect([status, isFinal]).toEqual([2, false])
+  it('finalize checks the releases against the settled record', async () => {
+    const c = await commitNext()
+    await endInterval(c.clearing.interval)
+    const readings = await settleExact(c)
+    const [, settledAt] = await record(c.clearing.interval)
     await lm.warpTo(settledAt + lm.config.disputeWindowSec)
-    expect((await record())[2]).toBe(true)
+    const f = buildFinalization({ clearing: c.clearing, siteRefs: c.siteRefs, readings, penaltyBps: lm.config.penaltyBps })
+    const richer = { ...f, releases: f.releases.map((r, k) => (k === 0 ? r + 1n : r)) }
+    expect(await revertName(finalizeInterval(lm.wallet, lm.market, richer))).toBe('SettlementMismatch')
+    await lm.client.waitForTransactionReceipt({ hash: await finalizeInterval(lm.wallet, lm.market, f) })
   })
 
   it('pays an owner out (pull) while the bond stays in escrow', async () => {
@@ -287,52 +321,93 @@ describe('attacks revert with a named error', () => {
     lm.sites[siteId]!.meter = newMeter
   })
 
-  it('dispute: a contradicting reading inside the window slashes the bond; after finality it reverts', async () => {
+  it('dispute: a contradicting reading inside the window voids the interval and slashes the bond; after finality it reverts', async () => {
     const specs: OrderSpec[] = [
       { site: 6, side: SIDE_ASK, energyWh: 1000, limitPrice: p(0.1) },
       { site: 7, side: SIDE_BID, energyWh: 1000, limitPrice: p(0.2) },
     ]
-    const disputeArgs = async (c: Committed, readings: Awaited<ReturnType<typeof settleExact>>) => {
-      const honest = readings[0]!
-      const contradicting = await signMeterReading(lm.sites[6]!.meter, lm.domain, { ...honest, exportWh: honest.exportWh - 400 })
-      const reporter = lm.walletFor(lm.sites[7]!.owner)
-      return reporter.writeContract({
+    const disputeWith = (c: Committed, readings: Awaited<ReturnType<typeof settleExact>>, contradicting: (typeof readings)[number], releasesHash?: Hex) => {
+      const f = buildFinalization({ clearing: c.clearing, siteRefs: c.siteRefs, readings, penaltyBps: lm.config.penaltyBps })
+      return lm.walletFor(lm.sites[7]!.owner).writeContract({
         address: lm.market,
         abi: energyMarketAbi,
         functionName: 'dispute',
-        args: [c.clearing.interval, c.clearing.price, c.siteRefs, c.clearing.matches, readings.map((r) => packReading(r).meta), 0n, packReading(contradicting), 7],
+        args: [c.clearing.interval, c.clearing.price, c.siteRefs, c.clearing.matches, f.metas, releasesHash ?? f.releasesHash, 0n, packReading(contradicting), 7],
       })
     }
+    const contradict = (readings: Awaited<ReturnType<typeof settleExact>>) =>
+      signMeterReading(lm.sites[6]!.meter, lm.domain, { ...readings[0]!, exportWh: readings[0]!.exportWh - 400 })
     // after finality
     const late = await commitNext(specs)
     await endInterval(late.clearing.interval)
     const lateReadings = await settleExact(late)
-    const [, settledAt] = await lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'intervalRecord', args: [late.clearing.interval] })
+    const [, settledAt] = await record(late.clearing.interval)
     await lm.warpTo(settledAt + lm.config.disputeWindowSec)
-    expect(await revertName(disputeArgs(late, lateReadings))).toBe('DisputeWindowClosed')
+    expect(await revertName(disputeWith(late, lateReadings, await contradict(lateReadings)))).toBe('DisputeWindowClosed')
+    await finalizeAfterWindow(late, lateReadings)
+
     // inside the window
+    const [before6, before7] = await balances([6, 7])
     const c = await commitNext(specs)
     await endInterval(c.clearing.interval)
     const readings = await settleExact(c)
-    const sameReading = lm.walletFor(lm.sites[7]!.owner).writeContract({
-      address: lm.market,
-      abi: energyMarketAbi,
-      functionName: 'dispute',
-      args: [c.clearing.interval, c.clearing.price, c.siteRefs, c.clearing.matches, readings.map((r) => packReading(r).meta), 0n, packReading(readings[0]!), 7],
-    })
-    expect(await revertName(sameReading)).toBe('ReadingNotContradicting')
-    const [before6, before7] = await balances([6, 7])
-    const hash = await disputeArgs(c, readings)
+    expect(await revertName(disputeWith(c, readings, readings[0]!))).toBe('ReadingNotContradicting')
+    const contradicting = await contradict(readings)
+    expect(await revertName(disputeWith(c, readings, contradicting, keccak256('0x01')))).toBe('SettlementMismatch')
+    const hash = await disputeWith(c, readings, contradicting)
     expect((await lm.client.waitForTransactionReceipt({ hash })).status).toBe('success')
+    // reversed: the locks went back and nothing was paid, as if the interval had never
+    // been committed; then the offender's bond moved to the reporter
     const [after6, after7] = await balances([6, 7])
     expect(before6! - after6!).toBe(lm.config.bond)
     expect(after7! - before7!).toBe(lm.config.bond)
+    expect((await record(c.clearing.interval))[0]).toBe(3)
+    const f = buildFinalization({ clearing: c.clearing, siteRefs: c.siteRefs, readings, penaltyBps: lm.config.penaltyBps })
+    await lm.warpTo((await lm.client.getBlock()).timestamp + lm.config.disputeWindowSec)
+    expect(await revertName(finalizeInterval(lm.wallet, lm.market, f))).toBe('NotSettled')
     const [site6] = await lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'site', args: [6] })
     expect(site6.active).toBe(false)
-    expect(await revertName(disputeArgs(c, readings))).toBe('NotSettled')
+    expect(await revertName(disputeWith(c, readings, contradicting))).toBe('NotSettled')
     // the offender can no longer trade
     const interval = await freshInterval()
     expect(await revertName(commit(lm, clear(interval, await signOrders(lm, interval, specs))))).toBe('SiteInactive')
+  })
+})
+
+describe('escrow', () => {
+  it('a commit locks the worst case: a short buyer is refused at commit, and a withdrawal after commit cannot reach the lock', async () => {
+    const specs: OrderSpec[] = [
+      { site: 4, side: SIDE_ASK, energyWh: 10_000, limitPrice: p(0.1) },
+      { site: 5, side: SIDE_BID, energyWh: 10_000, limitPrice: p(0.2) },
+    ]
+    const buyer = lm.sites[5]!
+    const wallet = lm.walletFor(buyer.owner)
+    const withdrawAll = async () => {
+      const available = await lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'withdrawable', args: [5] })
+      if (available > 0n) await lm.client.waitForTransactionReceipt({ hash: await wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'withdraw', args: [5, available] }) })
+    }
+    // the buyer keeps only its bond: the commit is refused, nothing is locked
+    await withdrawAll()
+    const interval = await freshInterval()
+    const clearing = clear(interval, await signOrders(lm, interval, specs))
+    expect(await revertName(commit(lm, clearing))).toBe('InsufficientEscrow')
+    expect(await balances([5])).toEqual([lm.config.bond])
+    // with enough escrow it commits; the buyer then withdraws all it can
+    const value = (BigInt(clearing.matches.reduce((a, m) => a + Number(m & 0xffffffffn), 0)) * clearing.price) / 1000n
+    await lm.client.waitForTransactionReceipt({ hash: await lm.wallet.writeContract({ address: lm.token, abi: settlementTokenAbi, functionName: 'mint', args: [lm.operator.address, value] }) })
+    await lm.client.waitForTransactionReceipt({ hash: await lm.wallet.writeContract({ address: lm.token, abi: settlementTokenAbi, functionName: 'approve', args: [lm.market, value] }) })
+    await lm.client.waitForTransactionReceipt({ hash: await lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'deposit', args: [5, value] }) })
+    const [sellerBefore] = await balances([4])
+    const c = await commit(lm, clearing)
+    await withdrawAll()
+    expect(await balances([5])).toEqual([lm.config.bond])
+    // ... and the seller is still paid in full: the lock, not the free balance, pays
+    await endInterval(interval)
+    const readings = await settleExact(c)
+    await finalizeAfterWindow(c, readings)
+    const [sellerAfter, buyerAfter] = await balances([4, 5])
+    expect(sellerAfter! - sellerBefore!).toBe(value)
+    expect(buyerAfter).toBe(lm.config.bond)
   })
 })
 

@@ -1,10 +1,13 @@
 // The chain and the TypeScript model agree: random order books cleared by clearAuction,
-// committed, delivered with random meter readings and settled on anvil move exactly the
-// balances computeSettlement predicts, and the escrow still holds every token.
+// committed, delivered with random meter readings, settled and finalized on anvil lock and
+// then move exactly the balances computeSettlement predicts, and the escrow still holds
+// every token.
 import fc from 'fast-check'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { energyMarketAbi, settlementTokenAbi } from '../../contracts/abi.ts'
+import { buildFinalization } from '../../core/chain/buildFinalization.ts'
 import { createLocalMarket, type LocalMarket } from '../../core/chain/createLocalMarket.ts'
+import { finalizeInterval } from '../../core/chain/finalizeInterval.ts'
 import { settleInterval } from '../../core/chain/settleInterval.ts'
 import { startAnvil, type Anvil } from '../../core/chain/startAnvil.ts'
 import { clearAuction } from '../../core/market/clearAuction.ts'
@@ -56,17 +59,26 @@ it('settles random order books and deliveries exactly as the TypeScript model', 
       await lm.warpTo(lm.intervalStart(next))
       const interval = next + 1n
       const clearing = clear(interval, await signOrders(lm, interval, specs))
+      const before = await allBalances()
       const committed = await commit(lm, clearing)
       await lm.warpTo(lm.intervalStart(interval + 1n))
       const readings = await signReadings(lm, clearing, (siteId) => readingsBySite[siteId]!)
-      const before = await allBalances()
+      const model = computeSettlement({ price: clearing.price, penaltyBps: lm.config.penaltyBps, readings, matches: unpackMatches(clearing.matches) })
+      const locked = [...before]
+      clearing.siteIds.forEach((id, k) => (locked[id]! -= model.locks[k]!))
+      expect(await allBalances()).toEqual(locked)
       const hash = await settleInterval(lm.wallet, lm.market, { clearing, siteRefs: committed.siteRefs, readings })
       expect((await lm.client.waitForTransactionReceipt({ hash })).status).toBe('success')
+      expect(await allBalances()).toEqual(locked) // nothing moves before finality
+      const [, settledAt] = await lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'intervalRecord', args: [interval] })
+      await lm.warpTo(settledAt + lm.config.disputeWindowSec)
+      const f = buildFinalization({ clearing, siteRefs: committed.siteRefs, readings, penaltyBps: lm.config.penaltyBps })
+      expect((await lm.client.waitForTransactionReceipt({ hash: await finalizeInterval(lm.wallet, lm.market, f) })).status).toBe('success')
       const after = await allBalances()
-      const model = computeSettlement({ price: clearing.price, penaltyBps: lm.config.penaltyBps, readings, matches: unpackMatches(clearing.matches) })
       const expected = [...before]
       clearing.siteIds.forEach((id, k) => (expected[id]! += model.deltas[k]!))
       expect(after).toEqual(expected)
+      expect(model.releases.every((r) => r >= 0n)).toBe(true)
       const held = await lm.client.readContract({ address: lm.token, abi: settlementTokenAbi, functionName: 'balanceOf', args: [lm.market] })
       expect(after.reduce((a, b) => a + b, 0n) * lm.config.unit).toBe(held)
     }),

@@ -1,0 +1,45 @@
+import { encodeAbiParameters, encodePacked, keccak256, type Hex } from 'viem'
+import { computeSettlement } from '../market/computeSettlement.ts'
+import { packReading, type EncodedClearing } from '../market/encodeClearing.ts'
+import type { SignedMeterReading } from '../market/signMarketData.ts'
+
+/** What finalize() takes for one settled interval, and what dispute() needs to name it. */
+export type Finalization = {
+  interval: bigint
+  clearingHash: Hex
+  metasHash: Hex
+  /** siteId << 64 | amount per site, in clearing order */
+  releases: bigint[]
+  releasesHash: Hex
+  /** the packed readings settle() recorded, in clearing order */
+  metas: bigint[]
+}
+
+export type BuildFinalizationParameters = {
+  clearing: Pick<EncodedClearing, 'interval' | 'price' | 'matches'>
+  /** siteId << 160 | meterKey per matched site, as ClearingCommitted logged them */
+  siteRefs: readonly bigint[]
+  readings: readonly SignedMeterReading[]
+  penaltyBps: bigint
+}
+
+/** Recomputes, off-chain, the hashes and releases a settle() of these readings recorded. */
+export function buildFinalization({ clearing, siteRefs, readings, penaltyBps }: BuildFinalizationParameters): Finalization {
+  const clearingHash = keccak256(
+    encodeAbiParameters(
+      [{ type: 'uint64' }, { type: 'uint64' }, { type: 'uint256[]' }, { type: 'uint256[]' }],
+      [clearing.interval, clearing.price, [...siteRefs], [...clearing.matches]],
+    ),
+  )
+  const metas = readings.map((r) => packReading(r).meta)
+  const metasHash = keccak256(encodePacked(['uint256[]'], [metas]))
+  const matches = clearing.matches.map((m) => ({
+    sellerPos: Number((m >> 40n) & 0xffn),
+    buyerPos: Number((m >> 32n) & 0xffn),
+    energyWh: Number(m & 0xffffffffn),
+  }))
+  const { releases: amounts } = computeSettlement({ price: clearing.price, penaltyBps, readings, matches })
+  const releases = siteRefs.map((ref, k) => ((ref >> 160n) << 64n) | amounts[k]!)
+  const releasesHash = keccak256(encodePacked(['uint256[]'], [releases]))
+  return { interval: clearing.interval, clearingHash, metasHash, releases, releasesHash, metas }
+}

@@ -1,0 +1,17 @@
+import type { Account, Address, Chain, Hash, Transport, WalletClient } from 'viem'
+import { energyMarketAbi } from '../../contracts/abi.ts'
+import type { Finalization } from './buildFinalization.ts'
+
+/** Sends finalize() for a settled interval whose dispute window has passed. */
+export async function finalizeInterval(
+  wallet: WalletClient<Transport, Chain, Account>,
+  market: Address,
+  f: Pick<Finalization, 'interval' | 'clearingHash' | 'metasHash' | 'releases'>,
+): Promise<Hash> {
+  return wallet.writeContract({
+    address: market,
+    abi: energyMarketAbi,
+    functionName: 'finalize',
+    args: [f.interval, f.clearingHash, f.metasHash, f.releases],
+  })
+}
