@@ -106,7 +106,7 @@ export function createSiteController(options: SiteControllerOptions) {
 
   // Slot means of load and PV: seeded from the store's 15-minute tier, so a restart keeps its history.
   const history = new Map<number, { loadW: number; pvW: number }>()
-  const seedFrom = now() - 60 * dayMs
+  const seedFrom = now() - 400 * dayMs
   const pvRows = new Map(store.queryTelemetry({ device: siteDevice, point: 'pvW', fromMs: seedFrom, toMs: now(), tier: '15m' }).map((r) => [r.timeMs, r.value]))
   for (const r of store.queryTelemetry({ device: siteDevice, point: 'loadW', fromMs: seedFrom, toMs: now(), tier: '15m' })) history.set(r.timeMs, { loadW: r.value, pvW: pvRows.get(r.timeMs) ?? 0 })
   let slot: { startMs: number; load: number; pv: number; n: number } | null = null
@@ -116,7 +116,10 @@ export function createSiteController(options: SiteControllerOptions) {
   let latestLoad: ForecastRecord | null = null
   let latestPv: ForecastRecord | null = null
   let loadMethod: string | null = null
-  let accuracy: { dayStartMs: number; value: ForecastAccuracy } | null = null
+  let accuracy: { key: string; value: ForecastAccuracy } | null = null
+  let historyVersion = 0
+  let storedForecasts = 0
+  let lastStoredSlot: number | null = null
   let training: Promise<void> | null = null
   let lastRetrainCheckDay: string | null = null
   let timer: NodeJS.Timeout | null = null
@@ -152,9 +155,11 @@ export function createSiteController(options: SiteControllerOptions) {
     latestPv = { createdAtMs, kind: 'pv', model: pvSite ? 'clear-sky-scaled' : 'none', startMs: slotStartMs, slotMs, valuesW: pvW }
     // One stored forecast an hour (and at every local midnight) is enough to score day-ahead and hour-ahead accuracy.
     const localMinute = Math.round((slotStartMs + calendar.offsetMs(slotStartMs)) / 60_000) % 60
-    if (localMinute === 0) {
+    if (localMinute === 0 && lastStoredSlot !== slotStartMs) {
+      lastStoredSlot = slotStartMs
       store.saveForecast(latestLoad)
       store.saveForecast(latestPv)
+      storedForecasts++
     }
     emit({ type: 'forecast', load: latestLoad, pv: latestPv })
     const battery = batteries[0]?.battery
@@ -190,11 +195,13 @@ export function createSiteController(options: SiteControllerOptions) {
   function scoreYesterday(nowMs: number): ForecastAccuracy | null {
     const todayStart = localMidnight(nowMs)
     const dayStartMs = localMidnight(todayStart - dayMs / 2)
-    if (accuracy?.dayStartMs === dayStartMs) return accuracy.value
+    // Recomputed when the day or what is known about it changes (a slot landed, a forecast was stored).
+    const key = `${dayStartMs}:${historyVersion}:${storedForecasts}`
+    if (accuracy?.key === key) return accuracy.value
     const forecasts = store.forecastsFor({ kind: 'load', startMs: dayStartMs - dayMs, endMs: todayStart })
     const actualW = new Map([...history].filter(([t]) => t >= dayStartMs - dayMs && t < todayStart).map(([t, h]) => [t, h.loadW]))
     const value = measureForecastAccuracy({ fromMs: dayStartMs, toMs: todayStart, slotMs, forecasts: forecasts.filter((f) => f.createdAtMs < todayStart), actualW })
-    accuracy = { dayStartMs, value }
+    accuracy = { key, value }
     return value
   }
 
@@ -238,7 +245,10 @@ export function createSiteController(options: SiteControllerOptions) {
         { timeMs: snap.timeMs, device: siteDevice, point: 'gridW', value: snap.gridW },
       ])
       const slotStartMs = Math.floor(snap.timeMs / slotMs) * slotMs
-      if (slot && slot.startMs !== slotStartMs && slot.n > 0) history.set(slot.startMs, { loadW: slot.load / slot.n, pvW: slot.pv / slot.n })
+      if (slot && slot.startMs !== slotStartMs && slot.n > 0) {
+        history.set(slot.startMs, { loadW: slot.load / slot.n, pvW: slot.pv / slot.n })
+        historyVersion++
+      }
       if (!slot || slot.startMs !== slotStartMs) slot = { startMs: slotStartMs, load: 0, pv: 0, n: 0 }
       slot.load += loadW
       slot.pv += pvW
