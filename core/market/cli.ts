@@ -4,7 +4,7 @@ import { UsageError } from '../errors/BaseError.ts'
 const usage = `usage: gridmesh market <subcommand>
 
 subcommands:
-  demo --sites N --intervals N [--json]   sites trade on a local anvil chain
+  demo --sites N --intervals N [--key-dir DIR] [--json]   sites trade on a local anvil chain
 `
 
 /** Entry point of `gridmesh market`; returns the exit code. */

@@ -5,6 +5,7 @@
 // settlement goes out through the persistent outbox. Prints trades, settlements,
 // balances and gas.
 import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -12,16 +13,18 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { encodeFunctionData, parseEventLogs, type Address } from 'viem'
 import { energyMarketAbi, settlementTokenAbi } from '../../contracts/abi.ts'
+import { buildFinalization, type Finalization } from '../chain/buildFinalization.ts'
 import { commitClearing } from '../chain/commitClearing.ts'
 import { createLocalMarket } from '../chain/createLocalMarket.ts'
 import { createOutbox } from '../chain/createOutbox.ts'
 import { startAnvil } from '../chain/startAnvil.ts'
 import { BaseError, UsageError } from '../errors/BaseError.ts'
 import { clearAuction } from './clearAuction.ts'
+import { computeSettlement } from './computeSettlement.ts'
 import { encodeClearing, packReading } from './encodeClearing.ts'
 import { fromJsonLine, toJsonLine } from './jsonLines.ts'
 import type { SignedMeterReading, SignedOrder } from './signMarketData.ts'
-import type { SiteRequest } from './siteProcess.ts'
+import { passphraseEnv, type SiteRequest } from './siteProcess.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
 
@@ -30,10 +33,10 @@ export class DemoError extends BaseError {
   override name = 'DemoError' as const
 }
 
-type DemoOptions = { sites: number; intervals: number; json: boolean; seed: number }
+type DemoOptions = { sites: number; intervals: number; json: boolean; seed: number; keyDir: string | null }
 
 function parseArgs(argv: string[]): DemoOptions {
-  const options: DemoOptions = { sites: 3, intervals: 4, json: false, seed: 1 }
+  const options: DemoOptions = { sites: 3, intervals: 4, json: false, seed: 1, keyDir: null }
   const int = (flag: string, value: string | undefined, min: number, max: number) => {
     const n = Number(value)
     if (value === undefined || !Number.isInteger(n) || n < min || n > max)
@@ -46,16 +49,21 @@ function parseArgs(argv: string[]): DemoOptions {
     else if (flag === '--sites') options.sites = int(flag, argv[++i], 2, 8)
     else if (flag === '--intervals') options.intervals = int(flag, argv[++i], 1, 96)
     else if (flag === '--seed') options.seed = int(flag, argv[++i], 0, 2 ** 31)
-    else throw new UsageError(`gridmesh market demo: unknown option '${flag}'; expected --sites N, --intervals N, --seed N, --json`)
+    else if (flag === '--key-dir') {
+      const value = argv[++i]
+      if (!value) throw new UsageError(`gridmesh market demo: --key-dir: expected a directory, got nothing`)
+      options.keyDir = value
+    } else throw new UsageError(`gridmesh market demo: unknown option '${flag}'; expected --sites N, --intervals N, --seed N, --key-dir DIR, --json`)
   }
   return options
 }
 
 type SiteHandle = { siteId: number; child: ChildProcess; ask<T>(req: SiteRequest): Promise<T> }
 
-function spawnSite(siteId: number): SiteHandle {
+function spawnSite(siteId: number, passphrase: string): SiteHandle {
   const child = spawn(process.execPath, [join(here, '..', '..', 'bin', 'run-ts.js'), join(here, 'siteProcess.ts')], {
     stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, [passphraseEnv]: passphrase },
   })
   const waiting: ((line: string) => void)[] = []
   createInterface({ input: child.stdout! }).on('line', (line) => waiting.shift()?.(line))
@@ -87,10 +95,22 @@ export async function runDemo(argv: string[]): Promise<number> {
     const deposit = 100_000_000n // 100 tokens of 6 decimals per site
     log(`market ${lm.market} on anvil ${anvil.rpcUrl} (chain ${anvil.chainId}); token ${lm.token}`)
     const sites: { siteId: number; owner: Address; meter: Address }[] = []
-    for (let siteId = 0; siteId < opts.sites; siteId++) handles.push(spawnSite(siteId))
+    // each site seals its keys in its own scrypt key files; the passphrase reaches it only
+    // through its environment and the coordinator sees addresses only
+    // (GRIDMESH_KEYSTORE_PASSPHRASE and --key-dir keep the key files across runs)
+    const passphrase = process.env[passphraseEnv] || randomBytes(24).toString('base64url')
+    for (let siteId = 0; siteId < opts.sites; siteId++) handles.push(spawnSite(siteId, passphrase))
     const keys = await Promise.all(
       handles.map((h) =>
-        h.ask<{ owner: Address; meter: Address }>({ type: 'hello', siteId: h.siteId, sites: opts.sites, seed: opts.seed, domain: lm.domain, ...caps }),
+        h.ask<{ owner: Address; meter: Address }>({
+          type: 'hello',
+          siteId: h.siteId,
+          sites: opts.sites,
+          seed: opts.seed,
+          domain: lm.domain,
+          keyDir: join(opts.keyDir ?? join(dir, 'keys'), `site-${h.siteId}`),
+          ...caps,
+        }),
       ),
     )
     for (const [siteId, k] of keys.entries()) {
@@ -111,6 +131,8 @@ export async function runDemo(argv: string[]): Promise<number> {
     const intervals: ({ interval: bigint } & Record<string, unknown>)[] = []
     let commitGasTotal = 0n
     let settleGasTotal = 0n
+    let finalizeGasTotal = 0n
+    const settled: Finalization[] = []
     let tradesTotal = 0
     /** Orders, clearing (every site must agree) and commit of one interval; null when nothing trades. */
     const prepare = async (interval: bigint) => {
@@ -134,34 +156,43 @@ export async function runDemo(argv: string[]): Promise<number> {
       return { interval, orders, clearing, encoded, commitGas: commitReceipt.gasUsed, siteRefs: [...committed!.args.sites] }
     }
 
+    /** Sends one transaction through the outbox and waits until it is mined; returns its receipt. */
+    const send = async (key: string, data: `0x${string}`, what: string) => {
+      outbox.enqueue(key, { to: lm.market, data })
+      for (let tries = 0; outbox.get(key)!.status === 'pending' || outbox.get(key)!.status === 'signed'; tries++) {
+        if (tries === 50) throw new DemoError(`${what}: still open after 50 outbox passes: ${outbox.get(key)!.error ?? ''}`)
+        await outbox.processOnce()
+      }
+      const entry = outbox.get(key)!
+      if (entry.status !== 'confirmed') throw new DemoError(`${what}: ${entry.status}: ${entry.error ?? ''}`)
+      const hash = entry.hashes[entry.hashes.length - 1]!
+      return { hash, receipt: await lm.client.getTransactionReceipt({ hash }) }
+    }
+
     /** Meter readings from the sites and settlement through the outbox, after the interval ended. */
     const settle = async (p: NonNullable<Awaited<ReturnType<typeof prepare>>>) => {
       const { interval, encoded, clearing } = p
       const readings = await Promise.all(
         encoded.siteIds.map((id) => handles[id]!.ask<{ reading: SignedMeterReading }>({ type: 'reading', interval }).then((r) => r.reading)),
       )
-      const before = await balances()
       const key = `settle:${lm.market}:${interval}`
-      outbox.enqueue(key, {
-        to: lm.market,
-        data: encodeFunctionData({
+      const { hash: settleTx, receipt: settleReceipt } = await send(
+        key,
+        encodeFunctionData({
           abi: energyMarketAbi,
           functionName: 'settle',
           args: [interval, encoded.price, p.siteRefs, encoded.matches, readings.map(packReading)],
         }),
-      })
-      for (let tries = 0; outbox.get(key)!.status === 'pending' || outbox.get(key)!.status === 'signed'; tries++) {
-        if (tries === 50) throw new DemoError(`interval ${interval}: settlement still open after 50 outbox passes: ${outbox.get(key)!.error ?? ''}`)
-        await outbox.processOnce()
-      }
-      const entry = outbox.get(key)!
-      if (entry.status !== 'confirmed') throw new DemoError(`interval ${interval}: settlement ${entry.status}: ${entry.error ?? ''}`)
-      const settleReceipt = await lm.client.getTransactionReceipt({ hash: entry.hashes[entry.hashes.length - 1]! })
-      const after = await balances()
+        `interval ${interval}: settlement`,
+      )
       commitGasTotal += p.commitGas
       settleGasTotal += settleReceipt.gasUsed
       tradesTotal += clearing.matches.length
-      const deltas = Object.fromEntries(sites.map((s, i) => [s.siteId, after[i]! - before[i]!]))
+      settled.push(buildFinalization({ clearing: encoded, siteRefs: p.siteRefs, readings, penaltyBps: lm.config.penaltyBps }))
+      // what finalize will credit on top of the locks, by the same rule the contract applies
+      const matches = encoded.matches.map((m) => ({ sellerPos: Number((m >> 40n) & 0xffn), buyerPos: Number((m >> 32n) & 0xffn), energyWh: Number(m & 0xffffffffn) }))
+      const model = computeSettlement({ price: encoded.price, penaltyBps: lm.config.penaltyBps, readings, matches })
+      const deltas = Object.fromEntries(encoded.siteIds.map((id, k) => [id, model.deltas[k]!]))
       log(
         `interval ${interval}: price ${Number(clearing.price) / 1e6} /kWh, ${clearing.matches.length} trades, ${clearing.tradedWh} Wh; ` +
           `commit ${p.commitGas} gas, settle ${settleReceipt.gasUsed} gas; deltas ${JSON.stringify(deltas, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`,
@@ -175,7 +206,7 @@ export async function runDemo(argv: string[]): Promise<number> {
         balanceDeltas: deltas,
         commitGas: p.commitGas,
         settleGas: settleReceipt.gasUsed,
-        settleTx: entry.hashes[entry.hashes.length - 1],
+        settleTx,
       })
     }
 
@@ -190,6 +221,18 @@ export async function runDemo(argv: string[]): Promise<number> {
       if (prepared) await settle(prepared)
       prepared = next
     }
+    // nothing is credited before the dispute window has passed: then finalize every
+    // settled interval (balances before this are free escrow minus the open locks)
+    await lm.warpTo((await lm.client.getBlock()).timestamp + lm.config.disputeWindowSec)
+    for (const f of settled) {
+      const { receipt } = await send(
+        `finalize:${lm.market}:${f.interval}`,
+        encodeFunctionData({ abi: energyMarketAbi, functionName: 'finalize', args: [f.interval, f.clearingHash, f.metasHash, f.releases] }),
+        `interval ${f.interval}: finalization`,
+      )
+      finalizeGasTotal += receipt.gasUsed
+    }
+    log(`finalized ${settled.length} intervals after the dispute window: ${finalizeGasTotal} gas`)
     const final = await balances()
     const summary = {
       chain: { rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, market: lm.market, token: lm.token },
@@ -199,6 +242,7 @@ export async function runDemo(argv: string[]): Promise<number> {
       gas: {
         commitTotal: commitGasTotal,
         settleTotal: settleGasTotal,
+        finalizeTotal: finalizeGasTotal,
         trades: tradesTotal,
         settleGasPerTrade: tradesTotal ? Number(settleGasTotal) / tradesTotal : null,
       },
