@@ -2,23 +2,29 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parse, stringify } from 'yaml'
-import { BaseError } from '../../errors/BaseError.ts'
 import type { DeviceDriver } from '../../devices/capabilities.ts'
 import { createConnectionPool } from '../../devices/modbus/createConnectionPool.ts'
 import { createSunSpecDriver } from '../../devices/sunspec/createSunSpecDriver.ts'
+import { createSiteLoadForecaster, type SiteLoadForecaster } from '../../forecast/createSiteLoadForecaster.ts'
 import { forecastPv } from '../../forecast/forecastPv.ts'
+import { forecastPvPersistence } from '../../forecast/forecastPvPersistence.ts'
+import { readLoadModel } from '../../forecast/readLoadModel.ts'
+import { selectBackend } from '../../forecast/selectBackend.ts'
 import { planSchedule, type Plan } from '../../schedule/planSchedule.ts'
 import { createControlLoop } from '../createControlLoop.ts'
 import type { BatteryLimits } from '../decideSetpoints.ts'
+import { BacktestError } from './backtestError.ts'
+import { measureSiteHistory, type MeasuredSlot } from './measureSiteHistory.ts'
+import { prepareSiteLoadModel, type PreparedSiteLoadModel } from './prepareSiteLoadModel.ts'
 import { spawnSimulator } from './spawnSimulator.ts'
 import { defaultTariff, importPriceAt, type Tariff } from './timeOfUseTariff.ts'
 
-export class BacktestError extends BaseError {
-  override name = 'BacktestError' as const
-}
+export { BacktestError }
 
 const dayMs = 86_400_000
 const slotMs = 900_000
+/** Chosen on 2013-02-04..10 (core/control/backtest/NOTES.md), not on the reported week. */
+const defaultPvPersistenceHours = 48
 
 export type BacktestOptions = {
   /** A simulator site file (hardware-sims format): the site whose hardware is simulated. */
@@ -36,6 +42,20 @@ export type BacktestOptions = {
   warmupDays?: number
   /** Planning horizon in slots for the receding-horizon plan (default 96: 24 h). */
   horizonSlots?: number
+  /** Soft SoC goal at the end of each controller plan's horizon, % (default 30); null sets none. The perfect-foresight plan keeps 30 %. */
+  endSocTargetPct?: number | null
+  /** The site's past load as a CSV: the controller's load model is trained (in a worker, cached) on its rows before `fromMs`. */
+  historyFile?: string
+  /** A trained load model directory to use instead of training; refused when its data overlaps the backtested days. */
+  modelDir?: string
+  /** Days of measured history before the warm-up, read by a fast pass over the simulator (default with a load model: 8 days less the warm-up, else 0). */
+  historyDays?: number
+  /** PV forecast of the controller: 'persistence' (default; forecastPvPersistence) or 'clear-sky-scaled' (forecastPv, clear sky times the last 3 days' ratio). */
+  pvForecast?: 'persistence' | 'clear-sky-scaled'
+  /** e-folding time of the current clearness in the persistence PV forecast (default PV_PERSISTENCE_HOURS). */
+  pvPersistenceHours?: number
+  /** Diagnostics: the controller plans with the truth (the self-consumption run's slots, as perfect foresight does) instead of forecasting load and/or PV. */
+  oracle?: { load?: boolean; pv?: boolean }
   onProgress?: (message: string) => void
 }
 
@@ -71,6 +91,20 @@ export type RunMetrics = {
 
 export type RunResult = { name: 'controller' | 'self-consumption' | 'perfect-foresight'; metrics: RunMetrics; slots: SlotRecord[]; plans: number; wallTimeS: number }
 
+/** How the controller run forecast and planned. */
+export type ControllerSetup = {
+  loadForecast: 'oracle' | 'model' | 'seasonal-naive'
+  pvForecast: 'oracle' | 'persistence' | 'clear-sky-scaled'
+  pvPersistenceHours: number | null
+  horizonSlots: number
+  endSocTargetPct: number | null
+  model: { dir: string; cached: boolean; trainedFromIso: string; trainedToIso: string; trainingWallTimeS: number } | null
+  historyPass: { days: number; slots: number; wallTimeS: number } | null
+  /** How many plans used each load forecast method, and the distinct reasons given for falling back. */
+  loadForecastMethods: Record<string, number>
+  loadForecastReasons: string[]
+}
+
 export type BacktestResult = {
   site: string
   from: string
@@ -79,6 +113,7 @@ export type BacktestResult = {
   seed: number
   tariff: Tariff
   runs: RunResult[]
+  controller: ControllerSetup
   perfectForesightOptimumEur: number | null
   comparison: { savingVsSelfConsumptionEur: number; savingVsSelfConsumptionPct: number; gapToPerfectForesightPct: number }
   wallTimeS: number
@@ -115,26 +150,72 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
   const rtu = site.devices?.find((d) => d.transport?.type !== 'tcp')
   if (rtu) throw new BacktestError(`${options.siteFile}: devices.${rtu.name}: backtests run the simulator on loopback TCP; change its transport to tcp`)
   const tariff = options.tariff ?? defaultTariff(site.location.timezone)
-  // The same site on free ports, paused, one day before the measured period.
-  const dir = mkdtempSync(join(tmpdir(), 'gridmesh-backtest-'))
-  const simSiteFile = join(dir, 'site.yaml')
-  writeFileSync(simSiteFile, stringify({
-    ...site,
-    clock: { start: new Date(options.fromMs - (options.warmupDays ?? 1) * dayMs).toISOString(), speed: 0 },
-    api: { host: '127.0.0.1', port: 0 },
-    devices: site.devices.map((d) => ({ ...d, transport: { ...d.transport, port: 0 } })),
-  }))
   const inverter = site.devices.find((d) => d.kind === 'inverter')
   const pvSite = inverter
     ? { latitudeDeg: site.location.latitudeDeg, longitudeDeg: site.location.longitudeDeg, tiltDeg: inverter.tiltDeg ?? 20, azimuthDeg: inverter.azimuthDeg ?? 180, peakPowerKw: ((inverter.ratedW ?? 0) * (inverter.dcAcRatio ?? 1.1)) / 1000 }
     : null
   const endMs = options.fromMs + options.days * dayMs
-  const common = { ...options, cycleS, seed, tariff, simSiteFile, endMs, pvSite, progress }
+  const warmupDays = options.warmupDays ?? 1
+  // A given model is checked before anything runs, so a wrong one fails at once.
+  const givenModel = options.modelDir !== undefined && !options.oracle?.load ? await readModelDir(options.modelDir, options.fromMs, endMs, progress) : null
+  const oracle = { load: options.oracle?.load ?? false, pv: options.oracle?.pv ?? false }
+  const useModel = !oracle.load && (options.historyFile !== undefined || options.modelDir !== undefined)
+  // The model's lags need 7 days + 1 slot of measured load at --from: the pass and the warm-up make 8.
+  const historyDays = options.historyDays ?? (useModel ? Math.max(0, 8 - warmupDays) : 0)
+  const horizonSlots = options.horizonSlots ?? 96
+  const endSocTargetPct = options.endSocTargetPct === undefined ? 30 : options.endSocTargetPct
+  const setup: ControllerSetup = {
+    loadForecast: oracle.load ? 'oracle' : useModel ? 'model' : 'seasonal-naive',
+    pvForecast: oracle.pv ? 'oracle' : (options.pvForecast ?? 'persistence'),
+    pvPersistenceHours: !oracle.pv && (options.pvForecast ?? 'persistence') === 'persistence' ? (options.pvPersistenceHours ?? defaultPvPersistenceHours) : null,
+    horizonSlots,
+    endSocTargetPct,
+    model: null,
+    historyPass: null,
+    loadForecastMethods: {},
+    loadForecastReasons: [],
+  }
+  // The same site on free ports, paused: the runs start one warm-up before the measured period.
+  const dir = mkdtempSync(join(tmpdir(), 'gridmesh-backtest-'))
+  const writeSimSite = (file: string, startMs: number) =>
+    writeFileSync(file, stringify({
+      ...site,
+      clock: { start: new Date(startMs).toISOString(), speed: 0 },
+      api: { host: '127.0.0.1', port: 0 },
+      devices: site.devices.map((d) => ({ ...d, transport: { ...d.transport, port: 0 } })),
+    }))
+  const simSiteFile = join(dir, 'site.yaml')
+  writeSimSite(simSiteFile, options.fromMs - warmupDays * dayMs)
+  // Training runs in a worker while the references run; only the controller run waits for it.
+  const modelPromise: Promise<PreparedSiteLoadModel | null> = !useModel
+    ? Promise.resolve(null)
+    : givenModel
+      ? Promise.resolve(givenModel)
+      : prepareSiteLoadModel({ historyFile: options.historyFile!, cutoffMs: options.fromMs, timeZone: site.location.timezone, onProgress: progress })
+  // Keep an early training failure from surfacing as an unhandled rejection before it is awaited.
+  modelPromise.catch(() => undefined)
   try {
+    let history: MeasuredSlot[] = []
+    if (historyDays > 0) {
+      const passStarted = performance.now()
+      const historyFrom = options.fromMs - (warmupDays + historyDays) * dayMs
+      const historySiteFile = join(dir, 'history-site.yaml')
+      writeSimSite(historySiteFile, historyFrom)
+      progress(`backtest: measuring ${historyDays} days of site history before the warm-up`)
+      history = await measureSiteHistory({ simSiteFile: historySiteFile, seed, fromMs: historyFrom, toMs: options.fromMs - warmupDays * dayMs, slotMs })
+      setup.historyPass = { days: historyDays, slots: history.length, wallTimeS: round((performance.now() - passStarted) / 1000, 2) }
+    }
+    const common = { ...options, cycleS, seed, tariff, simSiteFile, endMs, pvSite, progress, history, setup, horizonSlots, endSocTargetPct, oracle }
     const selfConsumption = await runOnce('self-consumption', common, null)
     const truth = selfConsumption.slots.filter((s) => s.startMs >= options.fromMs)
     const perfect = await runOnce('perfect-foresight', common, truth)
-    const controller = await runOnce('controller', common, null)
+    const prepared = await modelPromise
+    let forecaster: SiteLoadForecaster | null = null
+    if (prepared) {
+      setup.model = { dir: prepared.dir, cached: prepared.cached, trainedFromIso: prepared.metadata.training.fromIso, trainedToIso: prepared.metadata.validation.toIso, trainingWallTimeS: prepared.trainingWallTimeS }
+      forecaster = createSiteLoadForecaster({ timeZone: site.location.timezone, model: prepared, holidays: prepared.holidays })
+    } else if (!oracle.load) forecaster = createSiteLoadForecaster({ timeZone: site.location.timezone })
+    const controller = await runOnce('controller', { ...common, forecaster, oracleTruth: oracle.load || oracle.pv ? new Map(truth.map((s) => [s.startMs, s])) : null }, null)
     const cost = (r: RunResult) => r.metrics.costAdjustedEur
     return {
       site: site.name,
@@ -144,6 +225,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
       seed,
       tariff,
       runs: [controller.result, selfConsumption.result, perfect.result],
+      controller: setup,
       perfectForesightOptimumEur: perfect.optimumEur,
       comparison: {
         savingVsSelfConsumptionEur: round(cost(selfConsumption.result) - cost(controller.result), 3),
@@ -159,7 +241,34 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
 
 const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 ** digits
 
-type Common = BacktestOptions & { cycleS: number; seed: number; tariff: Tariff; simSiteFile: string; endMs: number; pvSite: { latitudeDeg: number; longitudeDeg: number; tiltDeg: number; azimuthDeg: number; peakPowerKw: number } | null; progress: (m: string) => void }
+/** A model directory given by hand: refused when the data it was trained or validated on reaches into the backtested days. */
+async function readModelDir(dir: string, fromMs: number, endMs: number, progress: (m: string) => void): Promise<PreparedSiteLoadModel> {
+  await selectBackend('auto', (line) => progress(`backtest: ${line}`))
+  const { model, metadata } = await readLoadModel(dir)
+  const seenFrom = Date.parse(metadata.training.fromIso)
+  const seenTo = Math.max(Date.parse(metadata.training.toIso), Date.parse(metadata.validation.toIso))
+  if (seenFrom < endMs && seenTo > fromMs) {
+    throw new BacktestError(`--model: ${dir} was trained on data from ${metadata.training.fromIso} to ${new Date(seenTo).toISOString()}, which covers the backtested days; give --history FILE to train on the site's load before --from instead`)
+  }
+  return { model, metadata, dir, cached: true, trainingWallTimeS: 0, holidays: undefined }
+}
+
+type Common = BacktestOptions & {
+  cycleS: number
+  seed: number
+  tariff: Tariff
+  simSiteFile: string
+  endMs: number
+  pvSite: { latitudeDeg: number; longitudeDeg: number; tiltDeg: number; azimuthDeg: number; peakPowerKw: number } | null
+  progress: (m: string) => void
+  history: MeasuredSlot[]
+  setup: ControllerSetup
+  horizonSlots: number
+  endSocTargetPct: number | null
+  forecaster?: SiteLoadForecaster | null
+  oracleTruth?: Map<number, SlotRecord> | null
+  oracle: { load: boolean; pv: boolean }
+}
 
 async function runOnce(name: RunResult['name'], o: Common, truth: SlotRecord[] | null): Promise<{ result: RunResult; slots: SlotRecord[]; optimumEur: number | null }> {
   const started = performance.now()
@@ -211,25 +320,39 @@ async function runOnce(name: RunResult['name'], o: Common, truth: SlotRecord[] |
       const socPct = (await battery.battery!.readBattery()).socPct ?? 50
       if (name === 'perfect-foresight') {
         if (plan) return
-        plan = await planSchedule(planInput(truth!.map((s) => ({ startMs: s.startMs, loadW: s.loadW, pvW: s.pvW })), socPct), { nowMs })
+        plan = await planSchedule(planInput(truth!.map((s) => ({ startMs: s.startMs, loadW: s.loadW, pvW: s.pvW })), socPct, 30), { nowMs })
         optimumEur = plan.expectedCostEur
         plans++
         return
       }
-      const horizon = o.horizonSlots ?? 96
-      const pv = o.pvSite
-        ? forecastPv({ site: o.pvSite, fromMs: nowMs, slotMs, slots: horizon, history: { timesMs: [...measured.keys()].map((t) => t + slotMs / 2), powerKw: [...measured.values()].map((m) => m.pv / 1000) } }).forecast.map((f) => f.powerKw * 1000)
-        : new Array<number>(horizon).fill(0)
+      const horizon = o.horizonSlots
+      // The site's own measured past: the history pass, then this run's warm-up and measured slots.
+      const past = [...o.history, ...[...measured].map(([startMs, m]) => ({ startMs, loadW: m.load, pvW: m.pv }))].filter((h) => h.startMs >= nowMs - 9 * dayMs)
+      const pvHistory = { timesMs: past.map((h) => h.startMs + slotMs / 2), powerKw: past.map((h) => h.pvW / 1000) }
+      const pv = !o.pvSite
+        ? new Array<number>(horizon).fill(0)
+        : o.setup.pvPersistenceHours !== null
+          ? forecastPvPersistence({ site: o.pvSite, fromMs: nowMs, slotMs, slots: horizon, history: pvHistory, persistenceMs: o.setup.pvPersistenceHours * 3_600_000 }).powerKw.map((p) => p * 1000)
+          : forecastPv({ site: o.pvSite, fromMs: nowMs, slotMs, slots: horizon, history: pvHistory }).forecast.map((f) => f.powerKw * 1000)
+      let load: number[] | null = null
+      if (o.forecaster) {
+        const f = o.forecaster.forecast({ history: past, fromMs: nowMs, slotMs, slots: horizon })
+        load = f.loadW
+        o.setup.loadForecastMethods[f.method] = (o.setup.loadForecastMethods[f.method] ?? 0) + 1
+        if (f.reason && !o.setup.loadForecastReasons.includes(f.reason) && o.setup.loadForecastReasons.length < 5) o.setup.loadForecastReasons.push(f.reason)
+      }
       const series = Array.from({ length: horizon }, (_, i) => {
         const t = nowMs + i * slotMs
-        // Seasonal naive: the same slot yesterday (two days back if yesterday is in the future of the horizon).
-        const load = measured.get(t - dayMs)?.load ?? measured.get(t - 2 * dayMs)?.load ?? acc.load / Math.max(1, acc.n)
-        return { startMs: t, loadW: load, pvW: pv[i] ?? 0 }
+        // Oracle diagnostics read the truth; past the measured period there is none, so the forecast stands in.
+        const truth = o.oracleTruth?.get(t)
+        const loadW = o.oracle.load && truth ? truth.loadW : (load?.[i] ?? truth?.loadW ?? 0)
+        const pvW = o.oracle.pv && truth ? truth.pvW : (pv[i] ?? 0)
+        return { startMs: t, loadW, pvW }
       })
-      plan = await planSchedule(planInput(series, socPct), { nowMs })
+      plan = await planSchedule(planInput(series, socPct, o.endSocTargetPct), { nowMs })
       plans++
     }
-    const planInput = (series: { startMs: number; loadW: number; pvW: number }[], socPct: number) => ({
+    const planInput = (series: { startMs: number; loadW: number; pvW: number }[], socPct: number, endSocTargetPct: number | null) => ({
       startMs: series[0]!.startMs,
       slotDurationMs: slotMs,
       objective: 'cost' as const,
@@ -237,7 +360,8 @@ async function runOnce(name: RunResult['name'], o: Common, truth: SlotRecord[] |
       battery: {
         capacityWh, socPct: Math.min(limits.socMaxPct, Math.max(limits.socMinPct, socPct)), minSocPct: limits.socMinPct, maxSocPct: limits.socMaxPct,
         maxChargePowerW: limits.maxChargeW, maxDischargePowerW: limits.maxDischargeW, chargeEfficiency: 0.95, dischargeEfficiency: 0.95,
-        degradationCostEurPerKWh: 0.01, targetEndSocPct: Math.max(limits.socMinPct, 30),
+        degradationCostEurPerKWh: 0.01,
+        ...(endSocTargetPct !== null && { targetEndSocPct: Math.max(limits.socMinPct, endSocTargetPct) }),
       },
       grid: {},
     })
