@@ -1,17 +1,31 @@
-// Gas of the peer-to-peer market on a local anvil: settlement per trade in batches of
-// 1, 5, 20 and 50 trades (one interval each, n+1 sites), and a 5-site interval including
-// its signed meter readings, against a plain ERC-20 transfer measured in the same run.
+// Gas of the peer-to-peer market on a local anvil, against a plain ERC-20 transfer
+// measured in the same run.
+// - Per trade, batches of 1, 5, 20 and 50 trades (one interval each, n+1 sites): the
+//   settle transaction, the finalize transaction that later credits the balances, and
+//   both together; for sites that share balance slots (typical: neighbouring ids) and for
+//   sites that each have their own balance slot (worst case).
+// - Per 5-site interval in the steady state of a live market: ONE transaction, step(),
+//   finalizes the interval whose ring slot is reused, settles interval n with its 5
+//   signed readings and commits interval n+2 with its 5 signed orders (every match
+//   checked). Its gas is the whole chain cost of one interval. The standalone commit and
+//   settle of a 5-site interval are reported beside it.
 // Last stdout line: {"bench":"gas","results":{...},"ratios":{...},"targets":{...}}
+import { parseEventLogs, type Log } from 'viem'
 import { energyMarketAbi, settlementTokenAbi } from '../contracts/abi.ts'
+import { buildFinalization, type Finalization } from '../core/chain/buildFinalization.ts'
 import { createLocalMarket, type LocalMarket } from '../core/chain/createLocalMarket.ts'
+import { finalizeInterval } from '../core/chain/finalizeInterval.ts'
 import { settleInterval } from '../core/chain/settleInterval.ts'
 import { startAnvil } from '../core/chain/startAnvil.ts'
+import { stepMarket } from '../core/chain/stepMarket.ts'
 import { SIDE_ASK, SIDE_BID } from '../core/market/typedData.ts'
-import { clear, commit, exactDelivery, signOrders, signReadings, type OrderSpec } from '../test/fixtures/market/marketFlow.ts'
+import { clear, commit, exactDelivery, signOrders, signReadings, type Committed, type OrderSpec } from '../test/fixtures/market/marketFlow.ts'
 
 const batches = [1, 5, 20, 50] as const
 const repeats = 3
 const hardfork = 'prague'
+// a short settle window keeps the ring small (9 records), as a live market would run it
+const marketConfig = { settleWindowSec: 1_800n, disputeWindowSec: 3_600n }
 
 /** A deterministic order book on `siteIds` whose clearing has exactly siteIds.length-1 trades. */
 function orderBook(siteIds: readonly number[], seed: number): OrderSpec[] {
@@ -38,24 +52,94 @@ async function nextFreeInterval(lm: LocalMarket): Promise<bigint> {
   return next + 1n
 }
 
-type Measured = { trades: number; sites: number; commitGas: bigint; settleGas: bigint }
+async function gasOf(lm: LocalMarket, hash: `0x${string}`, what: string): Promise<bigint> {
+  const receipt = await lm.client.waitForTransactionReceipt({ hash })
+  if (receipt.status !== 'success') throw new Error(`${what} ${hash} reverted`)
+  return receipt.gasUsed
+}
 
-/** Commits and settles one interval among `siteIds` with `trades` matches; returns gas used. */
-async function measureInterval(lm: LocalMarket, siteIds: readonly number[], trades: number): Promise<Measured> {
+/** A seed whose order book on `siteIds` clears into `trades` matches. */
+async function findSeed(lm: LocalMarket, siteIds: readonly number[], trades: number): Promise<number> {
   for (let seed = 1; seed < 500; seed++) {
-    const interval = await nextFreeInterval(lm)
     const specs = orderBook(siteIds, seed)
-    const clearing = clear(interval, await signOrders(lm, interval, specs))
-    if (clearing.matches.length !== trades || clearing.siteIds.length !== siteIds.length) continue
-    const committed = await commit(lm, clearing)
-    await lm.warpTo(lm.intervalStart(interval + 1n))
-    const readings = await signReadings(lm, clearing, exactDelivery(clearing))
-    const hash = await settleInterval(lm.wallet, lm.market, { clearing, siteRefs: committed.siteRefs, readings })
-    const receipt = await lm.client.waitForTransactionReceipt({ hash })
-    if (receipt.status !== 'success') throw new Error(`settle ${hash} reverted`)
-    return { trades, sites: siteIds.length, commitGas: committed.gasUsed, settleGas: receipt.gasUsed }
+    const clearing = clear(0n, await signOrders(lm, 0n, specs))
+    if (clearing.matches.length === trades && clearing.siteIds.length === siteIds.length) return seed
   }
   throw new Error(`no order book on ${siteIds.length} sites clears into ${trades} trades`)
+}
+
+type Measured = { commitGas: bigint; settleGas: bigint; finalizeGas: bigint }
+
+/** Commits, settles and (after the dispute window) finalizes one interval; gas of each. */
+async function measureInterval(lm: LocalMarket, siteIds: readonly number[], seed: number): Promise<Measured> {
+  const interval = await nextFreeInterval(lm)
+  const clearing = clear(interval, await signOrders(lm, interval, orderBook(siteIds, seed)))
+  const committed = await commit(lm, clearing)
+  await lm.warpTo(lm.intervalStart(interval + 1n))
+  const readings = await signReadings(lm, clearing, exactDelivery(clearing))
+  const settleGas = await gasOf(lm, await settleInterval(lm.wallet, lm.market, { clearing, siteRefs: committed.siteRefs, readings }), 'settle')
+  const [, settledAt] = await lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'intervalRecord', args: [interval] })
+  await lm.warpTo(settledAt + lm.config.disputeWindowSec)
+  const f = buildFinalization({ clearing, siteRefs: committed.siteRefs, readings, penaltyBps: lm.config.penaltyBps })
+  const finalizeGas = await gasOf(lm, await finalizeInterval(lm.wallet, lm.market, f), 'finalize')
+  return { commitGas: committed.gasUsed, settleGas, finalizeGas }
+}
+
+/**
+ * A live market on `siteIds`: intervals committed two ahead, and from then on one step()
+ * per interval (finalize the ring slot's previous interval, settle n, commit n+2). Returns
+ * the gas of the steps once the ring has wrapped (every commit reuses a slot and finalizes).
+ */
+async function measureSteadyState(lm: LocalMarket, siteIds: readonly number[], seed: number, steps: number): Promise<bigint[]> {
+  const ring = lm.config.ringSize
+  const specs = orderBook(siteIds, seed)
+  const prepare = async (interval: bigint) => clear(interval, await signOrders(lm, interval, specs))
+  const first = await nextFreeInterval(lm)
+  const committed = new Map<bigint, Committed>()
+  const settled = new Map<bigint, Finalization>()
+  committed.set(first, await commit(lm, await prepare(first)))
+  committed.set(first + 1n, await commit(lm, await prepare(first + 1n)))
+  const gas: bigint[] = []
+  const total = Number(ring) + steps
+  for (let i = 0; i < total; i++) {
+    const n = first + BigInt(i)
+    await lm.warpTo(lm.intervalStart(n + 1n))
+    const c = committed.get(n)!
+    const readings = await signReadings(lm, c.clearing, exactDelivery(c.clearing))
+    const next = await prepare(n + 2n)
+    const occupant = settled.get(n + 2n - ring)
+    const hash = await stepMarket(lm.wallet, lm.market, {
+      finals: occupant ? [occupant] : [],
+      settle: { clearing: c.clearing, siteRefs: c.siteRefs, readings },
+      commit: next,
+    })
+    const used = await gasOf(lm, hash, 'step')
+    if (occupant) gas.push(used)
+    settled.set(n, buildFinalization({ clearing: c.clearing, siteRefs: c.siteRefs, readings, penaltyBps: lm.config.penaltyBps }))
+    const receipt = await lm.client.getTransactionReceipt({ hash })
+    committed.set(n + 2n, { clearing: next, siteRefs: refsOf(receipt.logs), hash, gasUsed: 0n })
+  }
+  // wind down: settle the two committed intervals, then finalize whatever is still settled
+  for (const n of [first + BigInt(total), first + BigInt(total) + 1n]) {
+    await lm.warpTo(lm.intervalStart(n + 1n))
+    const c = committed.get(n)!
+    const readings = await signReadings(lm, c.clearing, exactDelivery(c.clearing))
+    await gasOf(lm, await settleInterval(lm.wallet, lm.market, { clearing: c.clearing, siteRefs: c.siteRefs, readings }), 'settle')
+    settled.set(n, buildFinalization({ clearing: c.clearing, siteRefs: c.siteRefs, readings, penaltyBps: lm.config.penaltyBps }))
+  }
+  await lm.warpTo(lm.intervalStart(first + BigInt(total) + 3n) + lm.config.disputeWindowSec)
+  for (const f of settled.values()) {
+    const [status] = await lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'intervalRecord', args: [f.interval] })
+    if (status === 2) await gasOf(lm, await finalizeInterval(lm.wallet, lm.market, f), 'finalize')
+  }
+  return gas.slice(-steps)
+}
+
+/** The site refs (siteId << 160 | meterKey) a commit logged: what settle() takes. */
+function refsOf(logs: Log[]): bigint[] {
+  const [log] = parseEventLogs({ abi: energyMarketAbi, logs, eventName: 'ClearingCommitted' })
+  if (!log) throw new Error('step: no ClearingCommitted event')
+  return [...log.args.sites]
 }
 
 async function measureTransfer(lm: LocalMarket): Promise<{ existing: bigint; fresh: bigint }> {
@@ -78,44 +162,71 @@ const round = (x: number) => Math.round(x)
 
 const anvil = await startAnvil({ args: ['--hardfork', hardfork] })
 try {
-  const lm = await createLocalMarket({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, sites: 64 })
+  const lm = await createLocalMarket({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, sites: 64, config: marketConfig })
   const maxSites = await lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'MAX_SITES' })
   const transfer = await measureTransfer(lm)
+  const erc20 = Number(transfer.existing)
   const results: Record<string, number | string> = {
     hardfork,
-    erc20TransferGas: Number(transfer.existing),
+    erc20TransferGas: erc20,
     erc20TransferToNewHolderGas: Number(transfer.fresh),
     maxSitesPerMarket: Number(maxSites),
+    ringSize: Number(lm.config.ringSize),
   }
   const ratios: Record<string, number> = {}
-  for (const n of batches) {
-    const runs: Measured[] = []
-    for (let r = 0; r < repeats; r++) runs.push(await measureInterval(lm, Array.from({ length: n + 1 }, (_, i) => i), n))
-    const settlePerTrade = mean(runs.map((m) => m.settleGas)) / n
-    results[`settleGasPerTrade_batch${n}`] = round(settlePerTrade)
-    results[`commitGasPerTrade_batch${n}`] = round(mean(runs.map((m) => m.commitGas)) / n)
-    ratios[`settlePerTradeVsErc20Transfer_batch${n}`] = +(settlePerTrade / Number(transfer.existing)).toFixed(3)
-    process.stderr.write(`gas: batch ${n}: settle ${round(settlePerTrade)} gas/trade\n`)
+  const layouts = {
+    // neighbouring ids: six share one balance slot
+    typical: (n: number) => Array.from({ length: n + 1 }, (_, i) => i),
+    // ids 6 apart: every site in its own balance slot (n + 1 <= 11 slots exist; beyond
+    // that ids wrap into shared slots, so batches 20 and 50 use 11 slots at most)
+    separateSlots: (n: number) => Array.from({ length: n + 1 }, (_, i) => (i * 6) % 66 + Math.floor((i * 6) / 66)),
   }
-  // worst case for the packed balances: 6 sites that share no balance slot
-  const spread = await measureInterval(lm, [0, 4, 8, 12, 16, 20], 5)
-  results.settleGasPerTrade_batch5_sitesInSeparateSlots = round(Number(spread.settleGas) / 5)
+  for (const [layout, ids] of Object.entries(layouts)) {
+    for (const n of batches) {
+      const siteIds = ids(n)
+      const seed = await findSeed(lm, siteIds, n)
+      const runs: Measured[] = []
+      for (let r = 0; r < repeats; r++) runs.push(await measureInterval(lm, siteIds, seed))
+      const settle = mean(runs.map((m) => m.settleGas)) / n
+      const finalize = mean(runs.map((m) => m.finalizeGas)) / n
+      const key = `${layout}_batch${n}`
+      results[`settleGasPerTrade_${key}`] = round(settle)
+      results[`finalizeGasPerTrade_${key}`] = round(finalize)
+      results[`settlePlusFinalizeGasPerTrade_${key}`] = round(settle + finalize)
+      results[`commitGasPerTrade_${key}`] = round(mean(runs.map((m) => m.commitGas)) / n)
+      ratios[`settlePerTradeVsErc20Transfer_${key}`] = +(settle / erc20).toFixed(3)
+      ratios[`settlePlusFinalizePerTradeVsErc20Transfer_${key}`] = +((settle + finalize) / erc20).toFixed(3)
+      process.stderr.write(`gas: ${key}: settle ${round(settle)} + finalize ${round(finalize)} gas/trade\n`)
+    }
+  }
 
+  // one 5-site interval, standalone transactions
+  const fiveIds = [30, 31, 32, 33, 34]
+  const fiveSeed = await findSeed(lm, fiveIds, 4)
   const five: Measured[] = []
-  for (let r = 0; r < repeats; r++) five.push(await measureInterval(lm, [30, 31, 32, 33, 34], 4))
-  const fiveSettle = mean(five.map((m) => m.settleGas))
-  const fiveCommit = mean(five.map((m) => m.commitGas))
-  results.interval5SitesSettleGas = round(fiveSettle)
-  results.interval5SitesCommitGas = round(fiveCommit)
-  results.interval5SitesCommitPlusSettleGas = round(fiveSettle + fiveCommit)
-  ratios.interval5SitesSettleVsErc20Transfer = +(fiveSettle / Number(transfer.existing)).toFixed(3)
+  for (let r = 0; r < repeats; r++) five.push(await measureInterval(lm, fiveIds, fiveSeed))
+  results.interval5SitesCommitGas = round(mean(five.map((m) => m.commitGas)))
+  results.interval5SitesSettleGas = round(mean(five.map((m) => m.settleGas)))
+  results.interval5SitesFinalizeGas = round(mean(five.map((m) => m.finalizeGas)))
+  results.interval5SitesSeparateTxsTotalGas = round(mean(five.map((m) => m.commitGas + m.settleGas + m.finalizeGas)))
 
-  const targets = {
-    settleGasPerTrade_batch5: { max: 15_000, met: (results.settleGasPerTrade_batch5 as number) <= 15_000 },
-    settleGasPerTrade_batch20: { max: 15_000, met: (results.settleGasPerTrade_batch20 as number) <= 15_000 },
-    settleGasPerTrade_batch50: { max: 15_000, met: (results.settleGasPerTrade_batch50 as number) <= 15_000 },
-    interval5SitesSettleGas: { max: 120_000, met: fiveSettle <= 120_000 },
-  }
+  // the same 5 sites in a live market: one step() per interval
+  const steady = await measureSteadyState(lm, fiveIds, fiveSeed, 4)
+  results.interval5SitesStepGas = round(mean(steady))
+  results.interval5SitesStepGasMax = Number(steady.reduce((a, b) => (b > a ? b : a), 0n))
+  const spreadIds = [0, 6, 12, 18, 24]
+  const steadySpread = await measureSteadyState(lm, spreadIds, await findSeed(lm, spreadIds, 4), 4)
+  results.interval5SitesStepGas_separateSlots = round(mean(steadySpread))
+  ratios.interval5SitesStepVsErc20Transfer = +(mean(steady) / erc20).toFixed(3)
+
+  const perTrade = (layout: string, n: number) => results[`settlePlusFinalizeGasPerTrade_${layout}_batch${n}`] as number
+  const targets = Object.fromEntries([
+    ...(['typical', 'separateSlots'] as const).flatMap((layout) =>
+      [5, 20, 50].map((n) => [`settlePlusFinalizeGasPerTrade_${layout}_batch${n}`, { max: 15_000, met: perTrade(layout, n) <= 15_000 }]),
+    ),
+    ['interval5SitesStepGas', { max: 120_000, met: mean(steady) <= 120_000 }],
+    ['interval5SitesStepGas_separateSlots', { max: 120_000, met: mean(steadySpread) <= 120_000 }],
+  ])
   process.stdout.write(`${JSON.stringify({ bench: 'gas', results, ratios, targets })}\n`)
 } finally {
   await anvil.stop()

@@ -458,8 +458,9 @@ contract EnergyMarket is EIP712 {
         returns (uint256 liability)
     {
         uint32 id = o.siteId;
-        if (id >= siteCount) revert UnknownSite(id);
         Site storage s = _sites[id];
+        // a registered site always has an owner; reading it here spares a siteCount SLOAD
+        if (s.owner == address(0)) revert UnknownSite(id);
         if (!s.active) revert SiteInactive(id);
         if (o.interval != interval) revert OrderWrongInterval(id, o.interval, interval);
         if (o.deadline < block.timestamp) revert OrderExpired(id, o.deadline);
@@ -499,16 +500,27 @@ contract EnergyMarket is EIP712 {
     {
         uint256 n = sites.length;
         words = new uint256[](n);
-        for (uint256 m; m < matches.length; ++m) {
-            uint256 w = matches[m];
-            uint256 e = uint32(w);
-            uint256 sp = (w >> 40) & 0xff;
-            words[sp] = (words[sp] + e) | SELLER;
-            words[(w >> 32) & 0xff] += e;
-        }
-        for (uint256 k; k < n; ++k) {
-            uint256 x = words[k];
-            words[k] = ((sites[k] >> 160) << 64) | _liability(x & ~SELLER, x & SELLER != 0, price);
+        uint256 pb = penaltyBps;
+        // positions were range-checked at commit and the clearing hash binds them
+        assembly ("memory-safe") {
+            let base := add(words, 0x20)
+            for { let m := 0 } lt(m, matches.length) { m := add(m, 1) } {
+                let w := calldataload(add(matches.offset, shl(5, m)))
+                let e := and(w, 0xffffffff)
+                let sp := add(base, shl(5, and(shr(40, w), 0xff)))
+                mstore(sp, or(add(mload(sp), e), shl(255, 1)))
+                let bp := add(base, shl(5, and(shr(32, w), 0xff)))
+                mstore(bp, add(mload(bp), e))
+            }
+            for { let k := 0 } lt(k, n) { k := add(k, 1) } {
+                let p := add(base, shl(5, k))
+                let x := mload(p)
+                let wh := and(x, not(shl(255, 1)))
+                // same rule as _liability: a seller's penalty on all it sold, a buyer's full value
+                let lock := div(mul(wh, price), 1000)
+                if shr(255, x) { lock := div(mul(mul(wh, price), pb), 10000000) }
+                mstore(p, or(shl(64, shr(160, calldataload(add(sites.offset, shl(5, k))))), lock))
+            }
         }
     }
 
