@@ -219,10 +219,14 @@ try {
   results.interval5SitesStepGas_separateSlots = round(mean(steadySpread))
   ratios.interval5SitesStepVsErc20Transfer = +(mean(steady) / erc20).toFixed(3)
 
-  const perTrade = (layout: string, n: number) => results[`settlePlusFinalizeGasPerTrade_${layout}_batch${n}`] as number
+  // The issue's 15 000 per trade: settle alone meets it (it writes no balance), settle plus
+  // a standalone finalize does not at batch 5; both are reported as targets.
+  const perTrade = (what: string, layout: string, n: number) => results[`${what}GasPerTrade_${layout}_batch${n}`] as number
   const targets = Object.fromEntries([
-    ...(['typical', 'separateSlots'] as const).flatMap((layout) =>
-      [5, 20, 50].map((n) => [`settlePlusFinalizeGasPerTrade_${layout}_batch${n}`, { max: 15_000, met: perTrade(layout, n) <= 15_000 }]),
+    ...(['settle', 'settlePlusFinalize'] as const).flatMap((what) =>
+      (['typical', 'separateSlots'] as const).flatMap((layout) =>
+        [5, 20, 50].map((n) => [`${what}GasPerTrade_${layout}_batch${n}`, { max: 15_000, met: perTrade(what, layout, n) <= 15_000 }]),
+      ),
     ),
     ['interval5SitesStepGas', { max: 120_000, met: mean(steady) <= 120_000 }],
     ['interval5SitesStepGas_separateSlots', { max: 120_000, met: mean(steadySpread) <= 120_000 }],
