@@ -422,33 +422,170 @@ contract EnergyMarket is EIP712 {
         }
 
         uint256[] memory matched = new uint256[](n);
+        if (!_sumMatches(orders, matches, matched)) _explainMatches(orders, matches);
+        uint256[] memory refs = new uint256[](n);
+        uint256 bad = _checkOrders(orders, interval, price, matched, refs);
+        if (bad < n) _explainOrder(orders, bad, interval, price, matched[bad]);
+        _debitLanes(matched);
+
+        bytes32 h = _clearingHash(interval, price, refs, matches);
+        _ring[slot] = ((uint256(h) >> 64) << 64) | (uint256(interval) << 32) | STATUS_COMMITTED;
+        emit ClearingCommitted(interval, h, refs);
+    }
+
+    /// Adds each match's energy to both sides' totals in `matched`; false when a match is
+    /// out of range or joins the wrong sides (then _explainMatches names it).
+    function _sumMatches(SignedOrder[] calldata orders, uint256[] calldata matches, uint256[] memory matched)
+        private
+        pure
+        returns (bool ok)
+    {
+        uint256 n = orders.length;
+        assembly ("memory-safe") {
+            ok := 1
+            let base := add(matched, 0x20)
+            for { let m := 0 } lt(m, matches.length) { m := add(m, 1) } {
+                let w := calldataload(add(matches.offset, shl(5, m)))
+                let sp := and(shr(40, w), 0xff)
+                let bp := and(shr(32, w), 0xff)
+                // SignedOrder is 8 static words; side is the third
+                if or(or(iszero(lt(sp, n)), iszero(lt(bp, n))), shr(48, w)) {
+                    ok := 0
+                    break
+                }
+                if or(
+                    iszero(eq(calldataload(add(orders.offset, add(shl(8, sp), 0x40))), 1)),
+                    iszero(iszero(calldataload(add(orders.offset, add(shl(8, bp), 0x40)))))
+                ) {
+                    ok := 0
+                    break
+                }
+                let e := and(w, 0xffffffff)
+                mstore(add(base, shl(5, sp)), add(mload(add(base, shl(5, sp))), e))
+                mstore(add(base, shl(5, bp)), add(mload(add(base, shl(5, bp))), e))
+            }
+        }
+    }
+
+    /// The failure path of _sumMatches in plain Solidity: reverts with the named error.
+    function _explainMatches(SignedOrder[] calldata orders, uint256[] calldata matches) private pure {
+        uint256 n = orders.length;
         for (uint256 m; m < matches.length; ++m) {
             uint256 w = matches[m];
             uint256 sellerPos = (w >> 40) & 0xff;
             uint256 buyerPos = (w >> 32) & 0xff;
             if (sellerPos >= n || buyerPos >= n || w >> 48 != 0) revert MatchOutOfRange(m);
             if (orders[sellerPos].side != SIDE_ASK || orders[buyerPos].side != SIDE_BID) revert MatchWrongSide(m);
-            uint256 e = uint32(w);
-            matched[sellerPos] += e;
-            matched[buyerPos] += e;
         }
+        revert BadParameter("matches");
+    }
 
-        uint256[] memory refs = new uint256[](n);
-        uint256 prevId;
-        for (uint256 i; i < n; ++i) {
-            SignedOrder calldata o = orders[i];
-            uint32 id = o.siteId;
-            if (i > 0 && id <= prevId) revert OrdersNotSorted(i, id);
-            prevId = id;
-            // matched[i] becomes the lock word siteId << 64 | liability
-            matched[i] = (uint256(id) << 64) | _checkOrder(o, interval, price, matched[i]);
-            refs[i] = (uint256(id) << 160) | uint160(_keys[id].meterKey);
+    /// Every order checked in one assembly loop (the same rules as _checkOrder): fields in
+    /// range, sorted ids, registered and active site, right interval, deadline, low-s
+    /// EIP-712 signature by the owner, caps, limit vs price, 0 < matched <= ordered.
+    /// Turns matched[i] into the lock word siteId << 64 | liability and fills refs[i] with
+    /// siteId << 160 | meterKey. Returns the first failing position, or n when all pass.
+    function _checkOrders(
+        SignedOrder[] calldata orders,
+        uint64 interval,
+        uint64 price,
+        uint256[] memory matched,
+        uint256[] memory refs
+    ) private view returns (uint256 bad) {
+        bytes32 ds = _domainSeparatorV4();
+        bytes32 typeHash = ORDER_TYPEHASH;
+        uint256 pb = penaltyBps;
+        uint256 n = orders.length;
+        uint256 sitesSlot;
+        uint256 keysSlot;
+        assembly ("memory-safe") {
+            sitesSlot := _sites.slot
+            keysSlot := _keys.slot
+            let sBuf := mload(0x40) // typeHash | siteId | interval | side | energyWh | limitPrice | deadline
+            let dBuf := add(sBuf, 0xe0) // 0x1901 | domainSeparator | structHash
+            let eBuf := add(dBuf, 0x60) // digest | v | r | s
+            mstore(sBuf, typeHash)
+            mstore(dBuf, 0x1901)
+            mstore(add(dBuf, 0x20), ds)
+            let u32 := 0xffffffff
+            let u64 := 0xffffffffffffffff
+            let addrMask := 0xffffffffffffffffffffffffffffffffffffffff
+            let prev := 0
+            bad := n
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                let o := add(orders.offset, shl(8, i))
+                let id := calldataload(o)
+                let side := calldataload(add(o, 0x40))
+                let e := calldataload(add(o, 0x60))
+                let lim := calldataload(add(o, 0x80))
+                let dl := calldataload(add(o, 0xa0))
+                if or(or(or(gt(id, u32), gt(side, 1)), or(gt(e, u32), gt(lim, u64))), or(gt(dl, u64), lt(dl, timestamp()))) {
+                    bad := i
+                    break
+                }
+                if or(iszero(eq(calldataload(add(o, 0x20)), interval)), and(gt(i, 0), iszero(gt(id, prev)))) {
+                    bad := i
+                    break
+                }
+                prev := id
+                mstore(0x00, id)
+                mstore(0x20, sitesSlot)
+                let a := sload(keccak256(0x00, 0x40)) // owner | importCapWh | exportCapWh | active
+                let owner := and(a, addrMask)
+                if or(iszero(owner), iszero(and(shr(224, a), 0xff))) {
+                    bad := i
+                    break
+                }
+                let cap := and(shr(160, a), u32)
+                if side { cap := and(shr(192, a), u32) }
+                // a bid pays at most its limit, an ask receives at least its limit
+                let limitOk := iszero(lt(lim, price))
+                if side { limitOk := iszero(gt(lim, price)) }
+                let mw := mload(add(matched, shl(5, add(i, 1))))
+                if or(or(gt(e, cap), iszero(limitOk)), or(iszero(mw), gt(mw, e))) {
+                    bad := i
+                    break
+                }
+                mstore(add(sBuf, 0x20), id)
+                calldatacopy(add(sBuf, 0x40), add(o, 0x20), 0xa0)
+                mstore(add(dBuf, 0x40), keccak256(sBuf, 0xe0))
+                mstore(eBuf, keccak256(add(dBuf, 0x1e), 0x42))
+                let vs := calldataload(add(o, 0xe0))
+                let sv := and(vs, 0x7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff)
+                if gt(sv, 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0) {
+                    bad := i
+                    break
+                }
+                mstore(add(eBuf, 0x20), add(shr(255, vs), 27))
+                mstore(add(eBuf, 0x40), calldataload(add(o, 0xc0)))
+                mstore(add(eBuf, 0x60), sv)
+                mstore(0x00, 0)
+                pop(staticcall(gas(), 1, eBuf, 0x80, 0x00, 0x20))
+                let signer := mul(mload(0x00), eq(returndatasize(), 0x20))
+                if or(iszero(signer), iszero(eq(signer, owner))) {
+                    bad := i
+                    break
+                }
+                let lock := div(mul(mw, price), 1000)
+                if side { lock := div(mul(mul(mw, price), pb), 10000000) }
+                mstore(add(matched, shl(5, add(i, 1))), or(shl(64, id), lock))
+                mstore(0x00, id)
+                mstore(0x20, keysSlot)
+                let key := and(sload(keccak256(0x00, 0x40)), addrMask)
+                mstore(add(refs, shl(5, add(i, 1))), or(shl(160, id), key))
+            }
         }
-        _debitLanes(matched);
+    }
 
-        bytes32 h = _clearingHash(interval, price, refs, matches);
-        _ring[slot] = ((uint256(h) >> 64) << 64) | (uint256(interval) << 32) | STATUS_COMMITTED;
-        emit ClearingCommitted(interval, h, refs);
+    /// The failure path of _checkOrders in plain Solidity: reverts with the named error.
+    function _explainOrder(SignedOrder[] calldata orders, uint256 pos, uint64 interval, uint64 price, uint256 matchedWh)
+        private
+        view
+    {
+        uint32 id = orders[pos].siteId;
+        if (pos > 0 && id <= orders[pos - 1].siteId) revert OrdersNotSorted(pos, id);
+        _checkOrder(orders[pos], interval, price, matchedWh);
+        revert BadParameter("orders");
     }
 
     /// Checks one order; returns the site's worst-case liability for the interval.
