@@ -8,7 +8,8 @@ import { runBacktest } from './runBacktest.ts'
 const help = `usage: gridmesh backtest [--site FILE] --from DATE --days N [--speed max] [--cycle-s N] [--seed N] [--json] [--report FILE.html]
                          [--load-forecast model|seasonal-naive] [--history FILE.csv | --model DIR] [--history-days N]
                          [--pv-forecast persistence|clear-sky-scaled] [--pv-persistence-h N]
-                         [--horizon-slots N] [--end-soc-pct N|none] [--oracle load|pv|load,pv]
+                         [--horizon-slots N] [--end-soc-pct N|none] [--export-tie-break EUR]
+                         [--oracle load|pv|load,pv]
 
 Runs the real controller (forecast, MILP plan every 15 minutes, control loop) against
 the hardware simulator under a virtual clock, and in the same run two references:
@@ -43,6 +44,9 @@ The controller's load forecast (createSiteLoadForecaster):
   --pv-persistence-h N  how long today's clearness persists (e-folding hours, default 48)
   --horizon-slots N  planning horizon in 15-minute slots (default 96 = 24 h; up to 192)
   --end-soc-pct N|none  soft SoC goal at the end of each plan's horizon (default 30)
+  --export-tie-break EUR  plans see the export price this much lower now, rising to
+                   the real price at the horizon's end, so that of two equally cheap plans
+                   the one that stores PV surplus first wins (default 0)
   --oracle load|pv|load,pv  diagnostics: plan with the true load and/or PV (the
                    self-consumption run's slots, as perfect foresight does) to measure
                    what forecast errors cost
@@ -56,7 +60,7 @@ export async function run(argv: string[]): Promise<number> {
     site: { type: 'string' }, from: { type: 'string' }, days: { type: 'string' }, speed: { type: 'string' }, 'cycle-s': { type: 'string' },
     seed: { type: 'string' }, json: { type: 'boolean' }, report: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     'load-forecast': { type: 'string' }, history: { type: 'string' }, model: { type: 'string' }, 'history-days': { type: 'string' },
-    'horizon-slots': { type: 'string' }, 'pv-forecast': { type: 'string' }, 'pv-persistence-h': { type: 'string' }, 'end-soc-pct': { type: 'string' }, oracle: { type: 'string' },
+    'horizon-slots': { type: 'string' }, 'pv-forecast': { type: 'string' }, 'pv-persistence-h': { type: 'string' }, 'export-tie-break': { type: 'string' }, 'end-soc-pct': { type: 'string' }, oracle: { type: 'string' },
   }, help)
   if (flags.help) {
     process.stdout.write(help)
@@ -81,6 +85,8 @@ export async function run(argv: string[]): Promise<number> {
   if (oracleParts && (oracleParts.length === 0 || oracleParts.some((p) => p !== 'load' && p !== 'pv'))) throw new UsageError(`--oracle: expected load, pv or load,pv, got '${flags.oracle}'`)
   const endSoc = flags['end-soc-pct']
   if (endSoc !== undefined && endSoc !== 'none' && !(/^\d+(\.\d+)?$/.test(endSoc) && Number(endSoc) <= 100)) throw new UsageError(`--end-soc-pct: expected a percentage from 0 to 100 or none, got '${endSoc}'`)
+  const tieBreak = flags['export-tie-break']
+  if (tieBreak !== undefined && !(/^\d*\.?\d+$/.test(tieBreak) && Number(tieBreak) <= 1)) throw new UsageError(`--export-tie-break: expected EUR/kWh from 0 to 1 such as 0.005, got '${tieBreak}'`)
   const result = await runBacktest({
     siteFile: flags.site ?? demo,
     fromMs,
@@ -90,6 +96,7 @@ export async function run(argv: string[]): Promise<number> {
     horizonSlots: parseIntegerFlag('horizon-slots', flags['horizon-slots'], 4, 192, 96),
     endSocTargetPct: endSoc === undefined ? 30 : endSoc === 'none' ? null : Number(endSoc),
     pvForecast,
+    ...(tieBreak !== undefined && { exportTieBreakEurPerKWh: Number(tieBreak) }),
     ...(flags['pv-persistence-h'] !== undefined && { pvPersistenceHours: parseIntegerFlag('pv-persistence-h', flags['pv-persistence-h'], 1, 1000, 48) }),
     ...(history !== undefined && { historyFile: history }),
     ...(flags.model !== undefined && loadForecast === 'model' && { modelDir: flags.model }),

@@ -54,6 +54,13 @@ export type BacktestOptions = {
   pvForecast?: 'persistence' | 'clear-sky-scaled'
   /** e-folding time of the current clearness in the persistence PV forecast (default PV_PERSISTENCE_HOURS). */
   pvPersistenceHours?: number
+  /**
+   * The controller's plans see the export price this much lower in the first slot, rising
+   * linearly to the real price at the horizon's end (default 0). The cost MILP is often
+   * indifferent between storing PV surplus now and exporting it now to store it later; under
+   * forecast error, storing first is the robust choice, and this breaks the tie that way.
+   */
+  exportTieBreakEurPerKWh?: number
   /** Diagnostics: the controller plans with the truth (the self-consumption run's slots, as perfect foresight does) instead of forecasting load and/or PV. */
   oracle?: { load?: boolean; pv?: boolean }
   onProgress?: (message: string) => void
@@ -98,6 +105,7 @@ export type ControllerSetup = {
   pvPersistenceHours: number | null
   horizonSlots: number
   endSocTargetPct: number | null
+  exportTieBreakEurPerKWh: number
   model: { dir: string; cached: boolean; trainedFromIso: string; trainedToIso: string; trainingWallTimeS: number } | null
   historyPass: { days: number; slots: number; wallTimeS: number } | null
   /** How many plans used each load forecast method, and the distinct reasons given for falling back. */
@@ -170,6 +178,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     pvPersistenceHours: !oracle.pv && (options.pvForecast ?? 'persistence') === 'persistence' ? (options.pvPersistenceHours ?? defaultPvPersistenceHours) : null,
     horizonSlots,
     endSocTargetPct,
+    exportTieBreakEurPerKWh: options.exportTieBreakEurPerKWh ?? 0,
     model: null,
     historyPass: null,
     loadForecastMethods: {},
@@ -349,14 +358,15 @@ async function runOnce(name: RunResult['name'], o: Common, truth: SlotRecord[] |
         const pvW = o.oracle.pv && truth ? truth.pvW : (pv[i] ?? 0)
         return { startMs: t, loadW, pvW }
       })
-      plan = await planSchedule(planInput(series, socPct, o.endSocTargetPct), { nowMs })
+      const tieBreak = o.exportTieBreakEurPerKWh ?? 0
+      plan = await planSchedule(planInput(series, socPct, o.endSocTargetPct, (i) => tieBreak * (1 - i / Math.max(1, horizon - 1))), { nowMs })
       plans++
     }
-    const planInput = (series: { startMs: number; loadW: number; pvW: number }[], socPct: number, endSocTargetPct: number | null) => ({
+    const planInput = (series: { startMs: number; loadW: number; pvW: number }[], socPct: number, endSocTargetPct: number | null, exportDiscount: (slot: number) => number = () => 0) => ({
       startMs: series[0]!.startMs,
       slotDurationMs: slotMs,
       objective: 'cost' as const,
-      slots: series.map((s) => ({ loadPowerW: Math.max(0, s.loadW), pvPowerW: Math.max(0, s.pvW), importPriceEurPerKWh: importPriceAt(o.tariff, s.startMs), exportPriceEurPerKWh: o.tariff.exportEurPerKWh })),
+      slots: series.map((s, i) => ({ loadPowerW: Math.max(0, s.loadW), pvPowerW: Math.max(0, s.pvW), importPriceEurPerKWh: importPriceAt(o.tariff, s.startMs), exportPriceEurPerKWh: o.tariff.exportEurPerKWh - exportDiscount(i) })),
       battery: {
         capacityWh, socPct: Math.min(limits.socMaxPct, Math.max(limits.socMinPct, socPct)), minSocPct: limits.socMinPct, maxSocPct: limits.socMaxPct,
         maxChargePowerW: limits.maxChargeW, maxDischargePowerW: limits.maxDischargeW, chargeEfficiency: 0.95, dischargeEfficiency: 0.95,
