@@ -135,7 +135,7 @@ async function measureSteadyState(lm: LocalMarket, siteIds: readonly number[], s
   return gas.slice(-steps)
 }
 
-/** The site refs (siteId << 160 | meterKey) a commit logged: what settle() takes. */
+/** The site refs (siteId << 160 | meter key tag) a commit logged: what settle() takes. */
 function refsOf(logs: Log[]): bigint[] {
   const [log] = parseEventLogs({ abi: energyMarketAbi, logs, eventName: 'ClearingCommitted' })
   if (!log) throw new Error('step: no ClearingCommitted event')

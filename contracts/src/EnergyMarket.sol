@@ -53,6 +53,8 @@ contract EnergyMarket is EIP712 {
     uint256 private constant WH_PER_KWH = 1000;
     uint256 private constant BPS = 10_000;
     uint256 private constant SELLER = 1 << 255;
+    uint256 private constant TAG_MASK = (1 << 96) - 1;
+    uint256 private constant CAP_MASK = (1 << 28) - 1;
 
     // ---- types -------------------------------------------------------------------------
     struct Site {
@@ -161,7 +163,7 @@ contract EnergyMarket is EIP712 {
     event SiteActiveChanged(uint32 indexed siteId, bool active);
     event Deposited(uint32 indexed siteId, address indexed from, uint256 amount);
     event Withdrawn(uint32 indexed siteId, address indexed to, uint256 amount);
-    /// `sites` are the snapshotted refs (siteId << 160 | meterKey) settle() takes; price and
+    /// `sites` are the snapshotted refs (siteId << 160 | meter key tag) settle() takes; price and
     /// matches are in the transaction's calldata.
     event ClearingCommitted(uint64 indexed interval, bytes32 clearingHash, uint256[] sites);
     event IntervalSettled(uint64 indexed interval);
@@ -185,6 +187,11 @@ contract EnergyMarket is EIP712 {
     uint32 public siteCount;
     mapping(uint256 => Site) private _sites;
     mapping(uint256 => SiteKey) private _keys;
+    /// What commit and settle read of a site, in one slot: ownerTag[95:0] |
+    /// meterTag[191:96] | importCapWh[219:192] | exportCapWh[247:220] | active[248], a tag
+    /// being the low 96 bits of keccak256(address): a key whose address has another site's
+    /// tag takes ~2^96 tries to find. _sites and _keys keep the full record for the rest.
+    mapping(uint256 => uint256) private _hot;
     uint256[(MAX_SITES + LANES - 1) / LANES] private _lanes;
     /// interval % ringSize => hash[255:64] | interval[63:32] | settledAt - endsAt[31:8] | status[7:0]
     mapping(uint256 => uint256) private _ring;
@@ -248,9 +255,11 @@ contract EnergyMarket is EIP712 {
         if (owner == address(0) || meterKey == address(0)) revert ZeroAddress();
         siteId = siteCount;
         if (siteId >= MAX_SITES) revert TooManySites(MAX_SITES);
+        if (importCapWh > CAP_MASK || exportCapWh > CAP_MASK) revert BadParameter("capWh");
         siteCount = siteId + 1;
         _sites[siteId] = Site(owner, importCapWh, exportCapWh, true);
         _keys[siteId] = SiteKey(meterKey, 0);
+        _writeHot(siteId);
         emit SiteRegistered(siteId, owner, meterKey, importCapWh, exportCapWh);
     }
 
@@ -259,6 +268,7 @@ contract EnergyMarket is EIP712 {
         _onlyOwner(siteId);
         if (meterKey == address(0)) revert ZeroAddress();
         _keys[siteId].meterKey = meterKey;
+        _writeHot(siteId);
         emit MeterKeyRotated(siteId, meterKey);
     }
 
@@ -273,6 +283,7 @@ contract EnergyMarket is EIP712 {
         }
         s.active = active;
         if (!active) _keys[siteId].unlockAt = uint40(block.timestamp + _exitDelay());
+        _writeHot(siteId);
         emit SiteActiveChanged(siteId, active);
     }
 
@@ -484,7 +495,7 @@ contract EnergyMarket is EIP712 {
     /// range, sorted ids, registered and active site, right interval, deadline, low-s
     /// EIP-712 signature by the owner, caps, limit vs price, 0 < matched <= ordered.
     /// Turns matched[i] into the lock word siteId << 64 | liability and fills refs[i] with
-    /// siteId << 160 | meterKey. Returns the first failing position, or n when all pass.
+    /// siteId << 160 | meter key tag. Returns the first failing position, or n when all pass.
     function _checkOrders(
         SignedOrder[] calldata orders,
         uint64 interval,
@@ -496,11 +507,9 @@ contract EnergyMarket is EIP712 {
         bytes32 typeHash = ORDER_TYPEHASH;
         uint256 pb = penaltyBps;
         uint256 n = orders.length;
-        uint256 sitesSlot;
-        uint256 keysSlot;
+        uint256 hotSlot;
         assembly ("memory-safe") {
-            sitesSlot := _sites.slot
-            keysSlot := _keys.slot
+            hotSlot := _hot.slot
             let sBuf := mload(0x40) // typeHash | siteId | interval | side | energyWh | limitPrice | deadline
             let dBuf := add(sBuf, 0xe0) // 0x1901 | domainSeparator | structHash
             let eBuf := add(dBuf, 0x60) // digest | v | r | s
@@ -509,7 +518,8 @@ contract EnergyMarket is EIP712 {
             mstore(add(dBuf, 0x20), ds)
             let u32 := 0xffffffff
             let u64 := 0xffffffffffffffff
-            let addrMask := 0xffffffffffffffffffffffffffffffffffffffff
+            let tagMask := 0xffffffffffffffffffffffff
+            let capMask := 0xfffffff
             let prev := 0
             bad := n
             for { let i := 0 } lt(i, n) { i := add(i, 1) } {
@@ -529,15 +539,15 @@ contract EnergyMarket is EIP712 {
                 }
                 prev := id
                 mstore(0x00, id)
-                mstore(0x20, sitesSlot)
-                let a := sload(keccak256(0x00, 0x40)) // owner | importCapWh | exportCapWh | active
-                let owner := and(a, addrMask)
-                if or(iszero(owner), iszero(and(shr(224, a), 0xff))) {
+                mstore(0x20, hotSlot)
+                let a := sload(keccak256(0x00, 0x40)) // ownerTag | meterTag | importCapWh | exportCapWh | active
+                // an unregistered site's slot is zero, so inactive
+                if iszero(and(shr(248, a), 1)) {
                     bad := i
                     break
                 }
-                let cap := and(shr(160, a), u32)
-                if side { cap := and(shr(192, a), u32) }
+                let cap := and(shr(192, a), capMask)
+                if side { cap := and(shr(220, a), capMask) }
                 // a bid pays at most its limit, an ask receives at least its limit
                 let limitOk := iszero(lt(lim, price))
                 if side { limitOk := iszero(gt(lim, price)) }
@@ -562,17 +572,16 @@ contract EnergyMarket is EIP712 {
                 mstore(0x00, 0)
                 pop(staticcall(gas(), 1, eBuf, 0x80, 0x00, 0x20))
                 let signer := mul(mload(0x00), eq(returndatasize(), 0x20))
-                if or(iszero(signer), iszero(eq(signer, owner))) {
+                mstore(0x00, shl(96, signer))
+                if or(iszero(signer), iszero(eq(and(keccak256(0x00, 0x14), tagMask), and(a, tagMask)))) {
                     bad := i
                     break
                 }
                 let lock := div(mul(mw, price), 1000)
                 if side { lock := div(mul(mul(mw, price), pb), 10000000) }
                 mstore(add(matched, shl(5, add(i, 1))), or(shl(64, id), lock))
-                mstore(0x00, id)
-                mstore(0x20, keysSlot)
-                let key := and(sload(keccak256(0x00, 0x40)), addrMask)
-                mstore(add(refs, shl(5, add(i, 1))), or(shl(160, id), key))
+                // the meter key is snapshotted as its tag: settle compares tags
+                mstore(add(refs, shl(5, add(i, 1))), or(shl(160, id), and(shr(96, a), tagMask)))
             }
         }
     }
@@ -778,7 +787,8 @@ contract EnergyMarket is EIP712 {
                     fail := 2
                     break
                 }
-                if iszero(eq(signer, and(ref, 0xffffffffffffffffffffffffffffffffffffffff))) {
+                mstore(0x00, shl(96, signer))
+                if iszero(eq(and(keccak256(0x00, 0x14), 0xffffffffffffffffffffffff), and(ref, 0xffffffffffffffffffffffff))) {
                     fail := 3
                     recovered := signer
                     break
@@ -874,7 +884,7 @@ contract EnergyMarket is EIP712 {
         );
         (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(_hashTypedDataV4(structHash), r, vs);
         if (err != ECDSA.RecoverError.NoError) revert MalformedSignature(id);
-        if (signer != address(uint160(ref))) revert ReadingSignerMismatch(id, signer);
+        if (_tag(signer) != uint96(ref)) revert ReadingSignerMismatch(id, signer);
     }
 
 
@@ -921,11 +931,22 @@ contract EnergyMarket is EIP712 {
         _setBalance(reporterSiteId, reporterBal);
         _sites[offender].active = false;
         _keys[offender].unlockAt = uint40(block.timestamp + _exitDelay());
+        _writeHot(offender);
         _ring[slot] = (rec & ~uint256(0xff)) | STATUS_VOID;
         emit Disputed(interval, offender, reporterSiteId, slashed);
     }
 
     // ---- internals ---------------------------------------------------------------------
+    function _tag(address a) private pure returns (uint96) {
+        return uint96(uint256(keccak256(abi.encodePacked(a))));
+    }
+
+    function _writeHot(uint32 siteId) private {
+        Site storage s = _sites[siteId];
+        _hot[siteId] = uint256(_tag(s.owner)) | (uint256(_tag(_keys[siteId].meterKey)) << 96)
+            | (uint256(s.importCapWh) << 192) | (uint256(s.exportCapWh) << 220) | (s.active ? 1 << 248 : 0);
+    }
+
     function _settledAt(uint64 interval, uint256 rec) private view returns (uint256) {
         return intervalStart(interval) + intervalSec + ((rec >> 8) & 0xffffff);
     }

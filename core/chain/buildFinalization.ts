@@ -17,7 +17,7 @@ export type Finalization = {
 
 export type BuildFinalizationParameters = {
   clearing: Pick<EncodedClearing, 'interval' | 'price' | 'matches'>
-  /** siteId << 160 | meterKey per matched site, as ClearingCommitted logged them */
+  /** siteId << 160 | meter key tag (low 96 bits of keccak256(meterKey)) per matched site, as ClearingCommitted logged them */
   siteRefs: readonly bigint[]
   readings: readonly SignedMeterReading[]
   penaltyBps: bigint

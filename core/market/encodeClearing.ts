@@ -1,4 +1,4 @@
-import type { Address, Hex } from 'viem'
+import { keccak256, type Address, type Hex } from 'viem'
 import type { Clearing } from './clearAuction.ts'
 import { MarketInputError } from './MarketError.ts'
 import type { SignedMeterReading, SignedOrder } from './signMarketData.ts'
@@ -15,9 +15,10 @@ export type EncodedClearing = {
   matches: bigint[]
 }
 
-/** One word per matched site as settle() takes it: siteId << 160 | meterKey. */
+/** One word per matched site as settle() takes it: siteId << 160 | the meter key's tag
+ * (low 96 bits of keccak256 of the address, what the contract keeps per site). */
 export function packSiteRef(siteId: number, meterKey: Address): bigint {
-  return (BigInt(siteId) << 160n) | BigInt(meterKey)
+  return (BigInt(siteId) << 160n) | (BigInt(keccak256(meterKey)) & ((1n << 96n) - 1n))
 }
 
 /** The calldata form of a signed reading: meta = interval << 64 | importWh << 32 | exportWh. */

@@ -11,7 +11,7 @@ import { finalizeInterval } from '../../core/chain/finalizeInterval.ts'
 import { settleInterval } from '../../core/chain/settleInterval.ts'
 import { startAnvil, type Anvil } from '../../core/chain/startAnvil.ts'
 import { computeSettlement } from '../../core/market/computeSettlement.ts'
-import { packReading } from '../../core/market/encodeClearing.ts'
+import { packReading, packSiteRef } from '../../core/market/encodeClearing.ts'
 import { signMeterReading, signOrder } from '../../core/market/signMarketData.ts'
 import { marketTypes, SIDE_ASK, SIDE_BID } from '../../core/market/typedData.ts'
 import {
@@ -121,6 +121,8 @@ describe('happy path', () => {
     const c = await commitNext()
     const { clearing } = c
     expect(clearing.siteIds).toEqual([0, 1, 2, 3])
+    // the commit snapshots each meter key as its 96-bit tag
+    expect(c.siteRefs).toEqual(clearing.siteIds.map((id) => packSiteRef(id, lm.sites[id]!.meter.address)))
     await endInterval(clearing.interval)
     // site 1 delivers only half of what it sold; site 3 takes 300 Wh less than it bought
     const exact = exactDelivery(clearing)
