@@ -449,6 +449,8 @@ describe('registry limits and exit', () => {
         functionName: 'registerSite',
         args: [lm.operator.address, lm.operator.address, 1000, 1000],
       })
+    const tooBig = lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'registerSite', args: [lm.operator.address, lm.operator.address, 2 ** 28, 1000] })
+    expect(await revertName(tooBig)).toBe('BadParameter') // caps are 28-bit in the registry slot
     let last: Hex | undefined
     for (let i = count; i < max; i++) last = await register()
     await lm.client.waitForTransactionReceipt({ hash: last! })
