@@ -19,11 +19,13 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 /// reading voids the interval (every lock goes back, as if it had never been committed)
 /// and receives the offender's bond; the offender is deactivated.
 ///
-/// Gas layout: balances are 42-bit lanes, six sites per storage slot; interval records
-/// live in a ring of `ringSize` slots written nonzero at deploy, so a commit, settlement
-/// or finalization rewrites a nonzero slot (hash prefix | interval | settle offset |
-/// status); meter keys are snapshotted into the clearing hash at commit so settlement
-/// reads them from calldata. `step` finalizes, settles and commits in one transaction.
+/// Gas layout: commit and settle read one registry slot per site (96-bit tags of the
+/// owner and meter key, caps, active); balances are 42-bit lanes, six sites per storage
+/// slot; interval records live in a ring of `ringSize` slots written nonzero at deploy,
+/// so a commit, settlement or finalization rewrites a nonzero slot (hash prefix |
+/// interval | settle offset | status); meter key tags are snapshotted into the clearing
+/// hash at commit so settlement reads them from calldata. `step` finalizes, settles and
+/// commits in one transaction.
 contract EnergyMarket is EIP712 {
     using SafeERC20 for IERC20;
 
