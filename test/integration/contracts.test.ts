@@ -148,6 +148,9 @@ describe('happy path', () => {
     expect(event?.args.interval).toBe(clearing.interval)
     // settled, not final: nothing is credited and nothing more can be withdrawn
     expect(await balances(clearing.siteIds)).toEqual(before.map((b, i) => b - expected.locks[i]!))
+    const sellerWithdrawable = await lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'withdrawable', args: [0] })
+    expect(sellerWithdrawable).toBe(before[0]! - expected.locks[0]! - lm.config.bond)
+    expect(expected.deltas[0]! > 0n).toBe(true) // what site 0 earned waits for finality
     const [status, , isFinal] = await record(clearing.interval)
     expect([status, isFinal]).toEqual([2, false])
     const f = buildFinalization({ clearing, siteRefs: c.siteRefs, readings, penaltyBps: lm.config.penaltyBps })
