@@ -1082,34 +1082,9 @@ export const energyMarketAbi = [
       {
         "components": [
           {
-            "internalType": "uint32",
-            "name": "siteId",
-            "type": "uint32"
-          },
-          {
-            "internalType": "uint64",
-            "name": "interval",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint8",
-            "name": "side",
-            "type": "uint8"
-          },
-          {
-            "internalType": "uint32",
-            "name": "energyWh",
-            "type": "uint32"
-          },
-          {
-            "internalType": "uint64",
-            "name": "limitPrice",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "deadline",
-            "type": "uint64"
+            "internalType": "uint256",
+            "name": "meta",
+            "type": "uint256"
           },
           {
             "internalType": "bytes32",
@@ -1777,34 +1752,9 @@ export const energyMarketAbi = [
           {
             "components": [
               {
-                "internalType": "uint32",
-                "name": "siteId",
-                "type": "uint32"
-              },
-              {
-                "internalType": "uint64",
-                "name": "interval",
-                "type": "uint64"
-              },
-              {
-                "internalType": "uint8",
-                "name": "side",
-                "type": "uint8"
-              },
-              {
-                "internalType": "uint32",
-                "name": "energyWh",
-                "type": "uint32"
-              },
-              {
-                "internalType": "uint64",
-                "name": "limitPrice",
-                "type": "uint64"
-              },
-              {
-                "internalType": "uint64",
-                "name": "deadline",
-                "type": "uint64"
+                "internalType": "uint256",
+                "name": "meta",
+                "type": "uint256"
               },
               {
                 "internalType": "bytes32",

@@ -71,13 +71,12 @@ contract EnergyMarket is EIP712 {
         uint40 unlockAt; // after deactivation: when the bond may leave escrow
     }
 
+    /// The signed Order's fields in one calldata word (fewer zero bytes than six):
+    /// meta = siteId << 200 | interval << 168 | side << 160 | energyWh << 128 |
+    /// limitPrice << 64 | deadline. The order's interval travels in 32 bits (a commit's
+    /// interval is below 2^32); bits above 231 must be zero.
     struct SignedOrder {
-        uint32 siteId;
-        uint64 interval;
-        uint8 side;
-        uint32 energyWh;
-        uint64 limitPrice;
-        uint64 deadline;
+        uint256 meta;
         bytes32 r;
         bytes32 vs; // EIP-2098 compact signature
     }
@@ -461,14 +460,14 @@ contract EnergyMarket is EIP712 {
                 let w := calldataload(add(matches.offset, shl(5, m)))
                 let sp := and(shr(40, w), 0xff)
                 let bp := and(shr(32, w), 0xff)
-                // SignedOrder is 8 static words; side is the third
+                // SignedOrder is 3 static words; side is meta[167:160]
                 if or(or(iszero(lt(sp, n)), iszero(lt(bp, n))), shr(48, w)) {
                     ok := 0
                     break
                 }
                 if or(
-                    iszero(eq(calldataload(add(orders.offset, add(shl(8, sp), 0x40))), 1)),
-                    iszero(iszero(calldataload(add(orders.offset, add(shl(8, bp), 0x40)))))
+                    iszero(eq(and(shr(160, calldataload(add(orders.offset, mul(0x60, sp)))), 0xff), 1)),
+                    iszero(iszero(and(shr(160, calldataload(add(orders.offset, mul(0x60, bp)))), 0xff)))
                 ) {
                     ok := 0
                     break
@@ -488,7 +487,9 @@ contract EnergyMarket is EIP712 {
             uint256 sellerPos = (w >> 40) & 0xff;
             uint256 buyerPos = (w >> 32) & 0xff;
             if (sellerPos >= n || buyerPos >= n || w >> 48 != 0) revert MatchOutOfRange(m);
-            if (orders[sellerPos].side != SIDE_ASK || orders[buyerPos].side != SIDE_BID) revert MatchWrongSide(m);
+            if (uint8(orders[sellerPos].meta >> 160) != SIDE_ASK || uint8(orders[buyerPos].meta >> 160) != SIDE_BID) {
+                revert MatchWrongSide(m);
+            }
         }
         revert BadParameter("matches");
     }
@@ -525,17 +526,18 @@ contract EnergyMarket is EIP712 {
             let prev := 0
             bad := n
             for { let i := 0 } lt(i, n) { i := add(i, 1) } {
-                let o := add(orders.offset, shl(8, i))
-                let id := calldataload(o)
-                let side := calldataload(add(o, 0x40))
-                let e := calldataload(add(o, 0x60))
-                let lim := calldataload(add(o, 0x80))
-                let dl := calldataload(add(o, 0xa0))
-                if or(or(or(gt(id, u32), gt(side, 1)), or(gt(e, u32), gt(lim, u64))), or(gt(dl, u64), lt(dl, timestamp()))) {
+                let o := add(orders.offset, mul(0x60, i))
+                let w := calldataload(o)
+                let id := shr(200, w)
+                let side := and(shr(160, w), 0xff)
+                let e := and(shr(128, w), u32)
+                let lim := and(shr(64, w), u64)
+                let dl := and(w, u64)
+                if or(or(gt(id, u32), gt(side, 1)), lt(dl, timestamp())) {
                     bad := i
                     break
                 }
-                if or(iszero(eq(calldataload(add(o, 0x20)), interval)), and(gt(i, 0), iszero(gt(id, prev)))) {
+                if or(iszero(eq(and(shr(168, w), u32), interval)), and(gt(i, 0), iszero(gt(id, prev)))) {
                     bad := i
                     break
                 }
@@ -559,17 +561,21 @@ contract EnergyMarket is EIP712 {
                     break
                 }
                 mstore(add(sBuf, 0x20), id)
-                calldatacopy(add(sBuf, 0x40), add(o, 0x20), 0xa0)
+                mstore(add(sBuf, 0x40), interval)
+                mstore(add(sBuf, 0x60), side)
+                mstore(add(sBuf, 0x80), e)
+                mstore(add(sBuf, 0xa0), lim)
+                mstore(add(sBuf, 0xc0), dl)
                 mstore(add(dBuf, 0x40), keccak256(sBuf, 0xe0))
                 mstore(eBuf, keccak256(add(dBuf, 0x1e), 0x42))
-                let vs := calldataload(add(o, 0xe0))
+                let vs := calldataload(add(o, 0x40))
                 let sv := and(vs, 0x7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff)
                 if gt(sv, 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0) {
                     bad := i
                     break
                 }
                 mstore(add(eBuf, 0x20), add(shr(255, vs), 27))
-                mstore(add(eBuf, 0x40), calldataload(add(o, 0xc0)))
+                mstore(add(eBuf, 0x40), calldataload(add(o, 0x20)))
                 mstore(add(eBuf, 0x60), sv)
                 mstore(0x00, 0)
                 pop(staticcall(gas(), 1, eBuf, 0x80, 0x00, 0x20))
@@ -593,8 +599,10 @@ contract EnergyMarket is EIP712 {
         private
         view
     {
-        uint32 id = orders[pos].siteId;
-        if (pos > 0 && id <= orders[pos - 1].siteId) revert OrdersNotSorted(pos, id);
+        uint256 meta = orders[pos].meta;
+        if (meta >> 232 != 0) revert BadParameter("orders");
+        uint32 id = uint32(meta >> 200);
+        if (pos > 0 && id <= uint32(orders[pos - 1].meta >> 200)) revert OrdersNotSorted(pos, id);
         _checkOrder(orders[pos], interval, price, matchedWh);
         revert BadParameter("orders");
     }
@@ -605,31 +613,37 @@ contract EnergyMarket is EIP712 {
         view
         returns (uint256 liability)
     {
-        uint32 id = o.siteId;
+        uint256 meta = o.meta;
+        uint32 id = uint32(meta >> 200);
+        uint64 oInterval = uint32(meta >> 168);
+        uint8 side = uint8(meta >> 160);
+        uint32 energyWh = uint32(meta >> 128);
+        uint64 limitPrice = uint64(meta >> 64);
+        uint64 deadline = uint64(meta);
         Site storage s = _sites[id];
         // a registered site always has an owner; reading it here spares a siteCount SLOAD
         if (s.owner == address(0)) revert UnknownSite(id);
         if (!s.active) revert SiteInactive(id);
-        if (o.interval != interval) revert OrderWrongInterval(id, o.interval, interval);
-        if (o.deadline < block.timestamp) revert OrderExpired(id, o.deadline);
+        if (oInterval != interval) revert OrderWrongInterval(id, oInterval, interval);
+        if (deadline < block.timestamp) revert OrderExpired(id, deadline);
         bytes32 digest = _hashTypedDataV4(
-            keccak256(abi.encode(ORDER_TYPEHASH, id, o.interval, o.side, o.energyWh, o.limitPrice, o.deadline))
+            keccak256(abi.encode(ORDER_TYPEHASH, id, oInterval, side, energyWh, limitPrice, deadline))
         );
         (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, o.r, o.vs);
         if (err != ECDSA.RecoverError.NoError) revert MalformedSignature(id);
         if (signer != s.owner) revert OrderSignerMismatch(id, signer);
-        if (o.side == SIDE_BID) {
-            if (o.energyWh > s.importCapWh) revert EnergyExceedsCap(id, o.energyWh, s.importCapWh);
-            if (o.limitPrice < price) revert PriceOutsideLimit(id, o.limitPrice, price);
-        } else if (o.side == SIDE_ASK) {
-            if (o.energyWh > s.exportCapWh) revert EnergyExceedsCap(id, o.energyWh, s.exportCapWh);
-            if (o.limitPrice > price) revert PriceOutsideLimit(id, o.limitPrice, price);
+        if (side == SIDE_BID) {
+            if (energyWh > s.importCapWh) revert EnergyExceedsCap(id, energyWh, s.importCapWh);
+            if (limitPrice < price) revert PriceOutsideLimit(id, limitPrice, price);
+        } else if (side == SIDE_ASK) {
+            if (energyWh > s.exportCapWh) revert EnergyExceedsCap(id, energyWh, s.exportCapWh);
+            if (limitPrice > price) revert PriceOutsideLimit(id, limitPrice, price);
         } else {
-            revert InvalidSide(id, o.side);
+            revert InvalidSide(id, side);
         }
         if (matchedWh == 0) revert UnmatchedOrder(id);
-        if (matchedWh > o.energyWh) revert MatchExceedsOrder(id, matchedWh, o.energyWh);
-        liability = _liability(matchedWh, o.side == SIDE_ASK, price);
+        if (matchedWh > energyWh) revert MatchExceedsOrder(id, matchedWh, energyWh);
+        liability = _liability(matchedWh, side == SIDE_ASK, price);
     }
 
     /// A buyer pays at most the full value of what it bought (its penalty is at most the

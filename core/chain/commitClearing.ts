@@ -1,19 +1,10 @@
 import type { Account, Address, Chain, Hash, Transport, WalletClient } from 'viem'
 import { energyMarketAbi } from '../../contracts/abi.ts'
-import type { EncodedClearing } from '../market/encodeClearing.ts'
+import { packOrder, type EncodedClearing } from '../market/encodeClearing.ts'
 
-/** The orders of an encoded clearing as the contract's SignedOrder structs. */
+/** The orders of an encoded clearing as the contract's SignedOrder structs (packed meta, r, vs). */
 export function orderArgs(clearing: EncodedClearing) {
-  return clearing.orders.map((o) => ({
-    siteId: o.siteId,
-    interval: o.interval,
-    side: o.side,
-    energyWh: o.energyWh,
-    limitPrice: o.limitPrice,
-    deadline: o.deadline,
-    r: o.r,
-    vs: o.vs,
-  }))
+  return clearing.orders.map(packOrder)
 }
 
 /** Sends the operator's commitClearing transaction for an encoded clearing. */

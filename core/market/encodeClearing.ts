@@ -27,6 +27,18 @@ export function packReading(reading: SignedMeterReading): { meta: bigint; r: Hex
   return { meta, r: reading.r, vs: reading.vs }
 }
 
+/** The calldata form of a signed order: meta = siteId << 200 | interval << 168 | side << 160 |
+ * energyWh << 128 | limitPrice << 64 | deadline (the contract's SignedOrder). */
+export function packOrder(order: SignedOrder): { meta: bigint; r: Hex; vs: Hex } {
+  const fits = (value: bigint, bits: bigint) => value >= 0n && value < 1n << bits
+  const { siteId, interval, side, energyWh, limitPrice, deadline } = order
+  if (!fits(BigInt(siteId), 32n) || !fits(interval, 32n) || !fits(BigInt(side), 8n) || !fits(BigInt(energyWh), 32n) || !fits(limitPrice, 64n) || !fits(deadline, 64n))
+    throw new MarketInputError(`order of site ${siteId}`, 'siteId, energyWh and interval below 2^32, side below 2^8, limitPrice and deadline below 2^64', `interval ${interval}, energyWh ${energyWh}, limitPrice ${limitPrice}, deadline ${deadline}`)
+  const meta =
+    (BigInt(siteId) << 200n) | (interval << 168n) | (BigInt(side) << 160n) | (BigInt(energyWh) << 128n) | (limitPrice << 64n) | deadline
+  return { meta, r: order.r, vs: order.vs }
+}
+
 /** Lays a clearing and its signed orders out for commitClearing and settle. */
 export function encodeClearing(clearing: Clearing, signedOrders: readonly SignedOrder[]): EncodedClearing {
   if (clearing.price === null) throw new MarketInputError(`interval ${clearing.interval}`, 'a clearing with trades', 'no trades')
