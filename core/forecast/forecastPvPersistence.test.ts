@@ -26,6 +26,17 @@ describe('forecastPvPersistence', () => {
     expect(short.powerKw[8]!).toBeGreaterThan(r.powerKw[8]!)
   })
 
+  it('takes the long-run clearness as a quantile of the hourly ratios when asked', () => {
+    // Alternate days at 30 % and 100 %: the mean sits between, a high quantile near the top.
+    const days = timesMs.map((t) => Math.floor((t - timesMs[0]!) / 86_400_000))
+    const mixed = timesMs.map((t, i) => (days[i]! % 2 ? 1 : 0.3) * clearSkyPvPower(melbourne, t).powerKw)
+    const mean = forecastPvPersistence({ site: melbourne, fromMs, slotMs, slots: 4, history: { timesMs, powerKw: mixed } })
+    const high = forecastPvPersistence({ site: melbourne, fromMs, slotMs, slots: 4, history: { timesMs, powerKw: mixed }, climatologyQuantile: 0.67 })
+    expect(mean.climatology).toBeGreaterThan(0.4)
+    expect(mean.climatology).toBeLessThan(0.9)
+    expect(high.climatology).toBeCloseTo(1, 5)
+  })
+
   it('is clear sky without daylight history, zero at night, never negative', () => {
     const r = forecastPvPersistence({ site: melbourne, fromMs, slotMs, slots: 96, history: { timesMs: [], powerKw: [] } })
     expect(r.climatology).toBe(1)

@@ -13,6 +13,12 @@ export type ForecastPvPersistenceParameters = {
   recentSamples?: number | undefined
   /** How fast the current clearness fades into the long-run one, e-folding time (default 6 h). */
   persistenceMs?: number | undefined
+  /**
+   * Long-run clearness as this quantile of the window's hourly measured / clear-sky ratios
+   * instead of their energy-weighted mean: a plan that loses more when PV beats the forecast
+   * than when it falls short should plan on a quantile above the median (newsvendor).
+   */
+  climatologyQuantile?: number | undefined
 }
 
 export type ForecastPvPersistenceResult = {
@@ -52,7 +58,17 @@ export function forecastPvPersistence(parameters: ForecastPvPersistenceParameter
     const clear = samples.reduce((s, x) => s + x.clear, 0)
     return samples.length > 0 && clear > 0 ? Math.min(1.3, Math.max(0, samples.reduce((s, x) => s + x.measured, 0) / clear)) : fallback
   }
-  const climatology = ratio(daylight, 1)
+  let climatology = ratio(daylight, 1)
+  const q = parameters.climatologyQuantile
+  if (q !== undefined && daylight.length > 0) {
+    const hours = new Map<number, typeof daylight>()
+    for (const d of daylight) {
+      const key = Math.floor(d.t / 3_600_000)
+      hours.set(key, [...(hours.get(key) ?? []), d])
+    }
+    const ratios = [...hours.values()].map((h) => ratio(h, climatology)).sort((a, b) => a - b)
+    climatology = ratios[Math.min(ratios.length - 1, Math.max(0, Math.floor(q * ratios.length)))] ?? climatology
+  }
   const recent = daylight.slice(-recentSamples)
   const current = ratio(recent, climatology)
   const lastMs = recent.length > 0 ? recent[recent.length - 1]!.t : Number.NEGATIVE_INFINITY

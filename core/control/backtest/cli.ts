@@ -7,7 +7,7 @@ import { runBacktest } from './runBacktest.ts'
 
 const help = `usage: gridmesh backtest [--site FILE] --from DATE --days N [--speed max] [--cycle-s N] [--seed N] [--json] [--report FILE.html]
                          [--load-forecast model|seasonal-naive] [--history FILE.csv | --model DIR] [--history-days N]
-                         [--pv-forecast persistence|clear-sky-scaled] [--pv-persistence-h N]
+                         [--pv-forecast persistence|clear-sky-scaled] [--pv-persistence-h N] [--pv-quantile Q]
                          [--horizon-slots N] [--end-soc-pct N|none] [--export-tie-break EUR]
                          [--oracle load|pv|load,pv]
 
@@ -42,6 +42,8 @@ The controller's load forecast (createSiteLoadForecaster):
                    clearness, relaxing to the last week's; clear-sky-scaled: clear sky times
                    the last 3 days' measured / clear-sky ratio
   --pv-persistence-h N  how long today's clearness persists (e-folding hours, default 48)
+  --pv-quantile Q  beyond today's weather, plan on this quantile (0-1) of the last week's
+                   hourly clearness instead of its mean
   --horizon-slots N  planning horizon in 15-minute slots (default 96 = 24 h; up to 192)
   --end-soc-pct N|none  soft SoC goal at the end of each plan's horizon (default 30)
   --export-tie-break EUR  plans see the export price this much lower now, rising to
@@ -60,7 +62,7 @@ export async function run(argv: string[]): Promise<number> {
     site: { type: 'string' }, from: { type: 'string' }, days: { type: 'string' }, speed: { type: 'string' }, 'cycle-s': { type: 'string' },
     seed: { type: 'string' }, json: { type: 'boolean' }, report: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     'load-forecast': { type: 'string' }, history: { type: 'string' }, model: { type: 'string' }, 'history-days': { type: 'string' },
-    'horizon-slots': { type: 'string' }, 'pv-forecast': { type: 'string' }, 'pv-persistence-h': { type: 'string' }, 'export-tie-break': { type: 'string' }, 'end-soc-pct': { type: 'string' }, oracle: { type: 'string' },
+    'horizon-slots': { type: 'string' }, 'pv-forecast': { type: 'string' }, 'pv-persistence-h': { type: 'string' }, 'export-tie-break': { type: 'string' }, 'pv-quantile': { type: 'string' }, 'end-soc-pct': { type: 'string' }, oracle: { type: 'string' },
   }, help)
   if (flags.help) {
     process.stdout.write(help)
@@ -87,6 +89,8 @@ export async function run(argv: string[]): Promise<number> {
   if (endSoc !== undefined && endSoc !== 'none' && !(/^\d+(\.\d+)?$/.test(endSoc) && Number(endSoc) <= 100)) throw new UsageError(`--end-soc-pct: expected a percentage from 0 to 100 or none, got '${endSoc}'`)
   const tieBreak = flags['export-tie-break']
   if (tieBreak !== undefined && !(/^\d*\.?\d+$/.test(tieBreak) && Number(tieBreak) <= 1)) throw new UsageError(`--export-tie-break: expected EUR/kWh from 0 to 1 such as 0.005, got '${tieBreak}'`)
+  const quantile = flags['pv-quantile']
+  if (quantile !== undefined && !(/^(0(\.\d+)?|1(\.0+)?)$/.test(quantile))) throw new UsageError(`--pv-quantile: expected a number from 0 to 1 such as 0.67, got '${quantile}'`)
   const result = await runBacktest({
     siteFile: flags.site ?? demo,
     fromMs,
@@ -96,6 +100,7 @@ export async function run(argv: string[]): Promise<number> {
     horizonSlots: parseIntegerFlag('horizon-slots', flags['horizon-slots'], 4, 192, 96),
     endSocTargetPct: endSoc === undefined ? 30 : endSoc === 'none' ? null : Number(endSoc),
     pvForecast,
+    ...(quantile !== undefined && { pvClimatologyQuantile: Number(quantile) }),
     ...(tieBreak !== undefined && { exportTieBreakEurPerKWh: Number(tieBreak) }),
     ...(flags['pv-persistence-h'] !== undefined && { pvPersistenceHours: parseIntegerFlag('pv-persistence-h', flags['pv-persistence-h'], 1, 1000, 48) }),
     ...(history !== undefined && { historyFile: history }),

@@ -54,6 +54,8 @@ export type BacktestOptions = {
   pvForecast?: 'persistence' | 'clear-sky-scaled'
   /** e-folding time of the current clearness in the persistence PV forecast (default PV_PERSISTENCE_HOURS). */
   pvPersistenceHours?: number
+  /** Plan PV on this quantile of the last week's hourly clearness beyond today's weather (default: the mean). */
+  pvClimatologyQuantile?: number
   /**
    * The controller's plans see the export price this much lower in the first slot, rising
    * linearly to the real price at the horizon's end (default 0). The cost MILP is often
@@ -103,6 +105,7 @@ export type ControllerSetup = {
   loadForecast: 'oracle' | 'model' | 'seasonal-naive'
   pvForecast: 'oracle' | 'persistence' | 'clear-sky-scaled'
   pvPersistenceHours: number | null
+  pvClimatologyQuantile: number | null
   horizonSlots: number
   endSocTargetPct: number | null
   exportTieBreakEurPerKWh: number
@@ -176,6 +179,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     loadForecast: oracle.load ? 'oracle' : useModel ? 'model' : 'seasonal-naive',
     pvForecast: oracle.pv ? 'oracle' : (options.pvForecast ?? 'persistence'),
     pvPersistenceHours: !oracle.pv && (options.pvForecast ?? 'persistence') === 'persistence' ? (options.pvPersistenceHours ?? defaultPvPersistenceHours) : null,
+    pvClimatologyQuantile: options.pvClimatologyQuantile ?? null,
     horizonSlots,
     endSocTargetPct,
     exportTieBreakEurPerKWh: options.exportTieBreakEurPerKWh ?? 0,
@@ -341,7 +345,7 @@ async function runOnce(name: RunResult['name'], o: Common, truth: SlotRecord[] |
       const pv = !o.pvSite
         ? new Array<number>(horizon).fill(0)
         : o.setup.pvPersistenceHours !== null
-          ? forecastPvPersistence({ site: o.pvSite, fromMs: nowMs, slotMs, slots: horizon, history: pvHistory, persistenceMs: o.setup.pvPersistenceHours * 3_600_000 }).powerKw.map((p) => p * 1000)
+          ? forecastPvPersistence({ site: o.pvSite, fromMs: nowMs, slotMs, slots: horizon, history: pvHistory, persistenceMs: o.setup.pvPersistenceHours * 3_600_000, climatologyQuantile: o.setup.pvClimatologyQuantile ?? undefined }).powerKw.map((p) => p * 1000)
           : forecastPv({ site: o.pvSite, fromMs: nowMs, slotMs, slots: horizon, history: pvHistory }).forecast.map((f) => f.powerKw * 1000)
       let load: number[] | null = null
       if (o.forecaster) {
