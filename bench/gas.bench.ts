@@ -10,9 +10,9 @@
 //   checked). Its gas is the whole chain cost of one interval. The standalone commit and
 //   settle of a 5-site interval are reported beside it.
 // Last stdout line: {"bench":"gas","results":{...},"ratios":{...},"targets":{...}}
-import { parseEventLogs, type Log } from 'viem'
 import { energyMarketAbi, settlementTokenAbi } from '../contracts/abi.ts'
 import { buildFinalization, type Finalization } from '../core/chain/buildFinalization.ts'
+import { committedSiteRefs } from '../core/chain/committedSiteRefs.ts'
 import { createLocalMarket, type LocalMarket } from '../core/chain/createLocalMarket.ts'
 import { finalizeInterval } from '../core/chain/finalizeInterval.ts'
 import { settleInterval } from '../core/chain/settleInterval.ts'
@@ -117,7 +117,7 @@ async function measureSteadyState(lm: LocalMarket, siteIds: readonly number[], s
     if (occupant) gas.push(used)
     settled.set(n, buildFinalization({ clearing: c.clearing, siteRefs: c.siteRefs, readings, penaltyBps: lm.config.penaltyBps }))
     const receipt = await lm.client.getTransactionReceipt({ hash })
-    committed.set(n + 2n, { clearing: next, siteRefs: refsOf(receipt.logs), hash, gasUsed: 0n })
+    committed.set(n + 2n, { clearing: next, siteRefs: await committedSiteRefs(lm.client, lm.market, next, receipt), hash, gasUsed: 0n })
   }
   // wind down: settle the two committed intervals, then finalize whatever is still settled
   for (const n of [first + BigInt(total), first + BigInt(total) + 1n]) {
@@ -133,13 +133,6 @@ async function measureSteadyState(lm: LocalMarket, siteIds: readonly number[], s
     if (status === 2) await gasOf(lm, await finalizeInterval(lm.wallet, lm.market, f), 'finalize')
   }
   return gas.slice(-steps)
-}
-
-/** The site refs (siteId << 160 | meter key tag) a commit logged: what settle() takes. */
-function refsOf(logs: Log[]): bigint[] {
-  const [log] = parseEventLogs({ abi: energyMarketAbi, logs, eventName: 'ClearingCommitted' })
-  if (!log) throw new Error('step: no ClearingCommitted event')
-  return [...log.args.sites]
 }
 
 async function measureTransfer(lm: LocalMarket): Promise<{ existing: bigint; fresh: bigint }> {

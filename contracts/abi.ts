@@ -732,12 +732,6 @@ export const energyMarketAbi = [
         "internalType": "bytes32",
         "name": "clearingHash",
         "type": "bytes32"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint256[]",
-        "name": "sites",
-        "type": "uint256[]"
       }
     ],
     "name": "ClearingCommitted",

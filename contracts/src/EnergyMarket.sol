@@ -164,9 +164,10 @@ contract EnergyMarket is EIP712 {
     event SiteActiveChanged(uint32 indexed siteId, bool active);
     event Deposited(uint32 indexed siteId, address indexed from, uint256 amount);
     event Withdrawn(uint32 indexed siteId, address indexed to, uint256 amount);
-    /// `sites` are the snapshotted refs (siteId << 160 | meter key tag) settle() takes; price and
-    /// matches are in the transaction's calldata.
-    event ClearingCommitted(uint64 indexed interval, bytes32 clearingHash, uint256[] sites);
+    /// clearingHash = keccak256(abi.encode(interval, price, sites, matches)); price and matches
+    /// are in the transaction's calldata, the site refs (siteId << 160 | meter key tag) settle()
+    /// takes are rebuilt from the meter keys at the commit's block and checked against this hash.
+    event ClearingCommitted(uint64 indexed interval, bytes32 clearingHash);
     event IntervalSettled(uint64 indexed interval);
     event IntervalFinalized(uint64 indexed interval);
     event IntervalVoided(uint64 indexed interval);
@@ -442,7 +443,7 @@ contract EnergyMarket is EIP712 {
 
         bytes32 h = _clearingHash(interval, price, refs, matches);
         _ring[slot] = ((uint256(h) >> 64) << 64) | (uint256(interval) << 32) | STATUS_COMMITTED;
-        emit ClearingCommitted(interval, h, refs);
+        emit ClearingCommitted(interval, h);
     }
 
     /// Adds each match's energy to both sides' totals in `matched`; false when a match is
@@ -979,38 +980,82 @@ contract EnergyMarket is EIP712 {
     }
 
     function _moveLanes(uint256[] memory words, bool debit) private {
-        uint256 cur = type(uint256).max;
-        uint256 word;
-        for (uint256 k; k < words.length; ++k) {
-            uint256 w = words[k];
-            uint32 id = uint32(w >> 64);
-            uint256 amount = uint64(w);
-            uint256 ls = id / LANES;
-            if (ls != cur) {
-                if (cur != type(uint256).max) _lanes[cur] = word;
-                cur = ls;
-                word = _lanes[ls];
+        uint256 fail; // 1 overflow, 2 short, 3 unknown site
+        uint256 failWord;
+        uint256 failBal;
+        assembly ("memory-safe") {
+            let lanesSlot := _lanes.slot
+            let p := add(words, 0x20)
+            let end := add(p, shl(5, mload(words)))
+            let cur := not(0)
+            let word := 0
+            let mask := 0x3ffffffffff // LANE_MASK
+            for {} lt(p, end) { p := add(p, 0x20) } {
+                let w := mload(p)
+                let id := and(shr(64, w), 0xffffffff)
+                let amount := and(w, 0xffffffffffffffff)
+                if gt(id, 63) {
+                    fail := 3
+                    failWord := w
+                    break
+                }
+                let ls := div(id, 6)
+                if iszero(eq(ls, cur)) {
+                    if iszero(eq(cur, not(0))) { sstore(add(lanesSlot, cur), word) }
+                    cur := ls
+                    word := sload(add(lanesSlot, ls))
+                }
+                let shift := mul(mod(id, 6), 42)
+                let bal := and(shr(shift, word), mask)
+                switch debit
+                case 0 {
+                    bal := add(bal, amount)
+                    if gt(bal, mask) {
+                        fail := 1
+                        failWord := w
+                        break
+                    }
+                }
+                default {
+                    if lt(bal, amount) {
+                        fail := 2
+                        failWord := w
+                        failBal := bal
+                        break
+                    }
+                    bal := sub(bal, amount)
+                }
+                word := or(and(word, not(shl(shift, mask))), shl(shift, bal))
             }
-            uint256 shift = (id % LANES) * LANE_BITS;
-            uint256 bal = (word >> shift) & LANE_MASK;
-            if (debit) {
-                if (bal < amount) revert InsufficientEscrow(id, amount, bal);
-                bal -= amount;
-            } else {
-                bal += amount;
-                if (bal > LANE_MASK) revert BalanceOverflow(id);
+            if iszero(fail) {
+                if iszero(eq(cur, not(0))) { sstore(add(lanesSlot, cur), word) }
             }
-            word = (word & ~(LANE_MASK << shift)) | (bal << shift);
         }
-        if (cur != type(uint256).max) _lanes[cur] = word;
+        if (fail == 1) revert BalanceOverflow(uint32(failWord >> 64));
+        if (fail == 2) revert InsufficientEscrow(uint32(failWord >> 64), uint64(failWord), failBal);
+        if (fail == 3) revert UnknownSite(uint32(failWord >> 64));
     }
 
+    /// Same bytes as abi.encode(interval, price, sites, matches).
     function _clearingHash(uint64 interval, uint64 price, uint256[] memory sites, uint256[] calldata matches)
         private
         pure
-        returns (bytes32)
+        returns (bytes32 h)
     {
-        return keccak256(abi.encode(interval, price, sites, matches));
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            let ns := shl(5, mload(sites))
+            let nm := shl(5, matches.length)
+            mstore(p, interval)
+            mstore(add(p, 0x20), price)
+            mstore(add(p, 0x40), 0x80)
+            let mOff := add(0xa0, ns)
+            mstore(add(p, 0x60), mOff)
+            mcopy(add(p, 0x80), sites, add(ns, 0x20))
+            mstore(add(p, mOff), matches.length)
+            calldatacopy(add(add(p, mOff), 0x20), matches.offset, nm)
+            h := keccak256(p, add(add(mOff, 0x20), nm))
+        }
     }
 
     /// Same bytes as abi.encode(interval, price, sites, matches), copied straight from calldata.

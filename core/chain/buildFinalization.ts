@@ -17,20 +17,25 @@ export type Finalization = {
 
 export type BuildFinalizationParameters = {
   clearing: Pick<EncodedClearing, 'interval' | 'price' | 'matches'>
-  /** siteId << 160 | meter key tag (low 96 bits of keccak256(meterKey)) per matched site, as ClearingCommitted logged them */
+  /** siteId << 160 | meter key tag (low 96 bits of keccak256(meterKey)) per matched site, see committedSiteRefs */
   siteRefs: readonly bigint[]
   readings: readonly SignedMeterReading[]
   penaltyBps: bigint
 }
 
-/** Recomputes, off-chain, the hashes and releases a settle() of these readings recorded. */
-export function buildFinalization({ clearing, siteRefs, readings, penaltyBps }: BuildFinalizationParameters): Finalization {
-  const clearingHash = keccak256(
+/** keccak256(abi.encode(interval, price, siteRefs, matches)): what a commit logged and its record keeps. */
+export function clearingHashOf(clearing: Pick<EncodedClearing, 'interval' | 'price' | 'matches'>, siteRefs: readonly bigint[]): Hex {
+  return keccak256(
     encodeAbiParameters(
       [{ type: 'uint64' }, { type: 'uint64' }, { type: 'uint256[]' }, { type: 'uint256[]' }],
       [clearing.interval, clearing.price, [...siteRefs], [...clearing.matches]],
     ),
   )
+}
+
+/** Recomputes, off-chain, the hashes and releases a settle() of these readings recorded. */
+export function buildFinalization({ clearing, siteRefs, readings, penaltyBps }: BuildFinalizationParameters): Finalization {
+  const clearingHash = clearingHashOf(clearing, siteRefs)
   const metas = readings.map((r) => packReading(r).meta)
   const metasHash = keccak256(encodePacked(['uint256[]'], [metas]))
   const matches = clearing.matches.map((m) => ({

@@ -5,7 +5,7 @@ import type { SignedMeterReading } from '../market/signMarketData.ts'
 
 export type SettleIntervalParameters = {
   clearing: Pick<EncodedClearing, 'interval' | 'price' | 'matches'>
-  /** siteId << 160 | meter key tag (low 96 bits of keccak256(meterKey)) per matched site, as ClearingCommitted logged them */
+  /** siteId << 160 | meter key tag (low 96 bits of keccak256(meterKey)) per matched site, see committedSiteRefs */
   siteRefs: readonly bigint[]
   /** one per entry of siteRefs, same order */
   readings: readonly SignedMeterReading[]

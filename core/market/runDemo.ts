@@ -11,10 +11,11 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { encodeFunctionData, parseEventLogs, type Address } from 'viem'
+import { encodeFunctionData, type Address } from 'viem'
 import { energyMarketAbi, settlementTokenAbi } from '../../contracts/abi.ts'
 import { buildFinalization, type Finalization } from '../chain/buildFinalization.ts'
 import { commitClearing } from '../chain/commitClearing.ts'
+import { committedSiteRefs } from '../chain/committedSiteRefs.ts'
 import { createLocalMarket } from '../chain/createLocalMarket.ts'
 import { createOutbox } from '../chain/createOutbox.ts'
 import { startAnvil } from '../chain/startAnvil.ts'
@@ -152,8 +153,8 @@ export async function runDemo(argv: string[]): Promise<number> {
       const commitHash = await commitClearing(lm.wallet, lm.market, encoded)
       const commitReceipt = await lm.client.waitForTransactionReceipt({ hash: commitHash })
       if (commitReceipt.status !== 'success') throw new DemoError(`interval ${interval}: commit ${commitHash} reverted`)
-      const [committed] = parseEventLogs({ abi: energyMarketAbi, logs: commitReceipt.logs, eventName: 'ClearingCommitted' })
-      return { interval, orders, clearing, encoded, commitGas: commitReceipt.gasUsed, siteRefs: [...committed!.args.sites] }
+      const siteRefs = await committedSiteRefs(lm.client, lm.market, encoded, commitReceipt)
+      return { interval, orders, clearing, encoded, commitGas: commitReceipt.gasUsed, siteRefs }
     }
 
     /** Sends one transaction through the outbox and waits until it is mined; returns its receipt. */

@@ -1,7 +1,6 @@
 // The interval ring of EnergyMarket on anvil: records live in ringSize slots written at
 // deploy, a commit may only reuse a slot whose interval is finalized or void, expire()
 // frees a slot nobody settled, and step() runs a live market one transaction per interval.
-import { parseEventLogs } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { energyMarketAbi, settlementTokenAbi } from '../../contracts/abi.ts'
 import { buildFinalization, type Finalization } from '../../core/chain/buildFinalization.ts'
@@ -10,6 +9,7 @@ import { finalizeInterval } from '../../core/chain/finalizeInterval.ts'
 import { settleInterval } from '../../core/chain/settleInterval.ts'
 import { startAnvil, type Anvil } from '../../core/chain/startAnvil.ts'
 import { stepMarket } from '../../core/chain/stepMarket.ts'
+import { committedSiteRefs } from '../../core/chain/committedSiteRefs.ts'
 import { computeSettlement } from '../../core/market/computeSettlement.ts'
 import { SIDE_ASK, SIDE_BID } from '../../core/market/typedData.ts'
 import { clear, commit, exactDelivery, revertName, signOrders, signReadings, unpackMatches, type Committed, type OrderSpec } from '../fixtures/market/marketFlow.ts'
@@ -136,8 +136,7 @@ describe('interval ring', () => {
       settled.set(n, f)
       if (occupant) expect((await record(occupant.interval))[0]).toBe(0) // credited, then overwritten by n + 2
       const receipt = await lm.client.getTransactionReceipt({ hash })
-      const [log] = parseEventLogs({ abi: energyMarketAbi, logs: receipt.logs, eventName: 'ClearingCommitted' })
-      committed.set(n + 2n, { clearing: next, siteRefs: [...log!.args.sites], hash, gasUsed: receipt.gasUsed })
+      committed.set(n + 2n, { clearing: next, siteRefs: await committedSiteRefs(lm.client, lm.market, next, receipt), hash, gasUsed: receipt.gasUsed })
     }
     // wind down: settle the last two, finalize everything still open; then every
     // interval has paid exactly its computed delta

@@ -1,0 +1,38 @@
+import { parseEventLogs, type Address, type PublicClient, type TransactionReceipt } from 'viem'
+import { energyMarketAbi } from '../../contracts/abi.ts'
+import { BaseError } from '../errors/BaseError.ts'
+import { packSiteRef, type EncodedClearing } from '../market/encodeClearing.ts'
+import { clearingHashOf } from './buildFinalization.ts'
+
+/** A commit's receipt does not prove the site refs rebuilt for it. */
+export class CommittedRefsError extends BaseError {
+  override name = 'CommittedRefsError' as const
+}
+
+/**
+ * The site refs (siteId << 160 | meter key tag) a commit snapshotted, which settle(),
+ * expire() and dispute() take: the contract logs only the clearing hash, so they are rebuilt
+ * from each site's meter key at the commit's block and checked against that hash (a key
+ * rotated later in the same block would not match and throws).
+ */
+export async function committedSiteRefs(
+  client: PublicClient,
+  market: Address,
+  clearing: Pick<EncodedClearing, 'interval' | 'price' | 'siteIds' | 'matches'>,
+  receipt: Pick<TransactionReceipt, 'logs' | 'blockNumber' | 'transactionHash'>,
+): Promise<bigint[]> {
+  const log = parseEventLogs({ abi: energyMarketAbi, logs: receipt.logs, eventName: 'ClearingCommitted' }).find(
+    (l) => l.address.toLowerCase() === market.toLowerCase() && l.args.interval === clearing.interval,
+  )
+  if (!log) throw new CommittedRefsError(`transaction ${receipt.transactionHash}: no ClearingCommitted event for interval ${clearing.interval}; expected the commit's receipt`)
+  const keys = await Promise.all(
+    clearing.siteIds.map((siteId) =>
+      client.readContract({ address: market, abi: energyMarketAbi, functionName: 'site', args: [siteId], blockNumber: receipt.blockNumber }),
+    ),
+  )
+  const refs = clearing.siteIds.map((siteId, k) => packSiteRef(siteId, keys[k]![1]))
+  const rebuilt = clearingHashOf(clearing, refs)
+  if (rebuilt !== log.args.clearingHash)
+    throw new CommittedRefsError(`interval ${clearing.interval}: site refs rebuilt at block ${receipt.blockNumber} hash to ${rebuilt}; expected the logged clearing hash ${log.args.clearingHash}`)
+  return refs
+}
