@@ -88,30 +88,6 @@ contract EnergyMarket is EIP712 {
         bytes32 vs;
     }
 
-    /// A settled interval's releases (siteId << 64 | amount, in clearing order) and the
-    /// two hashes its record binds them to (see settle).
-    struct Finalization {
-        uint64 interval;
-        bytes32 clearingHash;
-        bytes32 metasHash;
-        uint256[] releases;
-    }
-
-    struct Settlement {
-        uint64 interval;
-        uint64 price;
-        uint256[] sites;
-        uint256[] matches;
-        SignedReading[] readings;
-    }
-
-    struct Commitment {
-        uint64 interval;
-        uint64 price;
-        SignedOrder[] orders;
-        uint256[] matches;
-    }
-
     // ---- errors ------------------------------------------------------------------------
     error NotOperator(address caller);
     error NotSiteOwner(uint32 siteId, address caller);
@@ -382,14 +358,81 @@ contract EnergyMarket is EIP712 {
     /// @notice The steady state of a live market in one transaction (operator only):
     /// finalizes the given intervals (typically the one whose ring slot the commit reuses),
     /// settles the interval that just ended and commits the one after the running one.
-    function step(Finalization[] calldata finals, Settlement calldata s, Commitment calldata c) external {
+    /// `data` is packed (no ABI offsets, lengths or struct framing), in 32-byte words:
+    ///   head = nFinals << 248 | nSites << 240 | nSettleMatches << 232 | nOrders << 224 |
+    ///          nCommitMatches << 216 | settleInterval << 184 | settlePrice << 120 |
+    ///          commitInterval << 88 | commitPrice << 24 (intervals 32 bits, prices 64)
+    ///   per final: interval << 8 | nReleases, clearingHash, metasHash, releases[nReleases]
+    ///   settle: sites[nSites], matches[nSettleMatches], readings[nSites] (meta, r, vs)
+    ///   commit: orders[nOrders] (meta, r, vs), matches[nCommitMatches]
+    /// Each part means what the same argument of finalize, settle and commitClearing means.
+    function step(bytes calldata data) external {
         if (msg.sender != operator) revert NotOperator(msg.sender);
-        for (uint256 i; i < finals.length; ++i) {
-            Finalization calldata f = finals[i];
-            _finalize(f.interval, f.clearingHash, f.metasHash, f.releases);
+        uint256 head;
+        uint256 p;
+        uint256 end;
+        assembly ("memory-safe") {
+            head := calldataload(data.offset)
+            p := add(data.offset, 0x20)
+            end := add(data.offset, data.length)
         }
-        _settle(s.interval, s.price, s.sites, s.matches, s.readings);
-        _commit(c.interval, c.price, c.orders, c.matches);
+        uint256 nFinals = head >> 248;
+        {
+            // the whole layout must fit `data` exactly, before anything is read from it
+            uint256 q = p;
+            for (uint256 i; i < nFinals; ++i) {
+                uint256 fh;
+                assembly ("memory-safe") {
+                    fh := calldataload(q)
+                }
+                if (q + 0x60 > end) revert BadParameter("step");
+                q += 0x60 + ((fh & 0xff) << 5);
+            }
+            uint256 words = 4 * ((head >> 240) & 0xff) + ((head >> 232) & 0xff) + 3 * ((head >> 224) & 0xff)
+                + ((head >> 216) & 0xff);
+            if (q + (words << 5) != end || data.length < 0x20) revert BadParameter("step");
+        }
+        for (uint256 i; i < nFinals; ++i) {
+            uint256 fh;
+            bytes32 ch;
+            bytes32 mh;
+            uint256[] calldata releases;
+            assembly ("memory-safe") {
+                fh := calldataload(p)
+                ch := calldataload(add(p, 0x20))
+                mh := calldataload(add(p, 0x40))
+                releases.offset := add(p, 0x60)
+                releases.length := and(fh, 0xff)
+                p := add(releases.offset, shl(5, releases.length))
+            }
+            _finalize(uint64(fh >> 8), ch, mh, releases);
+        }
+        {
+            uint256[] calldata sites;
+            uint256[] calldata matches;
+            SignedReading[] calldata readings;
+            assembly ("memory-safe") {
+                sites.offset := p
+                sites.length := and(shr(240, head), 0xff)
+                matches.offset := add(p, shl(5, sites.length))
+                matches.length := and(shr(232, head), 0xff)
+                readings.offset := add(matches.offset, shl(5, matches.length))
+                readings.length := sites.length
+                p := add(readings.offset, mul(0x60, readings.length))
+            }
+            _settle(uint32(head >> 184), uint64(head >> 120), sites, matches, readings);
+        }
+        {
+            SignedOrder[] calldata orders;
+            uint256[] calldata matches;
+            assembly ("memory-safe") {
+                orders.offset := p
+                orders.length := and(shr(224, head), 0xff)
+                matches.offset := add(p, mul(0x60, orders.length))
+                matches.length := and(shr(216, head), 0xff)
+            }
+            _commit(uint32(head >> 88), uint64(head >> 24), orders, matches);
+        }
     }
 
     /// @notice A committed interval nobody settled within the settle window: its locks go

@@ -1,5 +1,6 @@
-import type { Account, Address, Chain, Hash, Transport, WalletClient } from 'viem'
+import { concatHex, toHex, type Account, type Address, type Chain, type Hash, type Hex, type Transport, type WalletClient } from 'viem'
 import { energyMarketAbi } from '../../contracts/abi.ts'
+import { MarketInputError } from '../market/MarketError.ts'
 import { packReading, type EncodedClearing } from '../market/encodeClearing.ts'
 import type { Finalization } from './buildFinalization.ts'
 import { orderArgs } from './commitClearing.ts'
@@ -14,26 +15,46 @@ export type StepMarketParameters = {
   commit: EncodedClearing
 }
 
+const word = (x: bigint | Hex): Hex => (typeof x === 'string' ? toHex(BigInt(x), { size: 32 }) : toHex(x, { size: 32 }))
+
+function field(value: bigint | number, bits: bigint, what: string): bigint {
+  const v = BigInt(value)
+  if (v < 0n || v >= 1n << bits) throw new MarketInputError(`step: ${what}`, `below 2^${bits}`, String(value))
+  return v
+}
+
+/** The packed argument of step() (see EnergyMarket.step): one head word, then the finals,
+ * the settlement and the commitment as 32-byte words without ABI framing. */
+export function encodeStep({ finals, settle, commit }: StepMarketParameters): Hex {
+  const head =
+    (field(finals.length, 8n, 'finals') << 248n) |
+    (field(settle.siteRefs.length, 8n, 'settled sites') << 240n) |
+    (field(settle.clearing.matches.length, 8n, 'settled matches') << 232n) |
+    (field(commit.orders.length, 8n, 'orders') << 224n) |
+    (field(commit.matches.length, 8n, 'committed matches') << 216n) |
+    (field(settle.clearing.interval, 32n, 'settled interval') << 184n) |
+    (field(settle.clearing.price, 64n, 'settled price') << 120n) |
+    (field(commit.interval, 32n, 'committed interval') << 88n) |
+    (field(commit.price, 64n, 'committed price') << 24n)
+  if (settle.readings.length !== settle.siteRefs.length)
+    throw new MarketInputError('step: readings', `one per settled site (${settle.siteRefs.length})`, String(settle.readings.length))
+  const words: Hex[] = [word(head)]
+  for (const f of finals) {
+    words.push(word((field(f.interval, 64n, 'finalized interval') << 8n) | field(f.releases.length, 8n, 'releases')), f.clearingHash, f.metasHash)
+    words.push(...f.releases.map(word))
+  }
+  words.push(...settle.siteRefs.map(word), ...settle.clearing.matches.map(word))
+  for (const r of settle.readings.map(packReading)) words.push(word(r.meta), r.r, r.vs)
+  for (const o of orderArgs(commit)) words.push(word(o.meta), o.r, o.vs)
+  words.push(...commit.matches.map(word))
+  return concatHex(words)
+}
+
 /** Sends step(): finalize, settle and commit of a live market in one transaction (operator). */
 export async function stepMarket(
   wallet: WalletClient<Transport, Chain, Account>,
   market: Address,
-  { finals, settle, commit }: StepMarketParameters,
+  parameters: StepMarketParameters,
 ): Promise<Hash> {
-  return wallet.writeContract({
-    address: market,
-    abi: energyMarketAbi,
-    functionName: 'step',
-    args: [
-      finals.map((f) => ({ interval: f.interval, clearingHash: f.clearingHash, metasHash: f.metasHash, releases: [...f.releases] })),
-      {
-        interval: settle.clearing.interval,
-        price: settle.clearing.price,
-        sites: [...settle.siteRefs],
-        matches: [...settle.clearing.matches],
-        readings: settle.readings.map(packReading),
-      },
-      { interval: commit.interval, price: commit.price, orders: orderArgs(commit), matches: commit.matches },
-    ],
-  })
+  return wallet.writeContract({ address: market, abi: energyMarketAbi, functionName: 'step', args: [encodeStep(parameters)] })
 }
