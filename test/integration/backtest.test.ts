@@ -36,7 +36,7 @@ describe('backtest', () => {
     const html = renderBacktestHtml(result)
     expect(html.match(/<svg/g)).toHaveLength(4)
     expect(html).toContain('gap to perfect foresight')
-    expect(result.controller).toMatchObject({ loadForecast: 'seasonal-naive', pvForecast: 'persistence', pvPersistenceHours: 48, horizonSlots: 96, endSocTargetPct: 30, model: null, historyPass: null })
+    expect(result.controller).toMatchObject({ loadForecast: 'seasonal-naive', pvForecast: 'persistence', pvPersistenceHours: 6, pvClimatologyQuantile: 0.67, horizonSlots: 96, endSocTargetPct: 30, exportTieBreakEurPerKWh: 0.005, model: null, historyPass: null })
   })
 
   it('forecasts with a model trained only on the history before --from, fed a measured week of the site', { timeout: 600_000 }, async () => {
@@ -79,7 +79,7 @@ describe('backtest', () => {
       [['backtest', '--from', '2013-01-14', '--days', '1', '--model', dir], 2, /--model: .*: no model\.json there/],
       [['backtest', '--from', '2013-01-14', '--days', '1', '--history-days', 'x'], 2, /--history-days: expected an integer from 0 to 60, got 'x'/],
       [['backtest', '--from', '2013-01-14', '--days', '1', '--pv-forecast', 'sunny'], 2, /--pv-forecast: expected persistence or clear-sky-scaled, got 'sunny'/],
-      [['backtest', '--from', '2013-01-14', '--days', '1', '--pv-quantile', '1.5'], 2, /--pv-quantile: expected a number from 0 to 1 such as 0\.67, got '1\.5'/],
+      [['backtest', '--from', '2013-01-14', '--days', '1', '--pv-quantile', '1.5'], 2, /--pv-quantile: expected a number from 0 to 1 such as 0\.67, or mean, got '1\.5'/],
       [['backtest', '--from', '2013-01-14', '--days', '1', '--export-tie-break', '2'], 2, /--export-tie-break: expected EUR\/kWh from 0 to 1 such as 0\.005, got '2'/],
       // The shipped model was trained on 2012-2014: it has seen the backtested days.
       [['backtest', '--from', '2013-01-14', '--days', '1', '--model', defaultModel], 1, /--model: .* covers the backtested days; give --history FILE/],

@@ -41,14 +41,14 @@ The controller's load forecast (createSiteLoadForecaster):
                    persistence (default): clear sky times the last daylight hour's measured
                    clearness, relaxing to the last week's; clear-sky-scaled: clear sky times
                    the last 3 days' measured / clear-sky ratio
-  --pv-persistence-h N  how long today's clearness persists (e-folding hours, default 48)
-  --pv-quantile Q  beyond today's weather, plan on this quantile (0-1) of the last week's
-                   hourly clearness instead of its mean
+  --pv-persistence-h N  how long today's clearness persists (e-folding hours, default 6)
+  --pv-quantile Q|mean  beyond today's weather, plan on this quantile (0-1) of the last
+                   week's hourly clearness (default 0.67), or on its mean
   --horizon-slots N  planning horizon in 15-minute slots (default 96 = 24 h; up to 192)
   --end-soc-pct N|none  soft SoC goal at the end of each plan's horizon (default 30)
   --export-tie-break EUR  plans see the export price this much lower now, rising to
                    the real price at the horizon's end, so that of two equally cheap plans
-                   the one that stores PV surplus first wins (default 0)
+                   the one that stores PV surplus first wins (default 0.005; 0 turns it off)
   --oracle load|pv|load,pv  diagnostics: plan with the true load and/or PV (the
                    self-consumption run's slots, as perfect foresight does) to measure
                    what forecast errors cost
@@ -90,7 +90,7 @@ export async function run(argv: string[]): Promise<number> {
   const tieBreak = flags['export-tie-break']
   if (tieBreak !== undefined && !(/^\d*\.?\d+$/.test(tieBreak) && Number(tieBreak) <= 1)) throw new UsageError(`--export-tie-break: expected EUR/kWh from 0 to 1 such as 0.005, got '${tieBreak}'`)
   const quantile = flags['pv-quantile']
-  if (quantile !== undefined && !(/^(0(\.\d+)?|1(\.0+)?)$/.test(quantile))) throw new UsageError(`--pv-quantile: expected a number from 0 to 1 such as 0.67, got '${quantile}'`)
+  if (quantile !== undefined && quantile !== 'mean' && !(/^(0(\.\d+)?|1(\.0+)?)$/.test(quantile))) throw new UsageError(`--pv-quantile: expected a number from 0 to 1 such as 0.67, or mean, got '${quantile}'`)
   const result = await runBacktest({
     siteFile: flags.site ?? demo,
     fromMs,
@@ -100,9 +100,9 @@ export async function run(argv: string[]): Promise<number> {
     horizonSlots: parseIntegerFlag('horizon-slots', flags['horizon-slots'], 4, 192, 96),
     endSocTargetPct: endSoc === undefined ? 30 : endSoc === 'none' ? null : Number(endSoc),
     pvForecast,
-    ...(quantile !== undefined && { pvClimatologyQuantile: Number(quantile) }),
+    ...(quantile !== undefined && { pvClimatologyQuantile: quantile === 'mean' ? null : Number(quantile) }),
     ...(tieBreak !== undefined && { exportTieBreakEurPerKWh: Number(tieBreak) }),
-    ...(flags['pv-persistence-h'] !== undefined && { pvPersistenceHours: parseIntegerFlag('pv-persistence-h', flags['pv-persistence-h'], 1, 1000, 48) }),
+    ...(flags['pv-persistence-h'] !== undefined && { pvPersistenceHours: parseIntegerFlag('pv-persistence-h', flags['pv-persistence-h'], 1, 1000, 6) }),
     ...(history !== undefined && { historyFile: history }),
     ...(flags.model !== undefined && loadForecast === 'model' && { modelDir: flags.model }),
     ...(flags['history-days'] !== undefined && { historyDays: parseIntegerFlag('history-days', flags['history-days'], 0, 60, 7) }),

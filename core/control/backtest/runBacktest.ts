@@ -23,8 +23,10 @@ export { BacktestError }
 
 const dayMs = 86_400_000
 const slotMs = 900_000
-/** Chosen on 2013-02-04..10 (core/control/backtest/NOTES.md), not on the reported week. */
-const defaultPvPersistenceHours = 48
+// Chosen on 2013-02-04..10 (core/control/backtest/NOTES.md), not on the reported week.
+const defaultPvPersistenceHours = 6
+const defaultPvClimatologyQuantile = 0.67
+const defaultExportTieBreakEurPerKWh = 0.005
 
 export type BacktestOptions = {
   /** A simulator site file (hardware-sims format): the site whose hardware is simulated. */
@@ -54,11 +56,11 @@ export type BacktestOptions = {
   pvForecast?: 'persistence' | 'clear-sky-scaled'
   /** e-folding time of the current clearness in the persistence PV forecast (default PV_PERSISTENCE_HOURS). */
   pvPersistenceHours?: number
-  /** Plan PV on this quantile of the last week's hourly clearness beyond today's weather (default: the mean). */
-  pvClimatologyQuantile?: number
+  /** Plan PV on this quantile of the last week's hourly clearness beyond today's weather (default 0.67; null: the mean). */
+  pvClimatologyQuantile?: number | null
   /**
    * The controller's plans see the export price this much lower in the first slot, rising
-   * linearly to the real price at the horizon's end (default 0). The cost MILP is often
+   * linearly to the real price at the horizon's end (default 0.005). The cost MILP is often
    * indifferent between storing PV surplus now and exporting it now to store it later; under
    * forecast error, storing first is the robust choice, and this breaks the tie that way.
    */
@@ -179,10 +181,10 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     loadForecast: oracle.load ? 'oracle' : useModel ? 'model' : 'seasonal-naive',
     pvForecast: oracle.pv ? 'oracle' : (options.pvForecast ?? 'persistence'),
     pvPersistenceHours: !oracle.pv && (options.pvForecast ?? 'persistence') === 'persistence' ? (options.pvPersistenceHours ?? defaultPvPersistenceHours) : null,
-    pvClimatologyQuantile: options.pvClimatologyQuantile ?? null,
+    pvClimatologyQuantile: options.pvClimatologyQuantile === undefined ? defaultPvClimatologyQuantile : options.pvClimatologyQuantile,
     horizonSlots,
     endSocTargetPct,
-    exportTieBreakEurPerKWh: options.exportTieBreakEurPerKWh ?? 0,
+    exportTieBreakEurPerKWh: options.exportTieBreakEurPerKWh ?? defaultExportTieBreakEurPerKWh,
     model: null,
     historyPass: null,
     loadForecastMethods: {},
@@ -362,7 +364,7 @@ async function runOnce(name: RunResult['name'], o: Common, truth: SlotRecord[] |
         const pvW = o.oracle.pv && truth ? truth.pvW : (pv[i] ?? 0)
         return { startMs: t, loadW, pvW }
       })
-      const tieBreak = o.exportTieBreakEurPerKWh ?? 0
+      const tieBreak = o.setup.exportTieBreakEurPerKWh
       plan = await planSchedule(planInput(series, socPct, o.endSocTargetPct, (i) => tieBreak * (1 - i / Math.max(1, horizon - 1))), { nowMs })
       plans++
     }
