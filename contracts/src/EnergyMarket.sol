@@ -169,10 +169,11 @@ contract EnergyMarket is EIP712 {
     /// meterTag[191:96] | importCapWh[219:192] | exportCapWh[247:220] | active[248], a tag
     /// being the low 96 bits of keccak256(address): a key whose address has another site's
     /// tag takes ~2^96 tries to find. _sites and _keys keep the full record for the rest.
-    mapping(uint256 => uint256) private _hot;
+    /// Indexed by site id (a fixed array: no slot hashing).
+    uint256[MAX_SITES] private _hot;
     uint256[(MAX_SITES + LANES - 1) / LANES] private _lanes;
-    /// interval % ringSize => hash[255:64] | interval[63:32] | settledAt - endsAt[31:8] | status[7:0]
-    mapping(uint256 => uint256) private _ring;
+    /// [interval % ringSize] (ringSize <= MAX_RING; no slot hashing) = hash[255:64] | interval[63:32] | settledAt - endsAt[31:8] | status[7:0]
+    uint256[MAX_RING] private _ring;
 
     struct Config {
         IERC20 token;
@@ -586,9 +587,12 @@ contract EnergyMarket is EIP712 {
                     break
                 }
                 prev := id
-                mstore(0x00, id)
-                mstore(0x20, hotSlot)
-                let a := sload(keccak256(0x00, 0x40)) // ownerTag | meterTag | importCapWh | exportCapWh | active
+                // id < MAX_SITES: a larger id reads a slot past _hot, so it is refused here
+                if gt(id, 63) {
+                    bad := i
+                    break
+                }
+                let a := sload(add(hotSlot, id)) // ownerTag | meterTag | importCapWh | exportCapWh | active
                 // an unregistered site's slot is zero, so inactive
                 if iszero(and(shr(248, a), 1)) {
                     bad := i
