@@ -7,8 +7,9 @@
 // - Per 5-site interval in the steady state of a live market: ONE transaction, step(),
 //   finalizes the interval whose ring slot is reused, settles interval n with its 5
 //   signed readings and commits interval n+2 with its 5 signed orders (every match
-//   checked). Its gas is the whole chain cost of one interval. The standalone commit and
-//   settle of a 5-site interval are reported beside it.
+//   checked), all in one packed `bytes` argument (core/chain/stepMarket.ts encodeStep).
+//   Its gas is the whole chain cost of one interval. The standalone commit and settle of
+//   a 5-site interval are reported beside it.
 // Last stdout line: {"bench":"gas","results":{...},"ratios":{...},"targets":{...}}
 import { energyMarketAbi, settlementTokenAbi } from '../contracts/abi.ts'
 import { buildFinalization, type Finalization } from '../core/chain/buildFinalization.ts'
@@ -221,8 +222,11 @@ try {
         [5, 20, 50].map((n) => [`${what}GasPerTrade_${layout}_batch${n}`, { max: 15_000, met: perTrade(what, layout, n) <= 15_000 }]),
       ),
     ),
-    ['interval5SitesStepGas', { max: 120_000, met: mean(steady) <= 120_000 }],
-    ['interval5SitesStepGas_separateSlots', { max: 120_000, met: mean(steadySpread) <= 120_000 }],
+    // the issue's 120 000 per 5-site interval (commit with its signed orders + settlement with
+    // the 5 signed readings + the finalization step() carries): not met so far (128 335 /
+    // 149 830 on 2026-11-25; contracts/README.md says where the gas goes)
+    ['interval5SitesStepGas', { max: 120_000, measured: round(mean(steady)), met: mean(steady) <= 120_000 }],
+    ['interval5SitesStepGas_separateSlots', { max: 120_000, measured: round(mean(steadySpread)), met: mean(steadySpread) <= 120_000 }],
   ])
   process.stdout.write(`${JSON.stringify({ bench: 'gas', results, ratios, targets })}\n`)
 } finally {
