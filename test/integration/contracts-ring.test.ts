@@ -2,13 +2,14 @@
 // deploy, a commit may only reuse a slot whose interval is finalized or void, expire()
 // frees a slot nobody settled, and step() runs a live market one transaction per interval.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Hex } from 'viem'
 import { energyMarketAbi, settlementTokenAbi } from '../../contracts/abi.ts'
 import { buildFinalization, type Finalization } from '../../core/chain/buildFinalization.ts'
 import { createLocalMarket, type LocalMarket } from '../../core/chain/createLocalMarket.ts'
 import { finalizeInterval } from '../../core/chain/finalizeInterval.ts'
 import { settleInterval } from '../../core/chain/settleInterval.ts'
 import { startAnvil, type Anvil } from '../../core/chain/startAnvil.ts'
-import { stepMarket } from '../../core/chain/stepMarket.ts'
+import { encodeStep, stepMarket } from '../../core/chain/stepMarket.ts'
 import { committedSiteRefs } from '../../core/chain/committedSiteRefs.ts'
 import { computeSettlement } from '../../core/market/computeSettlement.ts'
 import { SIDE_ASK, SIDE_BID } from '../../core/market/typedData.ts'
@@ -125,7 +126,15 @@ describe('interval ring', () => {
       const next = clear(n + 2n, await signOrders(lm, n + 2n, specs))
       const occupant = settled.get(n + 2n - ring)
       const args = { finals: occupant ? [occupant] : [], settle: { clearing: c.clearing, siteRefs: c.siteRefs, readings }, commit: next }
-      if (i === 0) expect(await revertName(stepMarket(lm.walletFor(lm.sites[0]!.owner), lm.market, args))).toBe('NotOperator')
+      if (i === 0) {
+        expect(await revertName(stepMarket(lm.walletFor(lm.sites[0]!.owner), lm.market, args))).toBe('NotOperator')
+        // the packed argument must fit its counts exactly: one word short or one word long
+        const data = encodeStep(args)
+        for (const bad of [data.slice(0, -64) as Hex, `${data}${'00'.repeat(32)}` as Hex]) {
+          const sent = lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'step', args: [bad] })
+          expect(await revertName(sent)).toBe('BadParameter')
+        }
+      }
       if (occupant) {
         // without the finalization the slot is still taken
         expect(await revertName(stepMarket(lm.wallet, lm.market, { ...args, finals: [] }))).toBe('RingSlotBusy')
