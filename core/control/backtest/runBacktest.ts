@@ -54,7 +54,7 @@ export type BacktestOptions = {
   historyDays?: number
   /** PV forecast of the controller: 'persistence' (default; forecastPvPersistence) or 'clear-sky-scaled' (forecastPv, clear sky times the last 3 days' ratio). */
   pvForecast?: 'persistence' | 'clear-sky-scaled'
-  /** e-folding time of the current clearness in the persistence PV forecast (default PV_PERSISTENCE_HOURS). */
+  /** e-folding time of the current clearness in the persistence PV forecast (default 6). */
   pvPersistenceHours?: number
   /** Plan PV on this quantile of the last week's hourly clearness beyond today's weather (default 0.67; null: the mean). */
   pvClimatologyQuantile?: number | null
@@ -144,8 +144,10 @@ type SimSite = {
  * Runs the real controller against the simulator (a separate process, real Modbus) under
  * a virtual clock, and the two references in the same run: rule-based self-consumption
  * (no plan) and a plan made with perfect foresight of load and PV. Each run starts one
- * day early in self-consumption, so the forecast has history and all runs enter the
- * measured period in the same state.
+ * day early in self-consumption, so all runs enter the measured period in the same state;
+ * with a load model, a fast pass over the simulator first measures the week before that,
+ * so the model's lags are the site's own meters, and the model is trained (in a worker,
+ * while the references run) only on history before `fromMs`.
  */
 export async function runBacktest(options: BacktestOptions): Promise<BacktestResult> {
   const started = performance.now()
