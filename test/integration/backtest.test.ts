@@ -36,6 +36,7 @@ describe('backtest', () => {
     const html = renderBacktestHtml(result)
     expect(html.match(/<svg/g)).toHaveLength(4)
     expect(html).toContain('gap to perfect foresight')
+    expect(html).toContain('Controller: load forecast seasonal-naive, PV forecast persistence')
     expect(result.controller).toMatchObject({ loadForecast: 'seasonal-naive', pvForecast: 'persistence', pvPersistenceHours: 6, pvClimatologyQuantile: 0.67, horizonSlots: 96, endSocTargetPct: 30, exportTieBreakEurPerKWh: 0.005, model: null, historyPass: null })
   })
 

@@ -38,6 +38,7 @@ figure{background:#f4f4f4;border:1px solid #bbb;margin:1rem 0;padding:.5rem}figc
 <p>${esc(result.from)}, ${result.days} day(s), control cycle ${result.cycleS} s, cloud seed ${result.seed}. Wall time ${result.wallTimeS} s.
 Saving against self-consumption: <b>${result.comparison.savingVsSelfConsumptionEur.toFixed(2)} EUR (${result.comparison.savingVsSelfConsumptionPct} %)</b>;
 gap to perfect foresight: <b>${result.comparison.gapToPerfectForesightPct} %</b> (adjusted costs; the perfect-foresight plan's own optimum: ${result.perfectForesightOptimumEur?.toFixed(2) ?? '-'} EUR).</p>
+<p>Controller: load forecast ${esc(result.controller.loadForecast)}${result.controller.model ? ` (trained on data up to ${esc(result.controller.model.trainedToIso)})` : ''}, PV forecast ${esc(result.controller.pvForecast)}, horizon ${result.controller.horizonSlots} slots, end-of-horizon SoC ${result.controller.endSocTargetPct ?? 'none'}${result.controller.endSocTargetPct !== null ? ' %' : ''}.</p>
 <table><tr><th>run</th><th>cost EUR</th><th>adjusted EUR</th><th>import kWh</th><th>export kWh</th><th>peak import W</th><th>self-consumption %</th><th>cycles</th><th>SoC %</th><th>limit violations</th><th>wall s</th></tr>${rows}</table>
 ${chart('Power flows, controller run: load, PV, battery (> 0 discharge), grid (> 0 import)', times, [
     { name: 'load', color: '#333', values: slots.map((s) => s.loadW) },
