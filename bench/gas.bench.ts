@@ -223,8 +223,8 @@ try {
       ),
     ),
     // the 120 000 per 5-site interval (commit with its signed orders + settlement with
-    // the 5 signed readings + the finalization step() carries): not met so far (128 335 /
-    // 149 830 on 2026-11-25; contracts/README.md says where the gas goes)
+    // the 5 signed readings + the finalization step() carries): not met so far (127 766 /
+    // 149 282 on 2026-11-25; contracts/README.md says where the gas goes)
     ['interval5SitesStepGas', { max: 120_000, measured: round(mean(steady)), met: mean(steady) <= 120_000 }],
     ['interval5SitesStepGas_separateSlots', { max: 120_000, measured: round(mean(steadySpread)), met: mean(steadySpread) <= 120_000 }],
   ])

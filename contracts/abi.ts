@@ -1300,12 +1300,7 @@ export const energyMarketAbi = [
       },
       {
         "internalType": "bytes32",
-        "name": "clearingHash",
-        "type": "bytes32"
-      },
-      {
-        "internalType": "bytes32",
-        "name": "metasHash",
+        "name": "inputsHash",
         "type": "bytes32"
       },
       {

@@ -352,8 +352,8 @@ contract EnergyMarket is EIP712 {
 
     /// @notice After the dispute window, credits a settled interval's releases to the free
     /// balances; anyone may call it. `releases` as settle computed them (lock + change).
-    function finalize(uint64 interval, bytes32 clearingHash, bytes32 metasHash, uint256[] calldata releases) external {
-        _finalize(interval, clearingHash, metasHash, releases);
+    function finalize(uint64 interval, bytes32 inputsHash, uint256[] calldata releases) external {
+        _finalize(interval, inputsHash, releases);
     }
 
     /// @notice The steady state of a live market in one transaction (operator only):
@@ -363,7 +363,7 @@ contract EnergyMarket is EIP712 {
     ///   head = nFinals << 248 | nSites << 240 | nSettleMatches << 232 | nOrders << 224 |
     ///          nCommitMatches << 216 | settleInterval << 184 | settlePrice << 120 |
     ///          commitInterval << 88 | commitPrice << 24 (intervals 32 bits, prices 64)
-    ///   per final: interval << 8 | nReleases, clearingHash, metasHash, releases[nReleases]
+    ///   per final: interval << 8 | nReleases, inputsHash, releases[nReleases]
     ///   settle: sites[nSites], matches[nSettleMatches], readings[nSites] (meta, r, vs)
     ///   commit: orders[nOrders] (meta, r, vs), matches[nCommitMatches]
     /// Each part means what the same argument of finalize, settle and commitClearing means.
@@ -386,8 +386,8 @@ contract EnergyMarket is EIP712 {
                 assembly ("memory-safe") {
                     fh := calldataload(q)
                 }
-                if (q + 0x60 > end) revert BadParameter("step");
-                q += 0x60 + ((fh & 0xff) << 5);
+                if (q + 0x40 > end) revert BadParameter("step");
+                q += 0x40 + ((fh & 0xff) << 5);
             }
             uint256 words = 4 * ((head >> 240) & 0xff) + ((head >> 232) & 0xff) + 3 * ((head >> 224) & 0xff)
                 + ((head >> 216) & 0xff);
@@ -395,18 +395,16 @@ contract EnergyMarket is EIP712 {
         }
         for (uint256 i; i < nFinals; ++i) {
             uint256 fh;
-            bytes32 ch;
-            bytes32 mh;
+            bytes32 ih;
             uint256[] calldata releases;
             assembly ("memory-safe") {
                 fh := calldataload(p)
-                ch := calldataload(add(p, 0x20))
-                mh := calldataload(add(p, 0x40))
-                releases.offset := add(p, 0x60)
+                ih := calldataload(add(p, 0x20))
+                releases.offset := add(p, 0x40)
                 releases.length := and(fh, 0xff)
                 p := add(releases.offset, shl(5, releases.length))
             }
-            _finalize(uint64(fh >> 8), ch, mh, releases);
+            _finalize(uint64(fh >> 8), ih, releases);
         }
         {
             uint256[] calldata sites;
@@ -784,10 +782,12 @@ contract EnergyMarket is EIP712 {
                 mstore(add(out, k), w)
             }
             let p := mload(0x40)
+            // inputsHash = keccak256(clearing hash, metas hash); record hash = keccak256(inputsHash, releases hash)
             mstore(p, h)
             mstore(add(p, 0x20), keccak256(add(mem, mul(0x60, n)), n32))
-            mstore(add(p, 0x40), keccak256(out, n32))
-            sh := keccak256(p, 0x60)
+            mstore(p, keccak256(p, 0x40))
+            mstore(add(p, 0x20), keccak256(out, n32))
+            sh := keccak256(p, 0x40)
         }
         if (bad != 0) revert BalanceOverflow(uint32(sites[bad - 1] >> 160));
         _ring[slot] = ((uint256(sh) >> 64) << 64) | (uint256(interval) << 32) | ((block.timestamp - endsAt) << 8)
@@ -925,13 +925,13 @@ contract EnergyMarket is EIP712 {
 
 
     // ---- finalize ----------------------------------------------------------------------
-    function _finalize(uint64 interval, bytes32 clearingHash, bytes32 metasHash, uint256[] calldata releases) private {
+    function _finalize(uint64 interval, bytes32 inputsHash, uint256[] calldata releases) private {
         uint256 slot = interval % ringSize;
         uint256 rec = _ring[slot];
         if (uint8(rec) != STATUS_SETTLED || uint32(rec >> 32) != interval) revert NotSettled(interval);
         uint256 finalAt = _settledAt(interval, rec) + disputeWindowSec;
         if (block.timestamp < finalAt) revert DisputeWindowOpen(interval, finalAt);
-        bytes32 sh = keccak256(abi.encode(clearingHash, metasHash, keccak256(abi.encodePacked(releases))));
+        bytes32 sh = keccak256(abi.encode(inputsHash, keccak256(abi.encodePacked(releases))));
         if ((uint256(sh) ^ rec) >> 64 != 0) revert SettlementMismatch(interval);
         _creditLanes(releases);
         _ring[slot] = (rec & ~uint256(0xff)) | STATUS_FINAL;
@@ -976,7 +976,8 @@ contract EnergyMarket is EIP712 {
         uint256 closedAt = _settledAt(interval, rec) + disputeWindowSec;
         if (block.timestamp >= closedAt) revert DisputeWindowClosed(interval, closedAt);
         bytes32 h = _clearingHashCalldata(interval, price, sites, matches);
-        bytes32 sh = keccak256(abi.encode(h, keccak256(abi.encodePacked(settledMetas)), releasesHash));
+        bytes32 inputsHash = keccak256(abi.encode(h, keccak256(abi.encodePacked(settledMetas))));
+        bytes32 sh = keccak256(abi.encode(inputsHash, releasesHash));
         if ((uint256(sh) ^ rec) >> 64 != 0) revert SettlementMismatch(interval);
         if (pos >= sites.length) revert ReadingCountMismatch(pos, sites.length);
         uint256 ref = sites[pos];

@@ -8,6 +8,8 @@ export type Finalization = {
   interval: bigint
   clearingHash: Hex
   metasHash: Hex
+  /** keccak256(abi.encode(clearingHash, metasHash)): what finalize() and step() take */
+  inputsHash: Hex
   /** siteId << 64 | amount per site, in clearing order */
   releases: bigint[]
   releasesHash: Hex
@@ -46,5 +48,6 @@ export function buildFinalization({ clearing, siteRefs, readings, penaltyBps }: 
   const { releases: amounts } = computeSettlement({ price: clearing.price, penaltyBps, readings, matches })
   const releases = siteRefs.map((ref, k) => ((ref >> 160n) << 64n) | amounts[k]!)
   const releasesHash = keccak256(encodePacked(['uint256[]'], [releases]))
-  return { interval: clearing.interval, clearingHash, metasHash, releases, releasesHash, metas }
+  const inputsHash = keccak256(encodeAbiParameters([{ type: 'bytes32' }, { type: 'bytes32' }], [clearingHash, metasHash]))
+  return { interval: clearing.interval, clearingHash, metasHash, inputsHash, releases, releasesHash, metas }
 }

@@ -6,12 +6,12 @@ import type { Finalization } from './buildFinalization.ts'
 export async function finalizeInterval(
   wallet: WalletClient<Transport, Chain, Account>,
   market: Address,
-  f: Pick<Finalization, 'interval' | 'clearingHash' | 'metasHash' | 'releases'>,
+  f: Pick<Finalization, 'interval' | 'inputsHash' | 'releases'>,
 ): Promise<Hash> {
   return wallet.writeContract({
     address: market,
     abi: energyMarketAbi,
     functionName: 'finalize',
-    args: [f.interval, f.clearingHash, f.metasHash, f.releases],
+    args: [f.interval, f.inputsHash, f.releases],
   })
 }

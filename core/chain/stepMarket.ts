@@ -8,7 +8,7 @@ import type { SettleIntervalParameters } from './settleInterval.ts'
 
 export type StepMarketParameters = {
   /** settled intervals past their dispute window, credited first (frees their ring slots) */
-  finals: readonly Pick<Finalization, 'interval' | 'clearingHash' | 'metasHash' | 'releases'>[]
+  finals: readonly Pick<Finalization, 'interval' | 'inputsHash' | 'releases'>[]
   /** the interval that just ended */
   settle: SettleIntervalParameters
   /** the interval after the running one */
@@ -40,7 +40,7 @@ export function encodeStep({ finals, settle, commit }: StepMarketParameters): He
     throw new MarketInputError('step: readings', `one per settled site (${settle.siteRefs.length})`, String(settle.readings.length))
   const words: Hex[] = [word(head)]
   for (const f of finals) {
-    words.push(word((field(f.interval, 64n, 'finalized interval') << 8n) | field(f.releases.length, 8n, 'releases')), f.clearingHash, f.metasHash)
+    words.push(word((field(f.interval, 64n, 'finalized interval') << 8n) | field(f.releases.length, 8n, 'releases')), f.inputsHash)
     words.push(...f.releases.map(word))
   }
   words.push(...settle.siteRefs.map(word), ...settle.clearing.matches.map(word))

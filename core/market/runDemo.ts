@@ -228,7 +228,7 @@ export async function runDemo(argv: string[]): Promise<number> {
     for (const f of settled) {
       const { receipt } = await send(
         `finalize:${lm.market}:${f.interval}`,
-        encodeFunctionData({ abi: energyMarketAbi, functionName: 'finalize', args: [f.interval, f.clearingHash, f.metasHash, f.releases] }),
+        encodeFunctionData({ abi: energyMarketAbi, functionName: 'finalize', args: [f.interval, f.inputsHash, f.releases] }),
         `interval ${f.interval}: finalization`,
       )
       finalizeGasTotal += receipt.gasUsed
