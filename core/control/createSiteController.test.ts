@@ -31,7 +31,7 @@ function fakeSite() {
   return { state, drivers }
 }
 
-const site = siteFileSchema.parse({ name: 't', timezone: 'UTC', devices: [{ name: 'meter1', connection: { type: 'tcp', host: '127.0.0.1' } }, { name: 'bat1', connection: { type: 'tcp', host: '127.0.0.1' } }], control: {} })
+const site = siteFileSchema.parse({ name: 't', timezone: 'UTC', devices: [{ name: 'meter1', connection: { type: 'tcp', host: '127.0.0.1' } }, { name: 'bat1', connection: { type: 'tcp', host: '127.0.0.1' } }] })
 let dir: string
 let store: Store
 afterEach(() => {

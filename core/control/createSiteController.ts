@@ -1,5 +1,5 @@
 import type { DeviceDriver } from '../devices/capabilities.ts'
-import type { SiteControl, SiteFile } from '../devices/site/siteFileSchema.ts'
+import { siteControlSchema, type SiteControl, type SiteFile } from '../devices/site/siteFileSchema.ts'
 import { createCalendar } from '../forecast/createCalendar.ts'
 import { createSiteLoadForecaster } from '../forecast/createSiteLoadForecaster.ts'
 import { forecastPvPersistence } from '../forecast/forecastPvPersistence.ts'
@@ -66,7 +66,7 @@ export type ForecastView = {
 export function createSiteController(options: SiteControllerOptions) {
   const { site, store, now } = options
   const log = options.log ?? (() => {})
-  const control: SiteControl = site.control ?? { grid: { maxImportW: null, maxExportW: null }, battery: { socMinPct: 10, socMaxPct: 95, targetEndSocPct: 30, degradationCostEurPerKWh: 0.01 }, holidays: [], cycleMs: 1000 }
+  const control: SiteControl = site.control ?? siteControlSchema.parse({})
   const timeZone = site.timezone ?? options.loadModel?.metadata.timeZone ?? 'UTC'
   const calendar = createCalendar(timeZone)
   const tariff: Tariff = control.tariff ? { timezone: timeZone, ...control.tariff } : defaultTariff(timeZone)
