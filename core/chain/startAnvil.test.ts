@@ -1,5 +1,14 @@
+import { existsSync, mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { AnvilStartError, startAnvil } from './startAnvil.ts'
+
+const rpc = async (rpcUrl: string, method: string, params: unknown[] = []) => {
+  const res = await fetch(rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) })
+  return ((await res.json()) as { result: unknown }).result
+}
+const who = '0x1000000000000000000000000000000000000001'
 
 describe('startAnvil', () => {
   it('starts on a free 127.0.0.1 port, answers JSON-RPC, and stops its own process', async () => {
@@ -22,5 +31,32 @@ describe('startAnvil', () => {
     const error = await startAnvil({ args: ['--no-such-flag'] }).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(AnvilStartError)
     expect((error as Error).message).toMatch(/anvil on 127\.0\.0\.1:\d+: exited with code \d+; expected 'Listening on 127\.0\.0\.1:\d+'/)
+  })
+
+  it('keeps its chain in a state file: written on stop (SIGTERM), and every stateIntervalSec for a SIGKILL', async () => {
+    const statePath = join(mkdtempSync(join(tmpdir(), 'gm-anvil-')), 'state.json')
+    const first = await startAnvil({ statePath, stateIntervalSec: 1 })
+    expect(existsSync(statePath)).toBe(false) // a missing file is a new chain
+    await rpc(first.rpcUrl, 'anvil_setBalance', [who, '0x1234'])
+    await rpc(first.rpcUrl, 'anvil_mine', ['0x5'])
+    await first.stop()
+    expect(existsSync(statePath)).toBe(true) // stop() returns after anvil wrote it
+
+    const second = await startAnvil({ statePath, stateIntervalSec: 1 })
+    expect(await rpc(second.rpcUrl, 'eth_blockNumber')).toBe('0x5')
+    expect(await rpc(second.rpcUrl, 'eth_getBalance', [who, 'latest'])).toBe('0x1234')
+    await rpc(second.rpcUrl, 'anvil_setBalance', [who, '0x5678'])
+    await new Promise((r) => setTimeout(r, 2_500))
+    // the process is anvil itself, not npm's wrapper: SIGKILL ends the chain, no dump on exit
+    second.process.kill('SIGKILL')
+    await second.stop()
+    await expect(rpc(second.rpcUrl, 'eth_chainId')).rejects.toThrow()
+
+    const third = await startAnvil({ statePath })
+    try {
+      expect(await rpc(third.rpcUrl, 'eth_getBalance', [who, 'latest'])).toBe('0x5678')
+    } finally {
+      await third.stop()
+    }
   })
 })

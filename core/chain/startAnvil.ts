@@ -1,10 +1,35 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { createServer } from 'node:net'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { ChildProcess } from 'node:child_process'
 import { BaseError } from '../errors/BaseError.ts'
 
-const anvilBin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'node_modules', '.bin', 'anvil')
+const wrapperBin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'node_modules', '.bin', 'anvil')
+const platformPackages: Record<string, Record<string, string>> = {
+  darwin: { x64: 'anvil-darwin-amd64', arm64: 'anvil-darwin-arm64' },
+  linux: { x64: 'anvil-linux-amd64', arm64: 'anvil-linux-arm64' },
+  win32: { x64: 'anvil-win32-amd64' },
+}
+
+/**
+ * The platform binary itself: the npm wrapper (`.bin/anvil`) forwards SIGTERM and exits at
+ * once, before anvil has dumped its state, and a SIGKILL to it leaves anvil running.
+ */
+function anvilBinary(): string {
+  const pkg = platformPackages[process.platform]?.[process.arch]
+  if (pkg) {
+    try {
+      const path = createRequire(import.meta.url).resolve(`@foundry-rs/${pkg}/bin/anvil${process.platform === 'win32' ? '.exe' : ''}`)
+      if (existsSync(path)) return path
+    } catch {
+      // not installed for this platform: the wrapper finds its own fallback binary
+    }
+  }
+  return wrapperBin
+}
 
 /** anvil did not come up on 127.0.0.1; carries its last output lines. */
 export class AnvilStartError extends BaseError {
@@ -17,7 +42,17 @@ export class AnvilStartError extends BaseError {
 }
 
 export type Anvil = { rpcUrl: string; port: number; chainId: number; process: ChildProcess; stop(): Promise<void> }
-export type StartAnvilParameters = { chainId?: number; timeoutMs?: number; args?: string[] }
+export type StartAnvilParameters = {
+  chainId?: number
+  timeoutMs?: number
+  args?: string[]
+  /** anvil's `--state`: loaded at start when the file exists, written on SIGTERM/SIGINT (not on SIGKILL) */
+  statePath?: string
+  /** with statePath: also written every this many seconds, so a SIGKILL loses at most that much */
+  stateIntervalSec?: number
+  /** how long stop() waits after SIGTERM (anvil writes its state then) before SIGKILL */
+  stopTimeoutMs?: number
+}
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -30,12 +65,24 @@ async function freePort(): Promise<number> {
   })
 }
 
-/** Starts a private anvil on a free 127.0.0.1 port; `stop()` kills exactly that process. */
-export async function startAnvil({ chainId = 31337, timeoutMs = 20_000, args = [] }: StartAnvilParameters = {}): Promise<Anvil> {
+/** Starts a private anvil on a free 127.0.0.1 port; `stop()` ends exactly that process and waits until it has exited. */
+export async function startAnvil({
+  chainId = 31337,
+  timeoutMs = 20_000,
+  args = [],
+  statePath,
+  stateIntervalSec,
+  stopTimeoutMs = 15_000,
+}: StartAnvilParameters = {}): Promise<Anvil> {
   const port = await freePort()
-  const child = spawn(anvilBin, ['--host', '127.0.0.1', '--port', String(port), '--chain-id', String(chainId), ...args], {
+  const stateArgs = statePath ? ['--state', statePath, ...(stateIntervalSec ? ['--state-interval', String(stateIntervalSec)] : [])] : []
+  const bin = anvilBinary()
+  const child = spawn(bin, ['--host', '127.0.0.1', '--port', String(port), '--chain-id', String(chainId), ...stateArgs, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
+  // 'close' comes after the exit and the end of the pipes; with the npm wrapper the pipes
+  // stay open until the real anvil (which inherits them) has exited too
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()))
   let output = ''
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -53,7 +100,7 @@ export async function startAnvil({ chainId = 31337, timeoutMs = 20_000, args = [
     child.stderr!.on('data', onData)
     child.once('error', (error) => {
       clearTimeout(timer)
-      reject(new AnvilStartError(port, `could not spawn ${anvilBin}`, String(error)))
+      reject(new AnvilStartError(port, `could not spawn ${bin}`, String(error)))
     })
     child.once('exit', (code) => {
       clearTimeout(timer)
@@ -64,11 +111,12 @@ export async function startAnvil({ chainId = 31337, timeoutMs = 20_000, args = [
   child.stdout!.resume()
   child.stderr!.resume()
   const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return
-    await new Promise<void>((resolve) => {
-      child.once('exit', () => resolve())
+    if (child.exitCode === null && child.signalCode === null) {
+      const timer = setTimeout(() => child.kill('SIGKILL'), stopTimeoutMs)
       child.kill('SIGTERM')
-    })
+      await closed
+      clearTimeout(timer)
+    } else await closed
   }
   return { rpcUrl: `http://127.0.0.1:${port}`, port, chainId, process: child, stop }
 }
