@@ -19,8 +19,9 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 /// reading voids the interval (every lock goes back, as if it had never been committed)
 /// and receives the offender's bond; the offender is deactivated.
 ///
-/// Gas layout: commit and settle read one registry slot per site (96-bit tags of the
-/// owner and meter key, caps, active); balances are 42-bit lanes, six sites per storage
+/// Gas layout: commit reads one 32-byte registry word per site (96-bit tags of the owner
+/// and meter key, caps, active) from a data contract's code (one account access for all
+/// sites); balances are 42-bit lanes, six sites per storage
 /// slot; interval records live in a ring of `ringSize` slots written nonzero at deploy,
 /// so a commit, settlement or finalization rewrites a nonzero slot (hash prefix |
 /// interval | settle offset | status); meter key tags are snapshotted into the clearing
@@ -163,14 +164,18 @@ contract EnergyMarket is EIP712 {
 
     // ---- state -------------------------------------------------------------------------
     uint32 public siteCount;
-    mapping(uint256 => Site) private _sites;
-    mapping(uint256 => SiteKey) private _keys;
-    /// What commit and settle read of a site, in one slot: ownerTag[95:0] |
+    /// The hot registry: what commit reads of a site, one word per site: ownerTag[95:0] |
     /// meterTag[191:96] | importCapWh[219:192] | exportCapWh[247:220] | active[248], a tag
     /// being the low 96 bits of keccak256(address): a key whose address has another site's
-    /// tag takes ~2^96 tries to find. _sites and _keys keep the full record for the rest.
-    /// Indexed by site id (a fixed array: no slot hashing).
-    uint256[MAX_SITES] private _hot;
+    /// tag takes ~2^96 tries to find. The words are the runtime code of a data contract
+    /// this market created (a STOP byte, then word `id` at byte 1 + 32 * id), so a commit
+    /// pays one cold account access and reads each site with EXTCODECOPY instead of a cold
+    /// slot per site; an id beyond the code reads as zero, i.e. inactive. Every registry
+    /// change creates a new blob (registry writes are rare). Shares siteCount's slot.
+    /// _sites and _keys keep the full record for the rest.
+    address private _registry;
+    mapping(uint256 => Site) private _sites;
+    mapping(uint256 => SiteKey) private _keys;
     uint256[(MAX_SITES + LANES - 1) / LANES] private _lanes;
     /// [interval % ringSize] (ringSize <= MAX_RING; no slot hashing) = hash[255:64] | interval[63:32] | settledAt - endsAt[31:8] | status[7:0]
     uint256[MAX_RING] private _ring;
@@ -238,7 +243,7 @@ contract EnergyMarket is EIP712 {
         siteCount = siteId + 1;
         _sites[siteId] = Site(owner, importCapWh, exportCapWh, true);
         _keys[siteId] = SiteKey(meterKey, 0);
-        _writeHot(siteId);
+        _writeHot(siteId, siteId);
         emit SiteRegistered(siteId, owner, meterKey, importCapWh, exportCapWh);
     }
 
@@ -247,7 +252,7 @@ contract EnergyMarket is EIP712 {
         _onlyOwner(siteId);
         if (meterKey == address(0)) revert ZeroAddress();
         _keys[siteId].meterKey = meterKey;
-        _writeHot(siteId);
+        _writeHot(siteId, siteCount);
         emit MeterKeyRotated(siteId, meterKey);
     }
 
@@ -262,7 +267,7 @@ contract EnergyMarket is EIP712 {
         }
         s.active = active;
         if (!active) _keys[siteId].unlockAt = uint40(block.timestamp + _exitDelay());
-        _writeHot(siteId);
+        _writeHot(siteId, siteCount);
         emit SiteActiveChanged(siteId, active);
     }
 
@@ -553,9 +558,8 @@ contract EnergyMarket is EIP712 {
         bytes32 typeHash = ORDER_TYPEHASH;
         uint256 pb = penaltyBps;
         uint256 n = orders.length;
-        uint256 hotSlot;
+        address registry = _registry;
         assembly ("memory-safe") {
-            hotSlot := _hot.slot
             let sBuf := mload(0x40) // typeHash | siteId | interval | side | energyWh | limitPrice | deadline
             let dBuf := add(sBuf, 0xe0) // 0x1901 | domainSeparator | structHash
             let eBuf := add(dBuf, 0x60) // digest | v | r | s
@@ -585,13 +589,10 @@ contract EnergyMarket is EIP712 {
                     break
                 }
                 prev := id
-                // id < MAX_SITES: a larger id reads a slot past _hot, so it is refused here
-                if gt(id, 63) {
-                    bad := i
-                    break
-                }
-                let a := sload(add(hotSlot, id)) // ownerTag | meterTag | importCapWh | exportCapWh | active
-                // an unregistered site's slot is zero, so inactive
+                // ownerTag | meterTag | importCapWh | exportCapWh | active; past the end of
+                // the blob (an unregistered id) EXTCODECOPY pads zeros, so inactive
+                extcodecopy(registry, 0x00, add(1, shl(5, id)), 0x20)
+                let a := mload(0x00)
                 if iszero(and(shr(248, a), 1)) {
                     bad := i
                     break
@@ -996,7 +997,7 @@ contract EnergyMarket is EIP712 {
         _setBalance(reporterSiteId, reporterBal);
         _sites[offender].active = false;
         _keys[offender].unlockAt = uint40(block.timestamp + _exitDelay());
-        _writeHot(offender);
+        _writeHot(offender, siteCount);
         _ring[slot] = (rec & ~uint256(0xff)) | STATUS_VOID;
         emit Disputed(interval, offender, reporterSiteId, slashed);
     }
@@ -1006,10 +1007,27 @@ contract EnergyMarket is EIP712 {
         return uint96(uint256(keccak256(abi.encodePacked(a))));
     }
 
-    function _writeHot(uint32 siteId) private {
+    /// Replaces the registry blob by one with site `siteId`'s hot word rewritten (appended
+    /// when siteId == oldCount, a registration). Costs a CREATE and 200 gas per code byte.
+    function _writeHot(uint32 siteId, uint256 oldCount) private {
         Site storage s = _sites[siteId];
-        _hot[siteId] = uint256(_tag(s.owner)) | (uint256(_tag(_keys[siteId].meterKey)) << 96)
+        uint256 word = uint256(_tag(s.owner)) | (uint256(_tag(_keys[siteId].meterKey)) << 96)
             | (uint256(s.importCapWh) << 192) | (uint256(s.exportCapWh) << 220) | (s.active ? 1 << 248 : 0);
+        uint256 count = siteId < oldCount ? oldCount : siteId + 1;
+        address old = _registry;
+        address blob;
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            let size := add(1, shl(5, count)) // runtime: STOP, then the words
+            // init code (10 bytes): PUSH2 size DUP1 PUSH1 10 RETURNDATASIZE CODECOPY
+            // RETURNDATASIZE RETURN, i.e. return the code that follows it; then the STOP byte
+            mstore(p, or(or(shl(248, 0x61), shl(232, size)), shl(168, 0x80600a3d393df300)))
+            extcodecopy(old, add(p, 11), 1, shl(5, oldCount))
+            mstore(add(p, add(11, shl(5, siteId))), word)
+            blob := create(0, p, add(10, size))
+        }
+        if (blob == address(0)) revert BadParameter("registry");
+        _registry = blob;
     }
 
     function _settledAt(uint64 interval, uint256 rec) private view returns (uint256) {
