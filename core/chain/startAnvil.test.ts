@@ -59,4 +59,13 @@ describe('startAnvil', () => {
       await third.stop()
     }
   })
+
+  it('writes its state also when stopped right after it started (anvil catches SIGTERM only after printing Listening)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gm-anvil-'))
+    for (let i = 0; i < 8; i++) {
+      const anvil = await startAnvil({ statePath: join(dir, `${i}.json`), stateIntervalSec: 2 })
+      await anvil.stop()
+      expect({ i, code: anvil.process.exitCode, written: existsSync(join(dir, `${i}.json`)) }).toEqual({ i, code: 0, written: true })
+    }
+  })
 })

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { createServer } from 'node:net'
 import { dirname, join } from 'node:path'
@@ -65,6 +65,26 @@ async function freePort(): Promise<number> {
   })
 }
 
+/**
+ * Waits until `pid` catches SIGTERM. anvil prints 'Listening' before it installs its
+ * handler, and a SIGTERM in those few milliseconds kills it without writing its state.
+ * Linux shows the handlers in /proc; elsewhere a short pause has to do.
+ */
+async function untilCatchesSigterm(pid: number, timeoutMs: number): Promise<void> {
+  const sigterm = 1n << 14n
+  for (let waitedMs = 0; waitedMs < timeoutMs; waitedMs += 2) {
+    let caught: bigint
+    try {
+      caught = BigInt(`0x${/SigCgt:\s*([0-9a-f]+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '0'}`)
+    } catch {
+      await new Promise((r) => setTimeout(r, 250)) // no /proc: not Linux, or the process is gone
+      return
+    }
+    if (caught & sigterm) return
+    await new Promise((r) => setTimeout(r, 2))
+  }
+}
+
 /** Starts a private anvil on a free 127.0.0.1 port; `stop()` ends exactly that process and waits until it has exited. */
 export async function startAnvil({
   chainId = 31337,
@@ -110,6 +130,7 @@ export async function startAnvil({
   // keep draining so a full pipe never blocks anvil
   child.stdout!.resume()
   child.stderr!.resume()
+  if (bin !== wrapperBin) await untilCatchesSigterm(child.pid!, 2_000)
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       const timer = setTimeout(() => child.kill('SIGKILL'), stopTimeoutMs)
