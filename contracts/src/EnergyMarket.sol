@@ -26,7 +26,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 /// so a commit, settlement or finalization rewrites a nonzero slot (hash prefix |
 /// interval | settle offset | status); meter key tags are snapshotted into the clearing
 /// hash at commit so settlement reads them from calldata. `step` finalizes, settles and
-/// commits in one transaction.
+/// commits in one transaction and logs one `Stepped` event.
 contract EnergyMarket is EIP712 {
     using SafeERC20 for IERC20;
 
@@ -147,6 +147,11 @@ contract EnergyMarket is EIP712 {
     event ClearingCommitted(uint64 indexed interval, bytes32 clearingHash);
     event IntervalSettled(uint64 indexed interval);
     event IntervalFinalized(uint64 indexed interval);
+    /// step()'s one log in place of ClearingCommitted, IntervalSettled and IntervalFinalized:
+    /// `committedInterval` and `clearingHash` mean what ClearingCommitted's fields mean;
+    /// settledAndFinalized = settledInterval | nFinals << 32 | finalized[i] << (40 + 32 * i)
+    /// for i < 6 (intervals are below 2^32); finals beyond the sixth log IntervalFinalized.
+    event Stepped(uint64 indexed committedInterval, bytes32 clearingHash, uint256 settledAndFinalized);
     event IntervalVoided(uint64 indexed interval);
     event Disputed(uint64 indexed interval, uint32 indexed offenderSiteId, uint32 reporterSiteId, uint256 slashed);
 
@@ -340,7 +345,7 @@ contract EnergyMarket is EIP712 {
         external
     {
         if (msg.sender != operator) revert NotOperator(msg.sender);
-        _commit(interval, price, orders, matches);
+        emit ClearingCommitted(interval, _commit(interval, price, orders, matches));
     }
 
     /// @notice Settles a committed interval after it ended. `sites` and `matches` are the
@@ -353,12 +358,14 @@ contract EnergyMarket is EIP712 {
         SignedReading[] calldata readings
     ) external {
         _settle(interval, price, sites, matches, readings);
+        emit IntervalSettled(interval);
     }
 
     /// @notice After the dispute window, credits a settled interval's releases to the free
     /// balances; anyone may call it. `releases` as settle computed them (lock + change).
     function finalize(uint64 interval, bytes32 inputsHash, uint256[] calldata releases) external {
         _finalize(interval, inputsHash, releases);
+        emit IntervalFinalized(interval);
     }
 
     /// @notice The steady state of a live market in one transaction (operator only):
@@ -398,6 +405,7 @@ contract EnergyMarket is EIP712 {
                 + ((head >> 216) & 0xff);
             if (q + (words << 5) != end || data.length < 0x20) revert BadParameter("step");
         }
+        uint256 logged = uint32(head >> 184) | (nFinals << 32);
         for (uint256 i; i < nFinals; ++i) {
             uint256 fh;
             bytes32 ih;
@@ -409,7 +417,10 @@ contract EnergyMarket is EIP712 {
                 releases.length := and(fh, 0xff)
                 p := add(releases.offset, shl(5, releases.length))
             }
-            _finalize(uint64(fh >> 8), ih, releases);
+            uint64 finalized = uint64(fh >> 8);
+            _finalize(finalized, ih, releases);
+            if (i < 6) logged |= uint256(uint32(finalized)) << (40 + 32 * i);
+            else emit IntervalFinalized(finalized);
         }
         {
             uint256[] calldata sites;
@@ -435,7 +446,7 @@ contract EnergyMarket is EIP712 {
                 matches.offset := add(p, mul(0x60, orders.length))
                 matches.length := and(shr(216, head), 0xff)
             }
-            _commit(uint32(head >> 88), uint64(head >> 24), orders, matches);
+            emit Stepped(uint32(head >> 88), _commit(uint32(head >> 88), uint64(head >> 24), orders, matches), logged);
         }
     }
 
@@ -456,7 +467,10 @@ contract EnergyMarket is EIP712 {
     }
 
     // ---- commit ------------------------------------------------------------------------
-    function _commit(uint64 interval, uint64 price, SignedOrder[] calldata orders, uint256[] calldata matches) private {
+    function _commit(uint64 interval, uint64 price, SignedOrder[] calldata orders, uint256[] calldata matches)
+        private
+        returns (bytes32 h)
+    {
         uint256 n = orders.length;
         if (n > MAX_SITES) revert TooManyOrders(n, MAX_SITES);
         if (matches.length > MAX_MATCHES) revert TooManyMatches(matches.length, MAX_MATCHES);
@@ -488,9 +502,8 @@ contract EnergyMarket is EIP712 {
         if (bad < n) _explainOrder(orders, bad, interval, price, matched[bad]);
         _debitLanes(matched);
 
-        bytes32 h = _clearingHash(interval, price, refs, matches);
+        h = _clearingHash(interval, price, refs, matches);
         _ring[slot] = ((uint256(h) >> 64) << 64) | (uint256(interval) << 32) | STATUS_COMMITTED;
-        emit ClearingCommitted(interval, h);
     }
 
     /// Adds each match's energy to both sides' totals in `matched`; false when a match is
@@ -793,7 +806,6 @@ contract EnergyMarket is EIP712 {
         if (bad != 0) revert BalanceOverflow(uint32(sites[bad - 1] >> 160));
         _ring[slot] = ((uint256(sh) >> 64) << 64) | (uint256(interval) << 32) | ((block.timestamp - endsAt) << 8)
             | STATUS_SETTLED;
-        emit IntervalSettled(interval);
     }
 
     /// Checks every reading (interval, low-s signature by the snapshotted meter key) and
@@ -936,7 +948,6 @@ contract EnergyMarket is EIP712 {
         if ((uint256(sh) ^ rec) >> 64 != 0) revert SettlementMismatch(interval);
         _creditLanes(releases);
         _ring[slot] = (rec & ~uint256(0xff)) | STATUS_FINAL;
-        emit IntervalFinalized(interval);
     }
 
     /// The dispute path's single reading check, in plain Solidity.

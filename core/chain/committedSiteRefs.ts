@@ -11,7 +11,8 @@ export class CommittedRefsError extends BaseError {
 
 /**
  * The site refs (siteId << 160 | meter key tag) a commit snapshotted, which settle(),
- * expire() and dispute() take: the contract logs only the clearing hash, so they are rebuilt
+ * expire() and dispute() take: the contract logs only the clearing hash (in ClearingCommitted
+ * from commitClearing(), in Stepped from step()), so they are rebuilt
  * from each site's meter key at the commit's block and checked against that hash (a key
  * rotated later in the same block would not match and throws).
  */
@@ -21,10 +22,13 @@ export async function committedSiteRefs(
   clearing: Pick<EncodedClearing, 'interval' | 'price' | 'siteIds' | 'matches'>,
   receipt: Pick<TransactionReceipt, 'logs' | 'blockNumber' | 'transactionHash'>,
 ): Promise<bigint[]> {
-  const log = parseEventLogs({ abi: energyMarketAbi, logs: receipt.logs, eventName: 'ClearingCommitted' }).find(
-    (l) => l.address.toLowerCase() === market.toLowerCase() && l.args.interval === clearing.interval,
-  )
-  if (!log) throw new CommittedRefsError(`transaction ${receipt.transactionHash}: no ClearingCommitted event for interval ${clearing.interval}; expected the commit's receipt`)
+  // commitClearing() logs ClearingCommitted; step() logs one Stepped carrying the same hash
+  const clearingHash = parseEventLogs({ abi: energyMarketAbi, logs: receipt.logs, eventName: ['ClearingCommitted', 'Stepped'] })
+    .filter((l) => l.address.toLowerCase() === market.toLowerCase())
+    .map((l) => (l.eventName === 'Stepped' ? { interval: l.args.committedInterval, hash: l.args.clearingHash } : { interval: l.args.interval, hash: l.args.clearingHash }))
+    .find((l) => l.interval === clearing.interval)?.hash
+  if (!clearingHash)
+    throw new CommittedRefsError(`transaction ${receipt.transactionHash}: no ClearingCommitted or Stepped event for interval ${clearing.interval}; expected the receipt of its commitClearing() or step()`)
   const keys = await Promise.all(
     clearing.siteIds.map((siteId) =>
       client.readContract({ address: market, abi: energyMarketAbi, functionName: 'site', args: [siteId], blockNumber: receipt.blockNumber }),
@@ -32,7 +36,7 @@ export async function committedSiteRefs(
   )
   const refs = clearing.siteIds.map((siteId, k) => packSiteRef(siteId, keys[k]![1]))
   const rebuilt = clearingHashOf(clearing, refs)
-  if (rebuilt !== log.args.clearingHash)
-    throw new CommittedRefsError(`interval ${clearing.interval}: site refs rebuilt at block ${receipt.blockNumber} hash to ${rebuilt}; expected the logged clearing hash ${log.args.clearingHash}`)
+  if (rebuilt !== clearingHash)
+    throw new CommittedRefsError(`interval ${clearing.interval}: site refs rebuilt at block ${receipt.blockNumber} hash to ${rebuilt}; expected the logged clearing hash ${clearingHash}`)
   return refs
 }

@@ -2,7 +2,7 @@
 // deploy, a commit may only reuse a slot whose interval is finalized or void, expire()
 // frees a slot nobody settled, and step() runs a live market one transaction per interval.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Hex } from 'viem'
+import { parseEventLogs, type Hex } from 'viem'
 import { energyMarketAbi, settlementTokenAbi } from '../../contracts/abi.ts'
 import { buildFinalization, type Finalization } from '../../core/chain/buildFinalization.ts'
 import { createLocalMarket, type LocalMarket } from '../../core/chain/createLocalMarket.ts'
@@ -10,7 +10,7 @@ import { finalizeInterval } from '../../core/chain/finalizeInterval.ts'
 import { settleInterval } from '../../core/chain/settleInterval.ts'
 import { startAnvil, type Anvil } from '../../core/chain/startAnvil.ts'
 import { encodeStep, stepMarket } from '../../core/chain/stepMarket.ts'
-import { committedSiteRefs } from '../../core/chain/committedSiteRefs.ts'
+import { committedSiteRefs, CommittedRefsError } from '../../core/chain/committedSiteRefs.ts'
 import { computeSettlement } from '../../core/market/computeSettlement.ts'
 import { SIDE_ASK, SIDE_BID } from '../../core/market/typedData.ts'
 import { clear, commit, exactDelivery, revertName, signOrders, signReadings, unpackMatches, type Committed, type OrderSpec } from '../fixtures/market/marketFlow.ts'
@@ -145,7 +145,18 @@ describe('interval ring', () => {
       settled.set(n, f)
       if (occupant) expect((await record(occupant.interval))[0]).toBe(0) // credited, then overwritten by n + 2
       const receipt = await lm.client.getTransactionReceipt({ hash })
+      // one log for the whole step: the commit's interval and hash, the settled interval and
+      // the finalized ones; committedSiteRefs rebuilds the refs from it
+      expect(receipt.logs).toHaveLength(1)
+      const [stepped] = parseEventLogs({ abi: energyMarketAbi, logs: receipt.logs, eventName: 'Stepped' })
+      expect(stepped?.args.committedInterval).toBe(n + 2n)
+      const finalized = occupant ? (occupant.interval << 40n) | (1n << 32n) : 0n
+      expect(stepped?.args.settledAndFinalized).toBe(n | finalized)
       committed.set(n + 2n, { clearing: next, siteRefs: await committedSiteRefs(lm.client, lm.market, next, receipt), hash, gasUsed: receipt.gasUsed })
+      if (i === 0) {
+        // a receipt without the commit's log (the wrong interval) is refused, not guessed
+        await expect(committedSiteRefs(lm.client, lm.market, { ...next, interval: n + 3n }, receipt)).rejects.toBeInstanceOf(CommittedRefsError)
+      }
     }
     // wind down: settle the last two, finalize everything still open; then every
     // interval has paid exactly its computed delta
