@@ -83,15 +83,27 @@ async function queryChainId(rpcUrl: string, timeoutMs: number): Promise<number> 
   return Number.parseInt(result, 16)
 }
 
-type PidRecord = { pid: number; rpcUrl: string }
+/** `<data>/chain/anvil.pid`: the embedded anvil and the process that started it. */
+type PidRecord = { pid: number; ownerPid: number; rpcUrl: string }
 
-/** True when `pid` runs anvil on this state file (so a reused pid is never signalled). */
-function isOurAnvil(pid: number, statePath: string): boolean {
+/** True while `pid` runs; a zombie (exited, not yet reaped) counts as gone. */
+function isRunning(pid: number): boolean {
   try {
     process.kill(pid, 0)
   } catch {
     return false
   }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
+  } catch {
+    return true // no /proc: kill(0) has to do
+  }
+}
+
+/** True when `pid` runs anvil on this state file (so a reused pid is never signalled). */
+function isAnvilOn(pid: number, statePath: string): boolean {
+  if (!isRunning(pid)) return false
   try {
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
     return argv.some((a) => a.endsWith('anvil')) && argv.includes(statePath)
@@ -102,9 +114,10 @@ function isOurAnvil(pid: number, statePath: string): boolean {
 }
 
 /**
- * An anvil left running by a GridMesh that was killed (SIGKILL gives no chance to stop
- * it) still owns the state file and keeps dumping into it; stopping it with SIGTERM makes
- * it write its latest state, which the new anvil then loads.
+ * The embedded chain has one owner. An anvil whose owner still runs means the data folder
+ * is in use. An anvil whose owner is gone was left by a killed run (SIGKILL gives no chance
+ * to stop it); it still dumps into the state file, so it is stopped with SIGTERM, which
+ * makes it write its latest state for the new anvil to load.
  */
 async function stopLeftoverAnvil(pidPath: string, statePath: string): Promise<string | null> {
   if (!existsSync(pidPath)) return null
@@ -114,15 +127,17 @@ async function stopLeftoverAnvil(pidPath: string, statePath: string): Promise<st
   } catch {
     return null // a torn pid file from a crash: nothing to stop by it
   }
-  if (!Number.isInteger(record.pid) || !isOurAnvil(record.pid, statePath)) return null
+  if (!Number.isInteger(record.pid) || !isAnvilOn(record.pid, statePath)) return null
+  if (Number.isInteger(record.ownerPid) && isRunning(record.ownerPid))
+    throw new EmbeddedChainError(
+      `${statePath}: the embedded chain is in use by process ${record.ownerPid} (anvil pid ${record.pid} on ${record.rpcUrl}); expected one GridMesh per data folder`,
+      { metaMessages: ['Stop the other GridMesh, or give this one its own data folder.'] },
+    )
   process.kill(record.pid, 'SIGTERM')
   for (let waitedMs = 0; waitedMs < 15_000; waitedMs += 50) {
     await new Promise((r) => setTimeout(r, 50))
-    try {
-      process.kill(record.pid, 0)
-    } catch {
-      return `stopped anvil pid ${record.pid} (${record.rpcUrl}) left running on ${statePath} by an earlier run; its state was saved first`
-    }
+    if (!isRunning(record.pid))
+      return `stopped anvil pid ${record.pid} (${record.rpcUrl}) left running on ${statePath} by a run that was killed; its state was saved first`
   }
   throw new EmbeddedChainError(`${statePath}: anvil pid ${record.pid} from an earlier run does not stop after SIGTERM; expected the state file to have one owner`, {
     metaMessages: [`Stop process ${record.pid}, then start again.`],
@@ -160,7 +175,7 @@ export async function openChain({ chain, dataDir, timeoutMs = 5_000, stateInterv
   }
   // a listening anvil has a pid; the record lets the next start stop it if this process is killed
   const tmp = `${pidPath}.${process.pid}.tmp`
-  writeFileSync(tmp, JSON.stringify({ pid: anvil.process.pid!, rpcUrl: anvil.rpcUrl } satisfies PidRecord) + '\n')
+  writeFileSync(tmp, JSON.stringify({ pid: anvil.process.pid!, ownerPid: process.pid, rpcUrl: anvil.rpcUrl } satisfies PidRecord) + '\n')
   renameSync(tmp, pidPath)
   if (hadState) notes.push(`embedded chain ${embeddedChainId} resumed from ${statePath} on ${anvil.rpcUrl}`)
   else notes.push(`embedded chain ${embeddedChainId} started on ${anvil.rpcUrl}; its state is kept in ${statePath}`)

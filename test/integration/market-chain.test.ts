@@ -2,11 +2,14 @@
 // the data folder and the market deployed on first start is reused; an RPC URL from the
 // site file is used as it is; every record or chain that does not fit is reported by name
 // and nothing stored is changed.
+import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { createServer as createHttpServer } from 'node:http'
 import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
 import { privateKeyToAccount, generatePrivateKey } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { energyMarketAbi, settlementTokenAbi } from '../../contracts/abi.ts'
@@ -17,6 +20,7 @@ import { startAnvil, type Anvil } from '../../core/chain/startAnvil.ts'
 import { loadSiteFile } from '../../core/devices/site/loadSiteFile.ts'
 
 const passphrase = 'market chain test'
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 
 /** The site file's market section as loadSiteFile returns it. */
 function marketOf(yaml: string) {
@@ -46,10 +50,11 @@ function childAnvils(): number[] {
   return pids
 }
 
+/** Running, not a zombie waiting for its (new) parent to reap it. */
 const alive = (pid: number) => {
   try {
-    process.kill(pid, 0)
-    return true
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
   } catch {
     return false
   }
@@ -103,21 +108,44 @@ describe('market chain: embedded anvil', () => {
     }
   })
 
-  it('stops an anvil a killed earlier run left on the same state file before starting its own', async () => {
+  it('refuses a data folder whose chain another process runs, and stops the anvil a SIGKILLed run left behind', async () => {
     const data = dataDir()
-    const first = await openChain({ chain: 'embedded', dataDir: data, stateIntervalSec: 1 })
-    const leftPid = Number((JSON.parse(readFileSync(join(data, 'chain', 'anvil.pid'), 'utf8')) as { pid: number }).pid)
-    // no first.stop(): as if the process that started it had been killed with SIGKILL
-    await fetch(first.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'anvil_mine', params: ['0x3'] }) })
-    const second = await openChain({ chain: 'embedded', dataDir: data })
+    // a GridMesh process of its own that opens the embedded chain, mines 3 blocks and waits
+    const script =
+      `import { openChain } from ${JSON.stringify(join(repoRoot, 'core', 'chain', 'openChain.ts'))}\n` +
+      `const c = await openChain({ chain: 'embedded', dataDir: ${JSON.stringify(data)}, stateIntervalSec: 60 })\n` +
+      `await fetch(c.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'anvil_mine', params: ['0x3'] }) })\n` +
+      `console.log(JSON.stringify({ rpcUrl: c.rpcUrl }))\n` +
+      `setInterval(() => {}, 1000)\n`
+    const owner = spawn(process.execPath, ['--import', 'tsx/esm', '--input-type=module', '-e', script], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] })
+    const line = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: owner.stdout! }).once('line', resolve)
+      owner.once('exit', (code) => reject(new Error(`owner exited with ${code}`)))
+    })
+    const { rpcUrl } = JSON.parse(line) as { rpcUrl: string }
+    const anvilPid = (JSON.parse(readFileSync(join(data, 'chain', 'anvil.pid'), 'utf8')) as { pid: number }).pid
+    const statePath = join(data, 'chain', 'anvil-state.json')
     try {
-      expect(alive(leftPid)).toBe(false)
-      expect(second.notes.join('\n')).toContain(`stopped anvil pid ${leftPid}`)
-      const res = await fetch(second.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_blockNumber', params: [] }) })
-      expect(((await res.json()) as { result: string }).result).toBe('0x3')
+      const inUse = await openChain({ chain: 'embedded', dataDir: data }).catch((e: unknown) => e)
+      expect(inUse).toBeInstanceOf(EmbeddedChainError)
+      expect((inUse as Error).message).toContain(`${statePath}: the embedded chain is in use by process ${owner.pid} (anvil pid ${anvilPid} on ${rpcUrl})`)
+      expect(alive(anvilPid)).toBe(true)
+
+      owner.kill('SIGKILL')
+      await new Promise((r) => owner.once('exit', r))
+      expect(alive(anvilPid)).toBe(true) // nobody stops it now, and its next dump is a minute away
+      const second = await openChain({ chain: 'embedded', dataDir: data })
+      try {
+        expect(alive(anvilPid)).toBe(false)
+        expect(second.notes.join('\n')).toContain(`stopped anvil pid ${anvilPid} (${rpcUrl}) left running on ${statePath} by a run that was killed`)
+        const res = await fetch(second.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_blockNumber', params: [] }) })
+        expect(((await res.json()) as { result: string }).result).toBe('0x3')
+      } finally {
+        await second.stop()
+      }
     } finally {
-      await second.stop()
-      await first.stop()
+      owner.kill('SIGKILL')
+      if (alive(anvilPid)) process.kill(anvilPid, 'SIGKILL')
     }
   })
 
