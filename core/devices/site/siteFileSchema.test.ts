@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { loadSiteFile, SiteFileError } from './loadSiteFile.ts'
 
@@ -52,5 +53,12 @@ describe('site file market section', () => {
       "market: unknown field(s) 'operatorKey'",
     ])
     expect(problemsOf('market:\n  intervalSec: 60\n')).toEqual([expect.stringMatching(/^market: settleWindowSec \+ disputeWindowSec span more than 1021 intervals/)])
+  })
+
+  it('accepts the example in README.md', () => {
+    const readme = readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'README.md'), 'utf8')
+    const file = join(mkdtempSync(join(tmpdir(), 'gm-site-')), 'site.yaml')
+    writeFileSync(file, /```yaml\n([\s\S]*?)```/.exec(readme)![1]!)
+    expect(loadSiteFile(file).market).toMatchObject({ chain: 'embedded', operatorKeyFile: 'keys/operator.json', intervalSec: 900 })
   })
 })
