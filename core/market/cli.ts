@@ -4,21 +4,31 @@ import { UsageError } from '../errors/BaseError.ts'
 const usage = `usage: gridmesh market <subcommand>
 
 subcommands:
-  demo --sites N --intervals N [--key-dir DIR] [--json]   sites trade on a local anvil chain
+  demo --sites N --intervals N [--seed N] [--start-hour H] [--key-dir DIR] [--json]   simulated sites trade on a local anvil chain
 `
 
-const demoHelp = `usage: gridmesh market demo [--sites N] [--intervals N] [--seed N] [--key-dir DIR] [--json]
+const demoHelp = `usage: gridmesh market demo [--sites N] [--intervals N] [--seed N] [--start-hour H] [--key-dir DIR] [--json]
 
 Starts anvil on 127.0.0.1, deploys the settlement token and the market, and runs N sites
-(2-8, each a separate process with its own scrypt key files and simulated meter) trading
-for N 15-minute intervals (1-96): signed orders, the same auction recomputed by every site,
-commit, delivery, signed meter readings, settlement, and finality after the dispute window.
-Prints trades, settlements, balances and gas (--json: one JSON document).
+(2-8), each a separate process with its own scrypt key files and its own simulated site:
+a simulator process serving a PV inverter, a battery and a grid meter as SunSpec Modbus
+TCP devices on free 127.0.0.1 ports (the sites differ in PV, battery and load, and share
+the weather), load and PV forecasts from a day measured over Modbus before the market
+opens (seasonal naive load, PV persistence), the MILP plan with the market as plan
+variables, and the control loop applying it. They trade for N 15-minute intervals (1-96):
+each orders its plan's market quantity (selling for no less than its export tariff, buying
+for no more than its import tariff), every site recomputes the auction, the clearing is
+committed, chain time moves through the interval while each site steps its simulator and
+control loop in 30 s cycles, each signs its grid meter's energy counters over the
+interval, the settlement pays what was delivered, and finality follows the dispute window.
+Simulated time equals chain time. Prints trades, settlements, planned vs metered energy per
+site, balances and gas (--json: one JSON document).
 
-  --sites N      number of sites (default 3)
-  --intervals N  market intervals (default 4)
-  --seed N       seed of the sites' surplus and deficit
-  --key-dir DIR  where the sites' key files go (default: a temporary directory)
+  --sites N       number of sites (default 3)
+  --intervals N   market intervals (default 4)
+  --seed N        weather (cloud) seed of the sites' simulators (default 1)
+  --start-hour H  the market opens at the next H:00 local time of the sites (0-23, default 11)
+  --key-dir DIR   where the sites' key files go (default: a temporary directory)
 `
 
 /** Entry point of `gridmesh market`; returns the exit code. */

@@ -1,8 +1,11 @@
 // `gridmesh market demo`: a local anvil, one coordinator (the market operator) and N site
-// processes with their own keys. Each interval: sites sign orders from their plans, the
-// coordinator clears the auction, every site recomputes it and must agree, the clearing
-// is committed, chain time moves past the interval, sites sign meter readings, and the
-// settlement goes out through the persistent outbox. Prints trades, settlements,
+// processes with their own keys, each running its own simulated site (simulator process,
+// Modbus devices, forecasts, MILP plan, control loop; core/market/demoSite). Each interval:
+// sites sign orders for their plans' market quantities, the coordinator clears the
+// auction, every site recomputes it and must agree, the clearing is committed, chain time
+// moves past the interval while every site steps its simulator and control loop to the
+// interval's end, sites sign their grid meters' readings, and the settlement goes out
+// through the persistent outbox. Prints trades, settlements, planned vs metered energy,
 // balances and gas.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -24,8 +27,12 @@ import { clearAuction } from './clearAuction.ts'
 import { computeSettlement } from './computeSettlement.ts'
 import { encodeClearing, packReading } from './encodeClearing.ts'
 import { fromJsonLine, toJsonLine } from './jsonLines.ts'
-import type { SignedMeterReading, SignedOrder } from './signMarketData.ts'
-import { passphraseEnv, type SiteRequest } from './siteProcess.ts'
+import type { SignedOrder } from './signMarketData.ts'
+import { chooseDemoHardware, type DemoHardware } from './demoSite/chooseDemoHardware.ts'
+import type { PlannedMarketSlot } from './demoSite/orderFromPlan.ts'
+import type { SiteRequest } from './demoSite/parseSiteRequest.ts'
+import { readDemoSiteTemplate } from './demoSite/writeDemoSiteFile.ts'
+import { passphraseEnv, type SiteReadingAnswer } from './siteProcess.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
 
@@ -34,10 +41,10 @@ export class DemoError extends BaseError {
   override name = 'DemoError' as const
 }
 
-type DemoOptions = { sites: number; intervals: number; json: boolean; seed: number; keyDir: string | null }
+type DemoOptions = { sites: number; intervals: number; json: boolean; seed: number; keyDir: string | null; startHour: number }
 
 function parseArgs(argv: string[]): DemoOptions {
-  const options: DemoOptions = { sites: 3, intervals: 4, json: false, seed: 1, keyDir: null }
+  const options: DemoOptions = { sites: 3, intervals: 4, json: false, seed: 1, keyDir: null, startHour: 11 }
   const int = (flag: string, value: string | undefined, min: number, max: number) => {
     const n = Number(value)
     if (value === undefined || !Number.isInteger(n) || n < min || n > max)
@@ -49,58 +56,116 @@ function parseArgs(argv: string[]): DemoOptions {
     if (flag === '--json') options.json = true
     else if (flag === '--sites') options.sites = int(flag, argv[++i], 2, 8)
     else if (flag === '--intervals') options.intervals = int(flag, argv[++i], 1, 96)
-    else if (flag === '--seed') options.seed = int(flag, argv[++i], 0, 2 ** 31)
+    else if (flag === '--seed') options.seed = int(flag, argv[++i], 0, 2 ** 31 - 1)
+    else if (flag === '--start-hour') options.startHour = int(flag, argv[++i], 0, 23)
     else if (flag === '--key-dir') {
       const value = argv[++i]
       if (!value) throw new UsageError(`gridmesh market demo: --key-dir: expected a directory, got nothing`)
       options.keyDir = value
-    } else throw new UsageError(`gridmesh market demo: unknown option '${flag}'; expected --sites N, --intervals N, --seed N, --key-dir DIR, --json`)
+    } else throw new UsageError(`gridmesh market demo: unknown option '${flag}'; expected --sites N, --intervals N, --seed N, --start-hour H, --key-dir DIR, --json`)
   }
   return options
 }
 
+/** Test seams: where the demo's files go, and what reaches a site process. */
+export type RunDemoOptions = {
+  /** parent of the demo's temporary directory (default the OS temp directory) */
+  workDir?: string
+  /** rewrites a request line before it is sent to a site (tests feed a site a malformed line) */
+  rewriteRequest?: (siteId: number, line: string) => string
+  /** the hardware of each site (default chooseDemoHardware) */
+  hardware?: (siteId: number) => DemoHardware
+}
+
 type SiteHandle = { siteId: number; child: ChildProcess; ask<T>(req: SiteRequest): Promise<T> }
 
-function spawnSite(siteId: number, passphrase: string): SiteHandle {
-  const child = spawn(process.execPath, [join(here, '..', '..', 'bin', 'run-ts.js'), join(here, 'siteProcess.ts')], {
+function spawnSite(siteId: number, passphrase: string, workDir: string, rewrite: RunDemoOptions['rewriteRequest']): SiteHandle {
+  // The work directory on the command line: a process listing shows which demo a site belongs to.
+  const child = spawn(process.execPath, [join(here, '..', '..', 'bin', 'run-ts.js'), join(here, 'siteProcess.ts'), workDir], {
     stdio: ['pipe', 'pipe', 'inherit'],
     env: { ...process.env, [passphraseEnv]: passphrase },
   })
+  // A site that died cannot take its stdin: the 'close' below reports it.
+  child.stdin!.on('error', () => {})
   const waiting: ((line: string) => void)[] = []
   createInterface({ input: child.stdout! }).on('line', (line) => waiting.shift()?.(line))
   const ask = <T>(req: SiteRequest) =>
     new Promise<T>((resolve, reject) => {
-      const onExit = (code: number | null) => reject(new DemoError(`site ${siteId}: process exited with code ${code} while answering '${req.type}'`))
-      child.once('exit', onExit)
+      // 'close', not 'exit': a site's last line (its error) is read before its pipes close.
+      const onClose = (code: number | null) => reject(new DemoError(`site ${siteId}: process exited with code ${code} while answering '${req.type}'`))
+      const onError = (error: Error) => reject(new DemoError(`site ${siteId}: cannot run its process: ${error.message}`, { cause: error }))
+      child.once('close', onClose)
+      child.once('error', onError)
       waiting.push((line) => {
-        child.off('exit', onExit)
-        resolve(fromJsonLine<T>(line))
+        child.off('close', onClose)
+        child.off('error', onError)
+        const answer = fromJsonLine<{ type: string; message?: string }>(line)
+        if (answer.type === 'error') reject(new DemoError(`site ${siteId}: ${String(answer.message).replace(new RegExp(`^site ${siteId}: `), '')} (answering '${req.type}')`))
+        else resolve(answer as T)
       })
-      child.stdin!.write(toJsonLine(req))
+      const line = toJsonLine(req)
+      child.stdin!.write(rewrite ? rewrite(siteId, line) : line)
     })
   return { siteId, child, ask }
 }
 
+/** Ends a site process: 'bye', then SIGTERM, then SIGKILL; each site stops its own simulators on the way out. */
+async function stopSite(h: SiteHandle): Promise<void> {
+  const closed = (ms: number) =>
+    h.child.exitCode !== null || h.child.signalCode !== null
+      ? Promise.resolve(true)
+      : new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => resolve(false), ms)
+          h.child.once('close', () => {
+            clearTimeout(timer)
+            resolve(true)
+          })
+        })
+  if (h.child.exitCode === null && h.child.signalCode === null && h.child.stdin!.writable) h.child.stdin!.end(toJsonLine({ type: 'bye' }))
+  if (await closed(15_000)) return
+  h.child.kill('SIGTERM')
+  if (await closed(10_000)) return
+  h.child.kill('SIGKILL')
+  await closed(5_000)
+}
+
+const localHour = (timeZone: string, utcMs: number) => Number(new Intl.DateTimeFormat('en-US', { timeZone, hour: 'numeric', hourCycle: 'h23' }).format(utcMs))
+
 /** Runs the demo; returns the exit code. */
-export async function runDemo(argv: string[]): Promise<number> {
+export async function runDemo(argv: string[], options: RunDemoOptions = {}): Promise<number> {
   const opts = parseArgs(argv)
   const log = (line: string) => {
     if (!opts.json) process.stdout.write(`${line}\n`)
   }
-  const dir = mkdtempSync(join(tmpdir(), 'gridmesh-demo-'))
-  const anvil = await startAnvil()
+  const dir = mkdtempSync(join(options.workDir ?? tmpdir(), 'gridmesh-demo-'))
   const handles: SiteHandle[] = []
+  let anvil: Awaited<ReturnType<typeof startAnvil>> | null = null
   try {
+    anvil = await startAnvil()
     const lm = await createLocalMarket({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, sites: 0 })
     const caps = { importCapWh: 5_000, exportCapWh: 5_000 }
     const deposit = 100_000_000n // 100 tokens of 6 decimals per site
     log(`market ${lm.market} on anvil ${anvil.rpcUrl} (chain ${anvil.chainId}); token ${lm.token}`)
-    const sites: { siteId: number; owner: Address; meter: Address }[] = []
+
+    // The sites share the demo site's town and weather. The market opens at the next
+    // --start-hour local time on the chain (a fresh chain: moving its clock on is free), so
+    // the simulated sun is up whatever the time of day the demo runs at.
+    const { timezone } = readDemoSiteTemplate().location
+    const nowS = Number((await lm.client.getBlock()).timestamp)
+    let openS = Math.ceil((nowS + 600) / 3600) * 3600
+    while (localHour(timezone, openS * 1000) !== opts.startHour) openS += 3600
+    const first = (BigInt(openS) - lm.config.genesis + lm.config.intervalSec - 1n) / lm.config.intervalSec
+    await lm.warpTo(lm.intervalStart(first) - 300n)
+    const startMs = Number(lm.intervalStart(first)) * 1000
+    log(`market opens at ${new Date(startMs).toISOString()} (${opts.startHour}:00 in ${timezone}); each site's simulator measures the day before it and stops there, paused`)
+
+    const sites: { siteId: number; owner: Address; meter: Address; hardware: DemoHardware }[] = []
     // each site seals its keys in its own scrypt key files; the passphrase reaches it only
     // through its environment and the coordinator sees addresses only
     // (GRIDMESH_KEYSTORE_PASSPHRASE and --key-dir keep the key files across runs)
     const passphrase = process.env[passphraseEnv] || randomBytes(24).toString('base64url')
-    for (let siteId = 0; siteId < opts.sites; siteId++) handles.push(spawnSite(siteId, passphrase))
+    for (let siteId = 0; siteId < opts.sites; siteId++) handles.push(spawnSite(siteId, passphrase, join(dir, `site-${siteId}`), options.rewriteRequest))
+    const hardware = handles.map((h) => (options.hardware ?? chooseDemoHardware)(h.siteId))
     const keys = await Promise.all(
       handles.map((h) =>
         h.ask<{ owner: Address; meter: Address }>({
@@ -110,12 +175,18 @@ export async function runDemo(argv: string[]): Promise<number> {
           seed: opts.seed,
           domain: lm.domain,
           keyDir: join(opts.keyDir ?? join(dir, 'keys'), `site-${h.siteId}`),
+          genesisS: lm.config.genesis,
+          intervalSec: lm.config.intervalSec,
+          startMs,
+          hardware: hardware[h.siteId]!,
           ...caps,
         }),
       ),
     )
     for (const [siteId, k] of keys.entries()) {
-      sites.push({ siteId, ...k })
+      sites.push({ siteId, owner: k.owner, meter: k.meter, hardware: hardware[siteId]! })
+      const hw = hardware[siteId]!
+      log(`site ${siteId}: owner ${k.owner}, meter ${k.meter}; PV ${hw.pvRatedW / 1000} kW, battery ${hw.batteryCapacityWh / 1000} kWh at ${hw.initialSocPct} %, load peak ${hw.loadPeakW / 1000} kW`)
       await lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'registerSite', args: [k.owner, k.meter, caps.importCapWh, caps.exportCapWh] })
     }
     const total = deposit * BigInt(opts.sites)
@@ -127,6 +198,8 @@ export async function runDemo(argv: string[]): Promise<number> {
     }
     const balances = () =>
       Promise.all(sites.map((s) => lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'balanceOf', args: [s.siteId] })))
+    const initial = await balances()
+    if ((await lm.nextInterval()) !== first) throw new DemoError(`the chain moved past the start of interval ${first} while the sites started; expected it to still take orders for it`)
     const outbox = createOutbox({ path: join(dir, 'outbox.db'), client: lm.client, account: lm.operator, chainId: anvil.chainId, abi: energyMarketAbi })
 
     const intervals: ({ interval: bigint } & Record<string, unknown>)[] = []
@@ -135,26 +208,23 @@ export async function runDemo(argv: string[]): Promise<number> {
     let finalizeGasTotal = 0n
     const settled: Finalization[] = []
     let tradesTotal = 0
-    /** Orders, clearing (every site must agree) and commit of one interval; null when nothing trades. */
+    type OrderAnswer = { order: SignedOrder | null; planned: PlannedMarketSlot & { planStatus: string; planAtMs: number } }
+    /** Orders, clearing (every site must agree) and, when something trades, its commit. */
     const prepare = async (interval: bigint) => {
       const deadline = lm.intervalStart(interval)
-      const answers = await Promise.all(handles.map((h) => h.ask<{ order: SignedOrder | null }>({ type: 'order', interval, deadline })))
+      const answers = await Promise.all(handles.map((h) => h.ask<OrderAnswer>({ type: 'order', interval, deadline })))
       const orders = answers.flatMap((a) => (a.order ? [a.order] : []))
       const clearing = clearAuction(interval, orders)
       const acks = await Promise.all(handles.map((h) => h.ask<{ agrees: boolean }>({ type: 'clearing', orders, clearing })))
       const disagreeing = acks.flatMap((a, i) => (a.agrees ? [] : [i]))
       if (disagreeing.length) throw new DemoError(`interval ${interval}: sites ${disagreeing.join(', ')} computed a different clearing; expected every site to agree`)
-      if (clearing.price === null) {
-        log(`interval ${interval}: ${orders.length} orders, no trade`)
-        intervals.push({ interval, orders: orders.length, price: null, trades: [] })
-        return null
-      }
+      if (clearing.price === null) return { interval, answers, orders, clearing, committed: null }
       const encoded = encodeClearing(clearing, orders)
       const commitHash = await commitClearing(lm.wallet, lm.market, encoded)
       const commitReceipt = await lm.client.waitForTransactionReceipt({ hash: commitHash })
       if (commitReceipt.status !== 'success') throw new DemoError(`interval ${interval}: commit ${commitHash} reverted`)
       const siteRefs = await committedSiteRefs(lm.client, lm.market, encoded, commitReceipt)
-      return { interval, orders, clearing, encoded, commitGas: commitReceipt.gasUsed, siteRefs }
+      return { interval, answers, orders, clearing, committed: { encoded, commitGas: commitReceipt.gasUsed, siteRefs } }
     }
 
     /** Sends one transaction through the outbox and waits until it is mined; returns its receipt. */
@@ -170,34 +240,57 @@ export async function runDemo(argv: string[]): Promise<number> {
       return { hash, receipt: await lm.client.getTransactionReceipt({ hash }) }
     }
 
-    /** Meter readings from the sites and settlement through the outbox, after the interval ended. */
-    const settle = async (p: NonNullable<Awaited<ReturnType<typeof prepare>>>) => {
-      const { interval, encoded, clearing } = p
-      const readings = await Promise.all(
-        encoded.siteIds.map((id) => handles[id]!.ask<{ reading: SignedMeterReading }>({ type: 'reading', interval }).then((r) => r.reading)),
-      )
+    /** After the interval ended on chain: every site steps its simulator and loop to the end and signs its meter's reading; the traders' settle through the outbox. */
+    const deliverAndSettle = async (p: Awaited<ReturnType<typeof prepare>>) => {
+      const { interval, clearing } = p
+      const delivered = await Promise.all(handles.map((h) => h.ask<SiteReadingAnswer>({ type: 'reading', interval })))
+      const siteRows = delivered.map((d, i) => ({
+        siteId: i,
+        planned: p.answers[i]!.planned,
+        order: p.answers[i]!.order && { side: p.answers[i]!.order!.side === 0 ? 'bid' : 'ask', energyWh: p.answers[i]!.order!.energyWh, limitPrice: p.answers[i]!.order!.limitPrice },
+        committedNetSellWh: d.committedNetSellWh,
+        metered: { importWh: d.reading.importWh, exportWh: d.reading.exportWh },
+        meterCounters: d.meter,
+        simEnergyWh: d.sim,
+        socPct: d.socPct,
+      }))
+      const siteLines = siteRows.map((r) => {
+        const planWh = r.planned.plannedNetImportWh
+        const plan = planWh > 0 ? `plan buys ${planWh} Wh` : planWh < 0 ? `plan sells ${-planWh} Wh` : 'plan trades nothing'
+        const traded = r.committedNetSellWh ? (r.committedNetSellWh > 0 ? `, sold ${r.committedNetSellWh} Wh` : `, bought ${-r.committedNetSellWh} Wh`) : ''
+        return `  site ${r.siteId}: ${plan}${traded}; meter import ${r.metered.importWh} Wh, export ${r.metered.exportWh} Wh; SoC ${r.socPct === null ? '-' : Math.round(r.socPct)} %`
+      })
+      if (!p.committed) {
+        log(`interval ${interval}: ${p.orders.length} orders, no trade`)
+        for (const line of siteLines) log(line)
+        intervals.push({ interval, orders: p.orders.length, price: null, trades: [], sites: siteRows })
+        return
+      }
+      const { encoded, siteRefs, commitGas } = p.committed
+      const readings = encoded.siteIds.map((id) => delivered[id]!.reading)
       const key = `settle:${lm.market}:${interval}`
       const { hash: settleTx, receipt: settleReceipt } = await send(
         key,
         encodeFunctionData({
           abi: energyMarketAbi,
           functionName: 'settle',
-          args: [interval, encoded.price, p.siteRefs, encoded.matches, readings.map(packReading)],
+          args: [interval, encoded.price, siteRefs, encoded.matches, readings.map(packReading)],
         }),
         `interval ${interval}: settlement`,
       )
-      commitGasTotal += p.commitGas
+      commitGasTotal += commitGas
       settleGasTotal += settleReceipt.gasUsed
       tradesTotal += clearing.matches.length
-      settled.push(buildFinalization({ clearing: encoded, siteRefs: p.siteRefs, readings, penaltyBps: lm.config.penaltyBps }))
+      settled.push(buildFinalization({ clearing: encoded, siteRefs, readings, penaltyBps: lm.config.penaltyBps }))
       // what finalize will credit on top of the locks, by the same rule the contract applies
       const matches = encoded.matches.map((m) => ({ sellerPos: Number((m >> 40n) & 0xffn), buyerPos: Number((m >> 32n) & 0xffn), energyWh: Number(m & 0xffffffffn) }))
       const model = computeSettlement({ price: encoded.price, penaltyBps: lm.config.penaltyBps, readings, matches })
       const deltas = Object.fromEntries(encoded.siteIds.map((id, k) => [id, model.deltas[k]!]))
       log(
         `interval ${interval}: price ${Number(clearing.price) / 1e6} /kWh, ${clearing.matches.length} trades, ${clearing.tradedWh} Wh; ` +
-          `commit ${p.commitGas} gas, settle ${settleReceipt.gasUsed} gas; deltas ${JSON.stringify(deltas, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`,
+          `commit ${commitGas} gas, settle ${settleReceipt.gasUsed} gas; deltas ${JSON.stringify(deltas, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`,
       )
+      for (const line of siteLines) log(line)
       intervals.push({
         interval,
         orders: p.orders.length,
@@ -205,22 +298,23 @@ export async function runDemo(argv: string[]): Promise<number> {
         trades: clearing.matches,
         readings: readings.map(({ siteId, importWh, exportWh }) => ({ siteId, importWh, exportWh })),
         balanceDeltas: deltas,
-        commitGas: p.commitGas,
+        commitGas,
         settleGas: settleReceipt.gasUsed,
         settleTx,
+        sites: siteRows,
       })
     }
 
-    // pipelined like a live market: interval i+1 is committed while i runs, i settles once it ended
-    const first = await lm.nextInterval()
+    // pipelined like a live market: interval i+1 is cleared (and committed) while i runs,
+    // i is delivered and settled once it ended
     let prepared = await prepare(first)
+    await lm.warpTo(lm.intervalStart(first))
     for (let n = 0; n < opts.intervals; n++) {
       const interval = first + BigInt(n)
-      if (n === 0) await lm.warpTo(lm.intervalStart(interval)) // later ones start where the last settled
       const next = n + 1 < opts.intervals ? await prepare(interval + 1n) : null
       await lm.warpTo(lm.intervalStart(interval + 1n))
-      if (prepared) await settle(prepared)
-      prepared = next
+      await deliverAndSettle(prepared)
+      if (next) prepared = next
     }
     // nothing is credited before the dispute window has passed: then finalize every
     // settled interval (balances before this are free escrow minus the open locks)
@@ -237,8 +331,10 @@ export async function runDemo(argv: string[]): Promise<number> {
     const final = await balances()
     const summary = {
       chain: { rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, market: lm.market, token: lm.token },
+      start: { iso: new Date(startMs).toISOString(), timezone, localHour: opts.startHour, seed: opts.seed },
       sites,
       intervals: intervals.sort((a, b) => (a.interval < b.interval ? -1 : 1)),
+      balancesBefore: sites.map((s, i) => ({ siteId: s.siteId, balance: initial[i]! })),
       balances: sites.map((s, i) => ({ siteId: s.siteId, balance: final[i]! })),
       gas: {
         commitTotal: commitGasTotal,
@@ -253,11 +349,8 @@ export async function runDemo(argv: string[]): Promise<number> {
     else log(`balances: ${summary.balances.map((b) => `site ${b.siteId} ${Number(b.balance) / 1e6}`).join(', ')}; settle gas per trade ${summary.gas.settleGasPerTrade ?? '-'}`)
     return 0
   } finally {
-    for (const h of handles) {
-      h.child.stdin!.end(toJsonLine({ type: 'bye' }))
-    }
-    await Promise.all(handles.map((h) => (h.child.exitCode === null ? new Promise((r) => h.child.once('exit', r)) : null)))
-    await anvil.stop()
+    await Promise.all(handles.map(stopSite))
+    await anvil?.stop()
     rmSync(dir, { recursive: true, force: true })
   }
 }

@@ -1,54 +1,43 @@
 // One demo site as its own process: its own owner and meter keys, sealed in scrypt key
 // files in its key directory and opened with the passphrase from its environment (never
-// sent anywhere), a simulated plan and meter, orders built from the plan, and its own
-// recomputation of every clearing. Talks JSON lines on stdin/stdout with the demo
+// sent anywhere), its own simulated hardware (core/market/demoSite), orders from its
+// MILP plan's market quantities, its own recomputation of every clearing, and meter
+// readings from its simulated grid meter. Talks JSON lines on stdin/stdout with the demo
 // coordinator; only addresses leave the process.
+//
+// usage: node bin/run-ts.js core/market/siteProcess.ts WORK-DIR
 import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts'
 import { encryptKeystore, loadKeystore, saveKeystore } from '../chain/keystore.ts'
-import { buildOrder } from './buildOrder.ts'
-import { clearAuction, type Clearing } from './clearAuction.ts'
-import { fromJsonLine, toJsonLine } from './jsonLines.ts'
-import { signMeterReading, signOrder, type SignedOrder } from './signMarketData.ts'
-import type { MarketDomain } from './typedData.ts'
+import { getHighs } from '../schedule/getHighs.ts'
+import { clearAuction } from './clearAuction.ts'
+import { DemoSiteError } from './demoSite/DemoSiteError.ts'
+import { orderFromPlan } from './demoSite/orderFromPlan.ts'
+import { parseSiteRequest, type SiteRequest } from './demoSite/parseSiteRequest.ts'
+import { startDemoSite, type DemoSite, type GridCounters } from './demoSite/startDemoSite.ts'
+import { toJsonLine } from './jsonLines.ts'
+import { signMeterReading, signOrder, type SignedMeterReading } from './signMarketData.ts'
 
-export type SiteRequest =
-  | {
-      type: 'hello'
-      siteId: number
-      sites: number
-      seed: number
-      domain: MarketDomain
-      importCapWh: number
-      exportCapWh: number
-      /** where the site's key files live (created sealed on first start) */
-      keyDir: string
-    }
-  | { type: 'order'; interval: bigint; deadline: bigint }
-  | { type: 'clearing'; orders: SignedOrder[]; clearing: Clearing }
-  | { type: 'reading'; interval: bigint }
-  | { type: 'bye' }
-
-/** The plan's grid energy of `siteId` in `interval` (> 0 import): phase-shifted so roles rotate. */
-export function demoPlanWh(siteId: number, sites: number, interval: bigint): number {
-  const phase = Number(interval % 8n) / 8 + siteId / sites
-  return Math.round(1500 * Math.sin(2 * Math.PI * phase) + 150 * (siteId - 1))
-}
-
-/** The metered grid energy: the plan off by up to +-15 %, deterministic per seed, site and interval. */
-export function demoMeterWh(siteId: number, sites: number, interval: bigint, seed: number): number {
-  let x = (seed * 2654435761 + siteId * 40503 + Number(interval % 100000n) * 97) >>> 0
-  x ^= x << 13
-  x ^= x >>> 17
-  x ^= x << 5
-  const noise = ((x >>> 0) / 0xffffffff) * 0.3 - 0.15
-  return Math.round(demoPlanWh(siteId, sites, interval) * (1 + noise))
-}
+export type { SiteRequest }
 
 /** The environment variable a site process reads its keystore passphrase from. */
 export const passphraseEnv = 'GRIDMESH_KEYSTORE_PASSPHRASE'
+
+/** A site's answer to a 'reading' request: the signed reading and how it came about. */
+export type SiteReadingAnswer = {
+  type: 'reading'
+  reading: SignedMeterReading
+  /** the grid meter's counters (SunSpec 203 over Modbus) at the interval's start and end */
+  meter: { fromMs: number; toMs: number; importWh: [number, number]; exportWh: [number, number] }
+  /** the simulator's own grid energy (its HTTP API) at the same instants, for checking the meter path */
+  sim: { importWh: [number, number]; exportWh: [number, number] }
+  socPct: number | null
+  /** what the site's order asked for (> 0 import), and what it traded (> 0 sold), Wh */
+  plannedNetImportWh: number | null
+  committedNetSellWh: number | null
+}
 
 /** Opens `<keyDir>/<name>.json`; seals a new key there first when there is none. */
 async function openKey(keyDir: string, name: string, passphrase: string): Promise<PrivateKeyAccount> {
@@ -60,43 +49,116 @@ async function openKey(keyDir: string, name: string, passphrase: string): Promis
   return privateKeyToAccount(await loadKeystore(path, passphrase))
 }
 
+type Hello = Extract<SiteRequest, { type: 'hello' }>
+
 async function main() {
+  const workDir = process.argv[2]
   const passphrase = process.env[passphraseEnv]
-  if (!passphrase) throw new Error(`siteProcess: ${passphraseEnv} is not set; expected the passphrase of the site's key files`)
+  const send = (msg: unknown) => process.stdout.write(toJsonLine(msg))
+  let site: DemoSite | null = null
+  let starting: Promise<DemoSite> | null = null
+  let stopping: Promise<void> | null = null
+  // A site still starting is waited for, so its simulator is stopped too.
+  const stop = () => (stopping ??= (async () => (site ?? (await starting?.catch(() => null)))?.stop())())
+  // Stopped from outside: the simulators go with the process.
+  process.once('SIGTERM', () => void stop().finally(() => process.exit(143)))
+  process.once('SIGINT', () => void stop().finally(() => process.exit(130)))
+
+  let where = 'site ?'
   let owner: PrivateKeyAccount | undefined
   let meter: PrivateKeyAccount | undefined
-  let hello: Extract<SiteRequest, { type: 'hello' }> | undefined
-  const send = (msg: unknown) => process.stdout.write(toJsonLine(msg))
-  for await (const line of createInterface({ input: process.stdin })) {
-    const req = fromJsonLine<SiteRequest>(line)
-    if (req.type === 'hello') {
-      hello = req
-      ;[owner, meter] = await Promise.all([openKey(req.keyDir, 'owner', passphrase), openKey(req.keyDir, 'meter', passphrase)])
-      send({ type: 'keys', owner: owner.address, meter: meter.address })
-    } else if (req.type === 'order') {
-      const h = hello!
-      const order = buildOrder({
-        siteId: h.siteId,
-        interval: req.interval,
-        netImportWh: demoPlanWh(h.siteId, h.sites, req.interval),
-        limits: { minSellPrice: BigInt(60_000 + 10_000 * h.siteId), maxBuyPrice: BigInt(250_000 - 20_000 * h.siteId), minOrderWh: 50 },
-        importCapWh: h.importCapWh,
-        exportCapWh: h.exportCapWh,
-        deadline: req.deadline,
-      })
-      send({ type: 'order', order: order && (await signOrder(owner!, h.domain, order)) })
-    } else if (req.type === 'clearing') {
-      const mine = clearAuction(req.clearing.interval, req.orders)
-      send({ type: 'ack', agrees: toJsonLine(mine) === toJsonLine(req.clearing) })
-    } else if (req.type === 'reading') {
-      const h = hello!
-      const net = demoMeterWh(h.siteId, h.sites, req.interval, h.seed)
-      const reading = { siteId: h.siteId, interval: req.interval, importWh: Math.max(net, 0), exportWh: Math.max(-net, 0) }
-      send({ type: 'reading', reading: await signMeterReading(meter!, h.domain, reading) })
-    } else {
-      break
-    }
+  let hello: Hello | undefined
+  const planned = new Map<bigint, number>()
+  const committed = new Map<bigint, number>()
+  let boundary: { atMs: number; counters: GridCounters; sim: { importWh: number; exportWh: number } } | null = null
+  const intervalStartMs = (interval: bigint) => Number((hello!.genesisS + interval * hello!.intervalSec) * 1000n)
+  const ready = () => {
+    if (!hello || !site || !owner || !meter) throw new DemoSiteError(`${where}: asked before 'hello'; expected 'hello' first`)
+    return { h: hello, s: site, owner, meter }
   }
+  /** The site at `atMs` with its counters read there (the loop runs up to it if the sim is behind). */
+  const boundaryAt = async (s: DemoSite, atMs: number) => {
+    if (s.nowMs() > atMs) throw new DemoSiteError(`${where}: the simulator is at ${new Date(s.nowMs()).toISOString()}, past ${new Date(atMs).toISOString()}; readings go forward in time`)
+    await s.runTo(atMs)
+    if (boundary?.atMs !== atMs) {
+      const sim = await s.simGridEnergyWh()
+      boundary = { atMs, counters: await s.readGridCounters(), sim }
+    }
+    return boundary
+  }
+
+  try {
+    if (!workDir) throw new DemoSiteError(`siteProcess: no work directory; usage: siteProcess.ts WORK-DIR`)
+    if (!passphrase) throw new DemoSiteError(`siteProcess: ${passphraseEnv} is not set; expected the passphrase of the site's key files`)
+    for await (const line of createInterface({ input: process.stdin })) {
+      const req = parseSiteRequest(line, where)
+      if (req.type === 'hello') {
+        hello = req
+        where = `site ${req.siteId}`
+        const slotMs = Number(req.intervalSec) * 1000
+        // The keys (scrypt), the solver (wasm) and the site (a simulator process and its history pass) load side by side.
+        const keys = Promise.all([openKey(req.keyDir, 'owner', passphrase), openKey(req.keyDir, 'meter', passphrase)])
+        const solver = getHighs()
+        const started = startDemoSite({
+          siteId: req.siteId,
+          workDir,
+          hardware: req.hardware,
+          seed: req.seed,
+          startMs: req.startMs,
+          slotMs,
+          market: { maxBuyPowerW: (req.importCapWh * 3_600_000) / slotMs, maxSellPowerW: (req.exportCapWh * 3_600_000) / slotMs },
+        })
+        starting = started
+        solver.catch(() => undefined)
+        ;[[owner, meter], site] = await Promise.all([keys, started, solver])
+        send({ type: 'keys', owner: owner.address, meter: meter.address, simApiUrl: site.apiUrl })
+      } else if (req.type === 'order') {
+        const { h, s, owner } = ready()
+        const startMs = intervalStartMs(req.interval)
+        if (s.nowMs() > startMs) throw new DemoSiteError(`${where}: asked for an order for interval ${req.interval}, which started at ${new Date(startMs).toISOString()}; the simulator is at ${new Date(s.nowMs()).toISOString()}`)
+        // Slots before the ordered interval are cleared already: the market is open from it on.
+        const plan = await s.replan(startMs)
+        const { planned: slot, order } = orderFromPlan({ plan, siteId: h.siteId, interval: req.interval, intervalStartMs: startMs, deadline: req.deadline, tariff: s.tariff, importCapWh: h.importCapWh, exportCapWh: h.exportCapWh })
+        planned.set(req.interval, slot.plannedNetImportWh)
+        send({ type: 'order', order: order && (await signOrder(owner, h.domain, order)), planned: { ...slot, planStatus: plan.status, planAtMs: s.nowMs() } })
+      } else if (req.type === 'clearing') {
+        const { h, s } = ready()
+        const mine = clearAuction(req.clearing.interval, req.orders)
+        const agrees = toJsonLine(mine) === toJsonLine(req.clearing)
+        if (agrees) {
+          const soldWh = mine.matches.reduce((sum, m) => sum + (m.sellerSiteId === h.siteId ? m.energyWh : 0) - (m.buyerSiteId === h.siteId ? m.energyWh : 0), 0)
+          committed.set(mine.interval, soldWh)
+          s.commit(intervalStartMs(mine.interval), soldWh)
+        }
+        send({ type: 'ack', agrees })
+      } else if (req.type === 'reading') {
+        const { h, s, meter } = ready()
+        const fromMs = intervalStartMs(req.interval)
+        const toMs = intervalStartMs(req.interval + 1n)
+        const start = await boundaryAt(s, fromMs)
+        const end = await boundaryAt(s, toMs)
+        const reading = { siteId: h.siteId, interval: req.interval, importWh: end.counters.importWh - start.counters.importWh, exportWh: end.counters.exportWh - start.counters.exportWh }
+        const answer: SiteReadingAnswer = {
+          type: 'reading',
+          reading: await signMeterReading(meter, h.domain, reading),
+          meter: { fromMs, toMs, importWh: [start.counters.importWh, end.counters.importWh], exportWh: [start.counters.exportWh, end.counters.exportWh] },
+          sim: { importWh: [start.sim.importWh, end.sim.importWh], exportWh: [start.sim.exportWh, end.sim.exportWh] },
+          socPct: (await s.simGridEnergyWh()).socPct,
+          plannedNetImportWh: planned.get(req.interval) ?? null,
+          committedNetSellWh: committed.get(req.interval) ?? null,
+        }
+        send(answer)
+      } else {
+        break
+      }
+    }
+  } catch (error) {
+    // Said once, to the coordinator, which names this site; then everything this process started stops.
+    send({ type: 'error', message: error instanceof Error ? error.message : String(error) })
+    await stop()
+    process.exit(1)
+  }
+  await stop()
 }
 
 if (process.argv[1]?.endsWith('siteProcess.ts')) await main()
