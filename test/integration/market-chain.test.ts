@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url'
 import { privateKeyToAccount, generatePrivateKey } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { energyMarketAbi, settlementTokenAbi } from '../../contracts/abi.ts'
-import { KeystoreError } from '../../core/chain/keystore.ts'
+import { encryptKeystore, KeystoreError, saveKeystore } from '../../core/chain/keystore.ts'
 import { ChainIdMismatchError, ChainUnreachableError, EmbeddedChainError, openChain } from '../../core/chain/openChain.ts'
 import { MarketRecordError, openMarket, OperatorKeyError, OperatorUnfundedError } from '../../core/chain/openMarket.ts'
 import { startAnvil, type Anvil } from '../../core/chain/startAnvil.ts'
@@ -302,6 +302,36 @@ describe('market chain: an RPC URL in the site file', () => {
       expect((error as Error).message).toContain(`${recordPath} is left as it is`)
       expect(readFileSync(recordPath, 'utf8')).toBe(bytes)
     }
+  })
+
+  it('reports a market whose immutables or operator key are not the recorded ones, and creates no key then', async () => {
+    const data = dataDir()
+    const settings = marketOf(`market:\n  chain: { rpcUrl: "${external.rpcUrl}" }\n`)
+    const chain = await openChain({ chain: settings.chain, dataDir: data })
+    const m = await openMarket({ chain, settings, dataDir: data, passphrase })
+    const recordPath = join(data, 'chain', 'market.json')
+    const keyPath = join(data, 'keys', 'operator.json')
+    const good = readFileSync(recordPath, 'utf8')
+
+    const shifted = good.replace(/"genesis": "(\d+)"/, (_all, g: string) => `"genesis": "${BigInt(g) + 1n}"`)
+    writeFileSync(recordPath, shifted)
+    const genesis = await openMarket({ chain, settings, dataDir: data, passphrase }).catch((e: unknown) => e)
+    expect(genesis).toBeInstanceOf(MarketRecordError)
+    expect((genesis as Error).message).toMatch(new RegExp(`market\\.json: market ${m.market} on chain 4242 at .* has genesis ${m.config.genesis}; the record says ${m.config.genesis + 1n}`))
+    expect(readFileSync(recordPath, 'utf8')).toBe(shifted)
+    writeFileSync(recordPath, good)
+
+    renameSync(keyPath, `${keyPath}.away`)
+    const missing = await openMarket({ chain, settings, dataDir: data, passphrase }).catch((e: unknown) => e)
+    expect(missing).toBeInstanceOf(OperatorKeyError)
+    expect((missing as Error).message).toContain(`${keyPath}: no operator key; ${recordPath} names operator ${m.operator.address}`)
+    expect(existsSync(keyPath)).toBe(false)
+
+    saveKeystore(keyPath, await encryptKeystore(generatePrivateKey(), passphrase, { N: 2 ** 12, r: 8, p: 1 }))
+    const other = await openMarket({ chain, settings, dataDir: data, passphrase }).catch((e: unknown) => e)
+    expect(other).toBeInstanceOf(OperatorKeyError)
+    expect((other as Error).message).toMatch(new RegExp(`${keyPath}: key of 0x[0-9a-fA-F]{40}; .*market\\.json names operator ${m.operator.address}`))
+    expect(readFileSync(recordPath, 'utf8')).toBe(good)
   })
 
   it('reports a record whose contracts are not on this chain (a new anvil on the same chain id)', async () => {
