@@ -49,8 +49,8 @@ export type OpenedChain = {
 
 export const embeddedChainId = 31337
 
-/** eth_chainId of an endpoint, with a bounded wait. */
-async function queryChainId(rpcUrl: string, timeoutMs: number): Promise<number> {
+/** One JSON-RPC call with a bounded wait; any failure names the endpoint (without credentials). */
+async function callRpc(rpcUrl: string, method: string, params: unknown[], timeoutMs: number): Promise<unknown> {
   const where = redactRpcUrl(rpcUrl)
   // fetch refuses URLs with credentials; send them as Basic auth like viem's http transport
   const url = new URL(rpcUrl)
@@ -60,16 +60,16 @@ async function queryChainId(rpcUrl: string, timeoutMs: number): Promise<number> 
     url.username = ''
     url.password = ''
   }
-  let body: unknown
+  let body: { result?: unknown; error?: { message?: string } } | null
   try {
     const res = await fetch(url, {
       method: 'POST',
       headers,
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }),
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
       signal: AbortSignal.timeout(timeoutMs),
     })
-    if (!res.ok) throw new ChainUnreachableError(`${where}: eth_chainId answered HTTP ${res.status}; expected an EVM JSON-RPC endpoint`)
-    body = await res.json()
+    if (!res.ok) throw new ChainUnreachableError(`${where}: ${method} answered HTTP ${res.status}; expected an EVM JSON-RPC endpoint`)
+    body = (await res.json()) as typeof body
   } catch (cause) {
     if (cause instanceof ChainUnreachableError) throw cause
     const reason = cause instanceof Error && cause.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : 'cannot connect'
@@ -77,9 +77,15 @@ async function queryChainId(rpcUrl: string, timeoutMs: number): Promise<number> 
       details: cause instanceof Error ? ((cause.cause as Error | undefined)?.message ?? cause.message).split(url.toString()).join(where) : undefined,
     })
   }
-  const result = (body as { result?: unknown } | null)?.result
+  if (body?.error) throw new ChainUnreachableError(`${where}: ${method} failed: ${body.error.message ?? JSON.stringify(body.error)}`)
+  return body?.result
+}
+
+/** eth_chainId of an endpoint. */
+async function queryChainId(rpcUrl: string, timeoutMs: number): Promise<number> {
+  const result = await callRpc(rpcUrl, 'eth_chainId', [], timeoutMs)
   if (typeof result !== 'string' || !/^0x[0-9a-f]+$/i.test(result))
-    throw new ChainUnreachableError(`${where}: eth_chainId returned ${JSON.stringify(body)}; expected a hex chain id`)
+    throw new ChainUnreachableError(`${redactRpcUrl(rpcUrl)}: eth_chainId returned ${JSON.stringify(result)}; expected a hex chain id`)
   return Number.parseInt(result, 16)
 }
 
@@ -173,12 +179,24 @@ export async function openChain({ chain, dataDir, timeoutMs = 5_000, stateInterv
       metaMessages: [`To start a new, empty chain, move ${statePath} away; the market recorded in ${join(dir, 'market.json')} lives on the old chain.`],
     })
   }
+  if (hadState) {
+    // anvil stamps the next block with the wall clock, also when the saved chain is ahead of
+    // it (time warped in a demo or test): chain time would run backwards. Resume it after
+    // the last block instead; it advances in real time from there.
+    try {
+      const latest = (await callRpc(anvil.rpcUrl, 'eth_getBlockByNumber', ['latest', false], timeoutMs)) as { timestamp: string }
+      const lastSec = Number.parseInt(latest.timestamp, 16)
+      if (lastSec >= Math.floor(Date.now() / 1000)) await callRpc(anvil.rpcUrl, 'anvil_setTime', [lastSec + 1], timeoutMs)
+    } catch (cause) {
+      await anvil.stop()
+      throw cause
+    }
+    notes.push(`embedded chain ${embeddedChainId} resumed from ${statePath} on ${anvil.rpcUrl}`)
+  } else notes.push(`embedded chain ${embeddedChainId} started on ${anvil.rpcUrl}; its state is kept in ${statePath}`)
   // a listening anvil has a pid; the record lets the next start stop it if this process is killed
   const tmp = `${pidPath}.${process.pid}.tmp`
   writeFileSync(tmp, JSON.stringify({ pid: anvil.process.pid!, ownerPid: process.pid, rpcUrl: anvil.rpcUrl } satisfies PidRecord) + '\n')
   renameSync(tmp, pidPath)
-  if (hadState) notes.push(`embedded chain ${embeddedChainId} resumed from ${statePath} on ${anvil.rpcUrl}`)
-  else notes.push(`embedded chain ${embeddedChainId} started on ${anvil.rpcUrl}; its state is kept in ${statePath}`)
   const stop = async () => {
     await anvil.stop()
     // only our own record: a later start may have taken over the state file already

@@ -149,6 +149,29 @@ describe('market chain: embedded anvil', () => {
     }
   })
 
+  it('resumes chain time after the last block when the saved chain was warped ahead of the wall clock', async () => {
+    const data = dataDir()
+    const call = async (rpcUrl: string, method: string, params: unknown[] = []) =>
+      ((await (await fetch(rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) })).json()) as { result: unknown }).result
+    const latestSec = async (rpcUrl: string) => Number.parseInt(((await call(rpcUrl, 'eth_getBlockByNumber', ['latest', false])) as { timestamp: string }).timestamp, 16)
+    const ahead = Math.floor(Date.now() / 1000) + 10 * 86_400
+    const first = await openChain({ chain: 'embedded', dataDir: data })
+    try {
+      await call(first.rpcUrl, 'evm_setNextBlockTimestamp', [ahead])
+      await call(first.rpcUrl, 'anvil_mine', ['0x1'])
+    } finally {
+      await first.stop()
+    }
+    const second = await openChain({ chain: 'embedded', dataDir: data })
+    try {
+      expect(await latestSec(second.rpcUrl)).toBe(ahead)
+      await call(second.rpcUrl, 'anvil_mine', ['0x1'])
+      expect(await latestSec(second.rpcUrl)).toBeGreaterThan(ahead) // anvil alone would go back 10 days here
+    } finally {
+      await second.stop()
+    }
+  })
+
   it('reports a lost chain state (no code at the recorded market) and leaves market.json as it is', async () => {
     const data = dataDir()
     const settings = marketOf('market:\n  chain: embedded\n')
