@@ -1414,6 +1414,13 @@ export const energyMarketAbi = [
     "type": "function"
   },
   {
+    "inputs": [],
+    "name": "marketStep",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
     "inputs": [
       {
         "internalType": "uint256",
@@ -1671,19 +1678,6 @@ export const energyMarketAbi = [
       }
     ],
     "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "bytes",
-        "name": "data",
-        "type": "bytes"
-      }
-    ],
-    "name": "step",
-    "outputs": [],
-    "stateMutability": "nonpayable",
     "type": "function"
   },
   {

@@ -368,10 +368,11 @@ contract EnergyMarket is EIP712 {
         emit IntervalFinalized(interval);
     }
 
-    /// @notice The steady state of a live market in one transaction (operator only):
+    /// @notice The steady state of a live market in one transaction (operator only), "step":
     /// finalizes the given intervals (typically the one whose ring slot the commit reuses),
     /// settles the interval that just ended and commits the one after the running one.
-    /// `data` is packed (no ABI offsets, lengths or struct framing), in 32-byte words:
+    /// Its argument is the packed `data` that follows the 4-byte selector (no ABI offset or
+    /// length: calldata = selector | data; the ABI declares no parameters), in 32-byte words:
     ///   head = nFinals << 248 | nSites << 240 | nSettleMatches << 232 | nOrders << 224 |
     ///          nCommitMatches << 216 | settleInterval << 184 | settlePrice << 120 |
     ///          commitInterval << 88 | commitPrice << 24 (intervals 32 bits, prices 64)
@@ -379,32 +380,32 @@ contract EnergyMarket is EIP712 {
     ///   settle: sites[nSites], matches[nSettleMatches], readings[nSites] (meta, r, vs)
     ///   commit: orders[nOrders] (meta, r, vs), matches[nCommitMatches]
     /// Each part means what the same argument of finalize, settle and commitClearing means.
-    function step(bytes calldata data) external {
+    /// Logs one `Stepped`. (Its name makes its selector 0x00b1a64f: the dispatcher, which
+    /// compares selectors in ascending order, reaches it first.)
+    function marketStep() external {
         if (msg.sender != operator) revert NotOperator(msg.sender);
         uint256 head;
         uint256 p;
-        uint256 end;
+        bool fits;
         assembly ("memory-safe") {
-            head := calldataload(data.offset)
-            p := add(data.offset, 0x20)
-            end := add(data.offset, data.length)
-        }
-        uint256 nFinals = head >> 248;
-        {
-            // the whole layout must fit `data` exactly, before anything is read from it
-            uint256 q = p;
-            for (uint256 i; i < nFinals; ++i) {
-                uint256 fh;
-                assembly ("memory-safe") {
-                    fh := calldataload(q)
-                }
-                if (q + 0x40 > end) revert BadParameter("step");
-                q += 0x40 + ((fh & 0xff) << 5);
+            head := calldataload(4)
+            p := 0x24
+            // the whole layout must fit the calldata exactly, before anything is read from it
+            let end := calldatasize()
+            let q := p
+            fits := iszero(lt(end, 0x24))
+            for { let i := shr(248, head) } and(fits, i) { i := sub(i, 1) } {
+                fits := iszero(gt(add(q, 0x40), end))
+                q := add(q, add(0x40, shl(5, and(calldataload(q), 0xff))))
             }
-            uint256 words = 4 * ((head >> 240) & 0xff) + ((head >> 232) & 0xff) + 3 * ((head >> 224) & 0xff)
-                + ((head >> 216) & 0xff);
-            if (q + (words << 5) != end || data.length < 0x20) revert BadParameter("step");
+            let words := add(
+                add(shl(2, and(shr(240, head), 0xff)), and(shr(232, head), 0xff)),
+                add(mul(3, and(shr(224, head), 0xff)), and(shr(216, head), 0xff))
+            )
+            fits := and(fits, eq(add(q, shl(5, words)), end))
         }
+        if (!fits) revert BadParameter("step");
+        uint256 nFinals = head >> 248;
         uint256 logged = uint32(head >> 184) | (nFinals << 32);
         for (uint256 i; i < nFinals; ++i) {
             uint256 fh;

@@ -23,8 +23,9 @@ function field(value: bigint | number, bits: bigint, what: string): bigint {
   return v
 }
 
-/** The packed argument of step() (see EnergyMarket.step): one head word, then the finals,
- * the settlement and the commitment as 32-byte words without ABI framing. */
+/** The packed argument of a step (see EnergyMarket.marketStep): one head word,
+ * then the finals, the settlement and the commitment as 32-byte words without ABI framing;
+ * it follows the selector directly in the calldata. */
 export function encodeStep({ finals, settle, commit }: StepMarketParameters): Hex {
   const head =
     (field(finals.length, 8n, 'finals') << 248n) |
@@ -50,11 +51,12 @@ export function encodeStep({ finals, settle, commit }: StepMarketParameters): He
   return concatHex(words)
 }
 
-/** Sends step(): finalize, settle and commit of a live market in one transaction (operator). */
+/** Sends a step, marketStep(): finalize, settle and commit of a live market in one
+ * transaction (operator). The packed data rides after the selector, not as an ABI argument. */
 export async function stepMarket(
   wallet: WalletClient<Transport, Chain, Account>,
   market: Address,
   parameters: StepMarketParameters,
 ): Promise<Hash> {
-  return wallet.writeContract({ address: market, abi: energyMarketAbi, functionName: 'step', args: [encodeStep(parameters)] })
+  return wallet.writeContract({ address: market, abi: energyMarketAbi, functionName: 'marketStep', dataSuffix: encodeStep(parameters) })
 }

@@ -128,10 +128,10 @@ describe('interval ring', () => {
       const args = { finals: occupant ? [occupant] : [], settle: { clearing: c.clearing, siteRefs: c.siteRefs, readings }, commit: next }
       if (i === 0) {
         expect(await revertName(stepMarket(lm.walletFor(lm.sites[0]!.owner), lm.market, args))).toBe('NotOperator')
-        // the packed argument must fit its counts exactly: one word short or one word long
+        // the packed data must fit its counts exactly: one word short or one word long, or no head
         const data = encodeStep(args)
-        for (const bad of [data.slice(0, -64) as Hex, `${data}${'00'.repeat(32)}` as Hex]) {
-          const sent = lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'step', args: [bad] })
+        for (const bad of [data.slice(0, -64) as Hex, `${data}${'00'.repeat(32)}` as Hex, '0x' as Hex, '0x01' as Hex]) {
+          const sent = lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'marketStep', dataSuffix: bad })
           expect(await revertName(sent)).toBe('BadParameter')
         }
       }
