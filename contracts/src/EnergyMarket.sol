@@ -770,31 +770,36 @@ contract EnergyMarket is EIP712 {
         uint256 n = sites.length;
         if (readings.length != n) revert ReadingCountMismatch(readings.length, n);
 
-        // one allocation: net[n] (export - import), remaining[n], delta[n], metas[n]
+        // one allocation: net[n] (export - import), remaining[n], delta[n], metas[n],
+        // traded[n] (Wh sold or bought, SELLER bit for a seller; becomes the release words)
         uint256 mem;
         assembly ("memory-safe") {
             mem := mload(0x40)
-            mstore(0x40, add(mem, shl(7, n)))
+            mstore(0x40, add(mem, mul(0xa0, n)))
         }
         _verifyReadings(sites, readings, interval, mem);
         _computeDeltas(price, matches, mem, n);
-        uint256[] memory releases = _locks(price, sites, matches);
+        uint256 pb = penaltyBps;
         bytes32 sh;
         uint256 bad;
         assembly ("memory-safe") {
             let n32 := shl(5, n)
             let delta := add(mem, shl(6, n))
-            let out := add(releases, 0x20)
+            let out := add(mem, shl(7, n))
             for { let k := 0 } lt(k, n32) { k := add(k, 0x20) } {
+                // the lock commit took (same rule as _liability and _locks) plus the change
+                let x := mload(add(out, k))
+                let wh := and(x, not(shl(255, 1)))
+                let lock := div(mul(wh, price), 1000)
+                if shr(255, x) { lock := div(mul(mul(wh, price), pb), 10000000) }
                 // lock + delta >= 0: a site never pays more than its lock (see _liability);
-                // a release beyond 64 bits would spill into the site id
-                let lockWord := mload(add(out, k))
-                let w := add(lockWord, mload(add(delta, k)))
-                if iszero(eq(shr(64, w), shr(64, lockWord))) {
+                // a release must fit 64 bits below the site id
+                let release := add(lock, mload(add(delta, k)))
+                if gt(release, 0xffffffffffffffff) {
                     bad := add(shr(5, k), 1)
                     break
                 }
-                mstore(add(out, k), w)
+                mstore(add(out, k), or(shl(64, shr(160, calldataload(add(sites.offset, k)))), release))
             }
             let p := mload(0x40)
             // inputsHash = keccak256(clearing hash, metas hash); record hash = keccak256(inputsHash, releases hash)
@@ -810,7 +815,8 @@ contract EnergyMarket is EIP712 {
     }
 
     /// Checks every reading (interval, low-s signature by the snapshotted meter key) and
-    /// fills net/remaining/delta/metas at `mem`; reverts with the first bad site's error.
+    /// fills net/remaining/delta/metas (and zeroes traded) at `mem`; reverts with the first
+    /// bad site's error.
     function _verifyReadings(uint256[] calldata sites, SignedReading[] calldata readings, uint64 interval, uint256 mem)
         private
         view
@@ -878,6 +884,7 @@ contract EnergyMarket is EIP712 {
                 mstore(add(out, n32), abs)
                 mstore(add(out, shl(1, n32)), 0)
                 mstore(add(out, mul(3, n32)), meta)
+                mstore(add(out, shl(2, n32)), 0)
                 out := add(out, 0x20)
                 refPtr := add(refPtr, 0x20)
                 rd := add(rd, 0x60)
@@ -894,7 +901,8 @@ contract EnergyMarket is EIP712 {
 
     /// Walks the matches in committed order; each side's delivered energy is consumed
     /// match by match: paid = min(traded, seller's remaining export, buyer's remaining
-    /// import); each side pays the penalty on its own shortfall to its counterparty.
+    /// import); each side pays the penalty on its own shortfall to its counterparty. Also
+    /// sums each site's traded energy (the lock's basis, as in _locks) in the same walk.
     /// Positions and energies were range-checked at commit (the hash binds them).
     function _computeDeltas(uint256 price, uint256[] calldata matches, uint256 mem, uint256 n)
         private
@@ -905,6 +913,7 @@ contract EnergyMarket is EIP712 {
             let n32 := shl(5, n)
             let rem := add(mem, n32)
             let delta := add(rem, n32)
+            let traded := add(mem, shl(7, n))
             let mOff := matches.offset
             for { let m := 0 } lt(m, matches.length) { m := add(m, 1) } {
                 let w := calldataload(add(mOff, shl(5, m)))
@@ -933,6 +942,8 @@ contract EnergyMarket is EIP712 {
                 let toSeller := sub(add(value, bPenalty), sPenalty)
                 mstore(add(delta, sp), add(mload(add(delta, sp)), toSeller))
                 mstore(add(delta, bp), sub(mload(add(delta, bp)), toSeller))
+                mstore(add(traded, sp), or(add(mload(add(traded, sp)), e), shl(255, 1)))
+                mstore(add(traded, bp), add(mload(add(traded, bp)), e))
             }
         }
     }
