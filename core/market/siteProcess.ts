@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts'
 import { encryptKeystore, loadKeystore, saveKeystore } from '../chain/keystore.ts'
+import { BaseError } from '../errors/BaseError.ts'
 import { getHighs } from '../schedule/getHighs.ts'
 import { clearAuction } from './clearAuction.ts'
 import { DemoSiteError } from './demoSite/DemoSiteError.ts'
@@ -154,7 +155,7 @@ async function main() {
     }
   } catch (error) {
     // Said once, to the coordinator, which names this site; then everything this process started stops.
-    send({ type: 'error', message: error instanceof Error ? error.message : String(error) })
+    send({ type: 'error', message: error instanceof BaseError ? error.shortMessage : error instanceof Error ? error.message : String(error) })
     await stop()
     process.exit(1)
   }

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest'
+import { defaultTariff } from '../../control/backtest/timeOfUseTariff.ts'
+import { planSchedule } from '../../schedule/planSchedule.ts'
+import { buildDemoPlanInput, expectedMarketPriceEurPerKWh } from './buildDemoPlanInput.ts'
+
+const tariff = defaultTariff('Australia/Melbourne')
+// 11:00 in Melbourne (AEDT): the shoulder band, 0.25 EUR/kWh import, 0.05 export
+const startMs = Date.parse('2026-11-27T00:00:00Z')
+const slotMs = 900_000
+const limits = { maxChargeW: 2_500, maxDischargeW: 2_500, socMinPct: 10, socMaxPct: 95, rampWPerS: Infinity }
+const input = (p: { loadW: number[]; pvW: number[]; socPct: number; marketFromMs?: number }) =>
+  buildDemoPlanInput({ startMs, slotMs, loadW: p.loadW, pvW: p.pvW, tariff, battery: { capacityWh: 5_000, socPct: p.socPct, limits }, marketFromMs: p.marketFromMs ?? startMs, market: { maxBuyPowerW: 20_000, maxSellPowerW: 20_000 } })
+
+describe('buildDemoPlanInput', () => {
+  it('expects the market to clear halfway between the import and the export tariff', () => {
+    expect(expectedMarketPriceEurPerKWh(tariff, startMs)).toBeCloseTo(0.15, 9)
+  })
+
+  it('opens the market from the first uncleared slot on, at the expected price both ways', () => {
+    const slots = input({ loadW: [1_000, 1_000, 1_000], pvW: [0, 0, 0], socPct: 50, marketFromMs: startMs + slotMs }).slots
+    expect(slots[0]).not.toHaveProperty('marketSellPriceEurPerKWh')
+    expect(slots[0]).not.toHaveProperty('marketBuyPriceEurPerKWh')
+    expect(slots[1]).toMatchObject({ marketSellPriceEurPerKWh: 0.15, marketBuyPriceEurPerKWh: 0.15, importPriceEurPerKWh: 0.25 })
+  })
+
+  it('lets the plan sell a full battery’s PV surplus on the market and buy a deficit there instead of importing', async () => {
+    const surplus = await planSchedule(input({ loadW: [1_000, 1_000], pvW: [6_000, 6_000], socPct: 95 }))
+    expect(surplus.slots[0]!.marketSellW).toBeGreaterThan(4_000)
+    expect(surplus.slots[0]!.marketBuyW).toBe(0)
+    const deficit = await planSchedule(input({ loadW: [4_000, 4_000], pvW: [0, 0], socPct: 10 }))
+    expect(deficit.slots[0]!.marketBuyW).toBeGreaterThanOrEqual(4_000)
+    expect(deficit.slots[0]!.marketSellW).toBe(0)
+  })
+})

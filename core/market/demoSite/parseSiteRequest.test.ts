@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest'
+import { toJsonLine } from '../jsonLines.ts'
+import { DemoSiteError } from './DemoSiteError.ts'
+import { parseSiteRequest } from './parseSiteRequest.ts'
+
+describe('parseSiteRequest', () => {
+  it('reads a request with its bigints', () => {
+    expect(parseSiteRequest(toJsonLine({ type: 'order', interval: 7n, deadline: 1_800_000_000n }), 'site 1')).toEqual({ type: 'order', interval: 7n, deadline: 1_800_000_000n })
+  })
+
+  it('says where and what was wrong with a line that is not JSON', () => {
+    expect(() => parseSiteRequest('{"type":"order",', 'site 1')).toThrow(DemoSiteError)
+    expect(() => parseSiteRequest('{"type":"order",', 'site 1')).toThrow(/^site 1: malformed request line: .*; expected one JSON object per line\n/)
+  })
+
+  it('says which field of a request is wrong', () => {
+    expect(() => parseSiteRequest(toJsonLine({ type: 'order', interval: 7 }), 'site 0')).toThrow(/^site 0: malformed request line: interval: expected bigint/)
+    expect(() => parseSiteRequest(toJsonLine({ type: 'sell' }), 'site 0')).toThrow(/^site 0: malformed request line: type: .*expected a hello, order, clearing, reading or bye request$/)
+  })
+})
