@@ -13,6 +13,7 @@ import {
   publicActions,
   type Address,
   type LocalAccount,
+  type PublicClient,
 } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { z } from 'zod'
@@ -113,6 +114,44 @@ function writeRecord(path: string, record: MarketRecord): void {
   renameSync(tmp, path)
 }
 
+/** The recorded market is on this chain: same chain id and kind, code at both addresses, the immutables as recorded. */
+async function checkRecord(record: MarketRecord, recordPath: string, opened: OpenedChain, client: PublicClient): Promise<void> {
+  const where = `chain ${opened.chainId} at ${redactRpcUrl(opened.rpcUrl)}`
+  const keep = `${recordPath} is left as it is. To deploy a new market on this chain, move it away and start again (the recorded market's escrow is not on this chain).`
+  const recordedOn = record.chain === 'embedded' ? 'the embedded chain' : record.chain.rpcUrl
+  const nowOn = opened.embedded ? 'the embedded chain' : redactRpcUrl(opened.rpcUrl)
+  if (record.chainId !== opened.chainId || (record.chain === 'embedded') !== opened.embedded)
+    throw new MarketRecordError(`${recordPath}: market ${record.market} is on chain ${record.chainId} (${recordedOn}); the site file now names ${where} (${nowOn})`, {
+      metaMessages: [keep],
+    })
+  for (const [what, at] of [
+    ['market', record.market],
+    ['token', record.token],
+  ] as const) {
+    const code = await client.getCode({ address: at })
+    if (!code || code === '0x')
+      throw new MarketRecordError(
+        `${recordPath}: ${what} ${at} (deployed at block ${record.deployedAtBlock}) has no code on ${where}; expected the recorded contract` +
+          (opened.embedded ? ` (was ${opened.statePath ?? 'the chain state'} lost or replaced?)` : ''),
+        { metaMessages: [keep] },
+      )
+  }
+  const onChain = {
+    operator: await client.readContract({ address: record.market, abi: energyMarketAbi, functionName: 'operator' }),
+    token: await client.readContract({ address: record.market, abi: energyMarketAbi, functionName: 'token' }),
+    genesis: await client.readContract({ address: record.market, abi: energyMarketAbi, functionName: 'genesis' }),
+    intervalSec: await client.readContract({ address: record.market, abi: energyMarketAbi, functionName: 'intervalSec' }),
+  }
+  const recorded = { operator: record.operator, token: record.token, genesis: BigInt(record.config.genesis), intervalSec: BigInt(record.config.intervalSec) }
+  for (const key of ['operator', 'token', 'genesis', 'intervalSec'] as const) {
+    const a = onChain[key]
+    const b = recorded[key]
+    const same = typeof a === 'string' && typeof b === 'string' ? a.toLowerCase() === b.toLowerCase() : a === b
+    if (!same)
+      throw new MarketRecordError(`${recordPath}: market ${record.market} on ${where} has ${key} ${String(a)}; the record says ${String(b)}`, { metaMessages: [keep] })
+  }
+}
+
 /**
  * Opens the site's market on `chain`: reuses the one recorded in `<dataDir>/chain/market.json`
  * after checking it against the chain, or deploys token and market on first start.
@@ -135,6 +174,7 @@ export async function openMarket({ chain: opened, settings, dataDir, passphrase 
   const transport = http(opened.rpcUrl)
   const client = createPublicClient({ chain, transport, pollingInterval: 50 })
   // anvil's test methods: the embedded chain always, an endpoint when it is anvil
+  // an endpoint without web3_clientVersion is taken for a production node: no test methods
   const clientVersion = opened.embedded ? 'anvil' : await client.request({ method: 'web3_clientVersion' }).catch(() => '')
   const dev = clientVersion.toLowerCase().startsWith('anvil')
   const test = dev ? createTestClient({ chain, transport, mode: 'anvil' }) : undefined
@@ -149,62 +189,36 @@ export async function openMarket({ chain: opened, settings, dataDir, passphrase 
     })
   else {
     operatorKey = generatePrivateKey()
-    mkdirSync(dirname(keyPath), { recursive: true })
+    mkdirSync(dirname(keyPath), { recursive: true, mode: 0o700 })
     saveKeystore(keyPath, await encryptKeystore(operatorKey, passphrase))
     notes.push(`new operator key ${privateKeyToAccount(operatorKey).address} sealed in ${keyPath}`)
   }
   const operator: LocalAccount = privateKeyToAccount(operatorKey)
   const wallet = createWalletClient({ chain, transport, account: operator, pollingInterval: 50 }).extend(publicActions)
 
+  /** Tops the operator up on a dev chain (a long-lived embedded chain spends it on gas); returns the balance. */
+  const fundOnDevChain = async () => {
+    const balance = await client.getBalance({ address: operator.address })
+    if (balance >= ether || !test) return balance
+    await test.setBalance({ address: operator.address, value: devFundingWei })
+    notes.push(`operator ${operator.address} funded with ${devFundingWei / ether} ETH by anvil_setBalance on ${where}`)
+    return devFundingWei
+  }
+
   let record: MarketRecord
   let deployed: boolean
   if (existing) {
     record = existing
     deployed = false
-    const keep = `${recordPath} is left as it is. To deploy a new market on this chain, move it away and start again (the recorded market's escrow is not on this chain).`
-    const recordedOn = record.chain === 'embedded' ? 'the embedded chain' : record.chain.rpcUrl
-    const nowOn = opened.embedded ? 'the embedded chain' : redactRpcUrl(opened.rpcUrl)
-    if (record.chainId !== opened.chainId || (record.chain === 'embedded') !== opened.embedded)
-      throw new MarketRecordError(`${recordPath}: market ${record.market} is on chain ${record.chainId} (${recordedOn}); the site file now names ${where} (${nowOn})`, {
-        metaMessages: [keep],
-      })
-    for (const [what, at] of [
-      ['market', record.market],
-      ['token', record.token],
-    ] as const) {
-      const code = await client.getCode({ address: at })
-      if (!code || code === '0x')
-        throw new MarketRecordError(
-          `${recordPath}: ${what} ${at} (deployed at block ${record.deployedAtBlock}) has no code on ${where}; expected the recorded contract` +
-            (opened.embedded ? ` (was ${opened.statePath ?? 'the chain state'} lost or replaced?)` : ''),
-          { metaMessages: [keep] },
-        )
-    }
-    const onChain = {
-      operator: await client.readContract({ address: record.market, abi: energyMarketAbi, functionName: 'operator' }),
-      token: await client.readContract({ address: record.market, abi: energyMarketAbi, functionName: 'token' }),
-      genesis: await client.readContract({ address: record.market, abi: energyMarketAbi, functionName: 'genesis' }),
-      intervalSec: await client.readContract({ address: record.market, abi: energyMarketAbi, functionName: 'intervalSec' }),
-    }
-    const recorded = { operator: record.operator, token: record.token, genesis: BigInt(record.config.genesis), intervalSec: BigInt(record.config.intervalSec) }
-    for (const key of ['operator', 'token', 'genesis', 'intervalSec'] as const) {
-      const a = onChain[key]
-      const b = recorded[key]
-      const same = typeof a === 'string' && typeof b === 'string' ? a.toLowerCase() === b.toLowerCase() : a === b
-      if (!same)
-        throw new MarketRecordError(`${recordPath}: market ${record.market} on ${where} has ${key} ${String(a)}; the record says ${String(b)}`, { metaMessages: [keep] })
-    }
+    await checkRecord(record, recordPath, opened, client)
     if (operator.address.toLowerCase() !== record.operator.toLowerCase())
       throw new OperatorKeyError(`${keyPath}: key of ${operator.address}; ${recordPath} names operator ${record.operator}`, {
         metaMessages: [`Use the key file of ${record.operator} (market.operatorKeyFile in the site file).`],
       })
     notes.push(`market ${record.market} (token ${record.token}) from ${recordPath} reused on ${where}, deployed at block ${record.deployedAtBlock}`)
+    await fundOnDevChain()
   } else {
-    const balance = await client.getBalance({ address: operator.address })
-    if (balance < ether && test) {
-      await test.setBalance({ address: operator.address, value: devFundingWei })
-      notes.push(`operator ${operator.address} funded with ${devFundingWei / ether} ETH by anvil_setBalance on ${where}`)
-    } else if (balance === 0n)
+    if ((await fundOnDevChain()) === 0n)
       throw new OperatorUnfundedError(`operator ${operator.address} has 0 ETH on ${where}; fund it`, {
         metaMessages: [`The key is in ${keyPath}; nothing was deployed yet.`],
       })
