@@ -561,6 +561,8 @@ contract EnergyMarket is EIP712 {
     /// EIP-712 signature by the owner, caps, limit vs price, 0 < matched <= ordered.
     /// Turns matched[i] into the lock word siteId << 64 | liability and fills refs[i] with
     /// siteId << 160 | meter key tag. Returns the first failing position, or n when all pass.
+    /// (Few live variables: a pointer walks the orders and the fields are read once into the
+    /// struct-hash buffer, so the compiler keeps them instead of recomputing them.)
     function _checkOrders(
         SignedOrder[] calldata orders,
         uint64 interval,
@@ -571,87 +573,73 @@ contract EnergyMarket is EIP712 {
         bytes32 ds = _domainSeparatorV4();
         bytes32 typeHash = ORDER_TYPEHASH;
         uint256 pb = penaltyBps;
-        uint256 n = orders.length;
         address registry = _registry;
         assembly ("memory-safe") {
             let sBuf := mload(0x40) // typeHash | siteId | interval | side | energyWh | limitPrice | deadline
-            let dBuf := add(sBuf, 0xe0) // 0x1901 | domainSeparator | structHash
-            let eBuf := add(dBuf, 0x60) // digest | v | r | s
+            // sBuf + 0xe0: 0x1901 | domainSeparator | structHash; sBuf + 0x140: digest | v | r | s
             mstore(sBuf, typeHash)
-            mstore(dBuf, 0x1901)
-            mstore(add(dBuf, 0x20), ds)
-            let u32 := 0xffffffff
-            let u64 := 0xffffffffffffffff
-            let tagMask := 0xffffffffffffffffffffffff
-            let capMask := 0xfffffff
-            let prev := 0
-            bad := n
-            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
-                let o := add(orders.offset, mul(0x60, i))
+            mstore(add(sBuf, 0x40), interval)
+            mstore(add(sBuf, 0xe0), 0x1901)
+            mstore(add(sBuf, 0x100), ds)
+            let o := orders.offset
+            let end := add(o, mul(0x60, orders.length))
+            let mp := matched
+            let toRefs := sub(refs, matched)
+            let next := 0 // the smallest id the next order may have (ids strictly ascending)
+            for {} lt(o, end) { o := add(o, 0x60) } {
+                mp := add(mp, 0x20)
                 let w := calldataload(o)
                 let id := shr(200, w)
-                let side := and(shr(160, w), 0xff)
-                let e := and(shr(128, w), u32)
-                let lim := and(shr(64, w), u64)
-                let dl := and(w, u64)
-                if or(or(gt(id, u32), gt(side, 1)), lt(dl, timestamp())) {
-                    bad := i
-                    break
-                }
-                if or(iszero(eq(and(shr(168, w), u32), interval)), and(gt(i, 0), iszero(gt(id, prev)))) {
-                    bad := i
-                    break
-                }
-                prev := id
+                mstore(add(sBuf, 0x20), id)
+                mstore(add(sBuf, 0x60), and(shr(160, w), 0xff))
+                mstore(add(sBuf, 0x80), and(shr(128, w), 0xffffffff))
+                mstore(add(sBuf, 0xa0), and(shr(64, w), 0xffffffffffffffff))
+                mstore(add(sBuf, 0xc0), and(w, 0xffffffffffffffff))
+                // bits above 231 zero, side 0 or 1, deadline not passed, this interval, sorted
+                if or(
+                    or(shr(232, w), gt(mload(add(sBuf, 0x60)), 1)),
+                    or(lt(mload(add(sBuf, 0xc0)), timestamp()), or(iszero(eq(and(shr(168, w), 0xffffffff), interval)), lt(id, next)))
+                ) { break }
+                next := add(id, 1)
                 // ownerTag | meterTag | importCapWh | exportCapWh | active; past the end of
                 // the blob (an unregistered id) EXTCODECOPY pads zeros, so inactive
                 extcodecopy(registry, 0x00, add(1, shl(5, id)), 0x20)
                 let a := mload(0x00)
-                if iszero(and(shr(248, a), 1)) {
-                    bad := i
-                    break
-                }
-                let cap := and(shr(192, a), capMask)
-                if side { cap := and(shr(220, a), capMask) }
+                let side := mload(add(sBuf, 0x60))
                 // a bid pays at most its limit, an ask receives at least its limit
-                let limitOk := iszero(lt(lim, price))
-                if side { limitOk := iszero(gt(lim, price)) }
-                let mw := mload(add(matched, shl(5, add(i, 1))))
-                if or(or(gt(e, cap), iszero(limitOk)), or(iszero(mw), gt(mw, e))) {
-                    bad := i
-                    break
-                }
-                mstore(add(sBuf, 0x20), id)
-                mstore(add(sBuf, 0x40), interval)
-                mstore(add(sBuf, 0x60), side)
-                mstore(add(sBuf, 0x80), e)
-                mstore(add(sBuf, 0xa0), lim)
-                mstore(add(sBuf, 0xc0), dl)
-                mstore(add(dBuf, 0x40), keccak256(sBuf, 0xe0))
-                mstore(eBuf, keccak256(add(dBuf, 0x1e), 0x42))
+                let lim := mload(add(sBuf, 0xa0))
+                let bad1 := lt(lim, price)
+                if side { bad1 := gt(lim, price) }
+                let e := mload(add(sBuf, 0x80))
+                let mw := mload(mp)
+                if or(
+                    or(iszero(and(shr(248, a), 1)), gt(e, and(shr(add(192, mul(28, side)), a), 0xfffffff))),
+                    or(bad1, or(iszero(mw), gt(mw, e)))
+                ) { break }
+                mstore(add(sBuf, 0x120), keccak256(sBuf, 0xe0))
+                mstore(add(sBuf, 0x140), keccak256(add(sBuf, 0xfe), 0x42))
                 let vs := calldataload(add(o, 0x40))
-                let sv := and(vs, 0x7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff)
-                if gt(sv, 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0) {
-                    bad := i
-                    break
-                }
-                mstore(add(eBuf, 0x20), add(shr(255, vs), 27))
-                mstore(add(eBuf, 0x40), calldataload(add(o, 0x20)))
-                mstore(add(eBuf, 0x60), sv)
+                mstore(add(sBuf, 0x160), add(shr(255, vs), 27))
+                mstore(add(sBuf, 0x180), calldataload(add(o, 0x20)))
+                vs := and(vs, 0x7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff)
+                if gt(vs, 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0) { break }
+                mstore(add(sBuf, 0x1a0), vs)
                 mstore(0x00, 0)
-                pop(staticcall(gas(), 1, eBuf, 0x80, 0x00, 0x20))
+                pop(staticcall(gas(), 1, add(sBuf, 0x140), 0x80, 0x00, 0x20))
                 let signer := mul(mload(0x00), eq(returndatasize(), 0x20))
                 mstore(0x00, shl(96, signer))
-                if or(iszero(signer), iszero(eq(and(keccak256(0x00, 0x14), tagMask), and(a, tagMask)))) {
-                    bad := i
+                if or(iszero(signer), iszero(eq(and(keccak256(0x00, 0x14), 0xffffffffffffffffffffffff), and(a, 0xffffffffffffffffffffffff)))) {
                     break
                 }
-                let lock := div(mul(mw, price), 1000)
-                if side { lock := div(mul(mul(mw, price), pb), 10000000) }
-                mstore(add(matched, shl(5, add(i, 1))), or(shl(64, id), lock))
+                let lock := mul(mw, price)
+                switch side
+                case 0 { lock := div(lock, 1000) }
+                default { lock := div(mul(lock, pb), 10000000) }
+                mstore(mp, or(shl(64, id), lock))
                 // the meter key is snapshotted as its tag: settle compares tags
-                mstore(add(refs, shl(5, add(i, 1))), or(shl(160, id), and(shr(96, a), tagMask)))
+                mstore(add(mp, toRefs), or(shl(160, id), and(shr(96, a), 0xffffffffffffffffffffffff)))
             }
+            bad := div(sub(o, orders.offset), 0x60)
         }
     }
 
