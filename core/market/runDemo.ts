@@ -77,7 +77,7 @@ export type RunDemoOptions = {
   hardware?: (siteId: number) => DemoHardware
 }
 
-type SiteHandle = { siteId: number; child: ChildProcess; ask<T>(req: SiteRequest): Promise<T> }
+type SiteHandle = { siteId: number; child: ChildProcess; ask<T>(req: SiteRequest, timeoutMs?: number): Promise<T> }
 
 function spawnSite(siteId: number, passphrase: string, workDir: string, rewrite: RunDemoOptions['rewriteRequest']): SiteHandle {
   // The work directory on the command line: a process listing shows which demo a site belongs to.
@@ -89,17 +89,36 @@ function spawnSite(siteId: number, passphrase: string, workDir: string, rewrite:
   child.stdin!.on('error', () => {})
   const waiting: ((line: string) => void)[] = []
   createInterface({ input: child.stdout! }).on('line', (line) => waiting.shift()?.(line))
-  const ask = <T>(req: SiteRequest) =>
+  const ask = <T>(req: SiteRequest, timeoutMs = 120_000) =>
     new Promise<T>((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer)
+        child.off('close', onClose)
+        child.off('error', onError)
+      }
       // 'close', not 'exit': a site's last line (its error) is read before its pipes close.
-      const onClose = (code: number | null) => reject(new DemoError(`site ${siteId}: process exited with code ${code} while answering '${req.type}'`))
-      const onError = (error: Error) => reject(new DemoError(`site ${siteId}: cannot run its process: ${error.message}`, { cause: error }))
+      const onClose = (code: number | null) => {
+        done()
+        reject(new DemoError(`site ${siteId}: process exited with code ${code} while answering '${req.type}'`))
+      }
+      const onError = (error: Error) => {
+        done()
+        reject(new DemoError(`site ${siteId}: cannot run its process: ${error.message}`, { cause: error }))
+      }
+      const timer = setTimeout(() => {
+        done()
+        reject(new DemoError(`site ${siteId}: no answer to '${req.type}' within ${timeoutMs / 1000} s`))
+      }, timeoutMs)
       child.once('close', onClose)
       child.once('error', onError)
       waiting.push((line) => {
-        child.off('close', onClose)
-        child.off('error', onError)
-        const answer = fromJsonLine<{ type: string; message?: string }>(line)
+        done()
+        let answer: { type: string; message?: string }
+        try {
+          answer = fromJsonLine(line)
+        } catch (cause) {
+          return reject(new DemoError(`site ${siteId}: answered '${req.type}' with a line that is not JSON: ${line.slice(0, 80)}`, { cause }))
+        }
         if (answer.type === 'error') reject(new DemoError(`site ${siteId}: ${String(answer.message).replace(new RegExp(`^site ${siteId}: `), '')} (answering '${req.type}')`))
         else resolve(answer as T)
       })
@@ -157,7 +176,7 @@ export async function runDemo(argv: string[], options: RunDemoOptions = {}): Pro
     const first = (BigInt(openS) - lm.config.genesis + lm.config.intervalSec - 1n) / lm.config.intervalSec
     await lm.warpTo(lm.intervalStart(first) - 300n)
     const startMs = Number(lm.intervalStart(first)) * 1000
-    log(`market opens at ${new Date(startMs).toISOString()} (${opts.startHour}:00 in ${timezone}); each site's simulator measures the day before it and stops there, paused`)
+    log(`market opens at ${new Date(startMs).toISOString()} (the first interval from ${opts.startHour}:00 in ${timezone}); each site's simulator measures the day before and waits there, paused`)
 
     const sites: { siteId: number; owner: Address; meter: Address; hardware: DemoHardware }[] = []
     // each site seals its keys in its own scrypt key files; the passphrase reaches it only
@@ -166,21 +185,25 @@ export async function runDemo(argv: string[], options: RunDemoOptions = {}): Pro
     const passphrase = process.env[passphraseEnv] || randomBytes(24).toString('base64url')
     for (let siteId = 0; siteId < opts.sites; siteId++) handles.push(spawnSite(siteId, passphrase, join(dir, `site-${siteId}`), options.rewriteRequest))
     const hardware = handles.map((h) => (options.hardware ?? chooseDemoHardware)(h.siteId))
+    // a hello takes the keys' scrypt, a simulator's start and a day's history pass
+    const helloTimeoutMs = 300_000
     const keys = await Promise.all(
       handles.map((h) =>
-        h.ask<{ owner: Address; meter: Address }>({
-          type: 'hello',
-          siteId: h.siteId,
-          sites: opts.sites,
-          seed: opts.seed,
-          domain: lm.domain,
-          keyDir: join(opts.keyDir ?? join(dir, 'keys'), `site-${h.siteId}`),
-          genesisS: lm.config.genesis,
-          intervalSec: lm.config.intervalSec,
-          startMs,
-          hardware: hardware[h.siteId]!,
-          ...caps,
-        }),
+        h.ask<{ owner: Address; meter: Address }>(
+          {
+            type: 'hello',
+            siteId: h.siteId,
+            seed: opts.seed,
+            domain: lm.domain,
+            keyDir: join(opts.keyDir ?? join(dir, 'keys'), `site-${h.siteId}`),
+            genesisS: lm.config.genesis,
+            intervalSec: lm.config.intervalSec,
+            startMs,
+            hardware: hardware[h.siteId]!,
+            ...caps,
+          },
+          helloTimeoutMs,
+        ),
       ),
     )
     for (const [siteId, k] of keys.entries()) {

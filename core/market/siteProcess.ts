@@ -21,8 +21,6 @@ import { startDemoSite, type DemoSite, type GridCounters } from './demoSite/star
 import { toJsonLine } from './jsonLines.ts'
 import { signMeterReading, signOrder, type SignedMeterReading } from './signMarketData.ts'
 
-export type { SiteRequest }
-
 /** The environment variable a site process reads its keystore passphrase from. */
 export const passphraseEnv = 'GRIDMESH_KEYSTORE_PASSPHRASE'
 

@@ -29,7 +29,6 @@ export const siteRequestSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('hello'),
     siteId: uint,
-    sites: uint,
     /** weather (cloud) seed of the site's simulator */
     seed: uint,
     domain: z.strictObject({ name: z.literal('GridMesh Market'), version: z.literal('1'), chainId: uint, verifyingContract: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'a 20-byte address').transform((a) => a as `0x${string}`) }),
