@@ -1,6 +1,6 @@
 // The chain a market settles on: the embedded anvil (started and stopped here, its state
 // kept in <data>/chain/anvil-state.json) or any EVM JSON-RPC endpoint from the site file.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { SiteMarket } from '../devices/site/siteFileSchema.ts'
 import { BaseError } from '../errors/BaseError.ts'
@@ -168,16 +168,42 @@ export async function openChain({ chain, dataDir, timeoutMs = 5_000, stateInterv
   const notes: string[] = []
   const leftover = await stopLeftoverAnvil(pidPath, statePath)
   if (leftover) notes.push(leftover)
+  const prevPath = join(dir, 'anvil-state.prev.json')
   const hadState = existsSync(statePath)
+  const whatToDo = [
+    existsSync(prevPath)
+      ? `${prevPath} holds the chain as it was at the start before (${statSync(prevPath).mtime.toISOString()}); to resume from there, move ${statePath} away and copy ${prevPath} to it.`
+      : `There is no earlier copy (${prevPath}).`,
+    `To start a new, empty chain, move ${statePath} away; the market recorded in ${join(dir, 'market.json')} lives on the old chain.`,
+  ]
+  // anvil rewrites its state file in place (truncate, then write): a kill or power loss in
+  // between leaves it torn. Never start on a torn one, and keep the last one anvil loaded.
+  let loaded: string | undefined
+  if (hadState) {
+    try {
+      loaded = readFileSync(statePath, 'utf8')
+      JSON.parse(loaded)
+    } catch (cause) {
+      throw new EmbeddedChainError(`${statePath}: not a complete anvil state; expected the JSON anvil writes (a kill while anvil was writing it leaves it torn). The file is left as it is`, {
+        cause,
+        metaMessages: whatToDo,
+      })
+    }
+  }
   let anvil
   try {
     anvil = await startAnvil({ chainId: embeddedChainId, statePath, stateIntervalSec })
   } catch (cause) {
     if (!(cause instanceof AnvilStartError) || !hadState) throw cause
-    throw new EmbeddedChainError(`${statePath}: anvil cannot load the embedded chain's state; expected a state file anvil wrote (the file is left as it is)`, {
+    throw new EmbeddedChainError(`${statePath}: anvil cannot load the embedded chain's state; expected a state file anvil wrote. The file is left as it is`, {
       cause,
-      metaMessages: [`To start a new, empty chain, move ${statePath} away; the market recorded in ${join(dir, 'market.json')} lives on the old chain.`],
+      metaMessages: whatToDo,
     })
+  }
+  if (loaded !== undefined) {
+    const tmp = `${prevPath}.${process.pid}.tmp`
+    writeFileSync(tmp, loaded)
+    renameSync(tmp, prevPath)
   }
   if (hadState) {
     // anvil stamps the next block with the wall clock, also when the saved chain is ahead of

@@ -206,9 +206,39 @@ describe('market chain: embedded anvil', () => {
     writeFileSync(statePath, torn)
     const error = await openChain({ chain: 'embedded', dataDir: data }).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(EmbeddedChainError)
-    expect((error as Error).message).toContain(`${statePath}: anvil cannot load the embedded chain's state`)
+    expect((error as Error).message).toContain(`${statePath}: not a complete anvil state; expected the JSON anvil writes`)
+    expect((error as Error).message).toContain(`There is no earlier copy (${join(data, 'chain', 'anvil-state.prev.json')})`)
     expect(readFileSync(statePath)).toEqual(torn)
     expect(childAnvils()).toEqual([])
+
+    // JSON, but not a state anvil can load
+    writeFileSync(statePath, '{"block": 7}')
+    const unloadable = await openChain({ chain: 'embedded', dataDir: data }).catch((e: unknown) => e)
+    expect(unloadable).toBeInstanceOf(EmbeddedChainError)
+    expect((unloadable as Error).message).toContain(`${statePath}: anvil cannot load the embedded chain's state`)
+    expect(readFileSync(statePath, 'utf8')).toBe('{"block": 7}')
+    expect(existsSync(join(data, 'chain', 'anvil-state.prev.json'))).toBe(false) // only a state anvil loaded is kept
+    expect(childAnvils()).toEqual([])
+  })
+
+  it('keeps the state of the previous start, and points to it when the state file is torn', async () => {
+    const data = dataDir()
+    const statePath = join(data, 'chain', 'anvil-state.json')
+    const prevPath = join(data, 'chain', 'anvil-state.prev.json')
+    const first = await openChain({ chain: 'embedded', dataDir: data })
+    await first.stop()
+    expect(existsSync(prevPath)).toBe(false)
+    const loaded = readFileSync(statePath)
+    const second = await openChain({ chain: 'embedded', dataDir: data })
+    expect(readFileSync(prevPath)).toEqual(loaded)
+    await second.stop()
+    const prev = readFileSync(prevPath)
+    writeFileSync(statePath, '') // anvil truncates before it writes
+    const error = await openChain({ chain: 'embedded', dataDir: data }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(EmbeddedChainError)
+    expect((error as Error).message).toContain(`${prevPath} holds the chain as it was at the start before`)
+    expect(readFileSync(prevPath)).toEqual(prev)
+    expect(readFileSync(statePath, 'utf8')).toBe('')
   })
 
   it('needs the keystore passphrase, and names the variable and the key file', async () => {
