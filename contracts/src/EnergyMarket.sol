@@ -746,24 +746,28 @@ contract EnergyMarket is EIP712 {
         uint256[] calldata matches,
         SignedReading[] calldata readings
     ) private {
-        uint256 slot = interval % ringSize;
-        uint256 rec = _ring[slot];
-        if (uint8(rec) == STATUS_FREE || uint32(rec >> 32) != interval) revert IntervalNotCommitted(interval);
-        if (uint8(rec) != STATUS_COMMITTED) revert AlreadySettled(interval);
-        uint256 endsAt = intervalStart(interval) + intervalSec;
-        if (block.timestamp < endsAt) revert SettlementTooEarly(interval, endsAt);
-        if (block.timestamp >= endsAt + settleWindowSec) revert SettlementExpired(interval, endsAt + settleWindowSec);
-        bytes32 h = _clearingHashCalldata(interval, price, sites, matches);
-        if ((uint256(h) ^ rec) >> 64 != 0) revert ClearingMismatch(interval);
         uint256 n = sites.length;
-        if (readings.length != n) revert ReadingCountMismatch(readings.length, n);
-
-        // one allocation: net[n] (export - import), remaining[n], delta[n], metas[n],
-        // traded[n] (Wh sold or bought, SELLER bit for a seller; becomes the release words)
         uint256 mem;
-        assembly ("memory-safe") {
-            mem := mload(0x40)
-            mstore(0x40, add(mem, mul(0xa0, n)))
+        {
+            uint256 rec = _ring[interval % ringSize];
+            if (uint8(rec) == STATUS_FREE || uint32(rec >> 32) != interval) revert IntervalNotCommitted(interval);
+            if (uint8(rec) != STATUS_COMMITTED) revert AlreadySettled(interval);
+            uint256 endsAt = intervalStart(interval) + intervalSec;
+            if (block.timestamp < endsAt) revert SettlementTooEarly(interval, endsAt);
+            if (block.timestamp >= endsAt + settleWindowSec) revert SettlementExpired(interval, endsAt + settleWindowSec);
+            bytes32 h = _clearingHashCalldata(interval, price, sites, matches);
+            if ((uint256(h) ^ rec) >> 64 != 0) revert ClearingMismatch(interval);
+            if (readings.length != n) revert ReadingCountMismatch(readings.length, n);
+            // one allocation: net[n] (export - import), remaining[n], delta[n], traded[n] (Wh
+            // sold or bought, SELLER bit for a seller; becomes the release words), metas[n],
+            // then the clearing hash and a word for the hashes below (off the stack: the
+            // reading loop needs the room)
+            assembly ("memory-safe") {
+                mem := mload(0x40)
+                let hp := add(mem, mul(0xa0, n))
+                mstore(hp, h)
+                mstore(0x40, add(hp, 0x40))
+            }
         }
         _verifyReadings(sites, readings, interval, mem);
         _computeDeltas(price, matches, mem, n);
@@ -773,7 +777,7 @@ contract EnergyMarket is EIP712 {
         assembly ("memory-safe") {
             let n32 := shl(5, n)
             let delta := add(mem, shl(6, n))
-            let out := add(mem, shl(7, n))
+            let out := add(mem, mul(0x60, n))
             for { let k := 0 } lt(k, n32) { k := add(k, 0x20) } {
                 // the lock commit took (same rule as _liability and _locks) plus the change
                 let x := mload(add(out, k))
@@ -789,71 +793,69 @@ contract EnergyMarket is EIP712 {
                 }
                 mstore(add(out, k), or(shl(64, shr(160, calldataload(add(sites.offset, k)))), release))
             }
-            let p := mload(0x40)
             // inputsHash = keccak256(clearing hash, metas hash); record hash = keccak256(inputsHash, releases hash)
-            mstore(p, h)
-            mstore(add(p, 0x20), keccak256(add(mem, mul(0x60, n)), n32))
+            let p := add(mem, mul(0xa0, n))
+            mstore(add(p, 0x20), keccak256(add(mem, shl(7, n)), n32))
             mstore(p, keccak256(p, 0x40))
             mstore(add(p, 0x20), keccak256(out, n32))
             sh := keccak256(p, 0x40)
         }
         if (bad != 0) revert BalanceOverflow(uint32(sites[bad - 1] >> 160));
-        _ring[slot] = ((uint256(sh) >> 64) << 64) | (uint256(interval) << 32) | ((block.timestamp - endsAt) << 8)
-            | STATUS_SETTLED;
+        uint256 endsAt_ = intervalStart(interval) + intervalSec;
+        _ring[interval % ringSize] = ((uint256(sh) >> 64) << 64) | (uint256(interval) << 32)
+            | ((block.timestamp - endsAt_) << 8) | STATUS_SETTLED;
     }
 
     /// Checks every reading (interval, low-s signature by the snapshotted meter key) and
-    /// fills net/remaining/delta/metas (and zeroes traded) at `mem`; reverts with the first
-    /// bad site's error.
+    /// fills net/remaining/metas (and zeroes delta and traded) at `mem`; reverts with the
+    /// first bad site's error. (Few live variables: one offset walks sites, readings and the
+    /// output together.)
     function _verifyReadings(uint256[] calldata sites, SignedReading[] calldata readings, uint64 interval, uint256 mem)
         private
         view
     {
         bytes32 ds = _domainSeparatorV4();
         bytes32 typeHash = READING_TYPEHASH;
-        uint256 n = sites.length;
         uint256 fail; // 1 wrong interval, 2 malformed signature, 3 wrong signer
         uint256 bad;
         address recovered;
         assembly ("memory-safe") {
-            // three scratch buffers past the free pointer; constant words written once
-            let sBuf := mload(0x40) // typeHash | siteId | interval | importWh | exportWh
-            let dBuf := add(sBuf, 0xa0) // 0x1901 | domainSeparator | structHash
-            let eBuf := add(dBuf, 0x60) // digest | v | r | s
+            let n32 := shl(5, sites.length)
+            // delta and traded start at zero (memory past the free pointer may be dirty)
+            calldatacopy(add(mem, shl(1, n32)), calldatasize(), shl(1, n32))
+            // scratch buffers past the free pointer; constant words written once:
+            // sBuf: typeHash | siteId | interval | importWh | exportWh,
+            // sBuf + 0xa0: 0x1901 | domainSeparator | structHash, sBuf + 0x100: digest | v | r | s
+            let sBuf := mload(0x40)
             mstore(sBuf, typeHash)
             mstore(add(sBuf, 0x40), interval)
-            mstore(dBuf, 0x1901)
-            mstore(add(dBuf, 0x20), ds)
-            let n32 := shl(5, n)
-            let refPtr := sites.offset
-            let rd := readings.offset
-            let out := mem
-            let end := add(mem, n32)
-            for {} lt(out, end) {} {
-                let ref := calldataload(refPtr)
+            mstore(add(sBuf, 0xa0), 0x1901)
+            mstore(add(sBuf, 0xc0), ds)
+            let k := 0
+            for {} lt(k, n32) { k := add(k, 0x20) } {
+                let rd := add(readings.offset, mul(3, k))
                 let meta := calldataload(rd)
                 if iszero(eq(shr(64, meta), interval)) {
                     fail := 1
                     break
                 }
-                let importWh := and(shr(32, meta), 0xffffffff)
-                let exportWh := and(meta, 0xffffffff)
+                let ref := calldataload(add(sites.offset, k))
                 mstore(add(sBuf, 0x20), and(shr(160, ref), 0xffffffff))
-                mstore(add(sBuf, 0x60), importWh)
-                mstore(add(sBuf, 0x80), exportWh)
-                mstore(add(dBuf, 0x40), keccak256(sBuf, 0xa0))
-                mstore(eBuf, keccak256(add(dBuf, 0x1e), 0x42))
+                mstore(add(sBuf, 0x60), and(shr(32, meta), 0xffffffff))
+                mstore(add(sBuf, 0x80), and(meta, 0xffffffff))
+                mstore(add(sBuf, 0xe0), keccak256(sBuf, 0xa0))
+                mstore(add(sBuf, 0x100), keccak256(add(sBuf, 0xbe), 0x42))
                 let vs := calldataload(add(rd, 0x40))
-                let sv := and(vs, 0x7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff)
-                if gt(sv, 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0) {
+                mstore(add(sBuf, 0x120), add(shr(255, vs), 27))
+                mstore(add(sBuf, 0x140), calldataload(add(rd, 0x20)))
+                vs := and(vs, 0x7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff)
+                if gt(vs, 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0) {
                     fail := 2
                     break
                 }
-                mstore(add(eBuf, 0x20), add(shr(255, vs), 27))
-                mstore(add(eBuf, 0x40), calldataload(add(rd, 0x20)))
-                mstore(add(eBuf, 0x60), sv)
+                mstore(add(sBuf, 0x160), vs)
                 mstore(0x00, 0)
-                pop(staticcall(gas(), 1, eBuf, 0x80, 0x00, 0x20))
+                pop(staticcall(gas(), 1, add(sBuf, 0x100), 0x80, 0x00, 0x20))
                 let signer := mul(mload(0x00), eq(returndatasize(), 0x20))
                 if iszero(signer) {
                     fail := 2
@@ -865,19 +867,14 @@ contract EnergyMarket is EIP712 {
                     recovered := signer
                     break
                 }
-                let net := sub(exportWh, importWh) // two's complement int256
+                let out := add(mem, k)
+                let net := sub(mload(add(sBuf, 0x80)), mload(add(sBuf, 0x60))) // export - import, two's complement
                 mstore(out, net)
-                let abs := net
-                if slt(net, 0) { abs := sub(0, net) }
-                mstore(add(out, n32), abs)
-                mstore(add(out, shl(1, n32)), 0)
-                mstore(add(out, mul(3, n32)), meta)
-                mstore(add(out, shl(2, n32)), 0)
-                out := add(out, 0x20)
-                refPtr := add(refPtr, 0x20)
-                rd := add(rd, 0x60)
+                if slt(net, 0) { net := sub(0, net) }
+                mstore(add(out, n32), net)
+                mstore(add(out, shl(2, n32)), meta)
             }
-            bad := shr(5, sub(out, mem))
+            bad := shr(5, k)
         }
         if (fail != 0) {
             uint32 id = uint32(sites[bad] >> 160);
@@ -901,7 +898,7 @@ contract EnergyMarket is EIP712 {
             let n32 := shl(5, n)
             let rem := add(mem, n32)
             let delta := add(rem, n32)
-            let traded := add(mem, shl(7, n))
+            let traded := add(mem, mul(0x60, n))
             let mOff := matches.offset
             for { let m := 0 } lt(m, matches.length) { m := add(m, 1) } {
                 let w := calldataload(add(mOff, shl(5, m)))
