@@ -119,7 +119,7 @@ function spawnSite(siteId: number, passphrase: string, workDir: string, rewrite:
         } catch (cause) {
           return reject(new DemoError(`site ${siteId}: answered '${req.type}' with a line that is not JSON: ${line.slice(0, 80)}`, { cause }))
         }
-        if (answer.type === 'error') reject(new DemoError(`site ${siteId}: ${String(answer.message).replace(new RegExp(`^site ${siteId}: `), '')} (answering '${req.type}')`))
+        if (answer.type === 'error') reject(new DemoError(`site ${siteId}: ${String(answer.message).replace(/^site [^:]*: /, '')} (answering '${req.type}')`))
         else resolve(answer as T)
       })
       const line = toJsonLine(req)
