@@ -394,7 +394,7 @@ contract EnergyMarket is EIP712 {
             let end := calldatasize()
             let q := p
             fits := iszero(lt(end, 0x24))
-            for { let i := shr(248, head) } and(fits, i) { i := sub(i, 1) } {
+            for { let i := shr(248, head) } and(fits, gt(i, 0)) { i := sub(i, 1) } {
                 fits := iszero(gt(add(q, 0x40), end))
                 q := add(q, add(0x40, shl(5, and(calldataload(q), 0xff))))
             }

@@ -175,4 +175,38 @@ describe('interval ring', () => {
     const held = await lm.client.readContract({ address: lm.token, abi: settlementTokenAbi, functionName: 'balanceOf', args: [lm.market] })
     expect((await balances()).reduce((a, b) => a + b, 0n)).toBe(held)
   })
+
+  it('a step that finalizes more than six intervals logs the first six in Stepped and IntervalFinalized for the rest', async () => {
+    // seven intervals two apart (each committed before the previous one is settled), all
+    // settled and past their dispute windows; then one step credits all seven
+    const base = (await lm.nextInterval()) + 1n
+    await warpAtLeast(lm.intervalStart(base - 1n))
+    const finals: Finalization[] = []
+    let c = await commitAt(base)
+    for (let k = 0; k < 7; k++) {
+      await lm.warpTo(lm.intervalStart(c.clearing.interval + 1n))
+      finals.push(await settleExact(c))
+      c = await commitAt(c.clearing.interval + 2n)
+    }
+    // c is base + 14, never settled: expire it later; step settles base + 16 and commits base + 18
+    const n = base + 16n
+    await lm.warpTo(lm.intervalStart(n - 1n))
+    const settled = await commitAt(n)
+    await lm.warpTo(lm.intervalStart(n + 1n) + 60n) // past the last final's dispute window
+    const readings = await signReadings(lm, settled.clearing, exactDelivery(settled.clearing))
+    const next = clear(n + 2n, await signOrders(lm, n + 2n, specs))
+    const hash = await stepMarket(lm.wallet, lm.market, { finals, settle: { clearing: settled.clearing, siteRefs: settled.siteRefs, readings }, commit: next })
+    await mined(hash)
+    const { logs } = await lm.client.getTransactionReceipt({ hash })
+    const [stepped] = parseEventLogs({ abi: energyMarketAbi, logs, eventName: 'Stepped' })
+    const word = finals.slice(0, 6).reduce((w, f, i) => w | (f.interval << BigInt(40 + 32 * i)), n | (7n << 32n))
+    expect(stepped?.args.settledAndFinalized).toBe(word)
+    expect(parseEventLogs({ abi: energyMarketAbi, logs, eventName: 'IntervalFinalized' }).map((l) => l.args.interval)).toEqual([finals[6]!.interval])
+    // credited; the first one's slot now holds n + 2
+    expect(await Promise.all(finals.map(async (f) => (await record(f.interval))[0]))).toEqual([0, 4, 4, 4, 4, 4, 4])
+    // wind down: base + 14 expires, n + 2 settles and is credited
+    await mined(await lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'expire', args: [c.clearing.interval, c.clearing.price, c.siteRefs, c.clearing.matches] }))
+    const receipt = await lm.client.getTransactionReceipt({ hash })
+    await settleAndFinalize({ clearing: next, siteRefs: await committedSiteRefs(lm.client, lm.market, next, receipt), hash, gasUsed: receipt.gasUsed })
+  })
 })
