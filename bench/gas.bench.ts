@@ -4,10 +4,10 @@
 //   settle transaction, the finalize transaction that later credits the balances, and
 //   both together; for sites that share balance slots (typical: neighbouring ids) and for
 //   sites that each have their own balance slot (worst case).
-// - Per 5-site interval in the steady state of a live market: ONE transaction, step(),
-//   finalizes the interval whose ring slot is reused, settles interval n with its 5
-//   signed readings and commits interval n+2 with its 5 signed orders (every match
-//   checked), all in one packed `bytes` argument (core/chain/stepMarket.ts encodeStep).
+// - Per 5-site interval in the steady state of a live market: ONE transaction, a step
+//   (marketStep()), finalizes the interval whose ring slot is reused, settles interval n
+//   with its 5 signed readings and commits interval n+2 with its 5 signed orders (every
+//   match checked), all in packed data after the selector (core/chain/stepMarket.ts).
 //   Its gas is the whole chain cost of one interval. The standalone commit and settle of
 //   a 5-site interval are reported beside it.
 // - A registry write: registerSite for the 5th and for the 64th site (every registry change
@@ -89,7 +89,7 @@ async function measureInterval(lm: LocalMarket, siteIds: readonly number[], seed
 }
 
 /**
- * A live market on `siteIds`: intervals committed two ahead, and from then on one step()
+ * A live market on `siteIds`: intervals committed two ahead, and from then on one step
  * per interval (finalize the ring slot's previous interval, settle n, commit n+2). Returns
  * the gas of the steps once the ring has wrapped (every commit reuses a slot and finalizes).
  */
@@ -218,7 +218,7 @@ try {
   results.interval5SitesFinalizeGas = round(mean(five.map((m) => m.finalizeGas)))
   results.interval5SitesSeparateTxsTotalGas = round(mean(five.map((m) => m.commitGas + m.settleGas + m.finalizeGas)))
 
-  // the same 5 sites in a live market: one step() per interval
+  // the same 5 sites in a live market: one step (marketStep()) per interval
   const steady = await measureSteadyState(lm, fiveIds, fiveSeed, 4)
   results.interval5SitesStepGas = round(mean(steady))
   results.interval5SitesStepGasMax = Number(steady.reduce((a, b) => (b > a ? b : a), 0n))
@@ -239,7 +239,7 @@ try {
       ),
     ),
     // the issue's 120 000 per 5-site interval (commit with its signed orders + settlement with
-    // the 5 signed readings + the finalization step() carries); contracts/README.md says
+    // the 5 signed readings + the finalization a step carries); contracts/README.md says
     // where the gas goes
     ['interval5SitesStepGas', { max: 120_000, measured: round(mean(steady)), met: mean(steady) <= 120_000 }],
     // informational, no target: every site in its own balance slot is the worst layout (5 cold

@@ -25,7 +25,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 /// slot; interval records live in a ring of `ringSize` slots written nonzero at deploy,
 /// so a commit, settlement or finalization rewrites a nonzero slot (hash prefix |
 /// interval | settle offset | status); meter key tags are snapshotted into the clearing
-/// hash at commit so settlement reads them from calldata. `step` finalizes, settles and
+/// hash at commit so settlement reads them from calldata. `marketStep` finalizes, settles and
 /// commits in one transaction and logs one `Stepped` event.
 contract EnergyMarket is EIP712 {
     using SafeERC20 for IERC20;
@@ -147,7 +147,7 @@ contract EnergyMarket is EIP712 {
     event ClearingCommitted(uint64 indexed interval, bytes32 clearingHash);
     event IntervalSettled(uint64 indexed interval);
     event IntervalFinalized(uint64 indexed interval);
-    /// step()'s one log in place of ClearingCommitted, IntervalSettled and IntervalFinalized:
+    /// marketStep()'s one log in place of ClearingCommitted, IntervalSettled and IntervalFinalized:
     /// `committedInterval` and `clearingHash` mean what ClearingCommitted's fields mean;
     /// settledAndFinalized = settledInterval | nFinals << 32 | finalized[i] << (40 + 32 * i)
     /// for i < 6 (intervals are below 2^32); finals beyond the sixth log IntervalFinalized.

@@ -8,7 +8,7 @@ export type Finalization = {
   interval: bigint
   clearingHash: Hex
   metasHash: Hex
-  /** keccak256(abi.encode(clearingHash, metasHash)): what finalize() and step() take */
+  /** keccak256(abi.encode(clearingHash, metasHash)): what finalize() and marketStep() take */
   inputsHash: Hex
   /** siteId << 64 | amount per site, in clearing order */
   releases: bigint[]

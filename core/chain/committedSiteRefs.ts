@@ -12,7 +12,7 @@ export class CommittedRefsError extends BaseError {
 /**
  * The site refs (siteId << 160 | meter key tag) a commit snapshotted, which settle(),
  * expire() and dispute() take: the contract logs only the clearing hash (in ClearingCommitted
- * from commitClearing(), in Stepped from step()), so they are rebuilt
+ * from commitClearing(), in Stepped from marketStep()), so they are rebuilt
  * from each site's meter key at the commit's block and checked against that hash (a key
  * rotated later in the same block would not match and throws).
  */
@@ -22,13 +22,13 @@ export async function committedSiteRefs(
   clearing: Pick<EncodedClearing, 'interval' | 'price' | 'siteIds' | 'matches'>,
   receipt: Pick<TransactionReceipt, 'logs' | 'blockNumber' | 'transactionHash'>,
 ): Promise<bigint[]> {
-  // commitClearing() logs ClearingCommitted; step() logs one Stepped carrying the same hash
+  // commitClearing() logs ClearingCommitted; marketStep() logs one Stepped carrying the same hash
   const clearingHash = parseEventLogs({ abi: energyMarketAbi, logs: receipt.logs, eventName: ['ClearingCommitted', 'Stepped'] })
     .filter((l) => l.address.toLowerCase() === market.toLowerCase())
     .map((l) => (l.eventName === 'Stepped' ? { interval: l.args.committedInterval, hash: l.args.clearingHash } : { interval: l.args.interval, hash: l.args.clearingHash }))
     .find((l) => l.interval === clearing.interval)?.hash
   if (!clearingHash)
-    throw new CommittedRefsError(`transaction ${receipt.transactionHash}: no ClearingCommitted or Stepped event for interval ${clearing.interval}; expected the receipt of its commitClearing() or step()`)
+    throw new CommittedRefsError(`transaction ${receipt.transactionHash}: no ClearingCommitted or Stepped event for interval ${clearing.interval}; expected the receipt of its commitClearing() or marketStep()`)
   const keys = await Promise.all(
     clearing.siteIds.map((siteId) =>
       client.readContract({ address: market, abi: energyMarketAbi, functionName: 'site', args: [siteId], blockNumber: receipt.blockNumber }),

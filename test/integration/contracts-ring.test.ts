@@ -1,6 +1,6 @@
 // The interval ring of EnergyMarket on anvil: records live in ringSize slots written at
 // deploy, a commit may only reuse a slot whose interval is finalized or void, expire()
-// frees a slot nobody settled, and step() runs a live market one transaction per interval.
+// frees a slot nobody settled, and a step (marketStep()) runs a live market one transaction per interval.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseEventLogs, type Hex } from 'viem'
 import { energyMarketAbi, settlementTokenAbi } from '../../contracts/abi.ts'
@@ -109,7 +109,7 @@ describe('interval ring', () => {
     await settleAndFinalize(await commitAt(m + 9n))
   })
 
-  it('step() finalizes the slot it reuses, settles n and commits n + 2 in one transaction, interval after interval', async () => {
+  it('a step finalizes the slot it reuses, settles n and commits n + 2 in one transaction, interval after interval', async () => {
     const ring = lm.config.ringSize
     const before = await balances()
     const first = (await lm.nextInterval()) + 1n
