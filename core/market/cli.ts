@@ -4,12 +4,12 @@ import { UsageError } from '../errors/BaseError.ts'
 const usage = `usage: gridmesh market <subcommand>
 
 subcommands:
-  demo --sites N --intervals N [--seed N] [--start-hour H] [--key-dir DIR] [--json]   simulated sites trade on a local anvil chain
+  demo --sites N --intervals N [--seed N] [--start-hour H] [--key-dir DIR] [--site FILE] [--json]   simulated sites trade on a local anvil chain
 `
 
-const demoHelp = `usage: gridmesh market demo [--sites N] [--intervals N] [--seed N] [--start-hour H] [--key-dir DIR] [--json]
+const demoHelp = `usage: gridmesh market demo [--sites N] [--intervals N] [--seed N] [--start-hour H] [--key-dir DIR] [--site FILE] [--json]
 
-Starts anvil on 127.0.0.1, deploys the settlement token and the market, and runs N sites
+Starts the embedded anvil on 127.0.0.1 (or uses the chain the --site file names), deploys the settlement token and the market, and runs N sites
 (2-8), each a separate process with its own scrypt key files and its own simulated site:
 a simulator process serving a PV inverter, a battery and a grid meter as SunSpec Modbus
 TCP devices on free 127.0.0.1 ports (the sites differ in PV, battery and load, and share
@@ -29,6 +29,10 @@ site, balances and gas (--json: one JSON document).
   --seed N        weather (cloud) seed of the sites' simulators (default 1)
   --start-hour H  the market opens at the next H:00 local time of the sites (0-23, default 11)
   --key-dir DIR   where the sites' key files go (default: a temporary directory)
+  --site FILE     the operator's site file: its market section picks the chain (market.chain:
+                  embedded, or { rpcUrl, chainId } of any EVM JSON-RPC endpoint; the demo moves
+                  chain time, so that endpoint must be anvil) and the market's parameters; a
+                  fresh market is deployed on it every run
 `
 
 /** Entry point of `gridmesh market`; returns the exit code. */

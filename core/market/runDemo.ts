@@ -19,9 +19,12 @@ import { energyMarketAbi, settlementTokenAbi } from '../../contracts/abi.ts'
 import { buildFinalization, type Finalization } from '../chain/buildFinalization.ts'
 import { commitClearing } from '../chain/commitClearing.ts'
 import { committedSiteRefs } from '../chain/committedSiteRefs.ts'
-import { createLocalMarket } from '../chain/createLocalMarket.ts'
+import { openChain, type OpenedChain } from '../chain/openChain.ts'
+import { openMarket } from '../chain/openMarket.ts'
+import { redactRpcUrl } from '../chain/redactRpcUrl.ts'
 import { createOutbox } from '../chain/createOutbox.ts'
-import { startAnvil } from '../chain/startAnvil.ts'
+import { loadSiteFile } from '../devices/site/loadSiteFile.ts'
+import { siteMarketSchema } from '../devices/site/siteFileSchema.ts'
 import { BaseError, UsageError } from '../errors/BaseError.ts'
 import { clearAuction } from './clearAuction.ts'
 import { computeSettlement } from './computeSettlement.ts'
@@ -41,10 +44,10 @@ export class DemoError extends BaseError {
   override name = 'DemoError' as const
 }
 
-type DemoOptions = { sites: number; intervals: number; json: boolean; seed: number; keyDir: string | null; startHour: number }
+type DemoOptions = { sites: number; intervals: number; json: boolean; seed: number; keyDir: string | null; startHour: number; site: string | null }
 
 function parseArgs(argv: string[]): DemoOptions {
-  const options: DemoOptions = { sites: 3, intervals: 4, json: false, seed: 1, keyDir: null, startHour: 11 }
+  const options: DemoOptions = { sites: 3, intervals: 4, json: false, seed: 1, keyDir: null, startHour: 11, site: null }
   const int = (flag: string, value: string | undefined, min: number, max: number) => {
     const n = Number(value)
     if (value === undefined || !Number.isInteger(n) || n < min || n > max)
@@ -62,7 +65,11 @@ function parseArgs(argv: string[]): DemoOptions {
       const value = argv[++i]
       if (!value) throw new UsageError(`gridmesh market demo: --key-dir: expected a directory, got nothing`)
       options.keyDir = value
-    } else throw new UsageError(`gridmesh market demo: unknown option '${flag}'; expected --sites N, --intervals N, --seed N, --start-hour H, --key-dir DIR, --json`)
+    } else if (flag === '--site') {
+      const value = argv[++i]
+      if (!value) throw new UsageError(`gridmesh market demo: --site: expected a site file, got nothing`)
+      options.site = value
+    } else throw new UsageError(`gridmesh market demo: unknown option '${flag}'; expected --sites N, --intervals N, --seed N, --start-hour H, --key-dir DIR, --site FILE, --json`)
   }
   return options
 }
@@ -158,13 +165,21 @@ export async function runDemo(argv: string[], options: RunDemoOptions = {}): Pro
   }
   const dir = mkdtempSync(join(options.workDir ?? tmpdir(), 'gridmesh-demo-'))
   const handles: SiteHandle[] = []
-  let anvil: Awaited<ReturnType<typeof startAnvil>> | null = null
+  let chain: OpenedChain | null = null
   try {
-    anvil = await startAnvil()
-    const lm = await createLocalMarket({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, sites: 0 })
+    // the chain the operator's site file names (market.chain: the embedded anvil, or any
+    // EVM JSON-RPC URL); the demo deploys a fresh market on it every run, from a data
+    // folder of its own, and needs a chain whose clock it can move (anvil)
+    const settings = (opts.site ? loadSiteFile(opts.site).market : undefined) ?? siteMarketSchema.parse({})
+    const marketDir = join(dir, 'market')
+    chain = await openChain({ chain: settings.chain, dataDir: marketDir })
+    const opened = await openMarket({ chain, settings, dataDir: marketDir, passphrase: process.env[passphraseEnv] || randomBytes(24).toString('base64url') })
+    const { warpTo } = opened
+    if (!warpTo) throw new DemoError(`chain ${chain.chainId} at ${redactRpcUrl(chain.rpcUrl)} cannot move its clock; the demo runs hours of market in seconds and needs a dev chain (anvil)`)
+    const lm = { ...opened, warpTo }
     const caps = { importCapWh: 5_000, exportCapWh: 5_000 }
     const deposit = 100_000_000n // 100 tokens of 6 decimals per site
-    log(`market ${lm.market} on anvil ${anvil.rpcUrl} (chain ${anvil.chainId}); token ${lm.token}`)
+    log(`market ${lm.market} on ${chain.embedded ? 'the embedded anvil ' : ''}${redactRpcUrl(chain.rpcUrl)} (chain ${chain.chainId}); token ${lm.token}`)
 
     // The sites share the demo site's town and weather. The market opens at the next
     // --start-hour local time on the chain (a fresh chain: moving its clock on is free), so
@@ -223,7 +238,7 @@ export async function runDemo(argv: string[], options: RunDemoOptions = {}): Pro
       Promise.all(sites.map((s) => lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'balanceOf', args: [s.siteId] })))
     const initial = await balances()
     if ((await lm.nextInterval()) !== first) throw new DemoError(`the chain moved past the start of interval ${first} while the sites started; expected it to still take orders for it`)
-    const outbox = createOutbox({ path: join(dir, 'outbox.db'), client: lm.client, account: lm.operator, chainId: anvil.chainId, abi: energyMarketAbi })
+    const outbox = createOutbox({ path: join(dir, 'outbox.db'), client: lm.client, account: lm.operator, chainId: chain.chainId, abi: energyMarketAbi })
 
     const intervals: ({ interval: bigint } & Record<string, unknown>)[] = []
     let commitGasTotal = 0n
@@ -353,7 +368,7 @@ export async function runDemo(argv: string[], options: RunDemoOptions = {}): Pro
     log(`finalized ${settled.length} intervals after the dispute window: ${finalizeGasTotal} gas`)
     const final = await balances()
     const summary = {
-      chain: { rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, market: lm.market, token: lm.token },
+      chain: { rpcUrl: redactRpcUrl(chain.rpcUrl), chainId: chain.chainId, embedded: chain.embedded, market: lm.market, token: lm.token },
       start: { iso: new Date(startMs).toISOString(), timezone, localHour: opts.startHour, seed: opts.seed },
       sites,
       intervals: intervals.sort((a, b) => (a.interval < b.interval ? -1 : 1)),
@@ -373,7 +388,7 @@ export async function runDemo(argv: string[], options: RunDemoOptions = {}): Pro
     return 0
   } finally {
     await Promise.all(handles.map(stopSite))
-    await anvil?.stop()
+    await chain?.stop()
     rmSync(dir, { recursive: true, force: true })
   }
 }

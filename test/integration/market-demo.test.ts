@@ -3,13 +3,15 @@
 // JSON it prints must add up (escrow conserved, every settlement nets to zero, orders are
 // the plans' market quantities, readings are the simulated meters' energy). Slow on a busy
 // machine: each site process loads viem and the solver through tsx and starts a simulator.
-import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
+import { execFile, spawnSync } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createPublicClient, http } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { describe, expect, it } from 'vitest'
 import { loadKeystore } from '../../core/chain/keystore.ts'
+import { startAnvil } from '../../core/chain/startAnvil.ts'
 import { defaultTariff, importPriceAt } from '../../core/control/backtest/timeOfUseTariff.ts'
 import { run as runMarket } from '../../core/market/cli.ts'
 import { cloudClearness } from '../../hardware-sims/physics/clouds.ts'
@@ -23,6 +25,14 @@ const run = (args: string[]) =>
     encoding: 'utf8',
     timeout: 170_000,
     env: { ...process.env, GRIDMESH_KEYSTORE_PASSPHRASE: passphrase },
+  })
+
+/** As `run`, without blocking the event loop (an anvil this process started keeps being drained). */
+const runAsync = (args: string[]) =>
+  new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(process.execPath, ['bin/gridmesh.js', 'market', ...args], { encoding: 'utf8', timeout: 170_000, maxBuffer: 64 << 20, env: { ...process.env, GRIDMESH_KEYSTORE_PASSPHRASE: passphrase } }, (error, stdout, stderr) =>
+      resolve({ status: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
+    )
   })
 
 type SiteRow = {
@@ -199,12 +209,40 @@ describe('gridmesh market demo', () => {
     expect(childProcesses()).toEqual([])
   }, 120_000)
 
+  it("uses the chain a site file names (market.chain.rpcUrl) instead of starting its own anvil", async () => {
+    const external = await startAnvil()
+    try {
+      const dir = mkdtempSync(join(tmpdir(), 'gm-demo-site-'))
+      const siteFile = join(dir, 'operator.yaml')
+      writeFileSync(siteFile, `name: operator\ntimezone: Australia/Melbourne\ndevices:\n  - name: meter\n    connection: { type: tcp, host: 127.0.0.1, port: 5022 }\n    unitId: 1\n    driver: sunspec\nmarket:\n  chain:\n    rpcUrl: ${external.rpcUrl}\n    chainId: ${external.chainId}\n`)
+      const result = await runAsync(['demo', '--sites', '2', '--intervals', '1', '--seed', String(clearSkySeed()), '--site', siteFile, '--json'])
+      expect(result.status, result.stderr).toBe(0)
+      const demo = JSON.parse(result.stdout.trim().split('\n').pop()!) as { chain: { rpcUrl: string; embedded: boolean; market: `0x${string}` } }
+      expect(demo.chain).toMatchObject({ rpcUrl: external.rpcUrl, embedded: false })
+      // the market was deployed on the external chain, which outlives the demo
+      const code = await createPublicClient({ transport: http(external.rpcUrl) }).getCode({ address: demo.chain.market })
+      expect(code && code.length > 2).toBe(true)
+    } finally {
+      await external.stop()
+    }
+  }, 120_000)
+
+  it('a site file whose chain cannot be reached fails the demo naming the URL', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gm-demo-site-'))
+    const siteFile = join(dir, 'operator.yaml')
+    writeFileSync(siteFile, 'name: operator\ntimezone: Australia/Melbourne\ndevices:\n  - name: meter\n    connection: { type: tcp, host: 127.0.0.1, port: 5022 }\n    unitId: 1\n    driver: sunspec\nmarket:\n  chain:\n    rpcUrl: http://127.0.0.1:9\n')
+    const result = run(['demo', '--sites', '2', '--intervals', '1', '--site', siteFile])
+    expect(result.status).not.toBe(0)
+    expect(result.stderr).toContain('http://127.0.0.1:9')
+  }, 60_000)
+
   it('rejects bad options with what was expected', async () => {
     await expect(runMarket(['demo', '--sites', '1'])).rejects.toThrow('--sites: expected an integer 2-8, got 1')
     await expect(runMarket(['demo', '--intervals'])).rejects.toThrow('--intervals: expected an integer 1-96, got nothing')
     await expect(runMarket(['demo', '--start-hour', '24'])).rejects.toThrow('--start-hour: expected an integer 0-23, got 24')
     await expect(runMarket(['demo', '--fast'])).rejects.toThrow("unknown option '--fast'")
     await expect(runMarket(['demo', '--key-dir'])).rejects.toThrow('--key-dir: expected a directory, got nothing')
+    await expect(runMarket(['demo', '--site'])).rejects.toThrow('--site: expected a site file, got nothing')
     await expect(runMarket(['settle'])).rejects.toThrow("unknown subcommand 'settle'; expected one of: demo")
   })
 })
