@@ -104,3 +104,6 @@ export async function loadKeystore(path: string, passphrase: string): Promise<He
   }
   return decryptKeystore(json, passphrase, path)
 }
+
+/** The environment variable GridMesh processes read a keystore passphrase from (never a flag or a file). */
+export const keystorePassphraseEnv = 'GRIDMESH_KEYSTORE_PASSPHRASE'

@@ -22,11 +22,11 @@ import type { SiteMarket } from '../devices/site/siteFileSchema.ts'
 import { BaseError } from '../errors/BaseError.ts'
 import { createMarketDomain, type MarketDomain } from '../market/typedData.ts'
 import { deployMarket, minRingSize, type MarketConfig } from './deployMarket.ts'
-import { encryptKeystore, loadKeystore, saveKeystore } from './keystore.ts'
+import { encryptKeystore, keystorePassphraseEnv, loadKeystore, saveKeystore } from './keystore.ts'
 import type { OpenedChain } from './openChain.ts'
 import { redactRpcUrl } from './redactRpcUrl.ts'
 
-export const keystorePassphraseEnv = 'GRIDMESH_KEYSTORE_PASSPHRASE'
+export { keystorePassphraseEnv }
 
 /** The operator key cannot be opened or created: no passphrase, or a key file missing where a market exists. */
 export class OperatorKeyError extends BaseError {

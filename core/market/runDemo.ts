@@ -173,7 +173,9 @@ export async function runDemo(argv: string[], options: RunDemoOptions = {}): Pro
     const settings = (opts.site ? loadSiteFile(opts.site).market : undefined) ?? siteMarketSchema.parse({})
     const marketDir = join(dir, 'market')
     chain = await openChain({ chain: settings.chain, dataDir: marketDir })
-    const opened = await openMarket({ chain, settings, dataDir: marketDir, passphrase: process.env[passphraseEnv] || randomBytes(24).toString('base64url') })
+    // every key file of the run (operator and sites) is sealed with it; only environments carry it
+    const passphrase = process.env[passphraseEnv] || randomBytes(24).toString('base64url')
+    const opened = await openMarket({ chain, settings, dataDir: marketDir, passphrase })
     const { warpTo } = opened
     if (!warpTo) throw new DemoError(`chain ${chain.chainId} at ${redactRpcUrl(chain.rpcUrl)} cannot move its clock; the demo runs hours of market in seconds and needs a dev chain (anvil)`)
     const lm = { ...opened, warpTo }
@@ -197,7 +199,6 @@ export async function runDemo(argv: string[], options: RunDemoOptions = {}): Pro
     // each site seals its keys in its own scrypt key files; the passphrase reaches it only
     // through its environment and the coordinator sees addresses only
     // (GRIDMESH_KEYSTORE_PASSPHRASE and --key-dir keep the key files across runs)
-    const passphrase = process.env[passphraseEnv] || randomBytes(24).toString('base64url')
     for (let siteId = 0; siteId < opts.sites; siteId++) handles.push(spawnSite(siteId, passphrase, join(dir, `site-${siteId}`), options.rewriteRequest))
     const hardware = handles.map((h) => (options.hardware ?? chooseDemoHardware)(h.siteId))
     // a hello takes the keys' scrypt, a simulator's start and a day's history pass

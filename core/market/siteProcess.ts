@@ -10,7 +10,7 @@ import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts'
-import { encryptKeystore, loadKeystore, saveKeystore } from '../chain/keystore.ts'
+import { encryptKeystore, keystorePassphraseEnv, loadKeystore, saveKeystore } from '../chain/keystore.ts'
 import { BaseError } from '../errors/BaseError.ts'
 import { getHighs } from '../schedule/getHighs.ts'
 import { clearAuction } from './clearAuction.ts'
@@ -22,7 +22,7 @@ import { toJsonLine } from './jsonLines.ts'
 import { signMeterReading, signOrder, type SignedMeterReading } from './signMarketData.ts'
 
 /** The environment variable a site process reads its keystore passphrase from. */
-export const passphraseEnv = 'GRIDMESH_KEYSTORE_PASSPHRASE'
+export const passphraseEnv = keystorePassphraseEnv
 
 /** A site's answer to a 'reading' request: the signed reading and how it came about. */
 export type SiteReadingAnswer = {

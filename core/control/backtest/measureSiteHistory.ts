@@ -1,3 +1,4 @@
+import type { BatteryControl, Meter, PvInverter } from '../../devices/capabilities.ts'
 import { createConnectionPool } from '../../devices/modbus/createConnectionPool.ts'
 import { createSunSpecDriver } from '../../devices/sunspec/createSunSpecDriver.ts'
 import { BacktestError } from './backtestError.ts'
@@ -25,7 +26,6 @@ export type MeasureSiteHistoryParameters = {
 export async function measureSiteHistory(parameters: MeasureSiteHistoryParameters): Promise<MeasuredSlot[]> {
   const { fromMs, toMs, slotMs } = parameters
   const sampleS = parameters.sampleS ?? 180
-  if (!Number.isInteger(slotMs / (sampleS * 1000))) throw new BacktestError(`history pass: a ${sampleS} s sample does not divide the slot`)
   const sim = await spawnSimulator(parameters.simSiteFile, parameters.seed)
   const pool = createConnectionPool({ timeoutMs: 2000, retries: 1 })
   try {
@@ -35,32 +35,54 @@ export async function measureSiteHistory(parameters: MeasureSiteHistoryParameter
     const pvs = drivers.flatMap((d) => (d.pv ? [d.pv] : []))
     const batteries = drivers.flatMap((d) => (d.battery ? [d.battery] : []))
     if (!meter) throw new BacktestError('history pass: the site has no meter')
-    // A SunSpec accumulator reads 0 as "not implemented", so a counter that has not moved yet is null: count it as 0.
-    const counters = async () => {
-      const m = await meter.readMeter()
-      let pvWh = 0
-      for (const pv of pvs) pvWh += (await pv.readPv()).energyWh ?? 0
-      return { gridWh: (m.importWh ?? 0) - (m.exportWh ?? 0), pvWh }
-    }
-    const slots: MeasuredSlot[] = []
-    let before = await counters()
-    const hours = slotMs / 3_600_000
-    for (let t = fromMs; t + slotMs <= toMs; t += slotMs) {
-      let batterySum = 0
-      for (let s = 0; s < slotMs / (sampleS * 1000); s++) {
-        await sim.advance(sampleS)
-        for (const b of batteries) batterySum += (await b.readBattery()).powerW ?? 0
-      }
-      const after = await counters()
-      const batteryW = batterySum / (slotMs / (sampleS * 1000))
-      const gridW = (after.gridWh - before.gridWh) / hours
-      const pvW = (after.pvWh - before.pvWh) / hours
-      before = after
-      slots.push({ startMs: t, loadW: gridW + pvW + batteryW, pvW })
-    }
-    return slots
+    return await measureHistoryOnDevices({ advance: sim.advance, meter, pvs, batteries, fromMs, toMs, slotMs, sampleS })
   } finally {
     await pool.close()
     await sim.stop()
   }
+}
+
+export type MeasureHistoryOnDevicesParameters = {
+  /** steps the simulator clock by this many simulated seconds */
+  advance: (seconds: number) => Promise<unknown>
+  meter: Meter
+  pvs: PvInverter[]
+  batteries: BatteryControl[]
+  fromMs: number
+  toMs: number
+  slotMs: number
+  /** battery power sample, simulated seconds; must divide the slot */
+  sampleS: number
+}
+
+/**
+ * The history pass on devices that are already open: per slot, steps the clock in `sampleS`
+ * steps reading the battery power, and the meter and PV energy counters at the slot's end.
+ * Load = grid + PV + battery.
+ */
+export async function measureHistoryOnDevices(p: MeasureHistoryOnDevicesParameters): Promise<MeasuredSlot[]> {
+  const samples = p.slotMs / (p.sampleS * 1000)
+  if (!Number.isInteger(samples)) throw new BacktestError(`history pass: a ${p.sampleS} s sample does not divide the slot`)
+  // A SunSpec accumulator reads 0 as "not implemented", so a counter that has not moved yet is null: count it as 0.
+  const counters = async () => {
+    const m = await p.meter.readMeter()
+    let pvWh = 0
+    for (const pv of p.pvs) pvWh += (await pv.readPv()).energyWh ?? 0
+    return { gridWh: (m.importWh ?? 0) - (m.exportWh ?? 0), pvWh }
+  }
+  const hours = p.slotMs / 3_600_000
+  const slots: MeasuredSlot[] = []
+  let before = await counters()
+  for (let t = p.fromMs; t + p.slotMs <= p.toMs; t += p.slotMs) {
+    let batterySum = 0
+    for (let s = 0; s < samples; s++) {
+      await p.advance(p.sampleS)
+      for (const b of p.batteries) batterySum += (await b.readBattery()).powerW ?? 0
+    }
+    const after = await counters()
+    const pvW = (after.pvWh - before.pvWh) / hours
+    slots.push({ startMs: t, loadW: (after.gridWh - before.gridWh) / hours + pvW + batterySum / samples, pvW })
+    before = after
+  }
+  return slots
 }
