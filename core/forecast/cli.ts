@@ -18,7 +18,7 @@ import { saveLoadModel } from './saveLoadModel.ts'
 import { selectBackend, type BackendPreference } from './selectBackend.ts'
 import { toRegularSeries, type ToRegularSeriesResult } from './toRegularSeries.ts'
 import { trainInWorker } from './trainInWorker.ts'
-import { minimumTrainingDays, type TrainProgress } from './trainLoadModel.ts'
+import { defaultSeed, minimumTrainingDays, type TrainProgress } from './trainLoadModel.ts'
 
 const defaultModelDir = fileURLToPath(new URL('../../models/default', import.meta.url))
 const siteModelDir = fileURLToPath(new URL('../../models/site', import.meta.url))
@@ -36,7 +36,7 @@ const csvOptions = {
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options']
 
-const trainOptions = { ...csvOptions, epochs: { type: 'string' }, backend: { type: 'string' } } as const satisfies ParseArgsConfig['options']
+const trainOptions = { ...csvOptions, epochs: { type: 'string' }, backend: { type: 'string' }, seed: { type: 'string' } } as const satisfies ParseArgsConfig['options']
 
 const usage = `usage: gridmesh forecast <train | eval | predict | pv> [options]
 
@@ -53,7 +53,8 @@ const usage = `usage: gridmesh forecast <train | eval | predict | pv> [options]
 
 CSV options: --time-column C --load-column C --unit W|kW|MW --timezone IANA (calendar features; default: this
 machine's zone) --slot 15m|30m|60m --temperature-column C --holiday-column C --no-temperature
-Training options: --epochs N --backend auto|tensorflow|wasm|cpu
+Training options: --epochs N --backend auto|tensorflow|wasm|cpu --seed N (sampling, initial weights and
+epoch order; default 7: the same file and seed give the same model and figures)
 `
 
 function parse<T extends ParseArgsConfig['options']>(argv: string[], options: T) {
@@ -132,6 +133,12 @@ function createProgressBar(): (progress: TrainProgress) => void {
   }
 }
 
+function seedOf(text: string | undefined): number {
+  const seed = parseInteger('--seed', text, defaultSeed, 0, 2 ** 31 - 1)
+  process.stderr.write(`forecast: seed ${seed}\n`)
+  return seed
+}
+
 function backendOf(text: string | undefined): BackendPreference {
   const value = text ?? 'auto'
   if (value !== 'auto' && value !== 'tensorflow' && value !== 'wasm' && value !== 'cpu') throw new UsageError(`--backend: expected auto, tensorflow, wasm or cpu, got '${value}'`)
@@ -152,6 +159,7 @@ async function train(argv: string[]): Promise<number> {
     epochs: values.epochs === undefined ? undefined : parseInteger('--epochs', values.epochs, 12, 1, 1000),
     withTemperature: values['no-temperature'] ? false : undefined,
     backend: backendOf(values.backend),
+    seed: seedOf(values.seed),
     onProgress: createProgressBar(),
   })
   saveLoadModel(out, trained)
@@ -189,6 +197,7 @@ async function evaluate(argv: string[]): Promise<number> {
     epochs: values.epochs === undefined ? undefined : parseInteger('--epochs', values.epochs, 12, 1, 1000),
     withTemperature: context.withTemperature,
     backend: backendOf(values.backend),
+    seed: seedOf(values.seed),
     onProgress: createProgressBar(),
   })
   // Scoring runs here in the main thread; the worker that trained has exited.

@@ -24,6 +24,8 @@ export const loadModelMetadataSchema = z.object({
     bestEpoch: z.number().int(),
     durationMs: z.number(),
     backend: z.string(),
+    /** The seed of sampling, weight initialisation and epoch order (absent in models trained before it was recorded). */
+    seed: z.number().int().optional(),
   }),
   validation: z.object({
     fromIso: z.string(),

@@ -102,6 +102,20 @@ describe('gridmesh forecast', () => {
     }
   }, 60_000)
 
+  it('gives the same figures for the same seed in two eval runs, and says the seed', async () => {
+    const evaluate = async (seed: string) => {
+      const out = captureStdout()
+      expect(await run(['eval', '--csv', goodCsv, '--test-days', '7', '--epochs', '3', '--timezone', 'UTC', '--seed', seed, '--json'])).toBe(0)
+      const report = JSON.parse(out.text())
+      return { seed: report.training.seed, dayAhead: report.dayAhead.overall, rolling: report.rollingOneStep.overall, validation: report.training.validation }
+    }
+    const first = await evaluate('3')
+    expect(first.seed).toBe(3)
+    expect(await evaluate('3')).toEqual(first)
+    expect((await evaluate('4')).dayAhead.model).not.toEqual(first.dayAhead.model)
+    expect(await run(['eval', '--csv', goodCsv, '--test-days', '7', '--seed', 'x'])).toBe(2)
+  }, 120_000)
+
   it('forecasts a public holiday ahead as one when --holidays names it', async () => {
     // vic-elec's 10 days before Christmas 2014, as a meter export would give them: no holiday column.
     const rows = readFileSync(new URL('../../models/data/vic-elec-2012-2014.csv', import.meta.url), 'utf8').trim().split('\n').slice(1)
