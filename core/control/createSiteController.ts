@@ -9,7 +9,7 @@ import type { PlanInputParameters } from '../schedule/planInputSchema.ts'
 import { planSchedule, type Plan } from '../schedule/planSchedule.ts'
 import { shouldReplan } from '../schedule/shouldReplan.ts'
 import type { Alarm, AlarmState, ForecastRecord, Store } from '../store/createStore.ts'
-import { defaultTariff, importPriceAt, type Tariff } from './backtest/timeOfUseTariff.ts'
+import { defaultTariff, importPriceAt, type Tariff } from './timeOfUseTariff.ts'
 import { createControlLoop, type CycleReport } from './createControlLoop.ts'
 
 const slotMs = 900_000

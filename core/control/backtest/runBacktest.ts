@@ -16,8 +16,8 @@ import type { BatteryLimits } from '../decideSetpoints.ts'
 import { BacktestError } from './backtestError.ts'
 import { measureSiteHistory, type MeasuredSlot } from './measureSiteHistory.ts'
 import { prepareSiteLoadModel, type PreparedSiteLoadModel } from './prepareSiteLoadModel.ts'
-import { spawnSimulator } from './spawnSimulator.ts'
-import { defaultTariff, importPriceAt, type Tariff } from './timeOfUseTariff.ts'
+import { spawnSimulator } from '../../simulator/spawnSimulator.ts'
+import { defaultTariff, importPriceAt, type Tariff } from '../timeOfUseTariff.ts'
 
 export { BacktestError }
 

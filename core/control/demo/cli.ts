@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url'
 import { startSite } from '../../api/startSite.ts'
 import { parseFlags, parseIntegerFlag } from '../../cli/parseFlags.ts'
 import { siteFileSchema, type SiteFile } from '../../devices/site/siteFileSchema.ts'
-import { spawnSimulator, type SimReady } from '../backtest/spawnSimulator.ts'
+import { spawnSimulator, type SimReady } from '../../simulator/spawnSimulator.ts'
 
 const help = `usage: gridmesh demo [--speed N] [--data DIR] [--seed N] [--port N]
 

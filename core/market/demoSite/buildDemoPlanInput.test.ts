@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { defaultTariff } from '../../control/backtest/timeOfUseTariff.ts'
+import { defaultTariff } from '../../control/timeOfUseTariff.ts'
 import { planSchedule } from '../../schedule/planSchedule.ts'
 import { buildDemoPlanInput, expectedMarketPriceEurPerKWh } from './buildDemoPlanInput.ts'
 

@@ -1,5 +1,5 @@
 import type { BatteryLimits } from '../../control/decideSetpoints.ts'
-import { importPriceAt, type Tariff } from '../../control/backtest/timeOfUseTariff.ts'
+import { importPriceAt, type Tariff } from '../../control/timeOfUseTariff.ts'
 import type { PlanInputParameters } from '../../schedule/planInputSchema.ts'
 
 // As the backtest and the live service plan (core/control/backtest/NOTES.md): plans see the

@@ -1,4 +1,4 @@
-import { measureHistoryOnDevices, type MeasuredSlot } from '../../control/backtest/measureSiteHistory.ts'
+import { measureHistoryOnDevices, type MeasuredSlot } from '../../simulator/measureHistoryOnDevices.ts'
 import type { BatteryControl, Meter, PvInverter } from '../../devices/capabilities.ts'
 
 export type MeasureDemoHistoryParameters = {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { defaultTariff } from '../../control/backtest/timeOfUseTariff.ts'
+import { defaultTariff } from '../../control/timeOfUseTariff.ts'
 import type { Plan, PlanSlot } from '../../schedule/planSchedule.ts'
 import { SIDE_ASK, SIDE_BID } from '../typedData.ts'
 import { orderFromPlan, type OrderFromPlanParameters } from './orderFromPlan.ts'

@@ -1,4 +1,4 @@
-import { importPriceAt, type Tariff } from '../../control/backtest/timeOfUseTariff.ts'
+import { importPriceAt, type Tariff } from '../../control/timeOfUseTariff.ts'
 import type { Plan } from '../../schedule/planSchedule.ts'
 import { buildOrder } from '../buildOrder.ts'
 import type { Order } from '../typedData.ts'

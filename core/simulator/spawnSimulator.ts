@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { createInterface } from 'node:readline'
-import { BaseError } from '../../errors/BaseError.ts'
+import { BaseError } from '../errors/BaseError.ts'
 
-const cli = fileURLToPath(new URL('../../../bin/gridmesh.js', import.meta.url))
+const cli = fileURLToPath(new URL('../../bin/gridmesh.js', import.meta.url))
 
 export type SimReady = { device: string; kind: string; transport: string; host: string | null; port: number | null; unitId: number; sunspecBase: number }
 

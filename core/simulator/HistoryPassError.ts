@@ -1,0 +1,5 @@
+import { BaseError } from '../errors/BaseError.ts'
+
+export class HistoryPassError extends BaseError {
+  override name = 'HistoryPassError' as const
+}
