@@ -26,6 +26,71 @@ export const trendQuerySchema = z
   })
   .refine((q) => q.fromMs < q.toMs, { message: 'fromMs must be before toMs', path: ['toMs'] })
 
+/** Who may do what; each role may also do everything the roles before it may. */
+export const roles = ['viewer', 'operator', 'installer'] as const
+export const roleSchema = z.enum(roles)
+export type Role = z.infer<typeof roleSchema>
+/**
+ * Who is asking: a named account (session cookie), the local owner (the Bearer token in
+ * <data>/api-token, or the one-time sign-in link: name 'local', role installer), or the
+ * desktop user over IPC.
+ */
+export type Principal = { name: string; role: Role; via: 'token' | 'session' | 'ipc' }
+
+/** A user name: what `gridmesh users add` accepts and POST /api/login looks up. */
+export const userNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/, 'expected 1-64 letters, digits, ".", "_", "@" or "-", starting with a letter or digit')
+
+/** POST /api/login */
+export const loginSchema = z.strictObject({ name: z.string().min(1).max(64), password: z.string().min(1).max(1024) })
+
+const powerLimitW = z.number().min(0).max(100_000_000)
+/** Grid limits at the connection point; null: none. */
+export const gridLimitsSchema = z.strictObject({ maxImportW: powerLimitW.positive().nullable(), maxExportW: powerLimitW.nullable() })
+const priceEurPerKWh = z.number().min(-10).max(10)
+/** A time-of-use tariff in the site's time zone: import price by local hour, one export price. */
+export const tariffSettingsSchema = z
+  .strictObject({
+    importBands: z
+      .array(z.strictObject({ fromHour: z.number().int().min(0).max(23), toHour: z.number().int().min(1).max(24), priceEurPerKWh }).refine((b) => b.fromHour < b.toHour, { message: 'toHour must be after fromHour', path: ['toHour'] }))
+      .max(24),
+    defaultImportEurPerKWh: priceEurPerKWh,
+    exportEurPerKWh: priceEurPerKWh,
+  })
+  .superRefine((t, ctx) => {
+    t.importBands.forEach((b, i) => {
+      const j = t.importBands.findIndex((o, k) => k < i && b.fromHour < o.toHour && o.fromHour < b.toHour)
+      if (j >= 0) ctx.addIssue({ code: 'custom', message: `hours ${b.fromHour}-${b.toHour} overlap importBands[${j}] (${t.importBands[j]!.fromHour}-${t.importBands[j]!.toHour})`, path: ['importBands', i, 'fromHour'] })
+    })
+  })
+
+export const operatingModes = ['auto', 'self-consumption', 'manual'] as const
+
+/** setMode: auto (the plan), self-consumption, or manual: a battery setpoint (W, > 0 discharge) until it expires, then auto again. */
+export const setModeCommandSchema = z
+  .strictObject({
+    type: z.literal('setMode'),
+    mode: z.enum(operatingModes),
+    setpointW: z.number().min(-10_000_000).max(10_000_000).optional(),
+    expiresInMs: z.number().int().min(1000).max(7 * 86_400_000).optional(),
+  })
+  .superRefine((c, ctx) => {
+    if (c.mode === 'manual') {
+      if (c.setpointW === undefined) ctx.addIssue({ code: 'custom', message: 'manual mode needs a battery setpoint in W (> 0 discharge)', path: ['setpointW'] })
+      if (c.expiresInMs === undefined) ctx.addIssue({ code: 'custom', message: 'manual mode needs expiresInMs (1 s to 7 days): it returns to auto then', path: ['expiresInMs'] })
+    } else {
+      for (const field of ['setpointW', 'expiresInMs'] as const) if (c[field] !== undefined) ctx.addIssue({ code: 'custom', message: `only manual mode takes ${field}`, path: [field] })
+    }
+  })
+
+/** updateSettings: grid limits (each optional) and/or a whole tariff; applied live and kept across restarts. */
+export const updateSettingsCommandSchema = z
+  .strictObject({
+    type: z.literal('updateSettings'),
+    grid: gridLimitsSchema.partial().optional(),
+    tariff: tariffSettingsSchema.optional(),
+  })
+  .refine((c) => c.grid !== undefined || c.tariff !== undefined, { message: 'nothing to update: send grid and/or tariff' })
+
 /** POST /api/commands: the body is one command. */
 export const commandSchema = z.discriminatedUnion('type', [
   z.strictObject({
@@ -36,7 +101,19 @@ export const commandSchema = z.discriminatedUnion('type', [
   }),
 ])
 
+/** GET /api/audit: newest first. */
+export const auditQuerySchema = z.strictObject({
+  sinceMs: timeMs.optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+})
+
 export type AlarmsQuery = z.infer<typeof alarmsQuerySchema>
+export type AuditQuery = z.infer<typeof auditQuerySchema>
+export type Login = z.infer<typeof loginSchema>
+export type SetModeCommand = z.infer<typeof setModeCommandSchema>
+export type UpdateSettingsCommand = z.infer<typeof updateSettingsCommandSchema>
+export type GridLimits = z.infer<typeof gridLimitsSchema>
+export type TariffSettings = z.infer<typeof tariffSettingsSchema>
 export type TrendQuery = z.infer<typeof trendQuerySchema>
 export type Command = z.infer<typeof commandSchema>
 
@@ -48,10 +125,35 @@ export type PlanResult = { plan: Plan | null }
 export type ForecastResult = ForecastView
 export type AlarmsResult = { alarms: Alarm[] }
 export type TrendResult = { rows: TelemetryRow[] }
-export type CommandResult = { type: 'acknowledgeAlarm'; alarm: Alarm }
+/** The operating mode in force: since when and who chose it (`system` when manual expired). */
+export type OperatingMode = ({ mode: 'auto' } | { mode: 'self-consumption' } | { mode: 'manual'; setpointW: number; expiresAtMs: number }) & { sinceMs: number; by: string }
+/** Settings changed at run time (start from the site file's `control` section). */
+export type SiteSettings = { grid: GridLimits; tariff: TariffSettings; updatedAtMs: number | null; updatedBy: string | null }
+/** One command as it was recorded: who, when, what (the body as sent), and what came of it. */
+export type AuditEntry = {
+  id: number
+  timeMs: number
+  who: string
+  role: Role
+  via: Principal['via']
+  /** The command's type, or null when the body was not a command. */
+  command: string | null
+  body: unknown
+  outcome: 'ok' | 'refused'
+  /** Why it was refused (validation, role, or what the site said); null when ok. */
+  reason: string | null
+}
+export type SessionUser = { name: string; role: Role }
+/** POST /api/login */
+export type LoginResult = { user: SessionUser; expiresAtMs: number }
+/** GET /api/session; expiresAtMs is null for the Bearer token (it lasts as long as the server). */
+export type SessionResult = { user: SessionUser; via: Principal['via']; expiresAtMs: number | null }
+export type AuditResult = { entries: AuditEntry[] }
+export type SettingsResult = { settings: SiteSettings; mode: OperatingMode }
+export type CommandResult = { type: 'acknowledgeAlarm'; alarm: Alarm } | { type: 'setMode'; mode: OperatingMode } | { type: 'updateSettings'; settings: SiteSettings }
 
 /** One message on the event stream (WebSocket /api/events): the controller's events as they happen. */
-export type ApiEvent = SiteEvent | { type: 'hello'; site: SiteSummary }
+export type ApiEvent = SiteEvent | { type: 'hello'; site: SiteSummary } | { type: 'audit'; entry: AuditEntry } | { type: 'mode'; mode: OperatingMode } | { type: 'settings'; settings: SiteSettings }
 
 /** An error answer: what was wrong and where (`where` is the query field or body path). */
-export type ApiErrorBody = { error: { name: string; message: string } }
+export type ApiErrorBody = { error: { name: string; message: string; /** The body path of the first bad field (e.g. `grid.maxImportW`), so a form can show the message beside it. */ field?: string } }
