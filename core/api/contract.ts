@@ -9,9 +9,9 @@ import type { Alarm, TelemetryRow } from '../store/createStore.ts'
 
 const timeMs = z.coerce.number().int().min(0).max(8.64e15)
 
-/** GET /api/alarms */
+/** GET /api/alarms: an ISA-18.2 state, or `active` (unacknowledged or acknowledged) or `open` (not normal). */
 export const alarmsQuerySchema = z.strictObject({
-  state: z.enum(['active', 'acknowledged', 'cleared']).optional(),
+  state: z.enum(['unacknowledged', 'acknowledged', 'returned-unacknowledged', 'normal', 'shelved', 'active', 'open']).optional(),
   sinceMs: timeMs.optional(),
 })
 

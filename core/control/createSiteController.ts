@@ -8,7 +8,7 @@ import { measureForecastAccuracy, type ForecastAccuracy } from '../forecast/meas
 import type { PlanInputParameters } from '../schedule/planInputSchema.ts'
 import { planSchedule, type Plan } from '../schedule/planSchedule.ts'
 import { shouldReplan } from '../schedule/shouldReplan.ts'
-import type { Alarm, AlarmState, ForecastRecord, Store } from '../store/createStore.ts'
+import type { Alarm, AlarmFilterState, ForecastRecord, Store } from '../store/createStore.ts'
 import { defaultTariff, importPriceAt, type Tariff } from './timeOfUseTariff.ts'
 import { createControlLoop, type CycleReport } from './createControlLoop.ts'
 
@@ -280,6 +280,8 @@ export function createSiteController(options: SiteControllerOptions) {
       }
     }
     maybeRetrain(report.timeMs)
+    // A shelve runs out on the site's clock, checked every cycle.
+    for (const alarm of store.expireShelvedAlarms(report.timeMs)) emit({ type: 'alarm', alarm })
     emit({ type: 'cycle', report })
     return report
   }
@@ -324,12 +326,24 @@ export function createSiteController(options: SiteControllerOptions) {
         model: meta && model ? { dir: model.dir, trainedAt: meta.trainedAt, source: meta.training.source, validationMapePct: meta.validation.dayAheadMapePct } : null,
       }
     },
-    alarms: (q?: { state?: AlarmState; sinceMs?: number }) => store.listAlarms(q),
+    alarms: (q?: { state?: AlarmFilterState; sinceMs?: number }) => store.listAlarms(q),
     acknowledgeAlarm(id: number, by: string): Alarm {
       const alarm = store.acknowledgeAlarm(id, by, now())
       emit({ type: 'alarm', alarm })
       return alarm
     },
+    shelveAlarm(id: number, shelve: { by: string; reason: string; durationMs: number }): Alarm {
+      const timeMs = now()
+      const alarm = store.shelveAlarm(id, { by: shelve.by, reason: shelve.reason, untilMs: timeMs + shelve.durationMs, timeMs })
+      emit({ type: 'alarm', alarm })
+      return alarm
+    },
+    unshelveAlarm(id: number, by: string): Alarm {
+      const alarm = store.unshelveAlarm(id, by, now())
+      emit({ type: 'alarm', alarm })
+      return alarm
+    },
+    alarmEvents: (sinceMs: number, alarmId?: number) => store.alarmEvents(sinceMs, alarmId),
     trend: (q: { device: string; point: string; fromMs: number; toMs: number; tier?: 'raw' | '1m' | '15m' }) => store.queryTelemetry(q),
     /** Resolves when a retraining started by the controller has finished (tests, shutdown). */
     training: () => training ?? Promise.resolve(),

@@ -6,7 +6,7 @@ import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createStore, type Store, type TelemetrySample } from './createStore.ts'
 import { AlarmNotOpenError, StoreInputError, StoreOpenError } from './errors.ts'
-import { STORE_SCHEMA_VERSION } from './migrateStore.ts'
+import { STORE_MIGRATIONS, STORE_SCHEMA_VERSION } from './migrateStore.ts'
 
 const T0 = Date.UTC(2026, 10, 24) // a 15-minute boundary
 const S = 1_000
@@ -292,11 +292,17 @@ describe('alarms', () => {
       device: 'battery-1',
       severity: 'warning',
       message: raise.message,
-      state: 'active',
+      state: 'unacknowledged',
+      conditionActive: true,
       raisedAtMs: T0,
       acknowledgedAtMs: null,
       acknowledgedBy: null,
       clearedAtMs: null,
+      shelvedAtMs: null,
+      shelvedBy: null,
+      shelvedUntilMs: null,
+      shelveReason: null,
+      changedAtMs: T0,
     })
     expect(store.raiseAlarm({ ...raise, timeMs: T0 + S, message: 'again' })).toEqual(alarm)
     const acked = store.acknowledgeAlarm(alarm.id, 'operator:ann', T0 + 2 * S)
@@ -304,39 +310,112 @@ describe('alarms', () => {
     expect(store.acknowledgeAlarm(alarm.id, 'operator:bob', T0 + 3 * S)).toEqual(acked)
     expect(store.raiseAlarm({ ...raise, timeMs: T0 + 4 * S })).toEqual(acked)
     const cleared = store.clearAlarm(raise.key, T0 + 5 * S)
-    expect(cleared).toMatchObject({ id: alarm.id, state: 'cleared', clearedAtMs: T0 + 5 * S, acknowledgedBy: 'operator:ann' })
+    expect(cleared).toMatchObject({ id: alarm.id, state: 'normal', conditionActive: false, clearedAtMs: T0 + 5 * S, acknowledgedBy: 'operator:ann' })
     expect(store.clearAlarm(raise.key, T0 + 6 * S)).toBeNull()
     const again = store.raiseAlarm({ ...raise, timeMs: T0 + 7 * S, severity: 'critical' })
     expect(again.id).not.toBe(alarm.id)
     expect(store.raiseAlarm({ key: 'site/no-plan', device: null, severity: 'info', message: 'self-consumption', timeMs: T0 + 8 * S }).device).toBeNull()
 
+    const event = (alarmId: number, action: string, state: string, timeMs: number, by: string | null = null) => ({ alarmId, action, state, timeMs, by, reason: null, untilMs: null })
     expect(store.alarmEvents(0)).toEqual([
-      { alarmId: alarm.id, state: 'active', timeMs: T0, by: null },
-      { alarmId: alarm.id, state: 'acknowledged', timeMs: T0 + 2 * S, by: 'operator:ann' },
-      { alarmId: alarm.id, state: 'cleared', timeMs: T0 + 5 * S, by: null },
-      { alarmId: again.id, state: 'active', timeMs: T0 + 7 * S, by: null },
-      { alarmId: again.id + 1, state: 'active', timeMs: T0 + 8 * S, by: null },
+      event(alarm.id, 'raise', 'unacknowledged', T0),
+      event(alarm.id, 'acknowledge', 'acknowledged', T0 + 2 * S, 'operator:ann'),
+      event(alarm.id, 'clear', 'normal', T0 + 5 * S),
+      event(again.id, 'raise', 'unacknowledged', T0 + 7 * S),
+      event(again.id + 1, 'raise', 'unacknowledged', T0 + 8 * S),
     ])
     expect(store.alarmEvents(T0 + 5 * S)).toHaveLength(3)
-    expect(store.listAlarms().map((a) => a.state)).toEqual(['cleared', 'active', 'active'])
-    expect(store.listAlarms({ state: 'cleared' }).map((a) => a.id)).toEqual([alarm.id])
+    expect(store.alarmEvents(0, alarm.id)).toHaveLength(3)
+    expect(store.listAlarms().map((a) => a.state)).toEqual(['normal', 'unacknowledged', 'unacknowledged'])
+    expect(store.listAlarms({ state: 'normal' }).map((a) => a.id)).toEqual([alarm.id])
     // sinceMs: any transition at or after it
     expect(store.listAlarms({ sinceMs: T0 + 5 * S }).map((a) => a.id)).toEqual([alarm.id, again.id, again.id + 1])
     expect(store.listAlarms({ sinceMs: T0 + 6 * S, state: 'active' }).map((a) => a.id)).toEqual([again.id, again.id + 1])
   })
 
-  it('acknowledging an unknown or cleared alarm names the id and changes nothing', () => {
+  it('an alarm cleared before anyone acknowledged it returns to normal unacknowledged, and comes back if raised again', () => {
     const store = newStore()
     const alarm = store.raiseAlarm(raise)
+    expect(store.clearAlarm(raise.key, T0 + S)).toMatchObject({ state: 'returned-unacknowledged', conditionActive: false, clearedAtMs: T0 + S })
+    expect(store.clearAlarm(raise.key, T0 + 2 * S)).toBeNull()
+    // the same alarm, annunciated again (not a new one)
+    expect(store.raiseAlarm({ ...raise, timeMs: T0 + 3 * S })).toMatchObject({ id: alarm.id, state: 'unacknowledged', conditionActive: true, clearedAtMs: null })
+    store.clearAlarm(raise.key, T0 + 4 * S)
+    expect(store.acknowledgeAlarm(alarm.id, 'ann', T0 + 5 * S)).toMatchObject({ state: 'normal', acknowledgedBy: 'ann', acknowledgedAtMs: T0 + 5 * S })
+    expect(store.listAlarms({ state: 'open' })).toEqual([])
+    expect(store.alarmEvents(0, alarm.id).map((e) => `${e.action}:${e.state}`)).toEqual([
+      'raise:unacknowledged', 'clear:returned-unacknowledged', 'raise:unacknowledged', 'clear:returned-unacknowledged', 'acknowledge:normal',
+    ])
+  })
+
+  it('shelves with who, when, why and until when; follows the condition while shelved; unshelves by hand or at expiry', () => {
+    const store = newStore()
+    const a = store.raiseAlarm(raise)
+    const shelved = store.shelveAlarm(a.id, { by: 'ann', reason: 'battery service visit', untilMs: T0 + 60 * S, timeMs: T0 + S })
+    expect(shelved).toMatchObject({ state: 'shelved', conditionActive: true, shelvedAtMs: T0 + S, shelvedBy: 'ann', shelvedUntilMs: T0 + 60 * S, shelveReason: 'battery service visit' })
+    expect(store.listAlarms({ state: 'active' })).toEqual([])
+    expect(store.listAlarms({ state: 'open' }).map((x) => x.id)).toEqual([a.id])
+    // raising the same key while shelved is the same, still shelved alarm
+    expect(store.raiseAlarm({ ...raise, timeMs: T0 + 2 * S })).toEqual(shelved)
+    expect(store.clearAlarm(raise.key, T0 + 3 * S)).toMatchObject({ state: 'shelved', conditionActive: false, clearedAtMs: T0 + 3 * S })
+    expect(store.raiseAlarm({ ...raise, timeMs: T0 + 4 * S })).toMatchObject({ id: a.id, state: 'shelved', conditionActive: true })
+    expect(store.expireShelvedAlarms(T0 + 59 * S)).toEqual([])
+    const back = store.expireShelvedAlarms(T0 + 60 * S)
+    expect(back).toMatchObject([{ id: a.id, state: 'unacknowledged', conditionActive: true, shelvedUntilMs: null, shelvedBy: null }])
+    expect(store.expireShelvedAlarms(T0 + 61 * S)).toEqual([])
+    // by hand, after the condition went away: normal
+    store.shelveAlarm(a.id, { by: 'bob', reason: 'known', untilMs: T0 + 3_600 * S, timeMs: T0 + 62 * S })
+    store.clearAlarm(raise.key, T0 + 63 * S)
+    expect(store.unshelveAlarm(a.id, 'cid', T0 + 64 * S)).toMatchObject({ state: 'normal', conditionActive: false })
+    const events = store.alarmEvents(0, a.id)
+    expect(events.map((e) => `${e.action}:${e.state}`)).toEqual([
+      'raise:unacknowledged', 'shelve:shelved', 'clear:shelved', 'raise:shelved', 'expire:unacknowledged', 'shelve:shelved', 'clear:shelved', 'unshelve:normal',
+    ])
+    expect(events[1]).toEqual({ alarmId: a.id, action: 'shelve', state: 'shelved', timeMs: T0 + S, by: 'ann', reason: 'battery service visit', untilMs: T0 + 60 * S })
+    expect(events[4]).toMatchObject({ by: null, timeMs: T0 + 60 * S })
+    expect(events[7]).toMatchObject({ by: 'cid', timeMs: T0 + 64 * S })
+  })
+
+  it('shelves survive a reopen and still expire', () => {
+    const path = tempPath()
+    const first = createStore({ path, now: () => T0 })
+    const a = first.raiseAlarm(raise)
+    first.shelveAlarm(a.id, { by: 'ann', reason: 'r', untilMs: T0 + 10 * S, timeMs: T0 })
+    first.close()
+    const second = createStore({ path, now: () => T0 })
+    open.push(second)
+    expect(second.listAlarms()).toMatchObject([{ id: a.id, state: 'shelved', shelvedUntilMs: T0 + 10 * S }])
+    expect(second.expireShelvedAlarms(T0 + 10 * S)).toMatchObject([{ id: a.id, state: 'unacknowledged' }])
+  })
+
+  it('refuses an alarm command its state does not allow, or bad input, naming the id or field, and changes nothing', () => {
+    const store = newStore()
+    const alarm = store.raiseAlarm(raise)
+    store.acknowledgeAlarm(alarm.id, 'op', T0 + S)
     store.clearAlarm(raise.key, T0 + S)
+    const other = store.raiseAlarm({ ...raise, key: 'other', timeMs: T0 + 2 * S })
+    const shelved = store.raiseAlarm({ ...raise, key: 'shelved', timeMs: T0 + 2 * S })
+    store.shelveAlarm(shelved.id, { by: 'op', reason: 'r', untilMs: T0 + 100 * S, timeMs: T0 + 2 * S })
+    const alarmsBefore = store.listAlarms()
+    const eventsBefore = store.alarmEvents(0)
     expect(() => store.acknowledgeAlarm(999, 'op', T0)).toThrow(AlarmNotOpenError)
-    expect(() => store.acknowledgeAlarm(999, 'op', T0)).toThrow('acknowledgeAlarm: alarm 999 does not exist; expected the id of an active or acknowledged alarm')
-    expect(() => store.acknowledgeAlarm(alarm.id, 'op', T0 + 2 * S)).toThrow(`acknowledgeAlarm: alarm ${alarm.id} was cleared at 2026-11-24T00:00:01.000Z`)
-    expect(() => store.acknowledgeAlarm(alarm.id, '', T0 + 2 * S)).toThrow("acknowledgeAlarm: by: expected a non-empty string, got ''")
-    expect(() => store.raiseAlarm({ ...raise, severity: 'fatal' as 'info' })).toThrow("raiseAlarm: severity: expected one of info, warning, critical, got 'fatal'")
-    expect(() => store.listAlarms({ state: 'open' as 'active' })).toThrow("listAlarms: state: expected one of active, acknowledged, cleared, got 'open'")
-    expect(store.alarmEvents(0)).toHaveLength(2)
-    expect(store.listAlarms()).toEqual([{ ...alarm, state: 'cleared', clearedAtMs: T0 + S }])
+    const cases: [() => unknown, string][] = [
+      [() => store.acknowledgeAlarm(999, 'op', T0), 'acknowledgeAlarm: alarm 999 does not exist; expected the id of an unacknowledged or returned-unacknowledged alarm'],
+      [() => store.acknowledgeAlarm(alarm.id, 'op', T0 + 2 * S), `acknowledgeAlarm: alarm ${alarm.id} is closed (normal); expected`],
+      [() => store.acknowledgeAlarm(shelved.id, 'op', T0 + 3 * S), `acknowledgeAlarm: alarm ${shelved.id} is shelved; unshelve it first`],
+      [() => store.acknowledgeAlarm(alarm.id, '', T0 + 2 * S), "acknowledgeAlarm: by: expected a non-empty string, got ''"],
+      [() => store.shelveAlarm(alarm.id, { by: 'op', reason: 'r', untilMs: T0 + 9 * S, timeMs: T0 + 3 * S }), `shelveAlarm: alarm ${alarm.id} is closed (normal); there is nothing to shelve; expected the id of an alarm that is not normal`],
+      [() => store.shelveAlarm(other.id, { by: 'op', reason: ' ', untilMs: T0 + 9 * S, timeMs: T0 + 3 * S }), "shelveAlarm: reason: expected a non-empty reason, got ' '"],
+      [() => store.shelveAlarm(other.id, { by: 'op', reason: 'r', untilMs: T0 + 3 * S, timeMs: T0 + 3 * S }), 'shelveAlarm: untilMs: expected a time after timeMs (2026-11-24T00:00:03.000Z)'],
+      [() => store.shelveAlarm(other.id, { by: 'op', reason: 'r', untilMs: Number.NaN, timeMs: T0 + 3 * S }), 'shelveAlarm: untilMs: expected a time in integer milliseconds since 1970, got NaN'],
+      [() => store.unshelveAlarm(other.id, 'op', T0 + 3 * S), `unshelveAlarm: alarm ${other.id} is not shelved (it is unacknowledged); expected the id of a shelved alarm`],
+      [() => store.raiseAlarm({ ...raise, severity: 'fatal' as 'info' }), "raiseAlarm: severity: expected one of info, warning, critical, got 'fatal'"],
+      [() => store.listAlarms({ state: 'cleared' as 'active' }), "listAlarms: state: expected one of unacknowledged, acknowledged, returned-unacknowledged, normal, shelved, active, open, got 'cleared'"],
+      [() => store.alarmEvents(0, 1.5), 'alarmEvents: alarmId: expected an alarm id (integer), got 1.5'],
+    ]
+    for (const [call, text] of cases) expect(call).toThrow(text)
+    expect(store.listAlarms()).toEqual(alarmsBefore)
+    expect(store.alarmEvents(0)).toEqual(eventsBefore)
   })
 })
 
@@ -369,8 +448,8 @@ describe('CSV export', () => {
       ['2026-11-24T00:00:00.000Z', 'battery-1', 'powerW', '1', '1', '', 'false', 'false', 'safety: soc < 10 %,\r\nramp'],
     ])
     expect(await exported('alarms')).toEqual([
-      ['id', 'key', 'device', 'severity', 'message', 'state', 'raised_at', 'acknowledged_at', 'acknowledged_by', 'cleared_at'],
-      [String(alarm.id), 'k', '', 'critical', 'grid "lost"', 'acknowledged', '2026-11-24T00:00:00.000Z', '2026-11-24T00:00:01.000Z', 'op', ''],
+      ['id', 'key', 'device', 'severity', 'message', 'state', 'raised_at', 'acknowledged_at', 'acknowledged_by', 'cleared_at', 'shelved_until', 'shelved_by', 'shelve_reason'],
+      [String(alarm.id), 'k', '', 'critical', 'grid "lost"', 'acknowledged', '2026-11-24T00:00:00.000Z', '2026-11-24T00:00:01.000Z', 'op', '', '', '', ''],
     ])
     const plans = await exported('plans')
     expect(plans[1]!.slice(0, 3)).toEqual(['1', '1', '2026-11-24T00:00:00.000Z'])
@@ -445,13 +524,13 @@ describe('opening', () => {
     store.close()
     const db = new Database(path)
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal')
-    expect(db.prepare('SELECT version, applied_at_ms FROM schema_version').all()).toEqual([{ version: STORE_SCHEMA_VERSION, applied_at_ms: T0 }])
+    expect(db.prepare('SELECT version, applied_at_ms FROM schema_version').all()).toEqual(STORE_MIGRATIONS.map((m) => ({ version: m.version, applied_at_ms: T0 })))
     db.close()
     const again = createStore({ path, now: () => T0 + 1 })
     expect(again.queryTelemetry({ fromMs: 0, toMs: T0 + 1 })).toHaveLength(1)
     again.close()
     const check = new Database(path, { readonly: true })
-    expect(check.prepare('SELECT count(*) FROM schema_version').pluck().get()).toBe(1)
+    expect(check.prepare('SELECT count(*) FROM schema_version').pluck().get()).toBe(STORE_MIGRATIONS.length)
     check.close()
   })
 

@@ -16,6 +16,11 @@ import Database from 'better-sqlite3'
 import { AlarmNotOpenError, StoreInputError, StoreOpenError } from './errors.ts'
 import { formatCsvRow } from './formatCsvRow.ts'
 import { migrateStore, STORE_SCHEMA_VERSION } from './migrateStore.ts'
+import { createAuditStore, type AuditStore } from './createAuditStore.ts'
+import { createSessionStore, type SessionStore } from './createSessionStore.ts'
+import { createSettingsStore, type SettingsStore } from './createSettingsStore.ts'
+import { createUserStore, type UserStore } from './createUserStore.ts'
+import { ALARM_STATES, transitionAlarm, type AlarmInput, type AlarmState } from './transitionAlarm.ts'
 
 export type TelemetrySample = { timeMs: number; device: string; point: string; value: number }
 export type TelemetryTier = 'raw' | '1m' | '15m'
@@ -37,7 +42,9 @@ export type PlanDocument = Record<string, unknown> & { version: number; createdA
 export type ForecastKind = 'load' | 'pv'
 export type ForecastRecord = { createdAtMs: number; kind: ForecastKind; model: string; startMs: number; slotMs: number; valuesW: number[] }
 export type AlarmSeverity = 'info' | 'warning' | 'critical'
-export type AlarmState = 'active' | 'acknowledged' | 'cleared'
+export type { AlarmState }
+/** An ISA-18.2 state, or a group: `active` (unacknowledged or acknowledged: the condition holds and is annunciated), `open` (not normal). */
+export type AlarmFilterState = AlarmState | 'active' | 'open'
 export type Alarm = {
   id: number
   key: string
@@ -45,12 +52,23 @@ export type Alarm = {
   severity: AlarmSeverity
   message: string
   state: AlarmState
+  /** Whether the condition holds now (also while shelved). */
+  conditionActive: boolean
   raisedAtMs: number
   acknowledgedAtMs: number | null
   acknowledgedBy: string | null
   clearedAtMs: number | null
+  /** Set while shelved: who, when, why and until when. */
+  shelvedAtMs: number | null
+  shelvedBy: string | null
+  shelvedUntilMs: number | null
+  shelveReason: string | null
+  /** The last transition. */
+  changedAtMs: number
 }
-export type AlarmEvent = { alarmId: number; state: AlarmState; timeMs: number; by: string | null }
+export type AlarmAction = AlarmInput['type']
+/** One transition of one alarm: what happened, the state it led to, who did it, why and until when (shelve). */
+export type AlarmEvent = { alarmId: number; action: AlarmAction; state: AlarmState; timeMs: number; by: string | null; reason: string | null; untilMs: number | null }
 export type ExportTable = 'telemetry' | 'writes' | 'alarms' | 'plans' | 'forecasts'
 export type ExportQuery = { fromMs: number; toMs: number; tier?: TelemetryTier }
 
@@ -68,12 +86,24 @@ export type Store = {
   latestPlan(): PlanDocument | null
   saveForecast(f: ForecastRecord): number
   forecastsFor(q: { kind: ForecastKind; startMs: number; endMs: number }): (ForecastRecord & { id: number })[]
+  /** The open alarm for the key (re-annunciated if it had returned to normal unacknowledged), or a new one. */
   raiseAlarm(a: { key: string; device: string | null; severity: AlarmSeverity; message: string; timeMs: number }): Alarm
   acknowledgeAlarm(id: number, by: string, timeMs: number): Alarm
   clearAlarm(key: string, timeMs: number): Alarm | null
-  listAlarms(q?: { state?: AlarmState; sinceMs?: number }): Alarm[]
-  alarmEvents(sinceMs: number): AlarmEvent[]
+  /** Takes an open alarm out of annunciation until `untilMs`; shelving a shelved alarm moves its expiry. */
+  shelveAlarm(id: number, s: { by: string; reason: string; untilMs: number; timeMs: number }): Alarm
+  unshelveAlarm(id: number, by: string, timeMs: number): Alarm
+  /** Unshelves every alarm whose shelve ran out at or before `timeMs`; returns those that changed. */
+  expireShelvedAlarms(timeMs: number): Alarm[]
+  listAlarms(q?: { state?: AlarmFilterState; sinceMs?: number }): Alarm[]
+  /** Transitions at or after `sinceMs` (of one alarm if `alarmId` is given), oldest first. */
+  alarmEvents(sinceMs: number, alarmId?: number): AlarmEvent[]
   exportCsv(table: ExportTable, q: ExportQuery, out: NodeJS.WritableStream): Promise<number>
+  /** The HMI's accounts, sessions, command audit and run-time settings (own modules over this database). */
+  users: UserStore
+  sessions: SessionStore
+  audit: AuditStore
+  settings: SettingsStore
   close(): void
 }
 
@@ -87,7 +117,7 @@ const DAY_MS = 86_400_000
 const TIERS: readonly TelemetryTier[] = ['raw', '1m', '15m']
 const EXPORT_TABLES: readonly ExportTable[] = ['telemetry', 'writes', 'alarms', 'plans', 'forecasts']
 const SEVERITIES: readonly AlarmSeverity[] = ['info', 'warning', 'critical']
-const ALARM_STATES: readonly AlarmState[] = ['active', 'acknowledged', 'cleared']
+const ALARM_FILTERS: readonly AlarmFilterState[] = [...ALARM_STATES, 'active', 'open']
 const PAGE_ROWS = 5_000
 
 type AlarmRow = {
@@ -97,10 +127,16 @@ type AlarmRow = {
   severity: AlarmSeverity
   message: string
   state: AlarmState
+  condition_active: number
   raised_at_ms: number
   acknowledged_at_ms: number | null
   acknowledged_by: string | null
   cleared_at_ms: number | null
+  shelved_at_ms: number | null
+  shelved_by: string | null
+  shelved_until_ms: number | null
+  shelve_reason: string | null
+  changed_at_ms: number
 }
 type WriteRow = {
   id: number
@@ -321,6 +357,30 @@ export function createStore({ path, retention = {}, now = Date.now }: CreateStor
     return q.forecasts.all(query.kind, query.startMs, query.endMs).map(toForecast)
   }
 
+  // Applies one input through the state machine and records the transition; an input the
+  // state does not allow throws and changes nothing.
+  function applyAlarm(method: string, row: AlarmRow, input: AlarmInput, timeMs: number, who: { by: string | null; reason?: string }): Alarm {
+    const t = transitionAlarm({ state: row.state, conditionActive: row.condition_active === 1, shelvedUntilMs: row.shelved_until_ms }, input, timeMs)
+    if (!t.ok) throw new AlarmNotOpenError({ method, alarmId: row.id, problem: t.problem })
+    if (!t.changed) return toAlarm(row)
+    const next = { ...row, state: t.facts.state, condition_active: t.facts.conditionActive ? 1 : 0, shelved_until_ms: t.facts.shelvedUntilMs, changed_at_ms: timeMs }
+    if (input.type === 'acknowledge') Object.assign(next, { acknowledged_at_ms: timeMs, acknowledged_by: who.by })
+    if (input.type === 'clear') next.cleared_at_ms = timeMs
+    if (input.type === 'raise' && row.condition_active === 0) next.cleared_at_ms = null
+    if (input.type === 'shelve') Object.assign(next, { shelved_at_ms: timeMs, shelved_by: who.by, shelve_reason: who.reason ?? null })
+    // the shelve itself stays in the alarm's events
+    if (t.facts.state !== 'shelved') Object.assign(next, { shelved_at_ms: null, shelved_by: null, shelve_reason: null })
+    q.updateAlarm.run(next)
+    q.insertEvent.run({ alarmId: row.id, action: input.type, state: next.state, timeMs, by: who.by, reason: who.reason ?? null, untilMs: input.type === 'shelve' ? input.untilMs : null })
+    return toAlarm(next)
+  }
+
+  const alarmById = (method: string, id: number): AlarmRow => {
+    const row = q.alarm.get(id)
+    if (!row) throw new AlarmNotOpenError({ method, alarmId: id, problem: 'does not exist' })
+    return row
+  }
+
   function raiseAlarm(a: { key: string; device: string | null; severity: AlarmSeverity; message: string; timeMs: number }): Alarm {
     const method = 'raiseAlarm'
     if (typeof a !== 'object' || a === null) throw new StoreInputError({ method, field: 'alarm', expected: 'an alarm object', got: a })
@@ -331,9 +391,9 @@ export function createStore({ path, retention = {}, now = Date.now }: CreateStor
     checkTimeMs(method, 'timeMs', a.timeMs)
     return durably(() => {
       const open = q.openAlarm.get(a.key)
-      if (open) return toAlarm(open)
-      const id = Number(q.insertAlarm.run(a.key, a.device, a.severity, a.message, a.timeMs).lastInsertRowid)
-      q.insertEvent.run(id, 'active', a.timeMs, null)
+      if (open) return applyAlarm(method, open, { type: 'raise' }, a.timeMs, { by: null })
+      const id = Number(q.insertAlarm.run(a.key, a.device, a.severity, a.message, a.timeMs, a.timeMs).lastInsertRowid)
+      q.insertEvent.run({ alarmId: id, action: 'raise', state: 'unacknowledged', timeMs: a.timeMs, by: null, reason: null, untilMs: null })
       return toAlarm(q.alarm.get(id)!)
     })
   }
@@ -343,15 +403,7 @@ export function createStore({ path, retention = {}, now = Date.now }: CreateStor
     if (!Number.isSafeInteger(id)) throw new StoreInputError({ method, field: 'id', expected: 'an alarm id (integer)', got: id })
     checkText(method, 'by', by)
     checkTimeMs(method, 'timeMs', timeMs)
-    return durably(() => {
-      const row = q.alarm.get(id)
-      if (!row) throw new AlarmNotOpenError({ alarmId: id, problem: 'does not exist' })
-      if (row.state === 'cleared') throw new AlarmNotOpenError({ alarmId: id, problem: `was cleared at ${iso(row.cleared_at_ms)}` })
-      if (row.state === 'acknowledged') return toAlarm(row)
-      q.acknowledge.run(timeMs, by, id)
-      q.insertEvent.run(id, 'acknowledged', timeMs, by)
-      return toAlarm(q.alarm.get(id)!)
-    })
+    return durably(() => applyAlarm(method, alarmById(method, id), { type: 'acknowledge' }, timeMs, { by }))
   }
 
   function clearAlarm(key: string, timeMs: number): Alarm | null {
@@ -359,25 +411,52 @@ export function createStore({ path, retention = {}, now = Date.now }: CreateStor
     checkTimeMs('clearAlarm', 'timeMs', timeMs)
     return durably(() => {
       const open = q.openAlarm.get(key)
-      if (!open) return null
-      q.clear.run(timeMs, open.id)
-      q.insertEvent.run(open.id, 'cleared', timeMs, null)
-      return toAlarm(q.alarm.get(open.id)!)
+      if (!open || open.condition_active === 0) return null
+      return applyAlarm('clearAlarm', open, { type: 'clear' }, timeMs, { by: null })
     })
   }
 
-  function listAlarms(query: { state?: AlarmState; sinceMs?: number } = {}): Alarm[] {
+  function shelveAlarm(id: number, shelve: { by: string; reason: string; untilMs: number; timeMs: number }): Alarm {
+    const method = 'shelveAlarm'
+    if (!Number.isSafeInteger(id)) throw new StoreInputError({ method, field: 'id', expected: 'an alarm id (integer)', got: id })
+    if (typeof shelve !== 'object' || shelve === null) throw new StoreInputError({ method, field: 'shelve', expected: 'an object with by, reason, untilMs and timeMs', got: shelve })
+    checkText(method, 'by', shelve.by)
+    // ISA-18.2 wants shelving to be a recorded decision: a reason is part of it.
+    if (typeof shelve.reason !== 'string' || shelve.reason.trim() === '') throw new StoreInputError({ method, field: 'reason', expected: 'a non-empty reason', got: shelve.reason })
+    checkTimeMs(method, 'timeMs', shelve.timeMs)
+    checkTimeMs(method, 'untilMs', shelve.untilMs)
+    if (shelve.untilMs <= shelve.timeMs) throw new StoreInputError({ method, field: 'untilMs', expected: `a time after timeMs (${iso(shelve.timeMs)})`, got: shelve.untilMs })
+    return durably(() => applyAlarm(method, alarmById(method, id), { type: 'shelve', untilMs: shelve.untilMs }, shelve.timeMs, { by: shelve.by, reason: shelve.reason }))
+  }
+
+  function unshelveAlarm(id: number, by: string, timeMs: number): Alarm {
+    const method = 'unshelveAlarm'
+    if (!Number.isSafeInteger(id)) throw new StoreInputError({ method, field: 'id', expected: 'an alarm id (integer)', got: id })
+    checkText(method, 'by', by)
+    checkTimeMs(method, 'timeMs', timeMs)
+    return durably(() => applyAlarm(method, alarmById(method, id), { type: 'unshelve' }, timeMs, { by }))
+  }
+
+  function expireShelvedAlarms(timeMs: number): Alarm[] {
+    checkTimeMs('expireShelvedAlarms', 'timeMs', timeMs)
+    // Most calls find nothing: look before taking the write lock and an fsync.
+    if (q.shelvedDue.all(timeMs).length === 0) return []
+    return durably(() => q.shelvedDue.all(timeMs).map((row) => applyAlarm('expireShelvedAlarms', row, { type: 'expire' }, timeMs, { by: null })))
+  }
+
+  function listAlarms(query: { state?: AlarmFilterState; sinceMs?: number } = {}): Alarm[] {
     const method = 'listAlarms'
-    if (query.state !== undefined && !ALARM_STATES.includes(query.state)) {
-      throw new StoreInputError({ method, field: 'state', expected: `one of ${ALARM_STATES.join(', ')}`, got: query.state })
+    if (query.state !== undefined && !ALARM_FILTERS.includes(query.state)) {
+      throw new StoreInputError({ method, field: 'state', expected: `one of ${ALARM_FILTERS.join(', ')}`, got: query.state })
     }
     if (query.sinceMs !== undefined) checkFinite(method, 'sinceMs', query.sinceMs)
     return q.alarms.all({ state: query.state ?? null, since: query.sinceMs ?? null }).map(toAlarm)
   }
 
-  function alarmEvents(sinceMs: number): AlarmEvent[] {
+  function alarmEvents(sinceMs: number, alarmId?: number): AlarmEvent[] {
     checkFinite('alarmEvents', 'sinceMs', sinceMs)
-    return q.events.all(sinceMs)
+    if (alarmId !== undefined && !Number.isSafeInteger(alarmId)) throw new StoreInputError({ method: 'alarmEvents', field: 'alarmId', expected: 'an alarm id (integer)', got: alarmId })
+    return q.events.all({ since: sinceMs, alarmId: alarmId ?? null })
   }
 
   async function exportCsv(table: ExportTable, query: ExportQuery, out: NodeJS.WritableStream): Promise<number> {
@@ -461,7 +540,7 @@ export function createStore({ path, retention = {}, now = Date.now }: CreateStor
           } else if (table === 'alarms') {
             const page = q.alarmsRaised.all(params)
             for (const a of page) {
-              await row([a.id, a.key, a.device, a.severity, a.message, a.state, iso(a.raised_at_ms), iso(a.acknowledged_at_ms), a.acknowledged_by, iso(a.cleared_at_ms)])
+              await row([a.id, a.key, a.device, a.severity, a.message, a.state, iso(a.raised_at_ms), iso(a.acknowledged_at_ms), a.acknowledged_by, iso(a.cleared_at_ms), iso(a.shelved_until_ms), a.shelved_by, a.shelve_reason])
             }
             ;[size, last] = [page.length, page.at(-1)?.id ?? -1]
           } else if (table === 'plans') {
@@ -502,9 +581,16 @@ export function createStore({ path, retention = {}, now = Date.now }: CreateStor
     raiseAlarm,
     acknowledgeAlarm,
     clearAlarm,
+    shelveAlarm,
+    unshelveAlarm,
+    expireShelvedAlarms,
     listAlarms,
     alarmEvents,
     exportCsv,
+    users: createUserStore(db),
+    sessions: createSessionStore(db),
+    audit: createAuditStore(db),
+    settings: createSettingsStore(db),
     close: () => db.close(),
   }
 }
@@ -513,7 +599,7 @@ const HEADERS = {
   telemetry: ['time', 'device', 'point', 'value'],
   buckets: ['time', 'device', 'point', 'avg', 'min', 'max', 'count'],
   writes: ['time', 'device', 'point', 'requested', 'written', 'read_back', 'verified', 'clamped', 'reason'],
-  alarms: ['id', 'key', 'device', 'severity', 'message', 'state', 'raised_at', 'acknowledged_at', 'acknowledged_by', 'cleared_at'],
+  alarms: ['id', 'key', 'device', 'severity', 'message', 'state', 'raised_at', 'acknowledged_at', 'acknowledged_by', 'cleared_at', 'shelved_until', 'shelved_by', 'shelve_reason'],
   plans: ['id', 'version', 'created_at', 'document'],
   forecasts: ['forecast_id', 'created_at', 'kind', 'model', 'slot_start', 'slot_ms', 'value_w'],
 }
@@ -587,24 +673,33 @@ function prepare(db: Database.Database) {
       'SELECT * FROM forecasts WHERE end_ms > @from AND start_ms < @to AND id > @after ORDER BY id LIMIT @limit',
     ),
     alarm: db.prepare<[number], AlarmRow>('SELECT * FROM alarms WHERE id = ?'),
-    openAlarm: db.prepare<[string], AlarmRow>(`SELECT * FROM alarms WHERE key = ? AND state <> 'cleared'`),
+    openAlarm: db.prepare<[string], AlarmRow>(`SELECT * FROM alarms WHERE key = ? AND state <> 'normal'`),
     insertAlarm: db.prepare(
-      `INSERT INTO alarms (key, device, severity, message, state, raised_at_ms) VALUES (?, ?, ?, ?, 'active', ?)`,
+      `INSERT INTO alarms (key, device, severity, message, state, condition_active, raised_at_ms, changed_at_ms)
+       VALUES (?, ?, ?, ?, 'unacknowledged', 1, ?, ?)`,
     ),
-    acknowledge: db.prepare(`UPDATE alarms SET state = 'acknowledged', acknowledged_at_ms = ?, acknowledged_by = ? WHERE id = ?`),
-    clear: db.prepare(`UPDATE alarms SET state = 'cleared', cleared_at_ms = ? WHERE id = ?`),
-    insertEvent: db.prepare('INSERT INTO alarm_events (alarm_id, state, time_ms, by) VALUES (?, ?, ?, ?)'),
-    // sinceMs: alarms with any transition (raised, acknowledged, cleared) at or after it.
-    alarms: db.prepare<[{ state: AlarmState | null; since: number | null }], AlarmRow>(
-      `SELECT * FROM alarms WHERE (@state IS NULL OR state = @state)
-       AND (@since IS NULL OR max(raised_at_ms, coalesce(acknowledged_at_ms, 0), coalesce(cleared_at_ms, 0)) >= @since)
+    updateAlarm: db.prepare<[AlarmRow]>(
+      `UPDATE alarms SET state = @state, condition_active = @condition_active, acknowledged_at_ms = @acknowledged_at_ms,
+       acknowledged_by = @acknowledged_by, cleared_at_ms = @cleared_at_ms, shelved_at_ms = @shelved_at_ms, shelved_by = @shelved_by,
+       shelved_until_ms = @shelved_until_ms, shelve_reason = @shelve_reason, changed_at_ms = @changed_at_ms WHERE id = @id`,
+    ),
+    shelvedDue: db.prepare<[number], AlarmRow>(`SELECT * FROM alarms WHERE state = 'shelved' AND shelved_until_ms <= ? ORDER BY id`),
+    insertEvent: db.prepare<[{ alarmId: number; action: AlarmAction; state: AlarmState; timeMs: number; by: string | null; reason: string | null; untilMs: number | null }]>(
+      'INSERT INTO alarm_events (alarm_id, action, state, time_ms, by, reason, until_ms) VALUES (@alarmId, @action, @state, @timeMs, @by, @reason, @untilMs)',
+    ),
+    // sinceMs: alarms with any transition at or after it.
+    alarms: db.prepare<[{ state: AlarmFilterState | null; since: number | null }], AlarmRow>(
+      `SELECT * FROM alarms WHERE (@state IS NULL OR state = @state OR (@state = 'active' AND state IN ('unacknowledged', 'acknowledged'))
+         OR (@state = 'open' AND state <> 'normal'))
+       AND (@since IS NULL OR changed_at_ms >= @since)
        ORDER BY id`,
     ),
     alarmsRaised: db.prepare<[Page], AlarmRow>(
       'SELECT * FROM alarms WHERE raised_at_ms >= @from AND raised_at_ms < @to AND id > @after ORDER BY id LIMIT @limit',
     ),
-    events: db.prepare<[number], AlarmEvent>(
-      'SELECT alarm_id AS alarmId, state, time_ms AS timeMs, by FROM alarm_events WHERE time_ms >= ? ORDER BY id',
+    events: db.prepare<[{ since: number; alarmId: number | null }], AlarmEvent>(
+      `SELECT alarm_id AS alarmId, action, state, time_ms AS timeMs, by, reason, until_ms AS untilMs FROM alarm_events
+       WHERE time_ms >= @since AND (@alarmId IS NULL OR alarm_id = @alarmId) ORDER BY id`,
     ),
   }
 }
@@ -765,10 +860,16 @@ function toAlarm(r: AlarmRow): Alarm {
     severity: r.severity,
     message: r.message,
     state: r.state,
+    conditionActive: r.condition_active === 1,
     raisedAtMs: r.raised_at_ms,
     acknowledgedAtMs: r.acknowledged_at_ms,
     acknowledgedBy: r.acknowledged_by,
     clearedAtMs: r.cleared_at_ms,
+    shelvedAtMs: r.shelved_at_ms,
+    shelvedBy: r.shelved_by,
+    shelvedUntilMs: r.shelved_until_ms,
+    shelveReason: r.shelve_reason,
+    changedAtMs: r.changed_at_ms,
   }
 }
 

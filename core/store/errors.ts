@@ -20,12 +20,18 @@ export class StoreInputError extends BaseError {
   }
 }
 
-/** acknowledgeAlarm on an id that does not exist or is already cleared. */
+const expectedFor: Record<string, string> = {
+  acknowledgeAlarm: 'the id of an unacknowledged or returned-unacknowledged alarm',
+  shelveAlarm: 'the id of an alarm that is not normal',
+  unshelveAlarm: 'the id of a shelved alarm',
+}
+
+/** An alarm command on an id that does not exist, or that the alarm's ISA-18.2 state does not allow (core/store/transitionAlarm.ts). */
 export class AlarmNotOpenError extends BaseError {
   override name = 'AlarmNotOpenError' as const
   readonly alarmId: number
-  constructor({ alarmId, problem }: { alarmId: number; problem: string }) {
-    super(`acknowledgeAlarm: alarm ${alarmId} ${problem}; expected the id of an active or acknowledged alarm`)
+  constructor({ method = 'acknowledgeAlarm', alarmId, problem }: { method?: string; alarmId: number; problem: string }) {
+    super(`${method}: alarm ${alarmId} ${problem}; expected ${expectedFor[method] ?? 'an open alarm'}`)
     this.alarmId = alarmId
   }
 }

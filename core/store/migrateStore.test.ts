@@ -39,3 +39,38 @@ it('the shipped steps have increasing versions and end at STORE_SCHEMA_VERSION',
   const db = new Database(':memory:')
   expect(migrateStore(db, 0, 0)).toBe(STORE_SCHEMA_VERSION)
 })
+
+it('version 2 carries v1 alarms and their events into the ISA-18.2 states, keys stay unique while open', () => {
+  const db = new Database(':memory:')
+  db.pragma('foreign_keys = ON')
+  migrateStore(db, 0, 0, STORE_MIGRATIONS.slice(0, 1))
+  const alarm = db.prepare(`INSERT INTO alarms (key, device, severity, message, state, raised_at_ms, acknowledged_at_ms, acknowledged_by, cleared_at_ms) VALUES (?, ?, 'warning', 'm', ?, ?, ?, ?, ?)`)
+  alarm.run('a', 'bat1', 'active', 10, null, null, null)
+  alarm.run('b', null, 'acknowledged', 20, 25, 'ann', null)
+  alarm.run('a', 'bat1', 'cleared', 1, null, null, 5)
+  alarm.run('c', null, 'cleared', 2, 3, 'bob', 4)
+  const event = db.prepare('INSERT INTO alarm_events (alarm_id, state, time_ms, by) VALUES (?, ?, ?, ?)')
+  event.run(1, 'active', 10, null)
+  event.run(2, 'active', 20, null)
+  event.run(2, 'acknowledged', 25, 'ann')
+  event.run(3, 'cleared', 5, null)
+  expect(migrateStore(db, 1, 100, STORE_MIGRATIONS.filter((m) => m.version <= 2))).toBe(2)
+  expect(db.prepare('SELECT id, key, state, condition_active, changed_at_ms FROM alarms ORDER BY id').all()).toEqual([
+    { id: 1, key: 'a', state: 'unacknowledged', condition_active: 1, changed_at_ms: 10 },
+    { id: 2, key: 'b', state: 'acknowledged', condition_active: 1, changed_at_ms: 25 },
+    // a v1 'cleared' alarm did not need acknowledging: closed
+    { id: 3, key: 'a', state: 'normal', condition_active: 0, changed_at_ms: 5 },
+    { id: 4, key: 'c', state: 'normal', condition_active: 0, changed_at_ms: 4 },
+  ])
+  expect(db.prepare('SELECT alarm_id, action, state, by FROM alarm_events ORDER BY id').all()).toEqual([
+    { alarm_id: 1, action: 'raise', state: 'unacknowledged', by: null },
+    { alarm_id: 2, action: 'raise', state: 'unacknowledged', by: null },
+    { alarm_id: 2, action: 'acknowledge', state: 'acknowledged', by: 'ann' },
+    { alarm_id: 3, action: 'clear', state: 'normal', by: null },
+  ])
+  expect(db.pragma('foreign_key_check')).toEqual([])
+  expect(() => db.prepare(`INSERT INTO alarm_events (alarm_id, action, state, time_ms) VALUES (99, 'raise', 'unacknowledged', 0)`).run()).toThrow(/FOREIGN KEY/)
+  const open = db.prepare(`INSERT INTO alarms (key, severity, message, state, condition_active, raised_at_ms, changed_at_ms) VALUES (?, 'info', 'm', 'unacknowledged', 1, 30, 30)`)
+  expect(() => open.run('a')).toThrow(/UNIQUE/)
+  expect(() => open.run('c')).not.toThrow()
+})

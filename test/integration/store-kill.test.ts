@@ -77,7 +77,7 @@ it('every item printed before a SIGKILL at a random moment is in the store after
         acknowledged.acked++
       }
       for (const id of clears) {
-        expect(alarms.get(id)?.state, `${context}: clear of alarm ${id}`).toBe('cleared')
+        expect(alarms.get(id)?.state, `${context}: clear of alarm ${id}`).toBe('normal')
         acknowledged.cleared++
       }
       // a batch is one transaction: whole or absent, also the one the kill interrupted
