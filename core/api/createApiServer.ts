@@ -1,21 +1,17 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto'
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
 import { WebSocketServer, type WebSocket } from 'ws'
 import type { z } from 'zod'
 import type { SiteController } from '../control/createSiteController.ts'
 import { BaseError } from '../errors/BaseError.ts'
 import { describeZodIssue } from '../errors/describeZodIssue.ts'
+import { ApiRequestError } from './ApiRequestError.ts'
+import { parseRequestUrl } from './parseRequestUrl.ts'
 import { alarmsQuerySchema, commandSchema, trendQuerySchema, type ApiErrorBody, type ApiEvent, type CommandResult, type SiteSummary } from './contract.ts'
 
-export class ApiRequestError extends BaseError {
-  override name = 'ApiRequestError' as const
-  readonly status: number
-  constructor(status: number, message: string) {
-    super(message)
-    this.status = status
-  }
-}
+export { ApiRequestError } from './ApiRequestError.ts'
 
 /** What the server needs of a running site: the controller's queries, commands and events. */
 export type ApiBackend = Pick<SiteController, 'latest' | 'plan' | 'forecast' | 'alarms' | 'acknowledgeAlarm' | 'trend' | 'subscribe'>
@@ -130,37 +126,64 @@ export async function createApiServer(options: CreateApiServerOptions): Promise<
     throw new ApiRequestError(405, `${req.method} is not allowed on ${url.pathname}`)
   }
 
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://local')
+  /** How a failure is answered: its status and the error body; unexpected ones are logged. */
+  const describeFailure = (req: IncomingMessage, error: unknown): { status: number; body: ApiErrorBody } => {
+    const status = error instanceof ApiRequestError ? error.status : error instanceof BaseError && error.name === 'AlarmNotOpenError' ? 409 : error instanceof BaseError && error.name === 'StoreInputError' ? 400 : 500
+    const e = error instanceof Error ? error : new Error(String(error))
+    if (status === 500) log(`api: ${req.method} ${JSON.stringify((req.url ?? '').slice(0, 200))} failed: ${e.stack ?? e.message}`)
+    return { status, body: { error: { name: e.name, message: (e as BaseError).shortMessage ?? e.message } } }
+  }
+
+  /**
+   * The one error boundary: every request, plain or upgrade, runs inside it from its
+   * first byte of handling, and whatever it throws (synchronously or not) is answered
+   * with its status instead of reaching the process. If even the answer fails (the
+   * client is gone, headers already sent), the connection is dropped and logged.
+   */
+  const guard = (req: IncomingMessage, work: () => unknown, answer: (status: number, body: ApiErrorBody) => void, drop: () => void): void => {
     Promise.resolve()
-      .then(() => {
-        authorize(req, url)
-        return route(req, url)
+      .then(work)
+      .catch((error: unknown) => {
+        const { status, body } = describeFailure(req, error)
+        answer(status, body)
       })
-      .then(
-        (body) => sendJson(res, 200, body),
-        (error: unknown) => {
-          const known = error instanceof ApiRequestError ? error.status : error instanceof BaseError && error.name === 'AlarmNotOpenError' ? 409 : error instanceof BaseError && error.name === 'StoreInputError' ? 400 : 500
-          const e = error as Error
-          if (known === 500) log(`api: ${req.method} ${url.pathname} failed: ${e.stack ?? e.message}`)
-          const body: ApiErrorBody = { error: { name: e.name, message: (e as BaseError).shortMessage ?? e.message } }
-          sendJson(res, known, body)
-        },
-      )
+      .catch((error: unknown) => {
+        log(`api: cannot answer ${req.method} ${JSON.stringify((req.url ?? '').slice(0, 200))}: ${(error as Error).message}; dropping the connection`)
+        drop()
+      })
+  }
+
+  const server = createServer((req, res) => {
+    guard(
+      req,
+      async () => {
+        const url = parseRequestUrl(req)
+        authorize(req, url)
+        sendJson(res, 200, await route(req, url))
+      },
+      (status, body) => sendJson(res, status, body),
+      () => res.destroy(),
+    )
   })
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4096 })
-  server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', 'http://local')
-    try {
-      authorize(req, url)
-      if (url.pathname !== '/api/events') throw new ApiRequestError(404, `no WebSocket endpoint ${url.pathname}; use /api/events`)
-    } catch (error) {
-      const e = error as ApiRequestError
-      socket.end(`HTTP/1.1 ${e.status ?? 400} ${e.shortMessage ?? 'Bad Request'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`)
-      return
-    }
-    wss.handleUpgrade(req, socket, head, (ws) => attach(ws))
+  server.on('upgrade', (req, socket: Duplex, head: Buffer) => {
+    // Node hands the raw socket over without its error listener: a reset before ws takes it must not be an uncaught 'error'.
+    socket.on('error', () => socket.destroy())
+    guard(
+      req,
+      () => {
+        const url = parseRequestUrl(req)
+        authorize(req, url)
+        if (url.pathname !== '/api/events') throw new ApiRequestError(404, `no WebSocket endpoint ${url.pathname}; use /api/events`)
+        wss.handleUpgrade(req, socket, head, (ws) => attach(ws))
+      },
+      (status, body) => {
+        const text = JSON.stringify(body)
+        socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(text)}\r\n\r\n${text}`)
+      },
+      () => socket.destroy(),
+    )
   })
 
   function attach(ws: WebSocket) {

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { Duplex } from 'node:stream'
 import { z } from 'zod'
 import { faultsPatchSchema, noFaults } from '../faults.ts'
 import { describeSimulator, type Simulator } from '../startSimulator.ts'
@@ -29,6 +30,18 @@ class HttpError extends Error {
 
 const maxBodyBytes = 64 * 1024
 
+/** The request target as a URL; only origin-form paths (`/api/state`), anything else is a 400. */
+function requestUrl(req: IncomingMessage): URL {
+  const target = req.url ?? ''
+  const shown = JSON.stringify(target.length > 120 ? `${target.slice(0, 120)}…` : target)
+  if (!target.startsWith('/') || target.startsWith('//')) throw new HttpError(400, `request target ${shown}: expected a path such as /api/state`)
+  try {
+    return new URL(target, 'http://localhost')
+  } catch {
+    throw new HttpError(400, `request target ${shown}: not a valid path`)
+  }
+}
+
 async function readJson(req: IncomingMessage): Promise<unknown> {
   let size = 0
   const chunks: Buffer[] = []
@@ -58,15 +71,21 @@ function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
 
 /** The simulator's local HTTP JSON API: state read-out, fault injection, clock control. */
 export function createControlApi(sim: Simulator, { host, port, log }: { host: string; port: number; log: (m: string) => void }): Promise<ControlApi> {
-  const device = (name: string) => {
-    const runtime = sim.devices.get(decodeURIComponent(name))
-    if (!runtime) throw new HttpError(404, `no device '${decodeURIComponent(name)}'; devices: ${[...sim.devices.keys()].join(', ')}`)
+  const device = (encoded: string) => {
+    let name: string
+    try {
+      name = decodeURIComponent(encoded)
+    } catch {
+      throw new HttpError(400, `device name '${encoded.slice(0, 64)}': not valid percent-encoding`)
+    }
+    const runtime = sim.devices.get(name)
+    if (!runtime) throw new HttpError(404, `no device '${name}'; devices: ${[...sim.devices.keys()].join(', ')}`)
     return runtime
   }
   const describeDevice = (name: string) => describeSimulator(sim).devices.find((d) => d.name === name)
 
   const handle = async (req: IncomingMessage): Promise<unknown> => {
-    const url = new URL(req.url ?? '/', 'http://localhost')
+    const url = requestUrl(req)
     const parts = url.pathname.split('/').filter(Boolean)
     const method = req.method ?? 'GET'
     if (parts[0] !== 'api') throw new HttpError(404, `no route ${method} ${url.pathname}; routes:\n${routes.join('\n')}`)
@@ -123,17 +142,32 @@ export function createControlApi(sim: Simulator, { host, port, log }: { host: st
     throw new HttpError(404, `no route ${method} ${url.pathname}; routes:\n${routes.join('\n')}`)
   }
 
+  /**
+   * The one error boundary: whatever a request throws, synchronously or not, is answered
+   * (unexpected errors as 500, logged) instead of reaching the process; if even the answer
+   * fails, the connection is dropped.
+   */
   const server = createServer((req, res: ServerResponse) => {
-    handle(req).then(
-      (body) => send(res, 200, body),
-      (error: unknown) => {
-        if (error instanceof HttpError) send(res, error.status, { error: error.message })
-        else {
-          log(`control API: ${req.method} ${req.url}: ${(error as Error).stack ?? String(error)}`)
+    Promise.resolve()
+      .then(() => handle(req))
+      .then(
+        (body) => send(res, 200, body),
+        (error: unknown) => {
+          if (error instanceof HttpError) return send(res, error.status, { error: error.message })
+          log(`control API: ${req.method} ${JSON.stringify((req.url ?? '').slice(0, 200))}: ${(error as Error).stack ?? String(error)}`)
           send(res, 500, { error: `internal error: ${(error as Error).message}` })
-        }
-      },
-    )
+        },
+      )
+      .catch((error: unknown) => {
+        log(`control API: cannot answer ${req.method} ${JSON.stringify((req.url ?? '').slice(0, 200))}: ${(error as Error).message}; dropping the connection`)
+        res.destroy()
+      })
+  })
+  // No WebSocket here: an upgrade is refused outright rather than left to the request handler on a kept-alive socket.
+  server.on('upgrade', (_req: IncomingMessage, socket: Duplex) => {
+    socket.on('error', () => socket.destroy())
+    const text = JSON.stringify({ error: `the control API has no WebSocket; routes:\n${routes.join('\n')}` })
+    socket.end(`HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(text)}\r\n\r\n${text}`)
   })
   return new Promise((resolve, reject) => {
     server.once('error', reject)

@@ -1,0 +1,30 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { rawGet, statusOf, upgradeHeaders } from '../../test/support/rawHttp.ts'
+import { testSite } from '../../test/support/simSites.ts'
+import { startSimulator, type Simulator } from '../startSimulator.ts'
+
+// The simulator's control API probed as a hostile local process would: raw bytes, so the
+// paths and headers reach the server exactly as sent.
+let sim: Simulator
+let port: number
+const logged: string[] = []
+beforeAll(async () => {
+  sim = await startSimulator(testSite(), { log: (m) => logged.push(m) })
+  port = Number(new URL(sim.apiUrl).port)
+})
+afterAll(() => sim?.close())
+
+describe('simulator control API: every request path is inside one error boundary', () => {
+  it.each([
+    ['GET //:99999/ (an unparseable URL)', 'GET', '//:99999/', {}],
+    ['the same as a WebSocket upgrade', 'GET', '//:99999/', upgradeHeaders],
+    ['a device name that is not percent-encoding', 'GET', '/api/devices/%E0%A4%A', {}],
+    ['the same on a fault write', 'PUT', '/api/devices/%zz/faults', {}],
+  ])('%s answers 400 and the simulator keeps serving', async (_name, method, path, headers) => {
+    const answer = await rawGet(port, path, headers, method)
+    expect(statusOf(answer), answer).toBe(400)
+    const next = await rawGet(port, '/api/health')
+    expect(statusOf(next), next).toBe(200)
+    expect(logged.filter((m) => m.includes('control API'))).toEqual([])
+  })
+})
