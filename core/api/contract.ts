@@ -5,7 +5,8 @@ import { z } from 'zod'
 import type { CycleReport } from '../control/createControlLoop.ts'
 import type { ForecastView, SiteEvent } from '../control/createSiteController.ts'
 import type { Plan } from '../schedule/planSchedule.ts'
-import type { Alarm, TelemetryRow } from '../store/createStore.ts'
+import type { Alarm, TelemetryTier } from '../store/createStore.ts'
+import type { TrendPoint } from './trend/downsampleM4.ts'
 
 const timeMs = z.coerce.number().int().min(0).max(8.64e15)
 
@@ -15,7 +16,12 @@ export const alarmsQuerySchema = z.strictObject({
   sinceMs: timeMs.optional(),
 })
 
-/** GET /api/trend: one point of one device (or device `site`: loadW, pvW, gridW). */
+/**
+ * GET /api/trend: one point of one device (or device `site`: loadW, pvW, gridW; the
+ * pairs are in GET /api/points). The server picks the tier by range (raw up to 6 h, 1 min
+ * up to 7 days, else 15 min; `tier` overrides) and thins it M4-style to at most
+ * `maxPoints` (default 4000: first, last, min and max of each of maxPoints / 4 columns).
+ */
 export const trendQuerySchema = z
   .strictObject({
     device: z.string().min(1).max(64),
@@ -23,8 +29,22 @@ export const trendQuerySchema = z
     fromMs: timeMs,
     toMs: timeMs,
     tier: z.enum(['raw', '1m', '15m']).optional(),
+    maxPoints: z.coerce.number().int().min(4).max(16_000).optional(),
   })
   .refine((q) => q.fromMs < q.toMs, { message: 'fromMs must be before toMs', path: ['toMs'] })
+
+/** GET /api/trend.csv: the same range as a CSV download, every row of the tier (not thinned); without device and point, every stored point of the site. */
+export const trendCsvQuerySchema = z
+  .strictObject({
+    device: z.string().min(1).max(64).optional(),
+    point: z.string().min(1).max(64).optional(),
+    fromMs: timeMs,
+    toMs: timeMs,
+    tier: z.enum(['raw', '1m', '15m']).optional(),
+    maxPoints: z.coerce.number().int().min(4).max(16_000).optional(),
+  })
+  .refine((q) => q.fromMs < q.toMs, { message: 'fromMs must be before toMs', path: ['toMs'] })
+  .refine((q) => q.point === undefined || q.device !== undefined, { message: 'a point needs its device', path: ['device'] })
 
 /** Who may do what; each role may also do everything the roles before it may. */
 export const roles = ['viewer', 'operator', 'installer'] as const
@@ -124,7 +144,9 @@ export type StateResult = { site: SiteSummary; cycle: CycleReport | null }
 export type PlanResult = { plan: Plan | null }
 export type ForecastResult = ForecastView
 export type AlarmsResult = { alarms: Alarm[] }
-export type TrendResult = { rows: TelemetryRow[] }
+/** `rows` are in time order; a stored bucket keeps its min and max when it was not thinned. */
+export type TrendResult = { device: string; point: string; fromMs: number; toMs: number; tier: TelemetryTier; bucketMs: number; sourceRows: number; rows: TrendPoint[] }
+export type PointsResult = { points: { device: string; point: string }[] }
 /** The operating mode in force: since when and who chose it (`system` when manual expired). */
 export type OperatingMode = ({ mode: 'auto' } | { mode: 'self-consumption' } | { mode: 'manual'; setpointW: number; expiresAtMs: number }) & { sinceMs: number; by: string }
 /** Settings changed at run time (start from the site file's `control` section). */

@@ -78,6 +78,8 @@ export type Store = {
   appendTelemetry(samples: readonly TelemetrySample[]): void
   /** Samples or buckets with fromMs <= timeMs < toMs, ordered by device, point, time. */
   queryTelemetry(q: TelemetryQuery): TelemetryRow[]
+  /** Every stored (device, point) pair, ordered by device then point. */
+  listSeries(): { device: string; point: string }[]
   /** Rolls closed buckets raw -> 1 min -> 15 min and prunes beyond retention; idempotent. */
   downsample(nowMs: number): void
   recordWrite(w: WriteRecord): void
@@ -571,6 +573,7 @@ export function createStore({ path, retention = {}, now = Date.now }: CreateStor
     path,
     appendTelemetry,
     queryTelemetry,
+    listSeries: () => q.allSeries.all().map(({ device, point }) => ({ device, point })),
     downsample,
     recordWrite,
     listWrites,
