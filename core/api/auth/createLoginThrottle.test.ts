@@ -22,7 +22,7 @@ it('lets a few failures through, then doubles the wait per name up to the cap', 
 })
 
 it('throttles an address across names, and a name case-insensitively', () => {
-  let t = 0
+  const t = 0
   const throttle = createLoginThrottle({ now: () => t, freeFailures: 1 })
   throttle.failed('a', '1.2.3.4')
   throttle.failed('b', '1.2.3.4')
