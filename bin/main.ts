@@ -2,7 +2,7 @@
 // exports `run(argv): Promise<number>` (the exit code); modules load lazily so one
 // command never pays for another's dependencies (TensorFlow, the chain client, ...).
 import { formatCliError } from '../core/cli/formatCliError.ts'
-import { UsageError } from '../core/errors/BaseError.ts'
+import { InputError, UsageError } from '../core/errors/BaseError.ts'
 
 type CommandModule = { run: (argv: string[]) => Promise<number> }
 
@@ -80,6 +80,6 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     process.stderr.write(`${formatCliError(error)}\n`)
-    process.exitCode = error instanceof UsageError ? 2 : 1
+    process.exitCode = error instanceof UsageError || error instanceof InputError ? 2 : 1
   },
 )

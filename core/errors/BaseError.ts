@@ -28,3 +28,8 @@ export class BaseError extends Error {
 export class UsageError extends BaseError {
   override name = 'UsageError' as const
 }
+
+/** A file or value from outside that is wrong (site file, CSV, plan input); the CLI prints it without a stack and exits with 2. */
+export class InputError extends BaseError {
+  override name: string = 'InputError'
+}

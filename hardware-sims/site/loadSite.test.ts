@@ -52,4 +52,19 @@ describe('loadSite', () => {
     expect(problemsOf('name: [unclosed')[0]).toMatch(/^YAML /)
     expect(() => loadSite('/nonexistent/site.yaml')).toThrow(/\/nonexistent\/site.yaml: invalid site file[\s\S]*cannot read the file \(ENOENT\)/)
   })
+
+  it('refuses an alias bomb, deep nesting and a huge file by name, without a stack trace', () => {
+    const lines = ['l0: &l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for (let i = 1; i < 9; i++) lines.push(`l${i}: &l${i} [${Array.from({ length: 9 }, () => `*l${i - 1}`).join(',')}]`)
+    expect(problemsOf(minimal(`  - { name: m, kind: meter, transport: { type: tcp, port: 502 } }`) + '\n' + lines.join('\n'))).toEqual([
+      expect.stringMatching(/^too many YAML aliases \(/),
+    ])
+    expect(problemsOf(`${'- '.repeat(100_000)}x`)).toEqual([expect.stringMatching(/^YAML nested deeper than 64 levels/)])
+    expect(problemsOf(`# ${'x'.repeat(1_100_000)}`)).toEqual([expect.stringMatching(/^the file is larger than 1 MiB/)])
+  })
+
+  it('a battery with socMinPct above socMaxPct is refused at socMinPct', () => {
+    const problems = problemsOf(minimal(`  - { name: b, kind: battery, transport: { type: tcp, port: 502 }, capacityWh: 1000, maxChargeW: 1, maxDischargeW: 1, socMinPct: 90, socMaxPct: 20, initialSocPct: 50 }`))
+    expect(problems).toContain('devices[0].socMinPct: expected socMinPct < socMaxPct (20), got 90')
+  })
 })

@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs'
-import { parseDocument } from 'yaml'
 import type { z } from 'zod'
-import { BaseError } from '../../core/errors/BaseError.ts'
+import { InputError } from '../../core/errors/BaseError.ts'
+import { maxYamlBytes, parseYamlText, YamlTextError } from '../../core/devices/site/parseYamlText.ts'
+import { readBoundedTextFile } from '../../core/devices/site/readBoundedTextFile.ts'
 import { siteSchema, type SiteConfig } from './siteSchema.ts'
 
-export class SiteFileError extends BaseError {
+export class SiteFileError extends InputError {
   override name = 'SiteFileError' as const
   readonly file: string
   readonly problems: string[]
@@ -32,11 +32,14 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
 
 /** Parses and validates site YAML text; `file` names it in messages. Throws SiteFileError listing every problem. */
 export function parseSite(text: string, file: string): SiteConfig {
-  const doc = parseDocument(text, { prettyErrors: true })
-  if (doc.errors.length) {
-    throw new SiteFileError({ file, problems: doc.errors.map((e) => `YAML ${e.message.split('\n')[0]}`) })
+  // The same guarded reader as core's site files (size, depth, alias bombs): pure text to data.
+  let input: unknown
+  try {
+    input = parseYamlText(text)
+  } catch (cause) {
+    if (cause instanceof YamlTextError) throw new SiteFileError({ file, problems: cause.problems, cause })
+    throw cause
   }
-  const input: unknown = doc.toJS()
   const result = siteSchema.safeParse(input)
   if (!result.success) {
     throw new SiteFileError({ file, problems: result.error.issues.map((issue) => describeIssue(issue, input)) })
@@ -46,11 +49,12 @@ export function parseSite(text: string, file: string): SiteConfig {
 
 /** Reads, parses and validates a site file. */
 export function loadSite(file: string): SiteConfig {
-  let text: string
+  let text: string | undefined
   try {
-    text = readFileSync(file, 'utf8')
+    text = readBoundedTextFile(file, maxYamlBytes)
   } catch (cause) {
     throw new SiteFileError({ file, problems: [`cannot read the file (${(cause as NodeJS.ErrnoException).code ?? 'error'})`], cause })
   }
+  if (text === undefined) throw new SiteFileError({ file, problems: ['the file is larger than 1 MiB; expected a site file of at most 1 MiB'] })
   return parseSite(text, file)
 }

@@ -1,9 +1,10 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parse, stringify } from 'yaml'
+import { stringify } from 'yaml'
 import type { DeviceDriver } from '../../devices/capabilities.ts'
 import { createConnectionPool } from '../../devices/modbus/createConnectionPool.ts'
+import { parseYamlText } from '../../devices/site/parseYamlText.ts'
 import { createSunSpecDriver } from '../../devices/sunspec/createSunSpecDriver.ts'
 import { createSiteLoadForecaster, type SiteLoadForecaster } from '../../forecast/createSiteLoadForecaster.ts'
 import { forecastPv } from '../../forecast/forecastPv.ts'
@@ -158,7 +159,8 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
   if (!(options.days > 0) || !Number.isInteger(options.days * 96)) throw new BacktestError(`days: expected a positive number of whole 15-minute slots, got ${options.days}`)
   let site: SimSite
   try {
-    site = parse(readFileSync(options.siteFile, 'utf8')) as SimSite
+    // Guarded like every site file: size, nesting depth and alias bombs are refused by name.
+    site = parseYamlText(readFileSync(options.siteFile, 'utf8')) as SimSite
   } catch (cause) {
     throw new BacktestError(`${options.siteFile}: cannot read the site file: ${(cause as Error).message}`, { cause })
   }

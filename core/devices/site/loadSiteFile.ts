@@ -1,10 +1,12 @@
-import { readFileSync, renameSync, writeFileSync } from 'node:fs'
-import { parseDocument, stringify } from 'yaml'
+import { renameSync, writeFileSync } from 'node:fs'
+import { stringify } from 'yaml'
 import { describeZodIssue } from '../../errors/describeZodIssue.ts'
-import { BaseError } from '../../errors/BaseError.ts'
+import { InputError } from '../../errors/BaseError.ts'
+import { maxYamlBytes, parseYamlText, YamlTextError } from './parseYamlText.ts'
+import { readBoundedTextFile } from './readBoundedTextFile.ts'
 import { siteFileSchema, type SiteFile } from './siteFileSchema.ts'
 
-export class SiteFileError extends BaseError {
+export class SiteFileError extends InputError {
   override name = 'SiteFileError' as const
   readonly problems: string[]
   constructor({ file, problems, cause }: { file: string; problems: string[]; cause?: unknown }) {
@@ -15,15 +17,20 @@ export class SiteFileError extends BaseError {
 
 /** Reads and validates a site file (YAML or JSON); every problem is listed with its path. */
 export function loadSiteFile(file: string): SiteFile {
-  let text: string
+  let text: string | undefined
   try {
-    text = readFileSync(file, 'utf8')
+    text = readBoundedTextFile(file, maxYamlBytes)
   } catch (cause) {
     throw new SiteFileError({ file, problems: [`cannot read the file (${(cause as NodeJS.ErrnoException).code ?? 'error'})`], cause })
   }
-  const doc = parseDocument(text)
-  if (doc.errors.length) throw new SiteFileError({ file, problems: doc.errors.map((e) => `YAML ${e.message.split('\n')[0]}`) })
-  const input: unknown = doc.toJS()
+  if (text === undefined) throw new SiteFileError({ file, problems: ['the file is larger than 1 MiB; expected a site file of at most 1 MiB'] })
+  let input: unknown
+  try {
+    input = parseYamlText(text)
+  } catch (cause) {
+    if (cause instanceof YamlTextError) throw new SiteFileError({ file, problems: cause.problems, cause })
+    throw cause
+  }
   const result = siteFileSchema.safeParse(input)
   if (!result.success) throw new SiteFileError({ file, problems: result.error.issues.map((i) => describeZodIssue(i, input)) })
   return result.data

@@ -34,6 +34,7 @@ export const siteDeviceSchema = z.strictObject({
       socMinPct: z.number().min(0).max(100).optional(),
       socMaxPct: z.number().min(0).max(100).optional(),
     })
+    .superRefine((limits, ctx) => checkSocRange(limits.socMinPct, limits.socMaxPct, ctx))
     .optional(),
   /** For profile devices: unit IDs of named units behind the gateway (e.g. a Victron GX's vebus). */
   modbusUnits: z.record(z.string(), z.number().int().min(0).max(255)).optional(),
@@ -41,6 +42,23 @@ export const siteDeviceSchema = z.strictObject({
   variant: z.string().optional(),
   pollIntervalMs: z.number().int().min(100).max(3_600_000).default(1000),
 })
+
+/** An empty SoC range leaves the battery nothing to use; named at socMinPct with both values. */
+function checkSocRange(minPct: number | undefined, maxPct: number | undefined, ctx: z.RefinementCtx): void {
+  if (minPct !== undefined && maxPct !== undefined && !(minPct < maxPct)) {
+    ctx.addIssue({ code: 'custom', path: ['socMinPct'], message: `expected below socMaxPct (${maxPct}), got ${minPct}` })
+  }
+}
+
+/** Whether this runtime's Intl knows the zone (IANA names such as Europe/Berlin, and UTC). */
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone })
+    return true
+  } catch {
+    return false
+  }
+}
 
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a local date YYYY-MM-DD')
 
@@ -57,7 +75,7 @@ export const siteControlSchema = z.strictObject({
       targetEndSocPct: z.number().min(0).max(100).default(30),
       degradationCostEurPerKWh: z.number().min(0).default(0.01),
     })
-    .refine((b) => b.socMinPct < b.socMaxPct, { message: 'socMinPct must be below socMaxPct' })
+    .superRefine((b, ctx) => checkSocRange(b.socMinPct, b.socMaxPct, ctx))
     .default({ socMinPct: 10, socMaxPct: 95, targetEndSocPct: 30, degradationCostEurPerKWh: 0.01 }),
   tariff: z
     .strictObject({
@@ -126,7 +144,12 @@ export const siteMarketSchema = z
 export const siteFileSchema = z
   .strictObject({
     name: z.string().min(1).max(64),
-    timezone: z.string().optional(),
+    timezone: z
+      .string()
+      .superRefine((zone, ctx) => {
+        if (!isTimeZone(zone)) ctx.addIssue({ code: 'custom', message: `expected an IANA time zone such as Europe/Berlin, got ${JSON.stringify(zone)}` })
+      })
+      .optional(),
     devices: z.array(siteDeviceSchema).min(1),
     control: siteControlSchema.optional(),
     market: siteMarketSchema.optional(),

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest'
+import { maxYamlDepth, parseYamlText, YamlTextError } from './parseYamlText.ts'
+
+const problemsOf = (text: string): string[] => {
+  try {
+    parseYamlText(text)
+  } catch (error) {
+    expect(error).toBeInstanceOf(YamlTextError)
+    return (error as YamlTextError).problems
+  }
+  throw new Error('expected the text to be refused')
+}
+
+describe('parseYamlText', () => {
+  it('reads ordinary YAML and JSON, anchors and aliases included', () => {
+    expect(parseYamlText('a: &x [1, 2]\nb: *x\n')).toEqual({ a: [1, 2], b: [1, 2] })
+    expect(parseYamlText('{"a": {"b": [true, null]}}')).toEqual({ a: { b: [true, null] } })
+  })
+
+  it('accepts nesting up to the limit and refuses one level more', () => {
+    const nested = (levels: number) => `${'['.repeat(levels)}${']'.repeat(levels)}`
+    expect(() => parseYamlText(nested(maxYamlDepth))).not.toThrow()
+    expect(problemsOf(nested(maxYamlDepth + 1))).toEqual([`YAML nested deeper than ${maxYamlDepth} levels (at least ${maxYamlDepth + 1})`])
+  })
+
+  it('refuses 100,000 nested block sequences (200 kB that aborted node inside yaml) by name', () => {
+    expect(problemsOf(`${'- '.repeat(100_000)}x`)).toEqual([expect.stringMatching(/^YAML nested deeper than 64 levels/)])
+  })
+
+  it('refuses a billion laughs', () => {
+    const lines = ['l0: &l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for (let i = 1; i < 9; i++) lines.push(`l${i}: &l${i} [${Array.from({ length: 9 }, () => `*l${i - 1}`).join(',')}]`)
+    expect(problemsOf(lines.join('\n'))).toEqual([expect.stringMatching(/^too many YAML aliases \(more than 100/)])
+  })
+
+  it('names a syntax error', () => {
+    expect(problemsOf('a: [1, 2\n')[0]).toMatch(/^YAML /)
+  })
+})

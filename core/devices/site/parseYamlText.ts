@@ -1,0 +1,71 @@
+import { parseDocument, Parser } from 'yaml'
+import { BaseError } from '../../errors/BaseError.ts'
+
+/** Text that is not a YAML document GridMesh will read; each problem says why. */
+export class YamlTextError extends BaseError {
+  override name = 'YamlTextError' as const
+  readonly problems: string[]
+  constructor({ problems, cause }: { problems: string[]; cause?: unknown }) {
+    super(problems[0] ?? 'invalid YAML', { metaMessages: problems.slice(1), cause })
+    this.problems = problems
+  }
+}
+
+/** Our files are small: the biggest real site file is a few kB. */
+export const maxYamlBytes = 1024 * 1024
+/** Deeper than any schema we read (a site file nests 5 levels); the composer recurses per level. */
+export const maxYamlDepth = 64
+/** Alias expansions allowed (yaml's own count: uses times the aliases they contain); a billion-laughs file needs millions. */
+export const maxYamlAliasCount = 100
+
+/**
+ * Parses YAML (or JSON) text from outside into plain data, refusing what would exhaust the process:
+ * more than 1 MiB, nesting deeper than 64 levels, an alias bomb. Throws YamlTextError.
+ */
+export function parseYamlText(text: string): unknown {
+  const bytes = Buffer.byteLength(text, 'utf8')
+  if (bytes > maxYamlBytes) throw new YamlTextError({ problems: [`the file is larger than 1 MiB (${(bytes / 1024 / 1024).toFixed(1)} MiB); expected a site file of at most 1 MiB`] })
+  // yaml's composer and toJS recurse once per nesting level; ~100,000 levels (200 kB of
+  // '- - - ...') abort node with a fatal out-of-memory inside V8's regexp compiler, which
+  // no catch can stop. Its CST parser keeps an explicit stack, so the depth is measured
+  // on the CST first, iteratively.
+  const depth = measureDepth(text)
+  if (depth > maxYamlDepth) throw new YamlTextError({ problems: [`YAML nested deeper than ${maxYamlDepth} levels (at least ${depth})`] })
+  const doc = parseDocument(text, { prettyErrors: false })
+  if (doc.errors.length) throw new YamlTextError({ problems: doc.errors.map((e) => `YAML ${e.message.split('\n')[0]}`) })
+  try {
+    return doc.toJS({ maxAliasCount: maxYamlAliasCount })
+  } catch (cause) {
+    // yaml throws a ReferenceError when aliases would expand beyond maxAliasCount.
+    if (cause instanceof ReferenceError && /alias/i.test(cause.message)) {
+      throw new YamlTextError({ problems: [`too many YAML aliases (more than ${maxYamlAliasCount} expansions: an alias bomb?)`], cause })
+    }
+    if (cause instanceof ReferenceError) throw new YamlTextError({ problems: [`YAML ${cause.message}`], cause })
+    throw cause
+  }
+}
+
+type CstNode = { type?: string; value?: unknown; key?: unknown; items?: unknown[] }
+
+/** The deepest nesting of collections in the text's CST, walked without recursion; stops counting past the limit. */
+function measureDepth(text: string): number {
+  let deepest = 0
+  const stack: [CstNode, number][] = []
+  for (const token of new Parser().parse(text)) stack.push([token as CstNode, 0])
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!
+    if (!node || typeof node !== 'object') continue
+    if (node.value) stack.push([node.value as CstNode, depth])
+    if (Array.isArray(node.items)) {
+      // A collection: one level deeper than its parent; its keys and values sit inside it.
+      const level = depth + 1
+      if (level > deepest) deepest = level
+      if (deepest > maxYamlDepth) return deepest
+      for (const item of node.items as CstNode[]) {
+        if (item?.key) stack.push([item.key as CstNode, level])
+        if (item?.value) stack.push([item.value as CstNode, level])
+      }
+    }
+  }
+  return deepest
+}
