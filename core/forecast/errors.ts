@@ -1,7 +1,7 @@
-import { BaseError } from '../errors/BaseError.ts'
+import { BaseError, InputError } from '../errors/BaseError.ts'
 
 /** A load CSV that cannot be used: says which file, which row (1-based line, header = 1), which column, and what was expected. */
-export class LoadCsvError extends BaseError {
+export class LoadCsvError extends InputError {
   override name = 'LoadCsvError' as const
   readonly file: string
   readonly row: number | undefined

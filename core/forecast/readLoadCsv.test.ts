@@ -68,4 +68,25 @@ describe('readLoadCsv', () => {
     expect(csv.missingLoadRows).toEqual([3])
     expect(Number.isNaN(csv.loadKw[1] ?? 0)).toBe(true)
   })
+
+  it('names the row of an absurd or infinite load (1e308 kW, 1e999, Infinity)', () => {
+    expect(() => read(rows(['1', '2', '1e308', '3']))).toThrow("site.csv: row 4: column 'load_kw': load 1e308 kW is implausible for one site; expected at most 1e8 kW (100 GW)")
+    expect(() => read(rows(['1', '1e999']))).toThrow("site.csv: row 3: column 'load_kw': '1e999' is not a finite number")
+    expect(() => read(rows(['1', 'Infinity']))).toThrow("site.csv: row 3: column 'load_kw': 'Infinity' is not a number")
+    expect(() => read(rows(['1', '-Infinity']))).toThrow("site.csv: row 3: column 'load_kw': '-Infinity' is not a number")
+  })
+
+  it('names a gap of a year by its rows and its from/to times', () => {
+    const text = 'timestamp,load_kw\n2023-01-01T00:00:00Z,1\n2023-01-01T00:15:00Z,1\n2024-01-01T00:30:00Z,1\n2024-01-01T00:45:00Z,1\n'
+    expect(() => read(text)).toThrow(
+      "site.csv: row 4: column 'timestamp': a gap of 365.0 days between row 3 (2023-01-01T00:15:00.000Z) and row 4 (2024-01-01T00:30:00.000Z); expected gaps of at most 60 days (split the file, or drop the rows before the gap)",
+    )
+  })
+
+  it('refuses a history spanning more than 20 years, which would not fit in memory on a regular grid', () => {
+    const lines = ['timestamp,load_kw']
+    for (let year = 1990; year <= 2024; year++) for (const day of ['01-01', '02-15', '04-01', '05-15', '07-01', '08-15', '10-01', '11-15']) lines.push(`${year}-${day}T00:00:00Z,1`)
+    expect(() => read(`${lines.join('\n')}\n`)).toThrow(/^site\.csv: row \d+: column 'timestamp': rows 2-\d+ span more than 20 years \(1990-01-01T00:00:00\.000Z to 2010-02-15T00:00:00\.000Z\); expected a history of at most 20 years/)
+  })
 })
+

@@ -40,6 +40,13 @@ export type ReadLoadCsvResult = {
 }
 
 const unitFactorToKw: Record<PowerUnit, number> = { W: 0.001, kW: 1, MW: 1000 }
+/** 100 GW: more than any single site or grid draws; a larger value is a typo or garbage, not a load. */
+const maxLoadKw = 1e8
+const dayMs = 86_400_000
+/** Longer gaps leave the lag features nothing to learn from across them; the rows before are better dropped. */
+const maxGapMs = 60 * dayMs
+/** The regular grid of toRegularSeries costs ~30 bytes a slot: 20 years of 1-min slots is ~300 MB. */
+const maxSpanMs = 20 * 365.25 * dayMs
 const missingCell = /^(|nan|na|n\/a|null|none|-)$/i
 const energyUnit = /^(wh|kwh|mwh|gwh)$/i
 
@@ -144,6 +151,7 @@ export function readLoadCsv(parameters: ReadLoadCsvParameters): ReadLoadCsvResul
   const missingLoadRows: number[] = []
   let n = 0
   let naiveTimes = false
+  let absurdRow: { row: number; text: string } | undefined
   for (let line = 1; line < lines.length; line++) {
     const raw = lines[line] ?? ''
     const row = line + 1
@@ -158,6 +166,25 @@ export function readLoadCsv(parameters: ReadLoadCsvParameters): ReadLoadCsvResul
       throw new LoadCsvError({ file, row, column: timeColumn, problem: `cannot read '${timeText}' as a time`, expected: 'ISO 8601 (2014-01-01T00:30:00Z, or without zone plus --timezone) or Unix seconds/milliseconds' })
     }
     if (timeMs.naive) naiveTimes = true
+    if (n > 0 && timeMs.ms - (timesMs[n - 1] ?? 0) > maxGapMs) {
+      const fromMs = timesMs[n - 1] ?? 0
+      throw new LoadCsvError({
+        file,
+        row,
+        column: timeColumn,
+        problem: `a gap of ${((timeMs.ms - fromMs) / dayMs).toFixed(1)} days between row ${rows[n - 1]} (${new Date(fromMs).toISOString()}) and row ${row} (${new Date(timeMs.ms).toISOString()})`,
+        expected: `gaps of at most ${maxGapMs / dayMs} days (split the file, or drop the rows before the gap)`,
+      })
+    }
+    if (n > 0 && timeMs.ms - (timesMs[0] ?? 0) > maxSpanMs) {
+      throw new LoadCsvError({
+        file,
+        row,
+        column: timeColumn,
+        problem: `rows ${rows[0]}-${row} span more than 20 years (${new Date(timesMs[0] ?? 0).toISOString()} to ${new Date(timeMs.ms).toISOString()})`,
+        expected: 'a history of at most 20 years (drop the oldest rows)',
+      })
+    }
     if (n > 0 && timeMs.ms < (timesMs[n - 1] ?? 0)) {
       throw new LoadCsvError({
         file,
@@ -176,12 +203,15 @@ export function readLoadCsv(parameters: ReadLoadCsvParameters): ReadLoadCsvResul
       const match = /^([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Za-z]+)?$/.exec(loadText)
       if (!match?.[1]) throw new LoadCsvError({ file, row, column: loadColumn, problem: `'${loadText}' is not a number`, expected: `a load in ${unit}` })
       value = Number(match[1])
+      if (!Number.isFinite(value)) throw new LoadCsvError({ file, row, column: loadColumn, problem: `'${loadText}' is not a finite number`, expected: `a load in ${unit}` })
       if (match[2] !== undefined) {
         const cellUnit = parseUnit(match[2])
         if (cellUnit === 'energy') throw new LoadCsvError({ file, row, column: loadColumn, problem: `wrong unit: '${loadText}' is an energy`, expected: `average power in ${unit}` })
         if (cellUnit !== unit) throw new LoadCsvError({ file, row, column: loadColumn, problem: `wrong unit: '${loadText}' is not in ${unit}`, expected: `values in ${unit} (or --unit ${cellUnit ?? '?'})` })
       }
       if (value < 0) throw new LoadCsvError({ file, row, column: loadColumn, problem: `load ${loadText} is negative`, expected: 'load >= 0 (site consumption; export belongs in a grid column, not the load)' })
+      // Named after the loop: a whole column in the wrong unit gets the median check's better hint first.
+      if (value * factor > maxLoadKw && absurdRow === undefined) absurdRow = { row, text: loadText }
     }
     timesMs[n] = timeMs.ms
     loadKw[n] = value * factor
@@ -221,6 +251,9 @@ export function readLoadCsv(parameters: ReadLoadCsvParameters): ReadLoadCsvResul
       problem: `wrong unit: the median load would be ${(medianKw / 1e6).toFixed(0)} GW with ${unit}`,
       expected: `a plausible load; pass --unit ${unit === 'MW' ? 'kW' : 'W'} if the values are in ${unit === 'MW' ? 'kW' : 'W'}`,
     })
+  }
+  if (absurdRow) {
+    throw new LoadCsvError({ file, row: absurdRow.row, column: loadColumn, problem: `load ${absurdRow.text} ${unit} is implausible for one site`, expected: 'at most 1e8 kW (100 GW)' })
   }
   return {
     file,
