@@ -19,7 +19,8 @@ options:
   --out FILE     also write the plan JSON to FILE
   -h, --help     show this help
 
-exit codes: 0 plan printed (also when goals are unmet: see unmetGoals), 1 bad input file, 2 usage error
+exit codes: 0 plan printed (also when goals are unmet: see unmetGoals), 1 bad input file, 2 usage error,
+            3 the solver failed: the fallback plan (battery idle) was printed, the reason in unmetGoals
 `
 
 /** Runs `gridmesh plan`; returns the exit code. */
@@ -53,7 +54,8 @@ export async function run(argv: string[]): Promise<number> {
     await rename(temporary, options.out)
   }
   process.stdout.write(options.json ? json : formatPlan(plan))
-  return 0
+  // A fallback is no plan of the input's making: a script must not take it for one.
+  return plan.status === 'fallback' ? 3 : 0
 }
 
 function parseOptions(argv: string[]) {

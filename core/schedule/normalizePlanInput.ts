@@ -121,20 +121,11 @@ function normalizeBattery(
   const b = input.battery!
   const capacityKWh = b.capacityWh / 1000
   const initialKWh = (b.socPct / 100) * capacityKWh
-  let minPct = b.minSocPct
-  let maxPct = b.maxSocPct
-  let maxChargeKw = b.maxChargePowerW / 1000
-  let maxDischargeKw = b.maxDischargePowerW / 1000
-  if (minPct > maxPct) {
-    warnings.push({
-      code: 'battery-soc-range-empty',
-      message: `battery.minSocPct (${minPct}) > battery.maxSocPct (${maxPct}): no SoC range to use, battery held idle`,
-    })
-    minPct = 0
-    maxPct = 100
-    maxChargeKw = 0
-    maxDischargeKw = 0
-  }
+  // minSocPct <= maxSocPct: the schema refuses an empty range (planInputSchema.ts).
+  const minPct = b.minSocPct
+  const maxPct = b.maxSocPct
+  const maxChargeKw = b.maxChargePowerW / 1000
+  const maxDischargeKw = b.maxDischargePowerW / 1000
   const configuredMinKWh = (minPct / 100) * capacityKWh
   const configuredMaxKWh = (maxPct / 100) * capacityKWh
 

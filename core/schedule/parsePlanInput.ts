@@ -6,7 +6,13 @@ import { PlanInputSchema, type PlanInput } from './planInputSchema.ts'
 export function parsePlanInput(data: unknown, source = 'input'): PlanInput {
   const result = PlanInputSchema.safeParse(data, { reportInput: true })
   if (result.success) return result.data
-  throw new PlanInputError({ source, problems: result.error.issues.map(formatIssue) })
+  throw new PlanInputError({ source, problems: onePerPath(result.error.issues).map(formatIssue) })
+}
+
+/** An integer field past its bound fails zod's safe-integer check too; the bound with its unit says more. */
+function onePerPath(issues: z.core.$ZodIssue[]): z.core.$ZodIssue[] {
+  const tooBig = new Set(issues.filter((i) => (i.code === 'too_big' || i.code === 'too_small') && i.message.startsWith('expected ')).map((i) => formatPath(i.path)))
+  return issues.filter((i) => !((i.code === 'too_big' || i.code === 'too_small') && !i.message.startsWith('expected ') && tooBig.has(formatPath(i.path))))
 }
 
 function formatIssue(issue: z.core.$ZodIssue): string {
@@ -42,6 +48,8 @@ function describeIssue(issue: z.core.$ZodIssue): string {
         const relation = issue.code === 'too_small' ? 'at least' : 'at most'
         return `expected ${relation} ${String(bound)} ${count}${length === undefined ? '' : `, got ${length}`}`
       }
+      // The schema's bounds carry their unit in the message (planInputSchema.ts).
+      if (issue.message.startsWith('expected ')) return `${issue.message}${got}`
       const op = issue.code === 'too_small' ? (inclusive ? '>=' : '>') : inclusive ? '<=' : '<'
       return `expected a number ${op} ${String(bound)}${got}`
     }

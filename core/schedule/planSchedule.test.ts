@@ -267,12 +267,10 @@ describe('planSchedule: never infeasible, reports unmet goals with reasons', () 
     expect(plan.unmetGoals[0]!.message).toMatch(/allowPvCurtailment is false/)
   })
 
-  it('holds the battery idle with a warning when minSocPct > maxSocPct', async () => {
-    const plan = await planSchedule(
-      hourly({ load: [0, 2000], importPrice: [0.1, 0.9] }, { battery: battery({ socPct: 50, minSocPct: 80, maxSocPct: 20 }) }),
-    )
-    expect(plan.warnings.map((w) => w.code)).toContain('battery-soc-range-empty')
-    expect(plan.slots.every((slot) => slot.batteryPowerW === 0 && slot.socPct === 50)).toBe(true)
+  it('refuses minSocPct > maxSocPct by the field (an empty SoC range is a mistake, not a plan)', async () => {
+    await expect(
+      planSchedule(hourly({ load: [0, 2000], importPrice: [0.1, 0.9] }, { battery: battery({ socPct: 50, minSocPct: 80, maxSocPct: 20 }) })),
+    ).rejects.toThrow('input: battery.minSocPct: expected at most maxSocPct (20), got 80')
   })
 
   it('charges back into range as fast as allowed when the SoC starts below the minimum', async () => {
