@@ -1,0 +1,13 @@
+import { mount } from 'svelte'
+import App from './App.svelte'
+import './app.css'
+import { readTokenFromLink } from './lib/readTokenFromLink.ts'
+import { SessionStore } from './stores/SessionStore.svelte.ts'
+import { SiteStore } from './stores/SiteStore.svelte.ts'
+import { createHttpTransport } from './transport/createHttpTransport.ts'
+
+const transport = createHttpTransport({ token: readTokenFromLink(location, history, sessionStorage) })
+const session = new SessionStore(transport)
+const site = new SiteStore(transport)
+
+mount(App, { target: document.getElementById('app') as HTMLElement, props: { session, site, transport } })
