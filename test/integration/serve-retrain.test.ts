@@ -72,6 +72,8 @@ describe('gridmesh serve: retraining on the site history', () => {
       sim.tick()
       simTimeMs += cycleMs
       await site.controller.tick()
+      // A stepped clock waits for a plan the cycle started (it is made beside the cycle).
+      await site.controller.planning()
     }
     const f = site.controller.forecast()
     expect(f.loadMethod).toBe('model')

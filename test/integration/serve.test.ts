@@ -36,6 +36,8 @@ function siteFile(ready: Simulator['ready']) {
 async function runFor(durationMs: number) {
   for (const end = simTimeMs + durationMs; simTimeMs < end; ) {
     await site.controller.tick()
+    // A stepped clock waits for a plan the cycle started (it is made beside the cycle).
+    await site.controller.planning()
     sim.advance(cycleMs)
     sim.tick()
     simTimeMs += cycleMs
