@@ -1,5 +1,7 @@
 import { SerialPort } from 'serialport'
 import { crc16 } from '../../core/devices/modbus/crc16.ts'
+import { parseRtuRequest } from './parseRtuRequest.ts'
+import { rtuRequestLength } from './rtuRequestLength.ts'
 import type { UnitDispatcher } from './UnitDispatcher.ts'
 
 export type RtuEndpoint = {
@@ -8,15 +10,6 @@ export type RtuEndpoint = {
 }
 
 export type RtuOptions = { path: string; baudRate: number; parity: 'none' | 'even' | 'odd'; stopBits: 1 | 2 }
-
-/** Length of an RTU request frame from its first bytes, or null if it cannot be known yet. */
-function requestLength(frame: Buffer): number | null {
-  if (frame.length < 2) return null
-  const fc = frame[1]!
-  if (fc >= 1 && fc <= 6) return 8
-  if (fc === 0x0f || fc === 0x10) return frame.length >= 7 ? 9 + frame[6]! : null
-  return null // unknown function: the frame ends at the inter-frame silence
-}
 
 /**
  * Modbus RTU server on a serial line. Frames end where their function code says or at
@@ -33,17 +26,17 @@ export function createRtuServer(options: RtuOptions, dispatcher: UnitDispatcher)
   let chain: Promise<void> = Promise.resolve()
 
   const handleFrame = (frame: Buffer) => {
-    if (frame.length < 4) {
+    const request = parseRtuRequest(frame)
+    if (request.kind === 'fragment') {
       dispatcher.log(`rtu ${options.path}: dropped a ${frame.length}-byte fragment`)
       return
     }
-    const expected = frame.readUInt16LE(frame.length - 2)
-    if (crc16(frame, frame.length - 2) !== expected) {
+    if (request.kind === 'bad-crc') {
       dispatcher.log(`rtu ${options.path}: dropped a frame with a bad CRC (${frame.toString('hex')})`)
       return
     }
-    const unitId = frame[0]!
-    const { pdu, delayMs } = dispatcher.dispatch(unitId, frame.subarray(1, frame.length - 2))
+    const { unitId } = request
+    const { pdu, delayMs } = dispatcher.dispatch(unitId, request.pdu)
     if (!pdu || unitId === 0) return
     const out = Buffer.allocUnsafe(pdu.length + 3)
     out[0] = unitId
@@ -57,7 +50,7 @@ export function createRtuServer(options: RtuOptions, dispatcher: UnitDispatcher)
 
   const drain = () => {
     for (;;) {
-      const length = requestLength(pending)
+      const length = rtuRequestLength(pending)
       if (length === null || pending.length < length) return
       const frame = pending.subarray(0, length)
       pending = pending.subarray(length)

@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net'
+import { readMbapFrame } from '../../core/devices/modbus/readMbapFrame.ts'
 import type { UnitDispatcher } from './UnitDispatcher.ts'
 
 export type TcpEndpoint = {
@@ -10,7 +11,6 @@ export type TcpEndpoint = {
 }
 
 const mbapLength = 7
-const maxPduLength = 253
 
 /**
  * Modbus TCP server on one host:port. Frames are MBAP (transaction, protocol 0, length,
@@ -31,19 +31,16 @@ export function createTcpServer(host: string, port: number, dispatcher: UnitDisp
     let queue: Promise<void> | null = null
     socket.on('data', (chunk) => {
       pending = pending.length ? Buffer.concat([pending, chunk]) : chunk
-      while (pending.length >= mbapLength) {
-        const protocol = pending.readUInt16BE(2)
-        const length = pending.readUInt16BE(4)
-        if (protocol !== 0 || length < 2 || length > maxPduLength + 1) {
-          dispatcher.log(`tcp ${host}:${port}: malformed MBAP header from ${socket.remoteAddress}:${socket.remotePort} (protocol ${protocol}, length ${length}); closing the connection`)
+      for (;;) {
+        const read = readMbapFrame(pending, 2)
+        if (read.kind === 'incomplete') break
+        if (read.kind === 'bad') {
+          dispatcher.log(`tcp ${host}:${port}: malformed MBAP header from ${socket.remoteAddress}:${socket.remotePort} (protocol ${read.protocol}, length ${read.length}); closing the connection`)
           socket.destroy()
           return
         }
-        if (pending.length < 6 + length) break
-        const transaction = pending.readUInt16BE(0)
-        const unitId = pending[6]!
-        const pdu = pending.subarray(mbapLength, 6 + length)
-        pending = pending.subarray(6 + length)
+        const { transaction, unitId, pdu } = read.frame
+        pending = read.rest
         const { pdu: reply, delayMs } = dispatcher.dispatch(unitId, pdu)
         if (!reply) continue
         const frame = Buffer.allocUnsafe(mbapLength + reply.length)

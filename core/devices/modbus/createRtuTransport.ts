@@ -1,7 +1,8 @@
 import { SerialPort } from 'serialport'
 import { crc16 } from './crc16.ts'
 import { ModbusConnectionError, ModbusExceptionError, ModbusFrameError, ModbusTimeoutError } from './errors.ts'
-import { expectedResponseLength, type ModbusTransport } from './ModbusTransport.ts'
+import type { ModbusTransport } from './ModbusTransport.ts'
+import { readRtuResponse } from './readRtuResponse.ts'
 
 export type RtuTransportOptions = {
   path: string
@@ -44,22 +45,14 @@ export function createRtuTransport(options: RtuTransportOptions): ModbusTranspor
       return
     }
     buffer = buffer.length ? Buffer.concat([buffer, chunk]) : chunk
-    if (buffer.length < 5) return
-    const fc = job.pdu[0]!
-    const isException = buffer[1] === (fc | 0x80)
-    const total = isException ? 5 : 3 + (expectedResponseLength(job.pdu) ?? buffer.length - 3)
-    if (buffer.length < total) return
-    const frame = buffer.subarray(0, total)
+    const read = readRtuResponse(buffer, job.unitId, job.pdu)
+    if (read.kind === 'incomplete') return
     buffer = Buffer.alloc(0)
     inFlight = null
     clearTimeout(job.timer)
-    let error: Error | null = null
-    if (crc16(frame, total - 2) !== frame.readUInt16LE(total - 2)) error = new ModbusFrameError({ endpoint, reason: `bad CRC in ${frame.toString('hex')}` })
-    else if (frame[0] !== job.unitId) error = new ModbusFrameError({ endpoint, reason: `unit ${frame[0]} answered a request to unit ${job.unitId}` })
-    else if (isException) error = new ModbusExceptionError({ endpoint, unitId: job.unitId, functionCode: fc, code: frame[2]!, address: job.address })
-    else if (frame[1] !== fc) error = new ModbusFrameError({ endpoint, reason: `function 0x${frame[1]?.toString(16)} in answer to 0x${fc.toString(16)}` })
-    if (error) job.reject(error)
-    else job.resolve(Buffer.from(frame.subarray(1, total - 2)))
+    if (read.kind === 'ok') job.resolve(read.pdu)
+    else if (read.kind === 'exception') job.reject(new ModbusExceptionError({ endpoint, unitId: job.unitId, functionCode: job.pdu[0]!, code: read.code, address: job.address }))
+    else job.reject(new ModbusFrameError({ endpoint, reason: read.reason }))
     next()
   })
 

@@ -1,6 +1,8 @@
 import { connect, type Socket } from 'node:net'
 import { ModbusConnectionError, ModbusExceptionError, ModbusFrameError, ModbusTimeoutError } from './errors.ts'
-import { expectedResponseLength, type ModbusTransport } from './ModbusTransport.ts'
+import { checkResponsePdu } from './checkResponsePdu.ts'
+import type { ModbusTransport } from './ModbusTransport.ts'
+import { readMbapFrame } from './readMbapFrame.ts'
 
 export type TcpTransportOptions = {
   host: string
@@ -92,10 +94,11 @@ export function createTcpTransport(options: TcpTransportOptions): ModbusTranspor
 
   const onData = (chunk: Buffer) => {
     buffer = buffer.length ? Buffer.concat([buffer, chunk]) : chunk
-    while (buffer.length >= 7) {
-      const length = buffer.readUInt16BE(4)
-      if (buffer.readUInt16BE(2) !== 0 || length < 3 || length > 254) {
-        const reason = `MBAP header with protocol ${buffer.readUInt16BE(2)} and length ${length}`
+    for (;;) {
+      const read = readMbapFrame(buffer, 3)
+      if (read.kind === 'incomplete') return
+      if (read.kind === 'bad') {
+        const { reason } = read
         log(`${endpoint}: ${reason}; reconnecting`)
         const job = inFlight
         inFlight = null
@@ -103,11 +106,8 @@ export function createTcpTransport(options: TcpTransportOptions): ModbusTranspor
         dropSocket(reason)
         return
       }
-      if (buffer.length < 6 + length) return
-      const tid = buffer.readUInt16BE(0)
-      const unitId = buffer[6]!
-      const pdu = buffer.subarray(7, 6 + length)
-      buffer = buffer.subarray(6 + length)
+      const { transaction: tid, unitId, pdu } = read.frame
+      buffer = read.rest
       const job = inFlight
       if (!job || tid !== job.transaction) {
         log(`${endpoint}: dropped a response with transaction id ${tid} (${job ? `waiting for ${job.transaction}` : 'nothing pending'}): a late answer to a timed-out request`)
@@ -122,13 +122,10 @@ export function createTcpTransport(options: TcpTransportOptions): ModbusTranspor
   }
 
   const checkResponse = (job: Pending, unitId: number, pdu: Buffer): Error | null => {
-    const fc = job.pdu[0]!
     if (unitId !== job.unitId && job.unitId !== 0) return new ModbusFrameError({ endpoint, reason: `unit ${unitId} answered a request to unit ${job.unitId}` })
-    if (pdu[0] === (fc | 0x80)) return new ModbusExceptionError({ endpoint, unitId: job.unitId, functionCode: fc, code: pdu[1] ?? 0, address: job.address })
-    if (pdu[0] !== fc) return new ModbusFrameError({ endpoint, reason: `function 0x${pdu[0]?.toString(16)} in answer to 0x${fc.toString(16)}` })
-    const expected = expectedResponseLength(job.pdu)
-    if (expected !== null && pdu.length !== expected) return new ModbusFrameError({ endpoint, reason: `${pdu.length}-byte PDU, expected ${expected}` })
-    if ((fc === 0x03 || fc === 0x04) && pdu[1] !== expected! - 2) return new ModbusFrameError({ endpoint, reason: `byte count ${pdu[1]}, expected ${expected! - 2}` })
+    const checked = checkResponsePdu(job.pdu, pdu)
+    if (checked.kind === 'exception') return new ModbusExceptionError({ endpoint, unitId: job.unitId, functionCode: job.pdu[0]!, code: checked.code, address: job.address })
+    if (checked.kind === 'bad') return new ModbusFrameError({ endpoint, reason: checked.reason })
     return null
   }
 
