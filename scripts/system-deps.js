@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Checks (and with --install, as root, installs) the Debian packages GridMesh's tests and
 // benchmarks use as independent Modbus peers: mbpoll, pymodbus (Debian's, which only
-// /usr/bin/python3 sees), socat for RTU pty pairs, libmodbus for the C baseline.
+// /usr/bin/python3 sees), socat for RTU pty pairs, libmodbus for the C baseline, and
+// Chromium for the HMI's end-to-end tests.
 // Without root it prints the apt-get line to run and exits non-zero.
 import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -15,6 +16,8 @@ const checks = [
   { pkg: 'python3-serial-asyncio', ok: () => pythonHas('serial_asyncio') },
   { pkg: 'libmodbus-dev', ok: () => existsSync('/usr/include/modbus/modbus.h') },
   { pkg: 'gcc', ok: () => onPath('cc') },
+  // The HMI's end-to-end tests and browser benchmarks drive Debian's Chromium with playwright-core.
+  { pkg: 'chromium', ok: () => existsSync('/usr/bin/chromium') },
 ]
 
 function pythonHas(module) {
