@@ -4,8 +4,11 @@ import { BaseError } from '../errors/BaseError.ts'
 export class ApiRequestError extends BaseError {
   override name = 'ApiRequestError' as const
   readonly status: number
-  constructor(status: number, message: string) {
+  /** The body path of the first bad field (`grid.maxImportW`), answered as `error.field` so a form can show the message beside it. */
+  readonly field: string | undefined
+  constructor(status: number, message: string, field?: string) {
     super(message)
     this.status = status
+    this.field = field
   }
 }
