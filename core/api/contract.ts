@@ -5,7 +5,12 @@ import { z } from 'zod'
 import type { CycleReport } from '../control/createControlLoop.ts'
 import type { ForecastView, SiteEvent } from '../control/createSiteController.ts'
 import type { Plan } from '../schedule/planSchedule.ts'
-import type { Alarm, TelemetryTier } from '../store/createStore.ts'
+import type { CommissioningReport } from '../devices/commission/commissionSite.ts'
+import type { ScanResult } from '../devices/scan/scanDevices.ts'
+import type { SiteFile } from '../devices/site/siteFileSchema.ts'
+import type { Alarm, AlarmEvent, TelemetryTier } from '../store/createStore.ts'
+import type { DeviceView } from './devices/createDeviceInspector.ts'
+import type { SimState } from './sim/simSchemas.ts'
 import type { TrendPoint } from './trend/downsampleM4.ts'
 
 const timeMs = z.coerce.number().int().min(0).max(8.64e15)
@@ -111,6 +116,92 @@ export const updateSettingsCommandSchema = z
   })
   .refine((c) => c.grid !== undefined || c.tariff !== undefined, { message: 'nothing to update: send grid and/or tariff' })
 
+// --- HMI part B (issue 12): alarms, simulator, installer ---------------------------------
+
+/** shelveAlarm (operator): an open alarm out of annunciation for 1 min to 30 days, with the reason ISA-18.2 wants recorded. */
+export const shelveAlarmCommandSchema = z.strictObject({
+  type: z.literal('shelveAlarm'),
+  id: z.number().int().positive(),
+  durationMs: z.number().int().min(60_000).max(30 * 86_400_000),
+  reason: z.string().trim().min(1).max(500),
+})
+/** unshelveAlarm (operator): back now; still active -> unacknowledged, else normal. */
+export const unshelveAlarmCommandSchema = z.strictObject({ type: z.literal('unshelveAlarm'), id: z.number().int().positive() })
+
+/** GET /api/alarms/events: the transitions of every alarm (or one), oldest first. */
+export const alarmEventsQuerySchema = z.strictObject({ sinceMs: timeMs.optional(), alarmId: z.coerce.number().int().positive().optional() })
+
+const simDeviceNameSchema = z.string().min(1).max(64).regex(/^[A-Za-z0-9_.-]+$/, 'a simulator device name (letters, digits, _ . -)')
+/** The simulator's fault kinds (hardware-sims/faults.ts), any subset; the simulator checks them again. */
+export const simFaultsSchema = z
+  .strictObject({
+    refuseConnections: z.boolean().optional(),
+    delayMs: z.number().int().min(0).max(60_000).optional(),
+    noResponse: z.boolean().optional(),
+    exceptionCode: z.number().int().min(1).max(11).nullable().optional(),
+    frozen: z.boolean().optional(),
+    sentinelPoints: z.array(z.string().regex(/^\d+\.[A-Za-z0-9_.[\]]+$/, 'model.point, e.g. 103.W')).max(200).optional(),
+    tripped: z.boolean().optional(),
+    garbageFrames: z.number().min(0).max(1).optional(),
+  })
+  .refine((f) => Object.keys(f).length > 0, { message: 'no fault given; send at least one, or simClearFaults' })
+/** simSetFaults / simClearFaults / simSetClock (installer): proxied to the simulator's control API. */
+export const simSetFaultsCommandSchema = z.strictObject({ type: z.literal('simSetFaults'), device: simDeviceNameSchema, faults: simFaultsSchema })
+export const simClearFaultsCommandSchema = z.strictObject({ type: z.literal('simClearFaults'), device: simDeviceNameSchema })
+export const simSetClockCommandSchema = z.strictObject({ type: z.literal('simSetClock'), speed: z.number().min(0).max(1_000_000) })
+
+const rangeOf = (min: number, max: number, maxSpan: number, what: string) =>
+  z
+    .tuple([z.number().int().min(min).max(max), z.number().int().min(min).max(max)])
+    .refine(([a, b]) => a <= b, { message: `[from, to]: from must not be after to` })
+    .refine(([a, b]) => b - a < maxSpan, { message: `at most ${maxSpan} ${what} per scan` })
+/** scan (installer): one host, a bounded range of TCP ports and unit IDs (at most 2048 probes). */
+export const scanCommandSchema = z
+  .strictObject({
+    type: z.literal('scan'),
+    host: z.string().min(1).max(253).regex(/^[A-Za-z0-9.:-]+$/, 'a host name or IP address'),
+    ports: rangeOf(1, 65535, 16, 'ports'),
+    units: rangeOf(0, 255, 256, 'unit IDs'),
+    timeoutMs: z.number().int().min(20).max(2000).optional(),
+  })
+  .refine((c) => (c.ports[1] - c.ports[0] + 1) * (c.units[1] - c.units[0] + 1) <= 2048, { message: 'ports x units: at most 2048 probes per scan', path: ['units'] })
+/** commission (installer): the site file as YAML (from scan, edited), checks and verified, reverted test writes unless readOnly. */
+export const commissionCommandSchema = z.strictObject({
+  type: z.literal('commission'),
+  siteYaml: z.string().min(1).max(60_000),
+  readOnly: z.boolean().optional(),
+  observeMs: z.number().int().min(0).max(30_000).optional(),
+})
+
+export type ShelveAlarmCommand = z.infer<typeof shelveAlarmCommandSchema>
+export type SimFaults = z.infer<typeof simFaultsSchema>
+export type ScanCommand = z.infer<typeof scanCommandSchema>
+export type CommissionCommand = z.infer<typeof commissionCommandSchema>
+export type AlarmEventsResult = { events: AlarmEvent[] }
+export type DevicesResult = { devices: DeviceView[] }
+/** GET /api/sim: the simulator's state (devices, clock, weather as `clearness`) when the site runs on one. */
+export type SimResult = { available: true; apiUrl: string; state: SimState }
+export type SimUnavailable = { available: false; reason: string }
+export type ScanCommandResult = { type: 'scan'; result: ScanResult; site: SiteFile; siteYaml: string }
+/** GET /api/commission/:id; the report as HTML at /api/commission/:id/report.html, as JSON at report.json. */
+export type CommissionJob = {
+  id: string
+  site: string
+  readOnly: boolean
+  status: 'running' | 'done' | 'failed'
+  startedAtMs: number
+  finishedAtMs: number | null
+  warnings: string[]
+  error: string | null
+  report: CommissioningReport | null
+}
+export type PartBCommandResult =
+  | { type: 'shelveAlarm'; alarm: Alarm }
+  | { type: 'unshelveAlarm'; alarm: Alarm }
+  | { type: 'simSetFaults' | 'simClearFaults' | 'simSetClock'; answer: unknown }
+  | ScanCommandResult
+  | { type: 'commission'; job: CommissionJob }
+
 /** POST /api/commands: the body is one command. */
 export const commandSchema = z.discriminatedUnion('type', [
   z.strictObject({
@@ -119,6 +210,15 @@ export const commandSchema = z.discriminatedUnion('type', [
     /** Who acknowledges (shown in the alarm history); default: the session's role. */
     by: z.string().trim().min(1).max(64).optional(),
   }),
+  setModeCommandSchema,
+  updateSettingsCommandSchema,
+  shelveAlarmCommandSchema,
+  unshelveAlarmCommandSchema,
+  simSetFaultsCommandSchema,
+  simClearFaultsCommandSchema,
+  simSetClockCommandSchema,
+  scanCommandSchema,
+  commissionCommandSchema,
 ])
 
 /** GET /api/audit: newest first. */
@@ -172,7 +272,7 @@ export type LoginResult = { user: SessionUser; expiresAtMs: number }
 export type SessionResult = { user: SessionUser; via: Principal['via']; expiresAtMs: number | null }
 export type AuditResult = { entries: AuditEntry[] }
 export type SettingsResult = { settings: SiteSettings; mode: OperatingMode }
-export type CommandResult = { type: 'acknowledgeAlarm'; alarm: Alarm } | { type: 'setMode'; mode: OperatingMode } | { type: 'updateSettings'; settings: SiteSettings }
+export type CommandResult = { type: 'acknowledgeAlarm'; alarm: Alarm } | { type: 'setMode'; mode: OperatingMode } | { type: 'updateSettings'; settings: SiteSettings } | PartBCommandResult
 
 /** One message on the event stream (WebSocket /api/events): the controller's events as they happen. */
 export type ApiEvent = SiteEvent | { type: 'hello'; site: SiteSummary } | { type: 'audit'; entry: AuditEntry } | { type: 'mode'; mode: OperatingMode } | { type: 'settings'; settings: SiteSettings }
