@@ -63,6 +63,10 @@ describe('loadSite', () => {
     expect(problemsOf(`# ${'x'.repeat(1_100_000)}`)).toEqual([expect.stringMatching(/^the file is larger than 1 MiB/)])
   })
 
+  it('refuses a cyclic alias by name (its message used to throw TypeError: Converting circular structure to JSON)', () => {
+    expect(problemsOf('name: &a [*a]\n')).toEqual(['a YAML alias refers to a node that contains it (a cycle); expected plain data'])
+  })
+
   it('a battery with socMinPct above socMaxPct is refused at socMinPct', () => {
     const problems = problemsOf(minimal(`  - { name: b, kind: battery, transport: { type: tcp, port: 502 }, capacityWh: 1000, maxChargeW: 1, maxDischargeW: 1, socMinPct: 90, socMaxPct: 20, initialSocPct: 50 }`))
     expect(problems).toContain('devices[0].socMinPct: expected socMinPct < socMaxPct (20), got 90')

@@ -1,5 +1,5 @@
-import type { z } from 'zod'
 import { InputError } from '../../core/errors/BaseError.ts'
+import { describeZodIssue } from '../../core/errors/describeZodIssue.ts'
 import { maxYamlBytes, parseYamlText, YamlTextError } from '../../core/devices/site/parseYamlText.ts'
 import { readBoundedTextFile } from '../../core/devices/site/readBoundedTextFile.ts'
 import { siteSchema, type SiteConfig } from './siteSchema.ts'
@@ -15,21 +15,6 @@ export class SiteFileError extends InputError {
   }
 }
 
-/** `devices[2].transport.unitId` from a zod issue path. */
-function formatPath(path: PropertyKey[]): string {
-  return path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)), '')
-}
-
-function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
-  const where = formatPath(issue.path) || '(top level)'
-  let got: unknown = input
-  for (const key of issue.path) got = got && typeof got === 'object' ? (got as Record<PropertyKey, unknown>)[key] : undefined
-  const gotText = issue.code === 'unrecognized_keys' ? '' : `, got ${got === undefined ? 'nothing' : JSON.stringify(got)}`
-  if (issue.code === 'unrecognized_keys') return `${where}: unknown field(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}`
-  if (issue.code === 'custom') return `${where}: ${issue.message}`
-  return `${where}: ${issue.message.replace(/^Invalid input: /, '')}${gotText}`
-}
-
 /** Parses and validates site YAML text; `file` names it in messages. Throws SiteFileError listing every problem. */
 export function parseSite(text: string, file: string): SiteConfig {
   // The same guarded reader as core's site files (size, depth, alias bombs): pure text to data.
@@ -42,7 +27,7 @@ export function parseSite(text: string, file: string): SiteConfig {
   }
   const result = siteSchema.safeParse(input)
   if (!result.success) {
-    throw new SiteFileError({ file, problems: result.error.issues.map((issue) => describeIssue(issue, input)) })
+    throw new SiteFileError({ file, problems: result.error.issues.map((issue) => describeZodIssue(issue, input)) })
   }
   return result.data
 }

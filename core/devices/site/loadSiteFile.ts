@@ -24,6 +24,11 @@ export function loadSiteFile(file: string): SiteFile {
     throw new SiteFileError({ file, problems: [`cannot read the file (${(cause as NodeJS.ErrnoException).code ?? 'error'})`], cause })
   }
   if (text === undefined) throw new SiteFileError({ file, problems: ['the file is larger than 1 MiB; expected a site file of at most 1 MiB'] })
+  return parseSiteFile(text, file)
+}
+
+/** Parses and validates site file text (YAML or JSON); `file` names it in messages. Throws SiteFileError listing every problem. */
+export function parseSiteFile(text: string, file: string): SiteFile {
   let input: unknown
   try {
     input = parseYamlText(text)

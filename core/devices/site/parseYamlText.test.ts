@@ -33,6 +33,12 @@ describe('parseYamlText', () => {
     expect(problemsOf(lines.join('\n'))).toEqual([expect.stringMatching(/^too many YAML aliases \(more than 100/)])
   })
 
+  it('refuses an alias that contains itself (a cyclic value no walk over it ends), and allows shared ones', () => {
+    expect(problemsOf('name: &a [*a]\n')).toEqual(['a YAML alias refers to a node that contains it (a cycle); expected plain data'])
+    expect(problemsOf('&x {name: *x}')).toEqual(['a YAML alias refers to a node that contains it (a cycle); expected plain data'])
+    expect(parseYamlText('a: &s {x: 1}\nb: [*s, *s]\n')).toEqual({ a: { x: 1 }, b: [{ x: 1 }, { x: 1 }] })
+  })
+
   it('names a syntax error', () => {
     expect(problemsOf('a: [1, 2\n')[0]).toMatch(/^YAML /)
   })

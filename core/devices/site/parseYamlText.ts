@@ -33,8 +33,9 @@ export function parseYamlText(text: string): unknown {
   if (depth > maxYamlDepth) throw new YamlTextError({ problems: [`YAML nested deeper than ${maxYamlDepth} levels (at least ${depth})`] })
   const doc = parseDocument(text, { prettyErrors: false })
   if (doc.errors.length) throw new YamlTextError({ problems: doc.errors.map((e) => `YAML ${e.message.split('\n')[0]}`) })
+  let value: unknown
   try {
-    return doc.toJS({ maxAliasCount: maxYamlAliasCount })
+    value = doc.toJS({ maxAliasCount: maxYamlAliasCount })
   } catch (cause) {
     // yaml throws a ReferenceError when aliases would expand beyond maxAliasCount.
     if (cause instanceof ReferenceError && /alias/i.test(cause.message)) {
@@ -43,6 +44,35 @@ export function parseYamlText(text: string): unknown {
     if (cause instanceof ReferenceError) throw new YamlTextError({ problems: [`YAML ${cause.message}`], cause })
     throw cause
   }
+  // `a: &x [*x]` is legal YAML and a cyclic value: every walk over it (validation, messages, JSON) never ends.
+  if (hasCycle(value)) throw new YamlTextError({ problems: ['a YAML alias refers to a node that contains it (a cycle); expected plain data'] })
+  return value
+}
+
+/** Whether a value reaches itself; shared (aliased) nodes that are no cycle are fine. Iterative. */
+function hasCycle(root: unknown): boolean {
+  const onPath = new Set<object>()
+  const done = new Set<object>()
+  const stack: [object, boolean][] = []
+  if (root && typeof root === 'object') stack.push([root, false])
+  while (stack.length > 0) {
+    const [node, leaving] = stack.pop()!
+    if (leaving) {
+      onPath.delete(node)
+      done.add(node)
+      continue
+    }
+    if (done.has(node)) continue
+    onPath.add(node)
+    stack.push([node, true])
+    const children = node instanceof Map ? [...node.keys(), ...node.values()] : node instanceof Set ? [...node] : Object.values(node)
+    for (const child of children) {
+      if (!child || typeof child !== 'object') continue
+      if (onPath.has(child)) return true
+      if (!done.has(child)) stack.push([child, false])
+    }
+  }
+  return false
 }
 
 type CstNode = { type?: string; value?: unknown; key?: unknown; items?: unknown[] }
