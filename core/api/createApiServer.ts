@@ -1,4 +1,4 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
@@ -8,7 +8,11 @@ import type { SiteController } from '../control/createSiteController.ts'
 import { BaseError } from '../errors/BaseError.ts'
 import { describeZodIssue } from '../errors/describeZodIssue.ts'
 import { ApiRequestError } from './ApiRequestError.ts'
+import { authorizeRequest, type Principal } from './authorizeRequest.ts'
+import { checkSameOrigin } from './checkSameOrigin.ts'
+import { parseJsonBody } from './parseJsonBody.ts'
 import { parseRequestUrl } from './parseRequestUrl.ts'
+import { serveHmi } from './serveHmi.ts'
 import { alarmsQuerySchema, commandSchema, trendQuerySchema, type ApiErrorBody, type ApiEvent, type CommandResult, type SiteSummary } from './contract.ts'
 
 export { ApiRequestError } from './ApiRequestError.ts'
@@ -58,11 +62,10 @@ function readBody(req: IncomingMessage): Promise<unknown> {
     req.on('error', reject)
     req.on('end', () => {
       if (size > maxBodyBytes) return reject(new ApiRequestError(413, `request body: larger than ${maxBodyBytes} bytes`))
-      const text = Buffer.concat(chunks).toString('utf8')
       try {
-        resolve(JSON.parse(text))
+        resolve(parseJsonBody(Buffer.concat(chunks).toString('utf8')))
       } catch (error) {
-        reject(new ApiRequestError(400, `request body: not JSON (${(error as Error).message})`))
+        reject(error)
       }
     })
   })
@@ -78,24 +81,18 @@ export async function createApiServer(options: CreateApiServerOptions): Promise<
   const { backend, site } = options
   const host = options.host ?? '127.0.0.1'
   const token = options.token ?? randomBytes(32).toString('base64url')
-  const expected = Buffer.from(token)
   const log = options.log ?? (() => {})
   let port = 0
-  const tokenOk = (given: string | null | undefined) => {
-    if (!given) return false
-    const g = Buffer.from(given)
-    return g.length === expected.length && timingSafeEqual(g, expected)
-  }
-  const authorize = (req: IncomingMessage, url: URL) => {
-    // Pages on other origins can reach 127.0.0.1 by DNS rebinding: only our own host names are served.
-    const hostHeader = req.headers.host ?? ''
-    if (hostHeader !== `${host}:${port}` && hostHeader !== `localhost:${port}`) throw new ApiRequestError(421, `Host '${hostHeader}' is not this server (${host}:${port})`)
-    const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1]
-    if (!tokenOk(bearer ?? url.searchParams.get('token'))) throw new ApiRequestError(401, 'missing or wrong session token: send "Authorization: Bearer <token>" (printed when the server started)')
+  // Plain HTTP today; TLS (when the server gets it) makes the own origin https.
+  const secure = false
+  /** Every request's gate: same origin first, then who it is. */
+  const authorize = (req: IncomingMessage, url: URL, upgrade: boolean): Principal => {
+    checkSameOrigin(req, { host, port, secure })
+    return authorizeRequest(req, url, { token, upgrade })
   }
 
   async function route(req: IncomingMessage, url: URL): Promise<unknown> {
-    const query = Object.fromEntries([...url.searchParams].filter(([k]) => k !== 'token'))
+    const query = Object.fromEntries(url.searchParams)
     const get = req.method === 'GET'
     switch (url.pathname) {
       case '/api/state':
@@ -158,7 +155,8 @@ export async function createApiServer(options: CreateApiServerOptions): Promise<
       req,
       async () => {
         const url = parseRequestUrl(req)
-        authorize(req, url)
+        if (await serveHmi(req, res, url, { check: () => checkSameOrigin(req, { host, port, secure }) })) return
+        authorize(req, url, false)
         sendJson(res, 200, await route(req, url))
       },
       (status, body) => sendJson(res, status, body),
@@ -174,7 +172,7 @@ export async function createApiServer(options: CreateApiServerOptions): Promise<
       req,
       () => {
         const url = parseRequestUrl(req)
-        authorize(req, url)
+        authorize(req, url, true)
         if (url.pathname !== '/api/events') throw new ApiRequestError(404, `no WebSocket endpoint ${url.pathname}; use /api/events`)
         wss.handleUpgrade(req, socket, head, (ws) => attach(ws))
       },

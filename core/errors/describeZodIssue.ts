@@ -1,4 +1,5 @@
 import type { z } from 'zod'
+import { previewValue } from './previewValue.ts'
 
 /** `devices[2].transport.unitId` from a zod issue path. */
 export function formatIssuePath(path: readonly PropertyKey[]): string {
@@ -10,7 +11,7 @@ export function describeZodIssue(issue: z.core.$ZodIssue, input: unknown): strin
   const where = formatIssuePath(issue.path) || '(top level)'
   let got: unknown = input
   for (const key of issue.path) got = got && typeof got === 'object' ? (got as Record<PropertyKey, unknown>)[key] : undefined
-  const gotText = `got ${got === undefined ? 'nothing' : JSON.stringify(got)}`
+  const gotText = `got ${got === undefined ? 'nothing' : previewValue(got)}`
   switch (issue.code) {
     case 'unrecognized_keys':
       return `${where}: unknown field(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}`

@@ -8,7 +8,14 @@ export function rawHttp(port: number, request: string, host = '127.0.0.1'): Prom
     const socket = connect(port, host)
     let text = ''
     socket.setEncoding('utf8')
-    socket.on('data', (d: string) => (text += d))
+    socket.on('data', (d: string) => {
+      text += d
+      // A switched protocol stays open: its head is the whole answer.
+      if (text.startsWith('HTTP/1.1 101 ') && text.includes('\r\n\r\n')) {
+        socket.destroy()
+        resolve(text)
+      }
+    })
     socket.on('end', () => resolve(text))
     socket.on('error', reject)
     // Not a timing assertion: a server that never answers fails the caller's check instead of hanging the run.
