@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url'
 import { startSite } from '../../api/startSite.ts'
+import { ensureHmiBuilt } from '../../api/ensureHmiBuilt.ts'
 import { parseFlags, parseIntegerFlag } from '../../cli/parseFlags.ts'
 import { siteFileSchema, type SiteFile } from '../../devices/site/siteFileSchema.ts'
 import { spawnSimulator, type SimReady } from '../../simulator/spawnSimulator.ts'
@@ -47,6 +48,7 @@ export async function run(argv: string[]): Promise<number> {
   const port = parseIntegerFlag('port', flags.port, 0, 65535, 8700)
   const dataDir = flags.data ?? 'gridmesh-data'
   const say = (m: string) => process.stderr.write(`${new Date().toISOString()} demo: ${m}\n`)
+  ensureHmiBuilt(say)
   const sim = await spawnSimulator(demoSite, seed, 60_000, { speed })
   try {
     const state0 = await sim.state()

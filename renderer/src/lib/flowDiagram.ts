@@ -30,7 +30,7 @@ export type FlowEdge = {
 
 export const flowViewBox = { w: 640, h: 340 }
 const idleW = 10
-const box = { w: 156, h: 64 }
+const box = { w: 180, h: 64 }
 
 const nodes: FlowNode[] = [
   { id: 'pv', x: 320, y: 50, ...box },

@@ -10,3 +10,9 @@ export function formatAge(ageMs: number | null | undefined): string {
   if (h < 48) return min % 60 ? `${h} h ${min % 60} min` : `${h} h`
   return `${Math.floor(h / 24)} d`
 }
+
+/** "just now", "12 s ago", or "never": the age line under a live value. */
+export function formatAgo(ageMs: number | null | undefined): string {
+  if (ageMs == null || !Number.isFinite(ageMs)) return 'never'
+  return ageMs < 1000 ? 'just now' : `${formatAge(ageMs)} ago`
+}

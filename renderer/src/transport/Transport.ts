@@ -18,8 +18,8 @@ export type Transport = {
   session(): Promise<{ user: SessionUser; expiresAtMs: number | null } | null>
   login(name: string, password: string): Promise<SessionUser>
   logout(): Promise<void>
-  /** A URL the browser can download (CSV export); null where the transport has none. */
-  downloadUrl(path: string, params: QueryParams): string | null
+  /** Fetches `/api/<path>` (a CSV export, a report) and hands it to the browser as a download named `filename`. */
+  download(path: string, params: QueryParams, filename: string): Promise<void>
 }
 
 /** Commands the plan (/tmp/api-plan) names that the contract may not carry yet; the server is the judge. */

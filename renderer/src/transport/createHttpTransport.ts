@@ -76,7 +76,22 @@ export function createHttpTransport(options: HttpTransportOptions = {}): Transpo
     async logout() {
       await call('POST', '/api/logout', {})
     },
-    downloadUrl: (path, params) => `${base}${withParams(`/api/${path}`, token ? { ...params, token } : params)}`,
+    async download(path, params, filename) {
+      // Fetched rather than linked: a bearer token cannot ride on a link (the server takes ?token= on the WebSocket upgrade only).
+      let res: Response
+      try {
+        res = await doFetch(`${base}${withParams(`/api/${path}`, params)}`, { credentials: 'same-origin', headers: headers() })
+      } catch (error) {
+        throw new ApiError(0, 'NetworkError', `the site service does not answer (${(error as Error).message})`)
+      }
+      if (!res.ok) throw await toApiError(res)
+      const url = URL.createObjectURL(await res.blob())
+      const a = Object.assign(document.createElement('a'), { href: url, download: filename })
+      document.body.append(a)
+      a.click()
+      a.remove()
+      setTimeout(() => URL.revokeObjectURL(url), 60_000)
+    },
     subscribe(onEvent, onStatus) {
       let socket: WebSocket | null = null
       let attempt = 0
