@@ -1,5 +1,6 @@
 import type { DeviceDriver, WriteResult } from '../devices/capabilities.ts'
 import type { Plan } from '../schedule/planSchedule.ts'
+import { createTelemetryWatch } from './createTelemetryWatch.ts'
 import { decideSetpoints, type BatteryDecision, type BatteryLimits, type MarketCommitment, type PlanTarget, type PvLimitDecision, type PvLimits, type PvSnapshot, type SiteLimits, type Snapshot } from './decideSetpoints.ts'
 
 /** What the loop needs of the store (core/store implements it). */
@@ -82,7 +83,10 @@ export function createControlLoop(options: ControlLoopOptions) {
   const log = options.log ?? (() => {})
   const deadbandW = options.deadbandW ?? 50
   const planMaxAgeMs = options.planMaxAgeMs ?? 2 * 3_600_000
-  const state = new Map<string, { lastOkMs: number | null; stale: boolean; error: string | null; power: number | null; soc: number | null; extra: Record<string, number | null> }>()
+  // stale: no valid reading within the timeout (unreachable, failing), or readings not trusted
+  // (frozen: the device answers, but its values stopped following the physics).
+  const state = new Map<string, { lastOkMs: number | null; stale: boolean; unreachable: boolean; frozen: string | null; drift: string | null; error: string | null; power: number | null; soc: number | null; extra: Record<string, number | null> }>()
+  const watches = new Map(options.devices.map((d) => [d.name, createTelemetryWatch({ name: d.name, ...(d.driver.battery && { battery: d.driver.battery }) })]))
   const lastWrite = new Map<string, { setpointW: number; atMs: number }>()
   // The PV caps this loop wrote (null: released). Kept while a device is stale, so its cap is
   // re-written or released when it is back; a cap from before this loop is never released by it.
@@ -103,7 +107,7 @@ export function createControlLoop(options: ControlLoopOptions) {
   let timer: NodeJS.Timeout | null = null
   let running: Promise<void> | null = null
 
-  for (const d of options.devices) state.set(d.name, { lastOkMs: null, stale: true, error: 'not read yet', power: null, soc: null, extra: {} })
+  for (const d of options.devices) state.set(d.name, { lastOkMs: null, stale: true, unreachable: true, frozen: null, drift: null, error: 'not read yet', power: null, soc: null, extra: {} })
 
   const raise = (key: string, device: string | null, severity: 'info' | 'warning' | 'critical', message: string, now: number, raised: string[]) => {
     if (activeAlarms.has(key)) return
@@ -126,28 +130,34 @@ export function createControlLoop(options: ControlLoopOptions) {
       const extra: Record<string, number | null> = {}
       let power: number | null = null
       let soc: number | null = null
+      const watched: Parameters<ReturnType<typeof createTelemetryWatch>['observe']>[0] = { timeMs: now, powerW: null }
       if (d.meter) {
         const m = await d.meter.readMeter()
         power = m.powerW
         Object.assign(extra, { importWh: m.importWh, exportWh: m.exportWh, frequencyHz: m.frequencyHz })
+        Object.assign(watched, { importWh: m.importWh, exportWh: m.exportWh, energyStepWh: m.energyStepWh ?? null })
       }
       if (d.pv) {
         const p = await d.pv.readPv()
         power = p.powerW
         Object.assign(extra, { energyWh: p.energyWh, limitPct: p.limitPct, availableW: p.availableW ?? null })
+        Object.assign(watched, { energyWh: p.energyWh, energyStepWh: p.energyStepWh ?? null })
       }
       if (d.battery) {
         const b = await d.battery.readBattery()
         power = b.powerW
         soc = b.socPct
         if (b.fault) throw new Error('the device reports FAULT')
+        Object.assign(watched, { socPct: b.socPct, socStepPct: b.socStepPct ?? null, commandW: lastWrite.get(device.name)?.setpointW ?? null })
       }
       if (power === null) throw new Error('it reports no power (not implemented)')
-      Object.assign(s, { lastOkMs: now, error: null, power, soc, extra })
+      const verdict = watches.get(device.name)!.observe({ ...watched, powerW: power })
+      Object.assign(s, { lastOkMs: now, error: verdict.frozen && `frozen: ${verdict.frozen}`, frozen: verdict.frozen, drift: verdict.drift, power, soc, extra })
     } catch (error) {
       s.error = (error as Error).message
     }
-    s.stale = s.lastOkMs === null || now - s.lastOkMs > (device.staleAfterMs ?? 10_000)
+    s.unreachable = s.lastOkMs === null || now - s.lastOkMs > (device.staleAfterMs ?? 10_000)
+    s.stale = s.unreachable || s.frozen !== null
   }
 
   async function tick(): Promise<CycleReport> {
@@ -159,8 +169,13 @@ export function createControlLoop(options: ControlLoopOptions) {
     await Promise.all(options.devices.map((d) => readDevice(d, now)))
     for (const d of options.devices) {
       const s = state.get(d.name)!
-      if (s.stale) raise(`stale:${d.name}`, d.name, 'warning', `${d.name}: no valid reading for ${s.lastOkMs === null ? 'ever' : `${Math.round((now - s.lastOkMs) / 1000)} s`} (${s.error}); not commanded`, now, raised)
+      if (s.unreachable) raise(`stale:${d.name}`, d.name, 'warning', `${d.name}: no valid reading for ${s.lastOkMs === null ? 'ever' : `${Math.round((now - s.lastOkMs) / 1000)} s`} (${s.error}); not commanded`, now, raised)
       else clear(`stale:${d.name}`, now, cleared)
+      // Frozen readings are worse than none: they look valid. A battery is still reachable and is held at 0 W.
+      if (s.frozen) raise(`frozen:${d.name}`, d.name, 'critical', `${d.name}: ${s.frozen}; its readings are not trusted: ${d.driver.battery ? 'held at 0 W' : 'not used'} until they move again`, now, raised)
+      else clear(`frozen:${d.name}`, now, cleared)
+      if (s.drift && !s.stale) raise(`soc-drift:${d.name}`, d.name, 'warning', `${d.name}: ${s.drift}`, now, raised)
+      else if (!s.drift) clear(`soc-drift:${d.name}`, now, cleared)
     }
     const sum = (kind: 'meter' | 'pv') => {
       const ds = options.devices.filter((d) => d.driver[kind])
@@ -174,7 +189,7 @@ export function createControlLoop(options: ControlLoopOptions) {
       pvW: sum('pv'),
       batteries: batteries.map((d) => {
         const s = state.get(d.name)!
-        return { name: d.name, powerW: s.stale ? null : s.power, socPct: s.stale ? null : s.soc, stale: s.stale }
+        return { name: d.name, powerW: s.stale ? null : s.power, socPct: s.stale ? null : s.soc, stale: s.stale, untrusted: s.unreachable ? null : s.frozen }
       }),
       pvInverters: pvDevices.map((d): PvSnapshot => {
         const s = state.get(d.name)!

@@ -35,6 +35,14 @@ describe('decideSetpoints', () => {
     expect(far.setpointW).toBe(-2000)
   })
 
+  it('holds a battery with frozen readings at 0 W whatever the plan, the market and the ramp say; an unreachable one is not commanded', () => {
+    const frozen = base({ snapshot: { timeMs: 0, gridW: 3000, pvW: 0, batteries: [{ name: 'b', powerW: null, socPct: null, stale: true, untrusted: 'SoC frozen at 83.3 %' }] }, plan: { batteryPowerW: -4400, slotStartMs: 0 }, market: { extraExportW: 2000 }, previousW: { b: -4400 }, dtS: 1 })
+    expect(one(frozen)).toMatchObject({ setpointW: 0, mode: 'hold', envelope: { minW: 0, maxW: 0 } })
+    expect(one(frozen).reasons[0]).toMatch(/SoC frozen at 83.3 %/)
+    const gone = base({ snapshot: { timeMs: 0, gridW: 3000, pvW: 0, batteries: [{ name: 'b', powerW: null, socPct: null, stale: true, untrusted: null }] } })
+    expect(one(gone)).toMatchObject({ setpointW: null, mode: 'not-commanded' })
+  })
+
   it('ramps from the previous setpoint', () => {
     expect(one(base({ plan: { batteryPowerW: 4000, slotStartMs: 0 }, previousW: { b: 0 }, dtS: 1 })).setpointW).toBe(1000)
   })

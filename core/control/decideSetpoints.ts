@@ -13,6 +13,8 @@ export type BatterySnapshot = {
   powerW: number | null
   socPct: number | null
   stale: boolean
+  /** Stale because its readings are not trusted (frozen), though it answers: held at 0 W. */
+  untrusted?: string | null
 }
 
 export type PvSnapshot = {
@@ -138,6 +140,11 @@ function decideBatteries({ snapshot, limits, site, plan, market, previousW, dtS 
   return snapshot.batteries.map((battery): BatteryDecision => {
     const limit = limits[battery.name]
     if (!limit) throw new RangeError(`no limits for battery '${battery.name}'`)
+    // Reachable but its readings frozen: never charge or discharge on them, and do not leave
+    // its last setpoint running until the device's own timeout either: command 0 W.
+    if (battery.stale && battery.untrusted) {
+      return { name: battery.name, setpointW: 0, envelope: { minW: 0, maxW: 0 }, mode: 'hold', reasons: [`readings not trusted (${battery.untrusted}): held at 0 W`] }
+    }
     if (battery.stale || battery.powerW === null) {
       return { name: battery.name, setpointW: null, envelope: { minW: 0, maxW: 0 }, mode: 'not-commanded', reasons: ['stale: not heard from within its timeout; left to its own fallback'] }
     }

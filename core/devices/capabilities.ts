@@ -10,6 +10,8 @@ export type MeterReading = {
   exportWh: number | null
   frequencyHz: number | null
   voltageV: number | null
+  /** The import/export counters' resolution (Wh), where the driver knows it: a frozen counter is told from a slow one by it. */
+  energyStepWh?: number | null
 }
 
 export type Meter = { readMeter(): Promise<MeterReading> }
@@ -21,6 +23,8 @@ export type PvReading = {
   fault: boolean
   /** What it could produce without its cap, where it reports that (SunSpec 122 WAval); read only while capped. */
   availableW?: number | null
+  /** The energy counter's resolution (Wh), where the driver knows it. */
+  energyStepWh?: number | null
 }
 
 /** The result of a verified write: what was asked, what the device limits allowed, what it reads back. */
@@ -45,7 +49,13 @@ export type PvInverter = {
   clearPowerLimit(): Promise<WriteResult>
 }
 
-export type BatteryReading = { powerW: number | null; socPct: number | null; fault: boolean }
+export type BatteryReading = {
+  powerW: number | null
+  socPct: number | null
+  fault: boolean
+  /** The SoC register's resolution (%), where the driver knows it: a frozen SoC is told from a slow one by it. */
+  socStepPct?: number | null
+}
 
 export type BatteryControl = {
   readonly maxChargeW: number | null

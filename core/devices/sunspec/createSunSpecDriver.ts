@@ -43,6 +43,14 @@ export async function createSunSpecDriver({ name, client, unitId, discovery: giv
     return typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : null
   }
 
+  /** A point's resolution (10^sf), or null: a float, or its scale factor is not implemented. */
+  const stepOf = (points: Map<string, DecodedPoint>, path: string): number | null => {
+    const point = points.get(path)?.point
+    if (!point || point.definition.type.startsWith('float')) return null
+    const sf = point.sfPath ? num(points, point.sfPath) : (point.sfFixed ?? 0)
+    return sf === null ? null : 10 ** sf
+  }
+
   const common = byId.get(1)
   const identityPoints = common ? await read(common) : new Map<string, DecodedPoint>()
   const str = (path: string) => {
@@ -116,6 +124,7 @@ export async function createSunSpecDriver({ name, client, unitId, discovery: giv
           exportWh: num(p, 'TotWhExp'),
           frequencyHz: num(p, 'Hz'),
           voltageV: num(p, 'PhV') ?? num(p, 'PhVphA'),
+          energyStepWh: stepOf(p, 'TotWhImp'),
         }
       },
     }
@@ -137,7 +146,7 @@ export async function createSunSpecDriver({ name, client, unitId, discovery: giv
         const limited = c && num(c, 'WMaxLim_Ena') === 1
         // Under a cap the measured power hides what the panels could give; 122 says (one more read, only then).
         const status = limited && byId.get(122) ? await read(byId.get(122)!) : null
-        return { powerW: num(p, 'W'), energyWh: num(p, 'WH'), limitPct: limited ? num(c, 'WMaxLimPct') : null, fault: num(p, 'St') === 7, availableW: status && num(status, 'WAval') }
+        return { powerW: num(p, 'W'), energyWh: num(p, 'WH'), limitPct: limited ? num(c, 'WMaxLimPct') : null, fault: num(p, 'St') === 7, availableW: status && num(status, 'WAval'), energyStepWh: stepOf(p, 'WH') }
       },
       async setPowerLimitPct(pct, { revertS } = {}) {
         if (!controls) throw new SunSpecDriverError(`${name}: no model 123 (immediate controls): the power limit cannot be set`)
@@ -171,10 +180,11 @@ export async function createSunSpecDriver({ name, client, unitId, discovery: giv
       socMaxPct: base && num(base, 'SoCMax'),
       async readBattery() {
         const b802 = byId.get(802) ? await read(byId.get(802)!) : null
-        if (b802) return { powerW: num(b802, 'W'), socPct: num(b802, 'SoC'), fault: num(b802, 'State') === 99 }
+        if (b802) return { powerW: num(b802, 'W'), socPct: num(b802, 'SoC'), fault: num(b802, 'State') === 99, socStepPct: stepOf(b802, 'SoC') }
         const storage = await read(storageModel)
         const ac = inverterModel ? await read(inverterModel) : null
-        return { powerW: ac ? num(ac, 'W') : null, socPct: num(storage, 'ChaState') ?? num(storage, 'SoC'), fault: ac ? num(ac, 'St') === 7 : false }
+        const socPath = num(storage, 'ChaState') !== null ? 'ChaState' : 'SoC'
+        return { powerW: ac ? num(ac, 'W') : null, socPct: num(storage, socPath), fault: ac ? num(ac, 'St') === 7 : false, socStepPct: stepOf(storage, socPath) }
       },
       async setPowerW(powerW) {
         if (!der) throw new SunSpecDriverError(`${name}: no model 704 (DER AC controls): the battery power cannot be set`)
