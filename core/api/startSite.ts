@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createSiteController, type SiteController } from '../control/createSiteController.ts'
@@ -12,6 +12,9 @@ import type { LoadedLoadModel } from '../forecast/retrainOnSiteHistory.ts'
 import { selectBackend } from '../forecast/selectBackend.ts'
 import { createStore, type Store } from '../store/createStore.ts'
 import { createApiServer, type ApiServer } from './createApiServer.ts'
+import { lockDataDir } from './lockDataDir.ts'
+import { protectStoreFiles } from './protectStoreFiles.ts'
+import { writeSecretFile } from './writeSecretFile.ts'
 
 export class StartSiteError extends BaseError {
   override name = 'StartSiteError' as const
@@ -44,7 +47,10 @@ const shippedModel = fileURLToPath(new URL('../../models/default', import.meta.u
 export async function startSite(options: StartSiteOptions): Promise<RunningSite> {
   const log = options.log ?? (() => {})
   const { site, dataDir } = options
-  mkdirSync(dataDir, { recursive: true })
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  // One owner per data folder, taken before any device is touched: a second service would command the same batteries.
+  const lock = lockDataDir(dataDir)
+  if (lock.tookOver) log(lock.tookOver)
   const pool = createConnectionPool({ timeoutMs: Math.max(...site.devices.map((d) => d.timeoutMs)) })
   const drivers: DeviceDriver[] = []
   let store: Store | null = null
@@ -56,6 +62,7 @@ export async function startSite(options: StartSiteOptions): Promise<RunningSite>
         throw new StartSiteError(`devices[${i}] '${device.name}': cannot start: ${(cause as BaseError).shortMessage ?? (cause as Error).message}; check it with 'gridmesh commission --site FILE'`, { cause })
       }
     }
+    protectStoreFiles(join(dataDir, 'gridmesh.db'))
     store = createStore({ path: join(dataDir, 'gridmesh.db') })
     await selectBackend('auto', log)
     const siteModel = join(dataDir, 'models', 'site-model')
@@ -70,8 +77,7 @@ export async function startSite(options: StartSiteOptions): Promise<RunningSite>
     const controller = createSiteController({ site, drivers, store, now: options.now ?? Date.now, loadModel: model, modelDir: join(dataDir, 'models'), staleAfterMs: options.staleAfterMs, refreshMs: options.refreshMs, log })
     const api = await createApiServer({ backend: controller, site: { name: site.name, timeZone: controller.timeZone, devices: drivers.map((d) => d.name) }, host: options.host, port: options.port, log })
     const tokenFile = join(dataDir, 'api-token')
-    writeFileSync(`${tokenFile}.tmp`, `${api.token}\n`, { mode: 0o600 })
-    renameSync(`${tokenFile}.tmp`, tokenFile)
+    writeSecretFile(tokenFile, `${api.token}\n`)
     const opened = store
     let stopped: Promise<void> | null = null
     return {
@@ -87,6 +93,7 @@ export async function startSite(options: StartSiteOptions): Promise<RunningSite>
           await api.close()
           await pool.close()
           opened.close()
+          lock.release()
         })()
         return stopped
       },
@@ -94,6 +101,7 @@ export async function startSite(options: StartSiteOptions): Promise<RunningSite>
   } catch (error) {
     await pool.close()
     store?.close()
+    lock.release()
     throw error
   }
 }
