@@ -1,3 +1,4 @@
+import type { SiteControl } from '../devices/site/siteFileSchema.ts'
 import type { SiteLoadForecaster } from '../forecast/createSiteLoadForecaster.ts'
 import { forecastPv } from '../forecast/forecastPv.ts'
 import { forecastPvPersistence } from '../forecast/forecastPvPersistence.ts'
@@ -38,6 +39,11 @@ export type ForecastPlannerOptions = {
   horizonSlots: number
   /** Diagnostics: plan with the truth instead of the load and/or PV forecast where the truth has the slot. */
   oracle?: { truth: ReadonlyMap<number, { loadW: number; pvW: number }>; load: boolean; pv: boolean } | null
+}
+
+/** The PV array a site file's control section describes (location and PV), or null. */
+export function pvArrayOf(control: SiteControl): PvArray | null {
+  return control.pv && control.location ? { ...control.location, tiltDeg: control.pv.tiltDeg, azimuthDeg: control.pv.azimuthDeg, peakPowerKw: control.pv.peakPowerKw } : null
 }
 
 /** The live planner: the site's load forecaster and a PV forecast from its measured history. */

@@ -8,7 +8,9 @@ import type { PlanWorker } from '../schedule/createPlanWorker.ts'
 import type { Plan } from '../schedule/planSchedule.ts'
 import type { Alarm, AlarmFilterState, ForecastRecord, Store } from '../store/createStore.ts'
 import { createAccuracyScore } from './createAccuracyScore.ts'
-import { createForecastPlanner } from './createForecastPlanner.ts'
+import { createOperatingMode } from './createOperatingMode.ts'
+import { createSiteSettings } from './createSiteSettings.ts'
+import { createForecastPlanner, pvArrayOf } from './createForecastPlanner.ts'
 import { createRetrainSchedule } from './createRetrainSchedule.ts'
 import { createSiteRuntime, siteRuntimeDefaults, type FaultSeam, type SiteClock, type SiteEvent, type SiteStorePort } from './createSiteRuntime.ts'
 import { defaultTariff, type Tariff } from './timeOfUseTariff.ts'
@@ -20,7 +22,7 @@ const siteDevice = 'site'
 
 /** What the site controller needs of a store (core/store's createStore implements it). */
 export type SiteControllerStore = SiteStorePort &
-  Pick<Store, 'latestPlan' | 'queryTelemetry' | 'forecastsFor' | 'listAlarms' | 'acknowledgeAlarm' | 'shelveAlarm' | 'unshelveAlarm' | 'expireShelvedAlarms' | 'alarmEvents'>
+  Pick<Store, 'latestPlan' | 'queryTelemetry' | 'forecastsFor' | 'listAlarms' | 'acknowledgeAlarm' | 'shelveAlarm' | 'unshelveAlarm' | 'expireShelvedAlarms' | 'alarmEvents' | 'settings'>
 
 export type SiteControllerOptions = {
   site: SiteFile
@@ -106,19 +108,35 @@ export function createSiteController(options: SiteControllerOptions) {
   const pvRows = new Map(store.queryTelemetry({ device: siteDevice, point: 'pvW', fromMs: seedFrom, toMs: now(), tier: '15m' }).map((r) => [r.timeMs, r.value]))
   const seed = store.queryTelemetry({ device: siteDevice, point: 'loadW', fromMs: seedFrom, toMs: now(), tier: '15m' }).map((r) => ({ startMs: r.timeMs, loadW: r.value, pvW: pvRows.get(r.timeMs) ?? 0 }))
 
-  const pvArray = control.pv && control.location ? { ...control.location, tiltDeg: control.pv.tiltDeg, azimuthDeg: control.pv.azimuthDeg, peakPowerKw: control.pv.peakPowerKw } : null
+  // The operator's operating mode and settings (issue 12): kept in the store, read live by the runtime.
+  const operatingMode = createOperatingMode({ settings: store.settings, now, onChange: (mode) => runtime?.emit({ type: 'mode', mode }), log })
+  const { timezone: _zone, ...fileTariff } = siteTariff(control, timeZone)
+  const settings = createSiteSettings({
+    defaults: { grid: control.grid, tariff: fileTariff },
+    timeZone,
+    settings: store.settings,
+    now,
+    onChange: (changed) => {
+      runtime?.emit({ type: 'settings', settings: changed })
+      // A new tariff or limit makes the plan in force stale: plan again now, not at the next slot.
+      runtime?.requestPlan().catch((error: unknown) => log(`planning after a settings change failed: ${(error as Error).message}`))
+    },
+    log,
+  })
   const rt = createSiteRuntime({
     name: site.name,
     timeZone,
     drivers: options.drivers,
     clock: options.clock ?? { now },
     control,
-    tariff: siteTariff(control, timeZone),
+    tariff: settings.tariff,
+    gridLimits: settings.gridLimits,
+    planOverride: operatingMode.planOverride,
     planPolicy: { kind: 'serve' },
     planner: createForecastPlanner({
       forecaster,
       modelSource: () => model?.metadata.training.source ?? null,
-      pvArray,
+      pvArray: pvArrayOf(control),
       pv: { kind: 'persistence', persistenceMs: siteRuntimeDefaults.pvPersistenceMs, climatologyQuantile: siteRuntimeDefaults.pvClimatologyQuantile },
       horizonSlots: siteRuntimeDefaults.horizonSlots,
     }),
@@ -194,6 +212,10 @@ export function createSiteController(options: SiteControllerOptions) {
     planning: rt.planning,
     subscribe: rt.subscribe,
     timeZone,
+    /** auto (the plan), self-consumption or manual until it expires; setMode commands land here. */
+    operatingMode,
+    /** Grid limits and tariff changed at run time; updateSettings commands land here. */
+    settings,
   }
 }
 

@@ -1,33 +1,32 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { stringify } from 'yaml'
-import type { DeviceDriver } from '../../devices/capabilities.ts'
-import { createConnectionPool } from '../../devices/modbus/createConnectionPool.ts'
 import { parseYamlText } from '../../devices/site/parseYamlText.ts'
-import { createSunSpecDriver } from '../../devices/sunspec/createSunSpecDriver.ts'
 import { createSiteLoadForecaster, type SiteLoadForecaster } from '../../forecast/createSiteLoadForecaster.ts'
-import { forecastPv } from '../../forecast/forecastPv.ts'
-import { forecastPvPersistence } from '../../forecast/forecastPvPersistence.ts'
 import { readLoadModel } from '../../forecast/readLoadModel.ts'
 import { selectBackend } from '../../forecast/selectBackend.ts'
-import { planSchedule, type Plan } from '../../schedule/planSchedule.ts'
-import { createControlLoop } from '../createControlLoop.ts'
-import type { BatteryLimits } from '../decideSetpoints.ts'
-import { BacktestError } from './backtestError.ts'
-import { measureSiteHistory, type MeasuredSlot } from './measureSiteHistory.ts'
-import { prepareSiteLoadModel, type PreparedSiteLoadModel } from './prepareSiteLoadModel.ts'
+import { createPlanWorker, type PlanWorker } from '../../schedule/createPlanWorker.ts'
+import type { MeasuredSlot } from '../../simulator/measureHistoryOnDevices.ts'
+import { openSiteDevices, type OpenedDevices } from '../../simulator/openSiteDevices.ts'
+import { simulatorSiteFile, type SimulatorSite } from '../../simulator/simulatorSiteFile.ts'
 import { spawnSimulator } from '../../simulator/spawnSimulator.ts'
+import { writeSteppedSiteFile } from '../../simulator/writeSteppedSiteFile.ts'
+import { createForecastPlanner, pvArrayOf } from '../createForecastPlanner.ts'
+import { createOraclePlanner } from '../createOraclePlanner.ts'
+import { createSiteRuntime, siteRuntimeDefaults, type SiteClock, type SiteRuntime } from '../createSiteRuntime.ts'
 import { defaultTariff, importPriceAt, type Tariff } from '../timeOfUseTariff.ts'
+import { BacktestError } from './backtestError.ts'
+import { measureSiteHistory } from './measureSiteHistory.ts'
+import { prepareSiteLoadModel, type PreparedSiteLoadModel } from './prepareSiteLoadModel.ts'
 
 export { BacktestError }
 
 const dayMs = 86_400_000
 const slotMs = 900_000
-// Chosen on 2013-02-04..10 (core/control/backtest/NOTES.md), not on the reported week.
-const defaultPvPersistenceHours = 6
-const defaultPvClimatologyQuantile = 0.67
-const defaultExportTieBreakEurPerKWh = 0.005
+// Serve's settings, chosen on 2013-02-04..10 (core/control/backtest/NOTES.md), not on the reported week.
+const defaultPvPersistenceHours = siteRuntimeDefaults.pvPersistenceMs / 3_600_000
+const defaultPvClimatologyQuantile = siteRuntimeDefaults.pvClimatologyQuantile
+const defaultExportTieBreakEurPerKWh = siteRuntimeDefaults.exportTieBreakEurPerKWh
 
 export type BacktestOptions = {
   /** A simulator site file (hardware-sims format): the site whose hardware is simulated. */
@@ -82,6 +81,10 @@ export type SlotRecord = {
   importPriceEurPerKWh: number
   exportPriceEurPerKWh: number
   plannedBatteryW: number | null
+  /** When the plan in force at the slot's end was made (null: none). */
+  planCreatedAtMs: number | null
+  /** Mean of the battery setpoints the loop decided in the slot's cycles (null: none commanded). */
+  setpointW: number | null
 }
 
 export type RunMetrics = {
@@ -133,13 +136,7 @@ export type BacktestResult = {
   wallTimeS: number
 }
 
-type SimSite = {
-  name: string
-  location: { latitudeDeg: number; longitudeDeg: number; timezone: string }
-  devices: { name: string; kind: string; transport: { type: string; port?: number }; ratedW?: number; dcAcRatio?: number; tiltDeg?: number; azimuthDeg?: number }[]
-  clock?: unknown
-  api?: unknown
-}
+type SimSite = SimulatorSite & Record<string, unknown>
 
 /**
  * Runs the real controller against the simulator (a separate process, real Modbus) under
@@ -167,10 +164,6 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
   const rtu = site.devices?.find((d) => d.transport?.type !== 'tcp')
   if (rtu) throw new BacktestError(`${options.siteFile}: devices.${rtu.name}: backtests run the simulator on loopback TCP; change its transport to tcp`)
   const tariff = options.tariff ?? defaultTariff(site.location.timezone)
-  const inverter = site.devices.find((d) => d.kind === 'inverter')
-  const pvSite = inverter
-    ? { latitudeDeg: site.location.latitudeDeg, longitudeDeg: site.location.longitudeDeg, tiltDeg: inverter.tiltDeg ?? 20, azimuthDeg: inverter.azimuthDeg ?? 180, peakPowerKw: ((inverter.ratedW ?? 0) * (inverter.dcAcRatio ?? 1.1)) / 1000 }
-    : null
   const endMs = options.fromMs + options.days * dayMs
   const warmupDays = options.warmupDays ?? 1
   // A given model is checked before anything runs, so a wrong one fails at once.
@@ -179,7 +172,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
   const useModel = !oracle.load && (options.historyFile !== undefined || options.modelDir !== undefined)
   // The model's lags need 7 days + 1 slot of measured load at --from: the pass and the warm-up make 8.
   const historyDays = options.historyDays ?? (useModel ? Math.max(0, 8 - warmupDays) : 0)
-  const horizonSlots = options.horizonSlots ?? 96
+  const horizonSlots = options.horizonSlots ?? siteRuntimeDefaults.horizonSlots
   const endSocTargetPct = options.endSocTargetPct === undefined ? 30 : options.endSocTargetPct
   const setup: ControllerSetup = {
     loadForecast: oracle.load ? 'oracle' : useModel ? 'model' : 'seasonal-naive',
@@ -196,13 +189,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
   }
   // The same site on free ports, paused: the runs start one warm-up before the measured period.
   const dir = mkdtempSync(join(tmpdir(), 'gridmesh-backtest-'))
-  const writeSimSite = (file: string, startMs: number) =>
-    writeFileSync(file, stringify({
-      ...site,
-      clock: { start: new Date(startMs).toISOString(), speed: 0 },
-      api: { host: '127.0.0.1', port: 0 },
-      devices: site.devices.map((d) => ({ ...d, transport: { ...d.transport, port: 0 } })),
-    }))
+  const writeSimSite = (file: string, startMs: number) => writeSteppedSiteFile(file, site, startMs)
   const simSiteFile = join(dir, 'site.yaml')
   writeSimSite(simSiteFile, options.fromMs - warmupDays * dayMs)
   // Training runs in a worker while the references run; only the controller run waits for it.
@@ -213,6 +200,8 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
       : prepareSiteLoadModel({ historyFile: options.historyFile!, cutoffMs: options.fromMs, timeZone: site.location.timezone, onProgress: progress })
   // Keep an early training failure from surfacing as an unhandled rejection before it is awaited.
   modelPromise.catch(() => undefined)
+  // One plan worker (HiGHS kept warm) for the three runs.
+  const solver = createPlanWorker()
   try {
     let history: MeasuredSlot[] = []
     if (historyDays > 0) {
@@ -224,7 +213,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
       history = await measureSiteHistory({ simSiteFile: historySiteFile, seed, fromMs: historyFrom, toMs: options.fromMs - warmupDays * dayMs, slotMs })
       setup.historyPass = { days: historyDays, slots: history.length, wallTimeS: round((performance.now() - passStarted) / 1000, 2) }
     }
-    const common = { ...options, cycleS, seed, tariff, simSiteFile, endMs, pvSite, progress, history, setup, horizonSlots, endSocTargetPct, oracle }
+    const common: Common = { ...options, cycleS, seed, tariff, simSite: site, simSiteFile, endMs, progress, history, setup, horizonSlots, endSocTargetPct, oracle, solver }
     const selfConsumption = await runOnce('self-consumption', common, null)
     const truth = selfConsumption.slots.filter((s) => s.startMs >= options.fromMs)
     const perfect = await runOnce('perfect-foresight', common, truth)
@@ -234,7 +223,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
       setup.model = { dir: prepared.dir, cached: prepared.cached, trainedFromIso: prepared.metadata.training.fromIso, trainedToIso: prepared.metadata.validation.toIso, trainingWallTimeS: prepared.trainingWallTimeS }
       forecaster = createSiteLoadForecaster({ timeZone: site.location.timezone, model: prepared, holidays: prepared.holidays })
     } else if (!oracle.load) forecaster = createSiteLoadForecaster({ timeZone: site.location.timezone })
-    const controller = await runOnce('controller', { ...common, forecaster, oracleTruth: oracle.load || oracle.pv ? new Map(truth.map((s) => [s.startMs, s])) : null }, null)
+    const controller = await runOnce('controller', { ...common, forecaster, modelSource: prepared?.metadata.training.source ?? null, oracleTruth: oracle.load || oracle.pv ? new Map(truth.map((s) => [s.startMs, s])) : null }, null)
     const cost = (r: RunResult) => r.metrics.costAdjustedEur
     return {
       site: site.name,
@@ -254,6 +243,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
       wallTimeS: round((performance.now() - started) / 1000, 2),
     }
   } finally {
+    await solver.close()
     rmSync(dir, { recursive: true, force: true })
   }
 }
@@ -276,26 +266,36 @@ type Common = BacktestOptions & {
   cycleS: number
   seed: number
   tariff: Tariff
+  simSite: SimulatorSite
   simSiteFile: string
   endMs: number
-  pvSite: { latitudeDeg: number; longitudeDeg: number; tiltDeg: number; azimuthDeg: number; peakPowerKw: number } | null
   progress: (m: string) => void
   history: MeasuredSlot[]
   setup: ControllerSetup
   horizonSlots: number
   endSocTargetPct: number | null
   forecaster?: SiteLoadForecaster | null
+  modelSource?: string | null
   oracleTruth?: Map<number, SlotRecord> | null
   oracle: { load: boolean; pv: boolean }
+  solver: PlanWorker
 }
 
+/**
+ * One run: the site runtime `gridmesh serve` runs (createSiteRuntime), on the simulator's
+ * devices and a clock stepped with the simulator's. The controller plans as serve does
+ * (every slot, and when the SoC strays; planSettings and planner as configured); perfect
+ * foresight plans once with the truth; self-consumption never plans.
+ */
 async function runOnce(name: RunResult['name'], o: Common, truth: SlotRecord[] | null): Promise<{ result: RunResult; slots: SlotRecord[]; optimumEur: number | null }> {
   const started = performance.now()
   const sim = await spawnSimulator(o.simSiteFile, o.seed)
-  const pool = createConnectionPool({ timeoutMs: 2000, retries: 1 })
+  let devices: OpenedDevices | null = null
+  let runtime: SiteRuntime | null = null
   try {
-    const drivers: DeviceDriver[] = []
-    for (const r of sim.ready) drivers.push(await createSunSpecDriver({ name: r.device, client: pool.get({ type: 'tcp', host: '127.0.0.1', port: r.port! }), unitId: r.unitId }))
+    const site = simulatorSiteFile({ sim: o.simSite, ready: sim.ready, control: { battery: { socMinPct: o.socMinPct ?? 10, socMaxPct: o.socMaxPct ?? 95 } } })
+    devices = await openSiteDevices(site)
+    const drivers = devices.drivers
     const meter = drivers.find((d) => d.meter)
     const batteries = drivers.filter((d) => d.battery)
     if (!meter || batteries.length !== 1) throw new BacktestError(`${o.siteFile}: a backtest needs one meter and one battery; found ${drivers.filter((d) => d.meter).length} meter(s) and ${batteries.length} battery(ies)`)
@@ -303,168 +303,139 @@ async function runOnce(name: RunResult['name'], o: Common, truth: SlotRecord[] |
     const b = battery.battery!
     const capacityWh = b.capacityWh
     if (!b.maxChargeW || !b.maxDischargeW || !capacityWh) throw new BacktestError(`${battery.name}: the battery does not report its ratings and capacity`)
-    const limits: BatteryLimits = {
-      maxChargeW: b.maxChargeW,
-      maxDischargeW: b.maxDischargeW,
-      socMinPct: Math.max(o.socMinPct ?? 10, b.socMinPct ?? 0),
-      socMaxPct: Math.min(o.socMaxPct ?? 95, b.socMaxPct ?? 100),
-      rampWPerS: Infinity,
-    }
-    let nowMs = o.fromMs - (o.warmupDays ?? 1) * dayMs
-    let plan: Plan | null = null
-    let envelopeViolations = 0
-    const loop = createControlLoop({
-      devices: drivers.map((driver) => ({ name: driver.name, driver, staleAfterMs: 3 * o.cycleS * 1000, refreshMs: 20_000 })),
-      batteryLimits: { [battery.name]: limits },
-      site: { maxImportW: null, maxExportW: null },
+    const startMs = o.fromMs - (o.warmupDays ?? 1) * dayMs
+    let nowMs = startMs
+    const clock: SiteClock = {
       now: () => nowMs,
-      plan: () => plan,
-      planMaxAgeMs: name === 'perfect-foresight' ? Number.POSITIVE_INFINITY : 2 * slotMs,
+      step: async (seconds) => {
+        await sim.advance(seconds)
+        nowMs += seconds * 1000
+      },
+    }
+    const s = o.setup
+    const planner =
+      name === 'self-consumption'
+        ? null
+        : name === 'perfect-foresight'
+          ? createOraclePlanner(truth!.map((t) => ({ startMs: t.startMs, loadW: t.loadW, pvW: t.pvW })))
+          : createForecastPlanner({
+              forecaster: o.forecaster ?? createSiteLoadForecaster({ timeZone: o.simSite.location.timezone }),
+              modelSource: () => o.modelSource ?? null,
+              pvArray: pvArrayOf(site.control!),
+              pv: s.pvPersistenceHours !== null ? { kind: 'persistence', persistenceMs: s.pvPersistenceHours * 3_600_000, climatologyQuantile: s.pvClimatologyQuantile } : { kind: 'clear-sky-scaled' },
+              horizonSlots: o.horizonSlots,
+              oracle: o.oracleTruth ? { truth: o.oracleTruth, load: o.oracle.load, pv: o.oracle.pv } : null,
+            })
+    const rt = createSiteRuntime({
+      name: site.name,
+      timeZone: o.simSite.location.timezone,
+      drivers,
+      clock,
+      control: site.control!,
+      tariff: o.tariff,
+      planSettings: name === 'perfect-foresight' ? { targetEndSocPct: 30, exportTieBreakEurPerKWh: 0 } : { targetEndSocPct: o.endSocTargetPct, exportTieBreakEurPerKWh: s.exportTieBreakEurPerKWh },
+      planPolicy: name === 'perfect-foresight' ? { kind: 'once', fromMs: o.fromMs } : name === 'controller' ? { kind: 'serve', fromMs: o.fromMs } : { kind: 'manual' },
+      planner,
+      solver: o.solver,
+      history: name === 'controller' ? o.history : [],
+      staleAfterMs: 3 * o.cycleS * 1000,
+      refreshMs: 20_000,
+      ...(name === 'perfect-foresight' && { planMaxAgeMs: Number.POSITIVE_INFINITY }),
+    })
+    runtime = rt
+    const limits = rt.batteryLimits[battery.name]!
+    let envelopeViolations = 0
+    let optimumEur: number | null = null
+    let setpoints = { sum: 0, n: 0 }
+    rt.subscribe((e) => {
+      if (e.type === 'cycle') {
+        for (const d of e.report.decisions) {
+          if (d.setpointW === null) continue
+          if (d.setpointW < d.envelope.minW - 1e-6 || d.setpointW > d.envelope.maxW + 1e-6) envelopeViolations++
+          setpoints.sum += d.setpointW
+          setpoints.n++
+        }
+      } else if (e.type === 'plan') optimumEur ??= e.plan.expectedCostEur
+      else if (e.type === 'forecast' && name === 'controller' && e.method !== 'oracle') {
+        s.loadForecastMethods[e.method] = (s.loadForecastMethods[e.method] ?? 0) + 1
+        if (e.reason && !s.loadForecastReasons.includes(e.reason) && s.loadForecastReasons.length < 5) s.loadForecastReasons.push(e.reason)
+      }
     })
     const slots: SlotRecord[] = []
-    const measured = new Map<number, { load: number; pv: number }>()
-    let acc = { load: 0, pv: 0, battery: 0, n: 0 }
     let counters = await meter.meter!.readMeter()
-    let optimumEur: number | null = null
-    let plans = 0
     const startState = await sim.state()
     let dischargeAtFrom = startState.energyWh.batteryDischarge
     let pvAtFrom = startState.energyWh.pvWh
     let socAtFrom = startState.devices.find((d) => d.name === battery.name)?.socPct ?? NaN
     let socViolations = 0
     let ratingViolations = 0
-
-    const replan = async () => {
-      if (nowMs < o.fromMs || name === 'self-consumption') return
-      const socPct = (await battery.battery!.readBattery()).socPct ?? 50
-      if (name === 'perfect-foresight') {
-        if (plan) return
-        plan = await planSchedule(planInput(truth!.map((s) => ({ startMs: s.startMs, loadW: s.loadW, pvW: s.pvW })), socPct, 30), { nowMs })
-        optimumEur = plan.expectedCostEur
-        plans++
-        return
-      }
-      const horizon = o.horizonSlots
-      // The site's own measured past: the history pass, then this run's warm-up and measured slots.
-      const past = [...o.history, ...[...measured].map(([startMs, m]) => ({ startMs, loadW: m.load, pvW: m.pv }))].filter((h) => h.startMs >= nowMs - 9 * dayMs)
-      const pvHistory = { timesMs: past.map((h) => h.startMs + slotMs / 2), powerKw: past.map((h) => h.pvW / 1000) }
-      const pv = !o.pvSite
-        ? new Array<number>(horizon).fill(0)
-        : o.setup.pvPersistenceHours !== null
-          ? forecastPvPersistence({ site: o.pvSite, fromMs: nowMs, slotMs, slots: horizon, history: pvHistory, persistenceMs: o.setup.pvPersistenceHours * 3_600_000, climatologyQuantile: o.setup.pvClimatologyQuantile ?? undefined }).powerKw.map((p) => p * 1000)
-          : forecastPv({ site: o.pvSite, fromMs: nowMs, slotMs, slots: horizon, history: pvHistory }).forecast.map((f) => f.powerKw * 1000)
-      let load: number[] | null = null
-      if (o.forecaster) {
-        const f = o.forecaster.forecast({ history: past, fromMs: nowMs, slotMs, slots: horizon })
-        load = f.loadW
-        o.setup.loadForecastMethods[f.method] = (o.setup.loadForecastMethods[f.method] ?? 0) + 1
-        if (f.reason && !o.setup.loadForecastReasons.includes(f.reason) && o.setup.loadForecastReasons.length < 5) o.setup.loadForecastReasons.push(f.reason)
-      }
-      const series = Array.from({ length: horizon }, (_, i) => {
-        const t = nowMs + i * slotMs
-        // Oracle diagnostics read the truth; past the measured period there is none, so the forecast stands in.
-        const truth = o.oracleTruth?.get(t)
-        const loadW = o.oracle.load && truth ? truth.loadW : (load?.[i] ?? truth?.loadW ?? 0)
-        const pvW = o.oracle.pv && truth ? truth.pvW : (pv[i] ?? 0)
-        return { startMs: t, loadW, pvW }
-      })
-      const tieBreak = o.setup.exportTieBreakEurPerKWh
-      plan = await planSchedule(planInput(series, socPct, o.endSocTargetPct, (i) => tieBreak * (1 - i / Math.max(1, horizon - 1))), { nowMs })
-      plans++
-    }
-    const planInput = (series: { startMs: number; loadW: number; pvW: number }[], socPct: number, endSocTargetPct: number | null, exportDiscount: (slot: number) => number = () => 0) => ({
-      startMs: series[0]!.startMs,
-      slotDurationMs: slotMs,
-      objective: 'cost' as const,
-      slots: series.map((s, i) => ({ loadPowerW: Math.max(0, s.loadW), pvPowerW: Math.max(0, s.pvW), importPriceEurPerKWh: importPriceAt(o.tariff, s.startMs), exportPriceEurPerKWh: o.tariff.exportEurPerKWh - exportDiscount(i) })),
-      battery: {
-        capacityWh, socPct: Math.min(limits.socMaxPct, Math.max(limits.socMinPct, socPct)), minSocPct: limits.socMinPct, maxSocPct: limits.socMaxPct,
-        maxChargePowerW: limits.maxChargeW, maxDischargePowerW: limits.maxDischargeW, chargeEfficiency: 0.95, dischargeEfficiency: 0.95,
-        degradationCostEurPerKWh: 0.01,
-        ...(endSocTargetPct !== null && { targetEndSocPct: Math.max(limits.socMinPct, endSocTargetPct) }),
-      },
-      grid: {},
-    })
-
-    await replan()
-    let slotStart = nowMs
     let lastProgressDay = -1
-    while (nowMs < o.endMs) {
-      const report = await loop.tick()
-      for (const d of report.decisions) if (d.setpointW !== null && (d.setpointW < d.envelope.minW - 1e-6 || d.setpointW > d.envelope.maxW + 1e-6)) envelopeViolations++
-      const snap = report.snapshot
-      const batteryW = snap.batteries.reduce((s, x) => s + (x.powerW ?? 0), 0)
-      if (snap.gridW !== null && snap.pvW !== null) {
-        acc.load += snap.gridW + snap.pvW + batteryW
-        acc.pv += snap.pvW
-        acc.battery += batteryW
-        acc.n++
-      }
-      await sim.advance(o.cycleS)
-      nowMs += o.cycleS * 1000
-      if ((nowMs - slotStart) % slotMs === 0 && nowMs > slotStart) {
-        const next = await meter.meter!.readMeter()
-        const state = await sim.state()
-        const soc = state.devices.find((d) => d.name === battery.name)?.socPct ?? NaN
-        if (soc < limits.socMinPct - 0.5 || soc > limits.socMaxPct + 0.5) socViolations++
-        const truthBatteryW = state.devices.find((d) => d.name === battery.name)?.powerW ?? 0
-        if (truthBatteryW > limits.maxDischargeW + 1 || truthBatteryW < -limits.maxChargeW - 1) ratingViolations++
-        const record: SlotRecord = {
-          startMs: slotStart,
-          importWh: (next.importWh ?? 0) - (counters.importWh ?? 0),
-          exportWh: (next.exportWh ?? 0) - (counters.exportWh ?? 0),
-          loadW: acc.load / Math.max(1, acc.n),
-          pvW: acc.pv / Math.max(1, acc.n),
-          batteryW: acc.battery / Math.max(1, acc.n),
-          socPct: soc,
-          importPriceEurPerKWh: importPriceAt(o.tariff, slotStart),
-          exportPriceEurPerKWh: o.tariff.exportEurPerKWh,
-          plannedBatteryW: (plan as Plan | null)?.slots.find((s) => s.startMs === slotStart)?.batteryPowerW ?? null,
-        }
-        slots.push(record)
-        measured.set(slotStart, { load: record.loadW, pv: record.pvW })
-        counters = next
-        acc = { load: 0, pv: 0, battery: 0, n: 0 }
-        slotStart = nowMs
-        if (nowMs === o.fromMs) {
-          dischargeAtFrom = state.energyWh.batteryDischarge
-          pvAtFrom = state.energyWh.pvWh
-          socAtFrom = soc
-        }
-        if (nowMs === o.endMs) {
-          const measuredSlots = slots.filter((s) => s.startMs >= o.fromMs)
-          const pvWh = state.energyWh.pvWh - pvAtFrom
-          const exportWh = measuredSlots.reduce((s, x) => s + x.exportWh, 0)
-          const costEur = measuredSlots.reduce((s, x) => s + (x.importWh * x.importPriceEurPerKWh - x.exportWh * x.exportPriceEurPerKWh) / 1000, 0)
-          const meanImportPrice = measuredSlots.reduce((s, x) => s + x.importPriceEurPerKWh, 0) / measuredSlots.length
-          const storedDeltaKWh = ((soc - socAtFrom) / 100) * (capacityWh / 1000)
-          const metrics: RunMetrics = {
-            costEur: round(costEur, 3),
-            costAdjustedEur: round(costEur - storedDeltaKWh * meanImportPrice * 0.95, 3),
-            startSocPct: round(socAtFrom, 1),
-            endSocPct: round(soc, 1),
-            importKWh: round(measuredSlots.reduce((s, x) => s + x.importWh, 0) / 1000, 3),
-            exportKWh: round(exportWh / 1000, 3),
-            peakImportW: Math.round(Math.max(0, ...measuredSlots.map((x) => (x.importWh * 3_600_000) / slotMs))),
-            selfConsumptionPct: round(pvWh > 0 ? (100 * (pvWh - exportWh)) / pvWh : 100, 2),
-            cycles: round((state.energyWh.batteryDischarge - dischargeAtFrom) / capacityWh, 3),
-            violations: { soc: socViolations, rating: ratingViolations, envelope: envelopeViolations },
-          }
-          const result: RunResult = { name, metrics, slots: measuredSlots, plans, wallTimeS: round((performance.now() - started) / 1000, 2) }
-          o.progress(`backtest: ${name}: cost ${metrics.costEur} EUR, import ${metrics.importKWh} kWh, export ${metrics.exportKWh} kWh, ${result.wallTimeS} s`)
-          return { result, slots, optimumEur }
-        }
-        await replan()
-      }
-      const day = Math.floor((nowMs - o.fromMs) / dayMs)
-      if (day !== lastProgressDay && day >= 0 && nowMs < o.endMs) {
+    for (let slotStart = startMs; slotStart < o.endMs; slotStart += slotMs) {
+      const day = Math.floor((slotStart - o.fromMs) / dayMs)
+      if (day !== lastProgressDay && day >= 0) {
         lastProgressDay = day
         o.progress(`backtest: ${name}: day ${day + 1}/${o.days}`)
+      }
+      await rt.runTo(slotStart + slotMs, o.cycleS)
+      const next = await meter.meter!.readMeter()
+      const state = await sim.state()
+      const soc = state.devices.find((d) => d.name === battery.name)?.socPct ?? NaN
+      if (soc < limits.socMinPct - 0.5 || soc > limits.socMaxPct + 0.5) socViolations++
+      const truthBatteryW = state.devices.find((d) => d.name === battery.name)?.powerW ?? 0
+      if (truthBatteryW > limits.maxDischargeW + 1 || truthBatteryW < -limits.maxChargeW - 1) ratingViolations++
+      // The slot just run is the runtime's open slot: the next cycle closes it.
+      const means = rt.slotHistory.open()
+      const plan = rt.plan()
+      const record: SlotRecord = {
+        startMs: slotStart,
+        importWh: (next.importWh ?? 0) - (counters.importWh ?? 0),
+        exportWh: (next.exportWh ?? 0) - (counters.exportWh ?? 0),
+        loadW: means?.loadW ?? 0,
+        pvW: means?.pvW ?? 0,
+        batteryW: means?.batteryW ?? 0,
+        socPct: soc,
+        importPriceEurPerKWh: importPriceAt(o.tariff, slotStart),
+        exportPriceEurPerKWh: o.tariff.exportEurPerKWh,
+        plannedBatteryW: plan?.slots.find((x) => x.startMs === slotStart)?.batteryPowerW ?? null,
+        planCreatedAtMs: plan?.createdAtMs ?? null,
+        setpointW: setpoints.n ? setpoints.sum / setpoints.n : null,
+      }
+      slots.push(record)
+      setpoints = { sum: 0, n: 0 }
+      counters = next
+      if (slotStart + slotMs === o.fromMs) {
+        dischargeAtFrom = state.energyWh.batteryDischarge
+        pvAtFrom = state.energyWh.pvWh
+        socAtFrom = soc
+      }
+      if (slotStart + slotMs === o.endMs) {
+        const measuredSlots = slots.filter((x) => x.startMs >= o.fromMs)
+        const pvWh = state.energyWh.pvWh - pvAtFrom
+        const exportWh = measuredSlots.reduce((sum, x) => sum + x.exportWh, 0)
+        const costEur = measuredSlots.reduce((sum, x) => sum + (x.importWh * x.importPriceEurPerKWh - x.exportWh * x.exportPriceEurPerKWh) / 1000, 0)
+        const meanImportPrice = measuredSlots.reduce((sum, x) => sum + x.importPriceEurPerKWh, 0) / measuredSlots.length
+        const storedDeltaKWh = ((soc - socAtFrom) / 100) * (capacityWh / 1000)
+        const metrics: RunMetrics = {
+          costEur: round(costEur, 3),
+          costAdjustedEur: round(costEur - storedDeltaKWh * meanImportPrice * 0.95, 3),
+          startSocPct: round(socAtFrom, 1),
+          endSocPct: round(soc, 1),
+          importKWh: round(measuredSlots.reduce((sum, x) => sum + x.importWh, 0) / 1000, 3),
+          exportKWh: round(exportWh / 1000, 3),
+          peakImportW: Math.round(Math.max(0, ...measuredSlots.map((x) => (x.importWh * 3_600_000) / slotMs))),
+          selfConsumptionPct: round(pvWh > 0 ? (100 * (pvWh - exportWh)) / pvWh : 100, 2),
+          cycles: round((state.energyWh.batteryDischarge - dischargeAtFrom) / capacityWh, 3),
+          violations: { soc: socViolations, rating: ratingViolations, envelope: envelopeViolations },
+        }
+        const result: RunResult = { name, metrics, slots: measuredSlots, plans: rt.planCount(), wallTimeS: round((performance.now() - started) / 1000, 2) }
+        o.progress(`backtest: ${name}: cost ${metrics.costEur} EUR, import ${metrics.importKWh} kWh, export ${metrics.exportKWh} kWh, ${result.wallTimeS} s`)
+        return { result, slots, optimumEur }
       }
     }
     throw new BacktestError('the run ended off a slot boundary')
   } finally {
-    await pool.close()
+    await runtime?.stop()
+    await devices?.close()
     await sim.stop()
   }
 }
