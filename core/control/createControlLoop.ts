@@ -37,6 +37,12 @@ export type ControlLoopOptions = {
   pvLimits?: Record<string, PvLimits>
   now: () => number
   plan: () => Plan | null
+  /**
+   * The operator's override of the plan, asked every cycle (core/control/createOperatingMode.ts):
+   * a target replaces the plan's slot (manual), a null target is self-consumption on purpose
+   * (no plan:none warning); undefined follows the plan.
+   */
+  planOverride?: (nowMs: number) => { target: PlanTarget; reason: string } | undefined
   /** A plan created longer ago than this is stale: self-consumption instead (default 2 h). */
   planMaxAgeMs?: number
   market?: () => MarketCommitment
@@ -197,8 +203,9 @@ export function createControlLoop(options: ControlLoopOptions) {
       }),
     }
     // 2. Decide.
-    const plan = planTargetAt(options.plan(), now, planMaxAgeMs)
-    if (batteries.length && !plan) raise('plan:none', null, 'warning', 'no current plan: batteries run self-consumption', now, raised)
+    const override = options.planOverride?.(now)
+    const plan = override ? override.target : planTargetAt(options.plan(), now, planMaxAgeMs)
+    if (batteries.length && !plan && !override) raise('plan:none', null, 'warning', 'no current plan: batteries run self-consumption', now, raised)
     else clear('plan:none', now, cleared)
     const dtS = lastTickMs === null ? 1 : Math.max(0, (now - lastTickMs) / 1000)
     lastTickMs = now

@@ -1,3 +1,4 @@
+import type { OperatingMode, SiteSettings } from '../api/contract.ts'
 import type { DeviceDriver } from '../devices/capabilities.ts'
 import type { SiteControl } from '../devices/site/siteFileSchema.ts'
 import type { RetrainOutcome } from '../forecast/retrainOnSiteHistory.ts'
@@ -10,6 +11,7 @@ import { createControlLoop, type ControlStore, type CycleReport } from './create
 import type { Planner } from './createForecastPlanner.ts'
 import { createReplanner, type PlanPolicy } from './createReplanner.ts'
 import type { createRetrainSchedule } from './createRetrainSchedule.ts'
+import type { PlanOverride } from './createOperatingMode.ts'
 import { createSlotHistory } from './createSlotHistory.ts'
 import type { BatteryLimits, MarketCommitment, SiteLimits } from './decideSetpoints.ts'
 import type { Tariff } from './timeOfUseTariff.ts'
@@ -42,6 +44,8 @@ export type SiteEvent =
   | { type: 'forecast'; load: ForecastRecord; pv: ForecastRecord; method: string; reason: string | null }
   | { type: 'alarm'; alarm: Alarm }
   | { type: 'model'; outcome: RetrainOutcome }
+  | { type: 'mode'; mode: OperatingMode }
+  | { type: 'settings'; settings: SiteSettings }
 
 /** The planning settings `gridmesh serve` uses; the backtest chose them on a week it does not report (core/control/backtest/NOTES.md). */
 export const siteRuntimeDefaults = {
@@ -87,6 +91,8 @@ export type SiteRuntimeOptions = {
   retrain?: ReturnType<typeof createRetrainSchedule> | null | undefined
   /** Runs after every cycle, before its event (the service's alarm shelves, modes). */
   afterCycle?: ((report: CycleReport) => void) | undefined
+  /** The operator's operating mode, asked every cycle (core/control/createOperatingMode.ts); default: always the plan. */
+  planOverride?: ((nowMs: number) => PlanOverride) | undefined
   faultSeam?: FaultSeam | undefined
   log?: ((message: string) => void) | undefined
 }
@@ -194,6 +200,7 @@ export function createSiteRuntime(options: SiteRuntimeOptions) {
     site: gridLimits,
     now: clock.now,
     plan: () => replanner.current(),
+    ...(options.planOverride && { planOverride: options.planOverride }),
     ...(options.planMaxAgeMs !== undefined && { planMaxAgeMs: options.planMaxAgeMs }),
     ...(options.market && { market: () => options.market!.commitment(clock.now(), replanner.current()) }),
     ...(store && {
