@@ -21,8 +21,16 @@ export function packSiteRef(siteId: number, meterKey: Address): bigint {
   return (BigInt(siteId) << 160n) | (BigInt(keccak256(meterKey)) & ((1n << 96n) - 1n))
 }
 
+const fits = (value: bigint, bits: bigint) => typeof value === 'bigint' && value >= 0n && value < 1n << bits
+/** A number field: an integer (BigInt() throws a RangeError on NaN or 1.5) in range. */
+const fitsNumber = (value: number, bits: bigint) => Number.isSafeInteger(value) && fits(BigInt(value), bits)
+
 /** The calldata form of a signed reading: meta = interval << 64 | importWh << 32 | exportWh. */
 export function packReading(reading: SignedMeterReading): { meta: bigint; r: Hex; vs: Hex } {
+  // Out-of-range fields would spill into their neighbours' bits: a reading the meter never signed.
+  const { siteId, interval, importWh, exportWh } = reading
+  if (!fitsNumber(importWh, 32n) || !fitsNumber(exportWh, 32n) || !fits(interval, 64n))
+    throw new MarketInputError(`reading of site ${siteId}`, 'importWh and exportWh integers below 2^32, interval below 2^64', `interval ${interval}, importWh ${importWh}, exportWh ${exportWh}`)
   const meta = (reading.interval << 64n) | (BigInt(reading.importWh) << 32n) | BigInt(reading.exportWh)
   return { meta, r: reading.r, vs: reading.vs }
 }
@@ -30,9 +38,8 @@ export function packReading(reading: SignedMeterReading): { meta: bigint; r: Hex
 /** The calldata form of a signed order: meta = siteId << 200 | interval << 168 | side << 160 |
  * energyWh << 128 | limitPrice << 64 | deadline (the contract's SignedOrder). */
 export function packOrder(order: SignedOrder): { meta: bigint; r: Hex; vs: Hex } {
-  const fits = (value: bigint, bits: bigint) => value >= 0n && value < 1n << bits
   const { siteId, interval, side, energyWh, limitPrice, deadline } = order
-  if (!fits(BigInt(siteId), 32n) || !fits(interval, 32n) || !fits(BigInt(side), 8n) || !fits(BigInt(energyWh), 32n) || !fits(limitPrice, 64n) || !fits(deadline, 64n))
+  if (!fitsNumber(siteId, 32n) || !fits(interval, 32n) || !fitsNumber(side, 8n) || !fitsNumber(energyWh, 32n) || !fits(limitPrice, 64n) || !fits(deadline, 64n))
     throw new MarketInputError(`order of site ${siteId}`, 'siteId, energyWh and interval below 2^32, side below 2^8, limitPrice and deadline below 2^64', `interval ${interval}, energyWh ${energyWh}, limitPrice ${limitPrice}, deadline ${deadline}`)
   const meta =
     (BigInt(siteId) << 200n) | (interval << 168n) | (BigInt(side) << 160n) | (BigInt(energyWh) << 128n) | (limitPrice << 64n) | deadline
