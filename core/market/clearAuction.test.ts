@@ -98,4 +98,11 @@ describe('clearAuction', () => {
     expect(() => clearAuction(interval, [o, { ...o, side: SIDE_BID }])).toThrow(/orders\[1\] \(site 1\): expected one order per site and interval/)
     expect(() => clearAuction(interval, [{ ...o, interval: 41n }])).toThrow(/expected interval 42, got interval 41/)
   })
+
+  it('rejects a site id that is no uint32 (NaN slipped through the one-order-per-site check: NaN !== NaN)', () => {
+    const o: Order = { siteId: 1, interval, side: SIDE_ASK, energyWh: 10, limitPrice: 1n, deadline: 0n }
+    for (const siteId of [Number.NaN, -1, 1.5, 2 ** 32]) {
+      expect(() => clearAuction(interval, [{ ...o, siteId }])).toThrow(/orders\[0\] \(site .*\)\.siteId: expected an integer 0\.\.2\^32-1/)
+    }
+  })
 })

@@ -38,6 +38,7 @@ export function clearAuction(interval: bigint, orders: readonly Order[]): Cleari
   for (const [i, o] of orders.entries()) {
     const where = `orders[${i}] (site ${o.siteId})`
     if (o.interval !== interval) throw new MarketInputError(where, `interval ${interval}`, `interval ${o.interval}`)
+    if (!Number.isInteger(o.siteId) || o.siteId < 0 || o.siteId > 0xffffffff) throw new MarketInputError(`${where}.siteId`, 'an integer 0..2^32-1', String(o.siteId))
     if (seen.has(o.siteId)) throw new MarketInputError(where, 'one order per site and interval', 'a second order')
     seen.add(o.siteId)
     if (!Number.isInteger(o.energyWh) || o.energyWh <= 0 || o.energyWh > 0xffffffff)
