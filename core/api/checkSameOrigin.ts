@@ -7,6 +7,8 @@ export type CheckSameOriginParameters = {
   port: number
   /** True when the server speaks TLS: its own origin is then https. */
   secure: boolean
+  /** More names clients reach the server by (a remote bind: the address or DNS name in its certificate). */
+  names?: readonly string[]
 }
 
 /**
@@ -18,9 +20,9 @@ export type CheckSameOriginParameters = {
  * with the session cookie the browser attaches. Clients that send no Origin (curl,
  * scripts) are not browsers and pass.
  */
-export function checkSameOrigin(req: IncomingMessage, { host, port, secure }: CheckSameOriginParameters): void {
+export function checkSameOrigin(req: IncomingMessage, { host, port, secure, names = [] }: CheckSameOriginParameters): void {
   const hostHeader = req.headers.host ?? ''
-  if (hostHeader !== `${host}:${port}` && hostHeader !== `localhost:${port}`) throw new ApiRequestError(421, `Host '${hostHeader}' is not this server (${host}:${port})`)
+  if (![host, 'localhost', ...names].some((name) => hostHeader === `${name.includes(':') ? `[${name}]` : name}:${port}`)) throw new ApiRequestError(421, `Host '${hostHeader}' is not this server (${host}:${port})`)
   const origin = req.headers.origin
   if (origin !== undefined && origin !== `${secure ? 'https' : 'http'}://${hostHeader}`)
     throw new ApiRequestError(403, `Origin '${origin.slice(0, 200)}' is not this server (${secure ? 'https' : 'http'}://${host}:${port}); the API serves pages of its own origin only`)

@@ -12,7 +12,8 @@ export type ExecuteCommandParameters = {
   /** The request body as parsed JSON, not yet validated. */
   body: unknown
   principal: Principal
-  handlers: CommandHandlers
+  /** The server's handlers; a command without one is answered 404 (recorded as refused). */
+  handlers: Partial<CommandHandlers>
   audit: Pick<AuditStore, 'record'>
   now: () => number
   /** Every recorded entry, as it is recorded (the `audit` event). */
@@ -49,7 +50,8 @@ export async function executeCommand({ body, principal, handlers, audit, now, on
   }
   let result: CommandResult
   try {
-    const handler = handlers[command.type] as (c: Command, p: Principal) => CommandResult | Promise<CommandResult>
+    const handler = handlers[command.type] as ((c: Command, p: Principal) => CommandResult | Promise<CommandResult>) | undefined
+    if (!handler) throw new ApiRequestError(404, `${command.type} is not available on this server`)
     result = await handler(command, principal)
   } catch (error) {
     record('refused', error instanceof BaseError ? error.shortMessage : `failed: ${(error as Error).message}`)
