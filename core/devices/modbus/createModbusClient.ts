@@ -1,4 +1,4 @@
-import { isTransient, ModbusDeviceBackoffError } from './errors.ts'
+import { isTransient, ModbusDeviceBackoffError, ModbusTimeoutError } from './errors.ts'
 import type { ModbusTransport } from './ModbusTransport.ts'
 
 export type ModbusClientOptions = {
@@ -10,9 +10,18 @@ export type ModbusClientOptions = {
   retryBackoffMs?: number
   /** Consecutive failed requests after which a unit is skipped for a while (default 3). */
   defectiveAfterFailures?: number
-  /** First skip period; doubles while the unit keeps failing, up to maxDefectiveBackoffMs. */
+  /**
+   * First skip period of a unit that times out behind a connection other units share;
+   * doubles while it keeps failing, up to maxDefectiveBackoffMs.
+   */
   defectiveBackoffMs?: number
   maxDefectiveBackoffMs?: number
+  /**
+   * Any other skipped unit (its connection refused or broken, or alone on its connection)
+   * is probed in the background this often (default 1000 ms), and used again as soon as a
+   * probe is answered: a device that comes back is used within about this long.
+   */
+  probeIntervalMs?: number
   /** Registers one read may ask for (default 125, the protocol's limit). */
   maxReadRegisters?: number
   now?: () => number
@@ -32,12 +41,27 @@ export type ModbusClient = {
   close(): Promise<void>
 }
 
-type Health = { failures: number; skippedUntilMs: number; backoffMs: number }
+type Health = {
+  failures: number
+  skippedUntilMs: number
+  backoffMs: number
+  /** The pending background probe, while the unit is skipped and probing is cheap. */
+  probe: NodeJS.Timeout | null
+  /** What a probe sends: the unit's last read (never a write), or one register where it last failed. */
+  probePdu: Buffer | null
+  probeAddress: number
+}
 
 /**
  * Requests with retries on one transport, and per-unit failure tracking: a unit that keeps
- * failing is skipped (fails fast) for a backoff period, with one probe per period, so a
- * dead device behind a gateway cannot hold up the queue for the live ones.
+ * failing is skipped (fails fast), so neither the control cycle nor the live devices behind
+ * the same gateway wait for it. How it is tried again depends on what a try costs:
+ * - a broken or refused connection, or a unit alone on its connection, is probed in the
+ *   background every probeIntervalMs (a refused connect costs a millisecond; a probe that
+ *   times out holds up no one) and used again once a probe is answered;
+ * - a unit that times out behind a connection others share (a dead device behind a
+ *   gateway) would hold up their requests with every try: one probe per backoff period,
+ *   doubling up to maxDefectiveBackoffMs.
  */
 export function createModbusClient(transport: ModbusTransport, options: ModbusClientOptions = {}): ModbusClient {
   const timeoutMs = options.timeoutMs ?? 1000
@@ -47,19 +71,47 @@ export function createModbusClient(transport: ModbusTransport, options: ModbusCl
   const firstBackoffMs = options.defectiveBackoffMs ?? 5000
   const maxBackoffMs = options.maxDefectiveBackoffMs ?? 60_000
   const maxRead = options.maxReadRegisters ?? 125
+  const probeIntervalMs = options.probeIntervalMs ?? 1000
   const now = options.now ?? Date.now
   const health = new Map<number, Health>()
+  let closed = false
   const healthOf = (unitId: number) => {
     let h = health.get(unitId)
-    if (!h) health.set(unitId, (h = { failures: 0, skippedUntilMs: 0, backoffMs: firstBackoffMs }))
+    if (!h) health.set(unitId, (h = { failures: 0, skippedUntilMs: 0, backoffMs: firstBackoffMs, probe: null, probePdu: null, probeAddress: 0 }))
     return h
+  }
+  const recovered = (h: Health) => {
+    h.failures = 0
+    h.backoffMs = firstBackoffMs
+    h.skippedUntilMs = 0
+    if (h.probe) clearTimeout(h.probe)
+    h.probe = null
+  }
+  const probeLater = (unitId: number, h: Health) => {
+    if (h.probe || closed) return
+    h.skippedUntilMs = now() + probeIntervalMs
+    h.probe = setTimeout(() => {
+      const pdu = h.probePdu ?? Buffer.from([0x03, h.probeAddress >> 8, h.probeAddress & 0xff, 0, 1])
+      transport.request(unitId, pdu, { timeoutMs, address: h.probeAddress }).then(
+        () => recovered(h),
+        (error: unknown) => {
+          h.probe = null
+          if (!isTransient(error)) recovered(h) // it answered (an exception): it is alive
+          else if (h.failures >= defectiveAfter) probeLater(unitId, h)
+        },
+      )
+    }, probeIntervalMs)
+    h.probe.unref()
   }
 
   async function call(unitId: number, pdu: Buffer, address: number, request?: RequestOptions): Promise<Buffer> {
     const h = healthOf(unitId)
-    if (h.failures >= defectiveAfter && now() < h.skippedUntilMs) {
-      throw new ModbusDeviceBackoffError({ endpoint: transport.endpoint, unitId, untilMs: h.skippedUntilMs, failures: h.failures })
+    if (h.failures >= defectiveAfter && (h.probe !== null || now() < h.skippedUntilMs)) {
+      // The error counts its wait on the wall clock; this client's clock may be another (tests).
+      throw new ModbusDeviceBackoffError({ endpoint: transport.endpoint, unitId, untilMs: Date.now() + (h.skippedUntilMs - now()), failures: h.failures })
     }
+    if (pdu[0] === 0x03 || pdu[0] === 0x04) h.probePdu = pdu
+    h.probeAddress = address
     // A unit in backoff gets one probe and no retries.
     const attempts = h.failures >= defectiveAfter ? 1 : 1 + (request?.retries ?? retries)
     let lastError: unknown
@@ -67,8 +119,7 @@ export function createModbusClient(transport: ModbusTransport, options: ModbusCl
       if (attempt > 0) await new Promise((r) => setTimeout(r, retryBackoffMs * 2 ** (attempt - 1)))
       try {
         const response = await transport.request(unitId, pdu, { timeoutMs: request?.timeoutMs ?? timeoutMs, address })
-        h.failures = 0
-        h.backoffMs = firstBackoffMs
+        recovered(h)
         return response
       } catch (error) {
         lastError = error
@@ -80,8 +131,11 @@ export function createModbusClient(transport: ModbusTransport, options: ModbusCl
     }
     h.failures++
     if (h.failures >= defectiveAfter) {
-      h.skippedUntilMs = now() + h.backoffMs
-      h.backoffMs = Math.min(maxBackoffMs, h.backoffMs * 2)
+      const shared = [...health.keys()].some((other) => other !== unitId)
+      if (lastError instanceof ModbusTimeoutError && shared) {
+        h.skippedUntilMs = now() + h.backoffMs
+        h.backoffMs = Math.min(maxBackoffMs, h.backoffMs * 2)
+      } else probeLater(unitId, h)
     }
     throw lastError
   }
@@ -134,6 +188,10 @@ export function createModbusClient(transport: ModbusTransport, options: ModbusCl
       const h = healthOf(unitId)
       return { failures: h.failures, skippedUntilMs: h.skippedUntilMs }
     },
-    close: () => transport.close(),
+    close() {
+      closed = true
+      for (const h of health.values()) if (h.probe) clearTimeout(h.probe)
+      return transport.close()
+    },
   }
 }

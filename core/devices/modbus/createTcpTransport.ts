@@ -10,7 +10,10 @@ export type TcpTransportOptions = {
   connectTimeoutMs?: number
   /** Wait this long after connecting before the first request (some devices need it). */
   connectDelayMs?: number
-  /** First reconnect backoff; doubles per failed attempt up to maxReconnectBackoffMs. */
+  /**
+   * First reconnect backoff; doubles per failed attempt up to maxReconnectBackoffMs (default
+   * 1000 ms: a connect attempt is cheap, and a device that comes back is reconnected within it).
+   */
   reconnectBackoffMs?: number
   maxReconnectBackoffMs?: number
   log?: (message: string) => void
@@ -157,7 +160,7 @@ export function createTcpTransport(options: TcpTransportOptions): ModbusTranspor
       })
       s.once('error', (error) => {
         clearTimeout(connectTimer)
-        backoffMs = Math.min(options.maxReconnectBackoffMs ?? 5000, backoffMs ? backoffMs * 2 : (options.reconnectBackoffMs ?? 100))
+        backoffMs = Math.min(options.maxReconnectBackoffMs ?? 1000, backoffMs ? backoffMs * 2 : (options.reconnectBackoffMs ?? 100))
         nextConnectAt = Date.now() + backoffMs
         reject(new ModbusConnectionError({ endpoint, reason: `cannot connect: ${error.message}`, cause: error }))
       })
