@@ -9,6 +9,7 @@ import type { CommissioningReport } from '../devices/commission/commissionSite.t
 import type { ScanResult } from '../devices/scan/scanDevices.ts'
 import type { SiteFile } from '../devices/site/siteFileSchema.ts'
 import type { Alarm, AlarmEvent, TelemetryTier } from '../store/createStore.ts'
+import type { MarketLedger } from '../market/marketLedgerSchema.ts'
 import type { DeviceView } from './devices/createDeviceInspector.ts'
 import type { SimState } from './sim/simSchemas.ts'
 import type { TrendPoint } from './trend/downsampleM4.ts'
@@ -195,6 +196,8 @@ export type CommissionJob = {
   error: string | null
   report: CommissioningReport | null
 }
+/** GET /api/market: the site's market when it trades (issue 15), else the market demo's ledger, else why there is none. */
+export type MarketResult = { available: true; source: MarketLedger['source']; file: string; ledger: MarketLedger } | { available: false; reason: string }
 export type PartBCommandResult =
   | { type: 'shelveAlarm'; alarm: Alarm }
   | { type: 'unshelveAlarm'; alarm: Alarm }

@@ -7,7 +7,7 @@ subcommands:
   demo --sites N --intervals N [--seed N] [--start-hour H] [--key-dir DIR] [--site FILE] [--json]   simulated sites trade on a local anvil chain
 `
 
-const demoHelp = `usage: gridmesh market demo [--sites N] [--intervals N] [--seed N] [--start-hour H] [--key-dir DIR] [--site FILE] [--json]
+const demoHelp = `usage: gridmesh market demo [--sites N] [--intervals N] [--seed N] [--start-hour H] [--key-dir DIR] [--site FILE] [--ledger FILE] [--json]
 
 Starts the embedded anvil on 127.0.0.1 (or uses the chain the --site file names), deploys the settlement token and the market, and runs N sites
 (2-8), each a separate process with its own scrypt key files and its own simulated site:
@@ -33,6 +33,9 @@ site, balances and gas (--json: one JSON document).
                   embedded, or { rpcUrl, chainId } of any EVM JSON-RPC endpoint; the demo moves
                   chain time, so that endpoint must be anvil) and the market's parameters; a
                   fresh market is deployed on it every run
+  --ledger FILE   also write the run's ledger (signed orders and readings, clearing, trades,
+                  transactions, dispute window, balances) as JSON for the HMI's market view
+                  (gridmesh serve --market-ledger FILE serves it at GET /api/market)
 `
 
 /** Entry point of `gridmesh market`; returns the exit code. */

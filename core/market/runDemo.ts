@@ -35,7 +35,10 @@ import { chooseDemoHardware, type DemoHardware } from './demoSite/chooseDemoHard
 import type { PlannedMarketSlot } from './demoSite/orderFromPlan.ts'
 import type { SiteRequest } from './demoSite/parseSiteRequest.ts'
 import { readDemoSiteTemplate } from './demoSite/writeDemoSiteFile.ts'
+import type { MarketLedger } from './marketLedgerSchema.ts'
 import { passphraseEnv, type SiteReadingAnswer } from './siteProcess.ts'
+import { toLedgerInterval } from './toLedgerInterval.ts'
+import { writeMarketLedger } from './writeMarketLedger.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
 
@@ -44,10 +47,10 @@ export class DemoError extends BaseError {
   override name = 'DemoError' as const
 }
 
-type DemoOptions = { sites: number; intervals: number; json: boolean; seed: number; keyDir: string | null; startHour: number; site: string | null }
+type DemoOptions = { sites: number; intervals: number; json: boolean; seed: number; keyDir: string | null; startHour: number; site: string | null; ledger: string | null }
 
 function parseArgs(argv: string[]): DemoOptions {
-  const options: DemoOptions = { sites: 3, intervals: 4, json: false, seed: 1, keyDir: null, startHour: 11, site: null }
+  const options: DemoOptions = { sites: 3, intervals: 4, json: false, seed: 1, keyDir: null, startHour: 11, site: null, ledger: null }
   const int = (flag: string, value: string | undefined, min: number, max: number) => {
     const n = Number(value)
     if (value === undefined || !Number.isInteger(n) || n < min || n > max)
@@ -69,7 +72,11 @@ function parseArgs(argv: string[]): DemoOptions {
       const value = argv[++i]
       if (!value) throw new UsageError(`gridmesh market demo: --site: expected a site file, got nothing`)
       options.site = value
-    } else throw new UsageError(`gridmesh market demo: unknown option '${flag}'; expected --sites N, --intervals N, --seed N, --start-hour H, --key-dir DIR, --site FILE, --json`)
+    } else if (flag === '--ledger') {
+      const value = argv[++i]
+      if (!value) throw new UsageError(`gridmesh market demo: --ledger: expected a file for the market ledger (the HMI's GET /api/market), got nothing`)
+      options.ledger = value
+    } else throw new UsageError(`gridmesh market demo: unknown option '${flag}'; expected --sites N, --intervals N, --seed N, --start-hour H, --key-dir DIR, --site FILE, --ledger FILE, --json`)
   }
   return options
 }
@@ -246,6 +253,7 @@ export async function runDemo(argv: string[], options: RunDemoOptions = {}): Pro
     let settleGasTotal = 0n
     let finalizeGasTotal = 0n
     const settled: Finalization[] = []
+    const ledgerIntervals: MarketLedger['intervals'] = []
     let tradesTotal = 0
     type OrderAnswer = { order: SignedOrder | null; planned: PlannedMarketSlot & { planStatus: string; planAtMs: number } }
     /** Orders, clearing (every site must agree) and, when something trades, its commit. */
@@ -263,7 +271,7 @@ export async function runDemo(argv: string[], options: RunDemoOptions = {}): Pro
       const commitReceipt = await lm.client.waitForTransactionReceipt({ hash: commitHash })
       if (commitReceipt.status !== 'success') throw new DemoError(`interval ${interval}: commit ${commitHash} reverted`)
       const siteRefs = await committedSiteRefs(lm.client, lm.market, encoded, commitReceipt)
-      return { interval, answers, orders, clearing, committed: { encoded, commitGas: commitReceipt.gasUsed, siteRefs } }
+      return { interval, answers, orders, clearing, committed: { encoded, commitGas: commitReceipt.gasUsed, siteRefs, commitTx: commitHash } }
     }
 
     /** Sends one transaction through the outbox and waits until it is mined; returns its receipt. */
@@ -299,7 +307,11 @@ export async function runDemo(argv: string[], options: RunDemoOptions = {}): Pro
         const traded = r.committedNetSellWh ? (r.committedNetSellWh > 0 ? `, sold ${r.committedNetSellWh} Wh` : `, bought ${-r.committedNetSellWh} Wh`) : ''
         return `  site ${r.siteId}: ${plan}${traded}; meter import ${r.metered.importWh} Wh, export ${r.metered.exportWh} Wh; SoC ${r.socPct === null ? '-' : Math.round(r.socPct)} %`
       })
+      // what the HMI's market view shows (--ledger): signed orders and readings, clearing, transactions
+      const ledgerEntry = (tx: { settleTx: `0x${string}`; commitTx: `0x${string}`; settledAtS: bigint } | null) =>
+        ledgerIntervals.push(toLedgerInterval({ interval, startMs: Number(lm.intervalStart(interval)) * 1000, endMs: Number(lm.intervalStart(interval + 1n)) * 1000, orders: p.orders, clearing, readings: delivered.map((d) => d.reading), commitTx: tx?.commitTx ?? null, settleTx: tx?.settleTx ?? null, disputeWindowEndsAtMs: tx ? Number(tx.settledAtS + lm.config.disputeWindowSec) * 1000 : null }))
       if (!p.committed) {
+        ledgerEntry(null)
         log(`interval ${interval}: ${p.orders.length} orders, no trade`)
         for (const line of siteLines) log(line)
         intervals.push({ interval, orders: p.orders.length, price: null, trades: [], sites: siteRows })
@@ -317,6 +329,7 @@ export async function runDemo(argv: string[], options: RunDemoOptions = {}): Pro
         }),
         `interval ${interval}: settlement`,
       )
+      ledgerEntry({ settleTx, commitTx: p.committed.commitTx, settledAtS: (await lm.client.getBlock({ blockNumber: settleReceipt.blockNumber })).timestamp })
       commitGasTotal += commitGas
       settleGasTotal += settleReceipt.gasUsed
       tradesTotal += clearing.matches.length
@@ -359,12 +372,14 @@ export async function runDemo(argv: string[], options: RunDemoOptions = {}): Pro
     // settled interval (balances before this are free escrow minus the open locks)
     await lm.warpTo((await lm.client.getBlock()).timestamp + lm.config.disputeWindowSec)
     for (const f of settled) {
-      const { receipt } = await send(
+      const { receipt, hash: finalizeTx } = await send(
         `finalize:${lm.market}:${f.interval}`,
         encodeFunctionData({ abi: energyMarketAbi, functionName: 'finalize', args: [f.interval, f.inputsHash, f.releases] }),
         `interval ${f.interval}: finalization`,
       )
       finalizeGasTotal += receipt.gasUsed
+      const entry = ledgerIntervals.find((e) => e.interval === f.interval.toString())
+      if (entry) entry.settlement = { ...entry.settlement, state: 'finalized', finalizeTx }
     }
     log(`finalized ${settled.length} intervals after the dispute window: ${finalizeGasTotal} gas`)
     const final = await balances()
@@ -384,6 +399,15 @@ export async function runDemo(argv: string[], options: RunDemoOptions = {}): Pro
       },
     }
     outbox.close()
+    if (opts.ledger) {
+      writeMarketLedger(opts.ledger, {
+        version: 1, source: 'market-demo', writtenAtMs: Date.now(), chain: summary.chain, intervalSec: Number(lm.config.intervalSec), disputeWindowSec: Number(lm.config.disputeWindowSec),
+        sites: sites.map(({ siteId, owner, meter }) => ({ siteId, owner, meter })),
+        intervals: ledgerIntervals.sort((a, b) => (BigInt(a.interval) < BigInt(b.interval) ? -1 : 1)),
+        balances: sites.map((s, i) => ({ siteId: s.siteId, before: initial[i]!.toString(), after: final[i]!.toString() })),
+      })
+      log(`market ledger written to ${opts.ledger} (for the HMI: serve --market-ledger ${opts.ledger})`)
+    }
     if (opts.json) process.stdout.write(toJsonLine(summary).replace(/\{"\$bigint":"(-?\d+)"\}/g, '"$1"'))
     else log(`balances: ${summary.balances.map((b) => `site ${b.siteId} ${Number(b.balance) / 1e6}`).join(', ')}; settle gas per trade ${summary.gas.settleGasPerTrade ?? '-'}`)
     return 0

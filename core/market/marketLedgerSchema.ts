@@ -1,0 +1,47 @@
+import { z } from 'zod'
+
+// What a market run leaves for the HMI's market view (GET /api/market): every interval's
+// signed orders, clearing, trades, signed meter readings and settlement transactions,
+// and the sites' balances. Token amounts and intervals are decimal strings (uint256 and
+// uint64 on chain do not fit a JSON number).
+
+const decimal = z.string().regex(/^-?\d{1,78}$/, 'a decimal integer')
+const hex = (bytes: number) => z.string().regex(new RegExp(`^0x[0-9a-fA-F]{${bytes * 2}}$`), `0x and ${bytes} bytes of hex`)
+const signatureSchema = z.strictObject({ r: hex(32), vs: hex(32) })
+const uint = z.number().int().min(0)
+
+export const marketLedgerSchema = z.strictObject({
+  version: z.literal(1),
+  source: z.literal('market-demo'),
+  writtenAtMs: uint,
+  chain: z.strictObject({ rpcUrl: z.string(), chainId: uint, embedded: z.boolean(), market: hex(20), token: hex(20) }),
+  intervalSec: uint,
+  disputeWindowSec: uint,
+  sites: z.array(z.strictObject({ siteId: uint, owner: hex(20), meter: hex(20) })),
+  intervals: z.array(
+    z.strictObject({
+      interval: decimal,
+      startMs: uint,
+      endMs: uint,
+      /** EIP-712 signed orders; limitPrice in settlement-token base units per kWh. */
+      orders: z.array(z.strictObject({ siteId: uint, side: z.enum(['bid', 'ask']), energyWh: uint, limitPrice: decimal, deadline: decimal, signature: signatureSchema })),
+      /** Uniform clearing price (token base units per kWh), null when nothing traded. */
+      clearingPrice: decimal.nullable(),
+      tradedWh: uint,
+      trades: z.array(z.strictObject({ sellerSiteId: uint, buyerSiteId: uint, energyWh: uint })),
+      /** The meters' EIP-712 signed readings of the interval. */
+      readings: z.array(z.strictObject({ siteId: uint, importWh: uint, exportWh: uint, signature: signatureSchema })),
+      settlement: z.strictObject({
+        state: z.enum(['no-trade', 'settled', 'finalized']),
+        commitTx: hex(32).nullable(),
+        settleTx: hex(32).nullable(),
+        finalizeTx: hex(32).nullable(),
+        /** Chain time (ms) after which the settlement can be finalized; disputes before it. */
+        disputeWindowEndsAtMs: uint.nullable(),
+      }),
+    }),
+  ),
+  balances: z.array(z.strictObject({ siteId: uint, before: decimal, after: decimal })),
+})
+
+export type MarketLedger = z.infer<typeof marketLedgerSchema>

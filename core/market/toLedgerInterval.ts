@@ -1,0 +1,31 @@
+import type { Clearing } from './clearAuction.ts'
+import type { MarketLedger } from './marketLedgerSchema.ts'
+import type { SignedMeterReading, SignedOrder } from './signMarketData.ts'
+import { SIDE_BID } from './typedData.ts'
+
+export type LedgerIntervalParameters = {
+  interval: bigint
+  startMs: number
+  endMs: number
+  orders: readonly SignedOrder[]
+  clearing: Clearing
+  readings: readonly SignedMeterReading[]
+  commitTx: `0x${string}` | null
+  settleTx: `0x${string}` | null
+  disputeWindowEndsAtMs: number | null
+}
+
+/** One interval of a market run as the ledger keeps it (bigints as decimal strings); finalization is filled in later. */
+export function toLedgerInterval(p: LedgerIntervalParameters): MarketLedger['intervals'][number] {
+  return {
+    interval: p.interval.toString(),
+    startMs: p.startMs,
+    endMs: p.endMs,
+    orders: p.orders.map((o) => ({ siteId: o.siteId, side: o.side === SIDE_BID ? 'bid' : 'ask', energyWh: o.energyWh, limitPrice: o.limitPrice.toString(), deadline: o.deadline.toString(), signature: { r: o.r, vs: o.vs } })),
+    clearingPrice: p.clearing.price === null ? null : p.clearing.price.toString(),
+    tradedWh: p.clearing.tradedWh,
+    trades: p.clearing.matches.map((m) => ({ ...m })),
+    readings: p.readings.map((r) => ({ siteId: r.siteId, importWh: r.importWh, exportWh: r.exportWh, signature: { r: r.r, vs: r.vs } })),
+    settlement: { state: p.settleTx ? 'settled' : 'no-trade', commitTx: p.commitTx, settleTx: p.settleTx, finalizeTx: null, disputeWindowEndsAtMs: p.disputeWindowEndsAtMs },
+  }
+}
