@@ -2,7 +2,7 @@
 // kept in <data>/chain/anvil-state.json) or any EVM JSON-RPC endpoint from the site file.
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { SiteMarket } from '../devices/site/siteFileSchema.ts'
+import type { SiteMarket } from '../site/siteMarketSchema.ts'
 import { BaseError } from '../errors/BaseError.ts'
 import { redactRpcUrl } from './redactRpcUrl.ts'
 import { AnvilStartError, startAnvil } from './startAnvil.ts'

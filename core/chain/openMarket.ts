@@ -18,7 +18,7 @@ import {
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { z } from 'zod'
 import { energyMarketAbi } from '../../contracts/abi.ts'
-import type { SiteMarket } from '../devices/site/siteFileSchema.ts'
+import type { SiteMarket } from '../site/siteMarketSchema.ts'
 import { BaseError } from '../errors/BaseError.ts'
 import { createMarketDomain, type MarketDomain } from '../market/typedData.ts'
 import { deployMarket, minRingSize, type MarketConfig } from './deployMarket.ts'

@@ -1,4 +1,4 @@
-import type { SiteControl } from '../devices/site/siteFileSchema.ts'
+import type { SiteControl } from '../site/siteControlSchema.ts'
 import type { SiteLoadForecaster } from '../forecast/createSiteLoadForecaster.ts'
 import { forecastPv } from '../forecast/forecastPv.ts'
 import { forecastPvPersistence } from '../forecast/forecastPvPersistence.ts'

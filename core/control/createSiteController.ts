@@ -1,5 +1,6 @@
 import type { DeviceDriver } from '../devices/capabilities.ts'
-import { siteControlSchema, type SiteControl, type SiteFile } from '../devices/site/siteFileSchema.ts'
+import type { SiteFile } from '../devices/site/siteFileSchema.ts'
+import { siteControlSchema, type SiteControl } from '../site/siteControlSchema.ts'
 import { createCalendar } from '../forecast/createCalendar.ts'
 import { createSiteLoadForecaster } from '../forecast/createSiteLoadForecaster.ts'
 import type { ForecastAccuracy } from '../forecast/measureForecastAccuracy.ts'

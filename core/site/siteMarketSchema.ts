@@ -1,0 +1,52 @@
+import { z } from 'zod'
+
+const isHttpUrl = (value: string) => {
+  try {
+    const url = new URL(value)
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== ''
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Where the site's market settles: the chain, the operator's key, and the market's parameters.
+ * The parameters are used when the market is first deployed; after that `<data>/chain/market.json` and the contract hold them.
+ */
+export const siteMarketSchema = z
+  .strictObject({
+    /** `embedded` (default): GridMesh starts and stops anvil on 127.0.0.1, its state kept in `<data>/chain/`; or any EVM JSON-RPC endpoint. */
+    chain: z
+      .union(
+        [
+          z.literal('embedded'),
+          z.strictObject({
+            /** The JSON-RPC endpoint, http(s). */
+            rpcUrl: z.string().refine(isHttpUrl, 'expected an http(s) URL'),
+            /** When given, the endpoint's eth_chainId must equal it. */
+            chainId: z.number().int().positive().optional(),
+          }),
+        ],
+        { error: "expected 'embedded' or { rpcUrl, chainId? }" },
+      )
+      .default('embedded'),
+    /** The operator's scrypt key file, relative to the data folder; opened with GRIDMESH_KEYSTORE_PASSPHRASE, created on the first deployment when missing. */
+    operatorKeyFile: z.string().min(1).default('keys/operator.json'),
+    /** Seconds per market interval. */
+    intervalSec: z.number().int().min(60).max(86_400).default(900),
+    /** How long after an interval ends it can be settled. */
+    settleWindowSec: z.number().int().min(60).max(16_777_215).default(86_400),
+    /** How long a settlement can be disputed before it is final. */
+    disputeWindowSec: z.number().int().min(0).default(3_600),
+    /** What a site pays its counterparty on energy it failed to deliver or take, in basis points of the price. */
+    penaltyBps: z.number().int().min(0).max(10_000).default(2_000),
+    /** Units an active site keeps in escrow. */
+    bond: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(1_000_000),
+    /** Settlement-token base units per contract amount unit (1 for a 6-decimal stable token). */
+    unit: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).default(1),
+  })
+  .refine((m) => 3 + Math.ceil((m.settleWindowSec + m.disputeWindowSec) / m.intervalSec) <= 1024, {
+    message: 'settleWindowSec + disputeWindowSec span more than 1021 intervals; expected a longer intervalSec or shorter windows (the contract keeps at most 1024 interval records)',
+  })
+
+export type SiteMarket = z.infer<typeof siteMarketSchema>
