@@ -132,7 +132,7 @@ describe('gridmesh serve: the site service and its API', () => {
     expect(events[0]).toMatchObject({ type: 'hello', site: { name: 'serve-test' } })
     expect(events.filter((e) => e.type === 'cycle').length).toBeGreaterThanOrEqual(5)
     const raised = events.find((e) => e.type === 'alarm' && e.alarm.key === 'stale:bat1')
-    expect(raised).toMatchObject({ type: 'alarm', alarm: { state: 'active', device: 'bat1' } })
+    expect(raised).toMatchObject({ type: 'alarm', alarm: { state: 'unacknowledged', device: 'bat1' } })
     const id = (raised as Extract<ApiEvent, { type: 'alarm' }>).alarm.id
     const active = (await call('/api/alarms?state=active')).body as { alarms: { id: number }[] }
     expect(active.alarms.map((x) => x.id)).toContain(id)
@@ -148,7 +148,7 @@ describe('gridmesh serve: the site service and its API', () => {
       await runFor(cycleMs)
       await new Promise((r) => setTimeout(r, 100))
     }
-    expect(site.store.listAlarms({ state: 'cleared' }).map((x) => x.id)).toContain(id)
+    expect(site.store.listAlarms({ state: 'normal' }).map((x) => x.id)).toContain(id)
   })
 
   it('refuses requests without the token, from a foreign Host, and to unknown endpoints', async () => {
@@ -167,7 +167,7 @@ describe('gridmesh serve: the site service and its API', () => {
   it('names what was wrong in a bad query or command, and changes nothing', async () => {
     const before = site.store.listAlarms()
     const cases: [string, { method?: string; body?: string }, number, string][] = [
-      ['/api/alarms?state=open', {}, 400, 'query: state: expected one of active|acknowledged|cleared, got "open"'],
+      ['/api/alarms?state=cleared', {}, 400, 'query: state: expected one of unacknowledged|acknowledged|returned-unacknowledged|normal|shelved|active|open, got "cleared"'],
       ['/api/trend?device=site&point=loadW&fromMs=abc&toMs=5', {}, 400, 'query: fromMs: expected number, received NaN, got "abc"'],
       [`/api/trend?device=site&point=loadW&fromMs=10&toMs=5`, {}, 400, 'query: toMs: fromMs must be before toMs'],
       ['/api/commands', { method: 'POST', body: '{"type":"acknowledgeAlarm","id":"x"}' }, 400, 'request body: id: expected number, received string, got "x"'],
@@ -175,7 +175,7 @@ describe('gridmesh serve: the site service and its API', () => {
       ['/api/commands', { method: 'POST', body: '{"type":"acknowledgeAlarm","id":1,"extra":true}' }, 400, "request body: (top level): unknown field(s) 'extra'"],
       ['/api/commands', { method: 'POST', body: '{"type":' }, 400, 'request body: not JSON'],
       ['/api/commands', { method: 'POST', body: JSON.stringify({ type: 'acknowledgeAlarm', id: 1, by: 'x'.repeat(70_000) }) }, 413, 'request body: larger than 65536 bytes'],
-      ['/api/commands', { method: 'POST', body: '{"type":"acknowledgeAlarm","id":99999}' }, 409, 'acknowledgeAlarm: alarm 99999 does not exist; expected the id of an active or acknowledged alarm'],
+      ['/api/commands', { method: 'POST', body: '{"type":"acknowledgeAlarm","id":99999}' }, 409, 'acknowledgeAlarm: alarm 99999 does not exist; expected the id of an unacknowledged or returned-unacknowledged alarm'],
     ]
     for (const [path, init, status, text] of cases) {
       const answer = await call(path, init)
