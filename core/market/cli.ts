@@ -50,8 +50,8 @@ export async function run(argv: string[]): Promise<number> {
       process.stdout.write(demoHelp)
       return 0
     }
-    const { runDemo } = await import('./runDemo.ts')
-    return runDemo(rest)
+    const { runMarketDemo } = await import('../demo/runMarketDemo.ts')
+    return runMarketDemo(rest)
   }
   throw new UsageError(`gridmesh market: unknown subcommand '${sub}'; expected one of: demo`)
 }

@@ -15,9 +15,9 @@ import { startAnvil } from '../../core/chain/startAnvil.ts'
 import { defaultTariff, importPriceAt } from '../../core/control/timeOfUseTariff.ts'
 import { run as runMarket } from '../../core/market/cli.ts'
 import { cloudClearness } from '../../hardware-sims/physics/clouds.ts'
-import { chooseDemoHardware } from '../../core/market/demoSite/chooseDemoHardware.ts'
-import { minOrderWh } from '../../core/market/demoSite/orderFromPlan.ts'
-import { DemoError, runDemo } from '../../core/market/runDemo.ts'
+import { chooseDemoHardware } from '../../core/demo/demoSite/chooseDemoHardware.ts'
+import { minOrderWh } from '../../core/demo/demoSite/orderFromPlan.ts'
+import { DemoError, runMarketDemo } from '../../core/demo/runMarketDemo.ts'
 
 const passphrase = 'demo test passphrase'
 const run = (args: string[]) =>
@@ -180,7 +180,7 @@ describe('gridmesh market demo', () => {
   it('a site fed a malformed request line fails the demo with a DemoError naming it, and nothing keeps running', async () => {
     const workDir = mkdtempSync(join(tmpdir(), 'gm-demo-bad-line-'))
     let runningAtFault: string[] = []
-    const failure = runDemo(['--sites', '3', '--intervals', '1', '--json'], {
+    const failure = runMarketDemo(['--sites', '3', '--intervals', '1', '--json'], {
       workDir,
       rewriteRequest: (siteId, line) => {
         if (siteId !== 1 || !line.includes('"type":"order"')) return line
@@ -199,7 +199,7 @@ describe('gridmesh market demo', () => {
 
   it('a site whose simulator cannot start fails the demo with a DemoError naming it and why, and nothing keeps running', async () => {
     const workDir = mkdtempSync(join(tmpdir(), 'gm-demo-bad-sim-'))
-    const failure = runDemo(['--sites', '3', '--intervals', '1', '--json'], {
+    const failure = runMarketDemo(['--sites', '3', '--intervals', '1', '--json'], {
       workDir,
       hardware: (siteId) => (siteId === 2 ? { ...chooseDemoHardware(2), pvRatedW: -5 } : chooseDemoHardware(siteId)),
     })

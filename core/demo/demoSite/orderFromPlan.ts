@@ -1,7 +1,7 @@
 import { importPriceAt, type Tariff } from '../../control/timeOfUseTariff.ts'
 import type { Plan } from '../../schedule/planSchedule.ts'
-import { buildOrder } from '../buildOrder.ts'
-import type { Order } from '../typedData.ts'
+import { buildOrder } from '../../market/buildOrder.ts'
+import type { Order } from '../../market/typedData.ts'
 import { DemoSiteError } from './DemoSiteError.ts'
 
 /** Settlement-token base units per EUR: the demo's token has 6 decimals and stands for 1 EUR. */

@@ -1,11 +1,11 @@
 // One demo site as its own process: its own owner and meter keys, sealed in scrypt key
 // files in its key directory and opened with the passphrase from its environment (never
-// sent anywhere), its own simulated hardware (core/market/demoSite), orders from its
+// sent anywhere), its own simulated hardware (core/demo/demoSite), orders from its
 // MILP plan's market quantities, its own recomputation of every clearing, and meter
 // readings from its simulated grid meter. Talks JSON lines on stdin/stdout with the demo
 // coordinator; only addresses leave the process.
 //
-// usage: node bin/run-ts.js core/market/siteProcess.ts WORK-DIR
+// usage: node bin/run-ts.js core/demo/demoSiteProcess.ts WORK-DIR
 import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -13,13 +13,13 @@ import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from 
 import { encryptKeystore, keystorePassphraseEnv, loadKeystore, saveKeystore } from '../chain/keystore.ts'
 import { BaseError } from '../errors/BaseError.ts'
 import { getHighs } from '../schedule/getHighs.ts'
-import { clearAuction } from './clearAuction.ts'
+import { clearAuction } from '../market/clearAuction.ts'
 import { DemoSiteError } from './demoSite/DemoSiteError.ts'
 import { orderFromPlan } from './demoSite/orderFromPlan.ts'
 import { parseSiteRequest, type SiteRequest } from './demoSite/parseSiteRequest.ts'
 import { startDemoSite, type DemoSite, type GridCounters } from './demoSite/startDemoSite.ts'
-import { toJsonLine } from './jsonLines.ts'
-import { signMeterReading, signOrder, type SignedMeterReading } from './signMarketData.ts'
+import { toJsonLine } from '../market/jsonLines.ts'
+import { signMeterReading, signOrder, type SignedMeterReading } from '../market/signMarketData.ts'
 
 /** The environment variable a site process reads its keystore passphrase from. */
 export const passphraseEnv = keystorePassphraseEnv

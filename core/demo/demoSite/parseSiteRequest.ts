@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { describeZodIssue, formatIssuePath } from '../../errors/describeZodIssue.ts'
-import { fromJsonLine } from '../jsonLines.ts'
+import { fromJsonLine } from '../../market/jsonLines.ts'
 import { DemoSiteError } from './DemoSiteError.ts'
 
 const uint = z.number().int().nonnegative()

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { toJsonLine } from '../jsonLines.ts'
+import { toJsonLine } from '../../market/jsonLines.ts'
 import { DemoSiteError } from './DemoSiteError.ts'
 import { parseSiteRequest } from './parseSiteRequest.ts'
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { defaultTariff } from '../../control/timeOfUseTariff.ts'
 import type { Plan, PlanSlot } from '../../schedule/planSchedule.ts'
-import { SIDE_ASK, SIDE_BID } from '../typedData.ts'
+import { SIDE_ASK, SIDE_BID } from '../../market/typedData.ts'
 import { orderFromPlan, type OrderFromPlanParameters } from './orderFromPlan.ts'
 
 const startMs = Date.parse('2026-11-27T00:00:00Z') // 11:00 in Melbourne: import 0.25, export 0.05 EUR/kWh

@@ -1,6 +1,6 @@
 // `gridmesh market demo`: a local anvil, one coordinator (the market operator) and N site
 // processes with their own keys, each running its own simulated site (simulator process,
-// Modbus devices, forecasts, MILP plan, control loop; core/market/demoSite). Each interval:
+// Modbus devices, forecasts, MILP plan, control loop; core/demo/demoSite). Each interval:
 // sites sign orders for their plans' market quantities, the coordinator clears the
 // auction, every site recomputes it and must agree, the clearing is committed, chain time
 // moves past the interval while every site steps its simulator and control loop to the
@@ -26,19 +26,19 @@ import { createOutbox } from '../chain/createOutbox.ts'
 import { loadSiteFile } from '../devices/site/loadSiteFile.ts'
 import { siteMarketSchema } from '../devices/site/siteFileSchema.ts'
 import { BaseError, UsageError } from '../errors/BaseError.ts'
-import { clearAuction } from './clearAuction.ts'
-import { computeSettlement } from './computeSettlement.ts'
-import { encodeClearing, packReading } from './encodeClearing.ts'
-import { fromJsonLine, toJsonLine } from './jsonLines.ts'
-import type { SignedOrder } from './signMarketData.ts'
+import { clearAuction } from '../market/clearAuction.ts'
+import { computeSettlement } from '../market/computeSettlement.ts'
+import { encodeClearing, packReading } from '../market/encodeClearing.ts'
+import { fromJsonLine, toJsonLine } from '../market/jsonLines.ts'
+import type { SignedOrder } from '../market/signMarketData.ts'
 import { chooseDemoHardware, type DemoHardware } from './demoSite/chooseDemoHardware.ts'
 import type { PlannedMarketSlot } from './demoSite/orderFromPlan.ts'
 import type { SiteRequest } from './demoSite/parseSiteRequest.ts'
 import { readDemoSiteTemplate } from './demoSite/writeDemoSiteFile.ts'
-import type { MarketLedger } from './marketLedgerSchema.ts'
-import { passphraseEnv, type SiteReadingAnswer } from './siteProcess.ts'
-import { toLedgerInterval } from './toLedgerInterval.ts'
-import { writeMarketLedger } from './writeMarketLedger.ts'
+import type { MarketLedger } from '../market/marketLedgerSchema.ts'
+import { passphraseEnv, type SiteReadingAnswer } from './demoSiteProcess.ts'
+import { toLedgerInterval } from '../market/toLedgerInterval.ts'
+import { writeMarketLedger } from '../market/writeMarketLedger.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
 
@@ -95,7 +95,7 @@ type SiteHandle = { siteId: number; child: ChildProcess; ask<T>(req: SiteRequest
 
 function spawnSite(siteId: number, passphrase: string, workDir: string, rewrite: RunDemoOptions['rewriteRequest']): SiteHandle {
   // The work directory on the command line: a process listing shows which demo a site belongs to.
-  const child = spawn(process.execPath, [join(here, '..', '..', 'bin', 'run-ts.js'), join(here, 'siteProcess.ts'), workDir], {
+  const child = spawn(process.execPath, [join(here, '..', '..', 'bin', 'run-ts.js'), join(here, 'demoSiteProcess.ts'), workDir], {
     stdio: ['pipe', 'pipe', 'inherit'],
     env: { ...process.env, [passphraseEnv]: passphrase },
   })
@@ -165,7 +165,7 @@ async function stopSite(h: SiteHandle): Promise<void> {
 const localHour = (timeZone: string, utcMs: number) => Number(new Intl.DateTimeFormat('en-US', { timeZone, hour: 'numeric', hourCycle: 'h23' }).format(utcMs))
 
 /** Runs the demo; returns the exit code. */
-export async function runDemo(argv: string[], options: RunDemoOptions = {}): Promise<number> {
+export async function runMarketDemo(argv: string[], options: RunDemoOptions = {}): Promise<number> {
   const opts = parseArgs(argv)
   const log = (line: string) => {
     if (!opts.json) process.stdout.write(`${line}\n`)
