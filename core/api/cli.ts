@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { parseFlags, parseIntegerFlag } from '../cli/parseFlags.ts'
 import { UsageError } from '../errors/BaseError.ts'
 import { loadSiteFile } from '../devices/site/loadSiteFile.ts'
@@ -21,12 +22,18 @@ written to DIR/api-token (readable by this user only).
                 location, PV, grid and battery limits, tariff and holidays)
   --data DIR    store, retrained model and token (default ./gridmesh-data)
   --port N      API port (default 8700; 0 picks a free one)
-  --host ADDR   API address (default 127.0.0.1)
+  --host ADDR   API address (default 127.0.0.1); any other address also needs --allow-remote
+  --allow-remote
+                serve beyond this machine (prints a warning without TLS)
+  --hostname NAME
+                the name clients use when it is not ADDR (the certificate's name)
+  --tls-cert FILE, --tls-key FILE
+                PEM certificate and key: https, and the session cookie is Secure
   --model DIR   load model to start with (default: the site's own, else models/default)
 `
 
 export async function run(argv: string[]): Promise<number> {
-  const flags = parseFlags('serve', argv, { site: { type: 'string' }, data: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, model: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, help)
+  const flags = parseFlags('serve', argv, { site: { type: 'string' }, data: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, model: { type: 'string' }, 'allow-remote': { type: 'boolean' }, hostname: { type: 'string', multiple: true }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, help: { type: 'boolean', short: 'h' } }, help)
   if (flags.help) {
     process.stdout.write(help)
     return 0
@@ -35,9 +42,15 @@ export async function run(argv: string[]): Promise<number> {
   const port = parseIntegerFlag('port', flags.port, 0, 65535, 8700)
   const site = loadSiteFile(flags.site)
   const say = (m: string) => process.stderr.write(`${new Date().toISOString()} serve: ${m}\n`)
-  const running = await startSite({ site, dataDir: flags.data ?? 'gridmesh-data', port, host: flags.host, loadModelDir: flags.model, log: say })
+  const host = flags.host ?? '127.0.0.1'
+  if (!/^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(host) && !flags['allow-remote']) throw new UsageError(`serve: --host ${host} is reachable from other machines; add --allow-remote to mean it (with --tls-cert/--tls-key, or a TLS proxy in front)`)
+  if ((flags['tls-cert'] === undefined) !== (flags['tls-key'] === undefined)) throw new UsageError('serve: --tls-cert and --tls-key go together')
+  const tls = flags['tls-cert'] !== undefined ? { cert: readFlagFile('tls-cert', flags['tls-cert']), key: readFlagFile('tls-key', flags['tls-key']!) } : undefined
+  const running = await startSite({ site, dataDir: flags.data ?? 'gridmesh-data', port, host: flags.host, loadModelDir: flags.model, allowRemote: flags['allow-remote'], hostNames: flags.hostname, tls, log: say })
   running.controller.start()
   process.stdout.write(`api ${running.api.url} token-file ${running.tokenFile}\n`)
+  // One click for a newcomer: this link signs the local owner in once (10 minutes) and opens the HMI.
+  process.stdout.write(`open ${running.api.signInUrl()}\n`)
   say(`running ${site.name}: ${running.drivers.length} devices, API ${running.api.url}`)
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve)
@@ -46,4 +59,12 @@ export async function run(argv: string[]): Promise<number> {
   say('stopping')
   await running.stop()
   return 0
+}
+
+function readFlagFile(flag: string, path: string): Buffer {
+  try {
+    return readFileSync(path)
+  } catch (error) {
+    throw new UsageError(`serve: --${flag} ${path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`)
+  }
 }

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer as createTlsServer } from 'node:https'
+import { isIP } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, type WebSocket } from 'ws'
@@ -8,17 +10,22 @@ import type { SiteController } from '../control/createSiteController.ts'
 import { BaseError } from '../errors/BaseError.ts'
 import { describeZodIssue } from '../errors/describeZodIssue.ts'
 import { ApiRequestError } from './ApiRequestError.ts'
+import { createAuthenticator, localUser, type SiteAuthenticator } from './auth/createAuthenticator.ts'
 import { authorizeRequest, type Principal } from './authorizeRequest.ts'
 import { checkSameOrigin } from './checkSameOrigin.ts'
 import { parseJsonBody } from './parseJsonBody.ts'
 import { parseRequestUrl } from './parseRequestUrl.ts'
+import { executeCommand, type CommandHandlers } from './executeCommand.ts'
+import { createCoreCommandHandlers } from './routes/createCoreCommandHandlers.ts'
+import { handleSessionRoutes } from './routes/handleSessionRoutes.ts'
 import { serveHmi } from './serveHmi.ts'
-import { alarmsQuerySchema, commandSchema, trendQuerySchema, type ApiErrorBody, type ApiEvent, type CommandResult, type SiteSummary } from './contract.ts'
+import type { Store } from '../store/createStore.ts'
+import { alarmsQuerySchema, auditQuerySchema, trendQuerySchema, type ApiErrorBody, type ApiEvent, type AuditEntry, type SiteSummary } from './contract.ts'
 
 export { ApiRequestError } from './ApiRequestError.ts'
 
 /** What the server needs of a running site: the controller's queries, commands and events. */
-export type ApiBackend = Pick<SiteController, 'latest' | 'plan' | 'forecast' | 'alarms' | 'acknowledgeAlarm' | 'trend' | 'subscribe'>
+export type ApiBackend = Pick<SiteController, 'latest' | 'plan' | 'forecast' | 'alarms' | 'acknowledgeAlarm' | 'trend' | 'subscribe'> & Partial<Pick<SiteController, 'operatingMode' | 'settings'>>
 
 export type CreateApiServerOptions = {
   backend: ApiBackend
@@ -29,10 +36,27 @@ export type CreateApiServerOptions = {
   port?: number
   /** The session token every request must carry; default: 32 random bytes. */
   token?: string
+  /** Accounts, sessions and the command audit (the site's store); without it only the token signs in and the audit lives in memory. */
+  people?: Pick<Store, 'users' | 'sessions' | 'audit'>
+  /** A host beyond loopback must be allowed explicitly (serve --allow-remote). */
+  allowRemote?: boolean
+  /** More names clients use for this server (the certificate's DNS name); the Host check accepts them. */
+  hostNames?: string[]
+  /** PEM certificate and key: serve https (cookies get Secure). */
+  tls?: { cert: string | Buffer; key: string | Buffer }
+  /** Handlers of more commands, by type (beside part A's and the siteData ones). */
+  commandHandlers?: Partial<CommandHandlers>
   log?: (message: string) => void
 }
 
-export type ApiServer = { url: string; port: number; token: string; close(): Promise<void> }
+export type ApiServer = {
+  url: string
+  port: number
+  token: string
+  /** A one-time link that signs the local owner in (single use, 10 minutes) and opens the HMI. */
+  signInUrl(): string
+  close(): Promise<void>
+}
 
 const maxBodyBytes = 64 * 1024
 // A client that cannot keep up misses cycle events rather than growing the server's memory.
@@ -83,20 +107,41 @@ export async function createApiServer(options: CreateApiServerOptions): Promise<
   const token = options.token ?? randomBytes(32).toString('base64url')
   const log = options.log ?? (() => {})
   let port = 0
-  // Plain HTTP today; TLS (when the server gets it) makes the own origin https.
-  const secure = false
+  // TLS makes the own origin https and the session cookie Secure.
+  const secure = options.tls !== undefined
+  const loopback = host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'))
+  if (!loopback && !options.allowRemote) throw new ApiRequestError(0, `api: --host ${host} is reachable from other machines; pass --allow-remote to mean it (and --tls-cert/--tls-key, or a TLS proxy in front)`)
+  if (!loopback && !secure) log(`WARNING: the API listens on ${host} without TLS: passwords, session cookies and commands cross the network in clear text; use --tls-cert/--tls-key`)
+  const names = options.hostNames ?? []
+  const auth: SiteAuthenticator | null = options.people ? createAuthenticator({ token, users: options.people.users, sessions: options.people.sessions, now: Date.now, secureCookies: secure }) : null
+  const memoryAudit: AuditEntry[] = []
+  // Without the store (tests, a bare API) the audit lives in memory, newest first, the last 1000.
+  const audit = options.people?.audit ?? {
+    record: (e: Omit<AuditEntry, 'id'>) => {
+      const entry = { ...e, id: (memoryAudit[0]?.id ?? 0) + 1 }
+      memoryAudit.unshift(entry)
+      memoryAudit.length = Math.min(memoryAudit.length, 1000)
+      return entry
+    },
+    list: ({ sinceMs = 0, limit = 200 } = {}) => memoryAudit.filter((e) => e.timeMs >= sinceMs).slice(0, limit),
+  }
+  // Every open event stream, for the events the server makes itself (the audit).
+  const streams = new Set<(event: ApiEvent) => void>()
+  const onAudit = (entry: AuditEntry) => streams.forEach((send) => send({ type: 'audit', entry }))
   /** Every request's gate: same origin first, then who it is. */
   const authorize = (req: IncomingMessage, url: URL, upgrade: boolean): Principal => {
-    checkSameOrigin(req, { host, port, secure })
-    return authorizeRequest(req, url, { token, upgrade })
+    checkSameOrigin(req, { host, port, secure, names })
+    return authorizeRequest(req, url, auth ? { auth, upgrade } : { token, upgrade })
   }
 
-  async function route(req: IncomingMessage, url: URL): Promise<unknown> {
+  const handlers: Partial<CommandHandlers> = { ...createCoreCommandHandlers(backend), ...options.commandHandlers }
+
+  async function route(req: IncomingMessage, url: URL, principal: Principal): Promise<unknown> {
     const query = Object.fromEntries(url.searchParams)
     const get = req.method === 'GET'
     switch (url.pathname) {
       case '/api/state':
-        if (get) return { site, cycle: backend.latest() }
+        if (get) return { site, cycle: backend.latest(), mode: backend.operatingMode?.current() ?? null, settings: backend.settings?.current() ?? null }
         break
       case '/api/plan':
         if (get) return { plan: backend.plan() }
@@ -111,11 +156,14 @@ export async function createApiServer(options: CreateApiServerOptions): Promise<
         if (get) return { rows: backend.trend(parse(trendQuerySchema, query, 'query')) }
         break
       case '/api/commands':
-        if (req.method === 'POST') {
-          const command = parse(commandSchema, await readBody(req), 'request body')
-          const result: CommandResult = { type: 'acknowledgeAlarm', alarm: backend.acknowledgeAlarm(command.id, command.by ?? 'operator') }
-          return result
-        }
+        // The role, the contract, the handler; every command recorded (core/api/executeCommand.ts).
+        if (req.method === 'POST') return executeCommand({ body: await readBody(req), principal, handlers, audit, now: Date.now, onAudit })
+        break
+      case '/api/audit':
+        if (get) return { entries: audit.list(parse(auditQuerySchema, query, 'query')) }
+        break
+      case '/api/settings':
+        if (get) return { settings: backend.settings?.current() ?? null, mode: backend.operatingMode?.current() ?? null }
         break
       default:
         throw new ApiRequestError(404, `no such endpoint ${url.pathname}; the API has /api/state, /api/plan, /api/forecast, /api/alarms, /api/trend, POST /api/commands and WebSocket /api/events`)
@@ -125,10 +173,13 @@ export async function createApiServer(options: CreateApiServerOptions): Promise<
 
   /** How a failure is answered: its status and the error body; unexpected ones are logged. */
   const describeFailure = (req: IncomingMessage, error: unknown): { status: number; body: ApiErrorBody } => {
-    const status = error instanceof ApiRequestError ? error.status : error instanceof BaseError && error.name === 'AlarmNotOpenError' ? 409 : error instanceof BaseError && error.name === 'StoreInputError' ? 400 : 500
+    // Errors that know their answer carry `status` (ApiRequestError; the auth errors: 401, 403, 429).
+    const own = error instanceof BaseError && typeof (error as { status?: unknown }).status === 'number' ? (error as unknown as { status: number }).status : null
+    const status = own ?? (error instanceof BaseError && error.name === 'AlarmNotOpenError' ? 409 : error instanceof BaseError && error.name === 'StoreInputError' ? 400 : 500)
     const e = error instanceof Error ? error : new Error(String(error))
     if (status === 500) log(`api: ${req.method} ${JSON.stringify((req.url ?? '').slice(0, 200))} failed: ${e.stack ?? e.message}`)
-    return { status, body: { error: { name: e.name, message: (e as BaseError).shortMessage ?? e.message } } }
+    const field = (error as { field?: unknown }).field
+    return { status, body: { error: { name: e.name, message: (e as BaseError).shortMessage ?? e.message, ...(typeof field === 'string' && { field }) } } }
   }
 
   /**
@@ -150,19 +201,25 @@ export async function createApiServer(options: CreateApiServerOptions): Promise<
       })
   }
 
-  const server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     guard(
       req,
       async () => {
         const url = parseRequestUrl(req)
-        if (await serveHmi(req, res, url, { check: () => checkSameOrigin(req, { host, port, secure }) })) return
-        authorize(req, url, false)
-        sendJson(res, 200, await route(req, url))
+        if (await serveHmi(req, res, url, { check: () => checkSameOrigin(req, { host, port, secure, names }) })) return
+        // Signing in and out needs no credential, but the same origin (no login CSRF).
+        if (auth && url.pathname !== '/api/events') {
+          checkSameOrigin(req, { host, port, secure, names })
+          if (await handleSessionRoutes(req, res, url, { auth, readBody })) return
+        }
+        const principal = authorize(req, url, false)
+        sendJson(res, 200, await route(req, url, principal))
       },
       (status, body) => sendJson(res, status, body),
       () => res.destroy(),
     )
-  })
+  }
+  const server = options.tls ? createTlsServer({ cert: options.tls.cert, key: options.tls.key }, onRequest) : createServer(onRequest)
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4096 })
   server.on('upgrade', (req, socket: Duplex, head: Buffer) => {
@@ -191,7 +248,11 @@ export async function createApiServer(options: CreateApiServerOptions): Promise<
     }
     send({ type: 'hello', site })
     const unsubscribe = backend.subscribe(send)
-    ws.on('close', unsubscribe)
+    streams.add(send)
+    ws.on('close', () => {
+      unsubscribe()
+      streams.delete(send)
+    })
     // The stream is one-way: a client that talks on it is told where commands go.
     ws.on('message', () => ws.close(1008, 'commands go to POST /api/commands'))
   }
@@ -206,11 +267,15 @@ export async function createApiServer(options: CreateApiServerOptions): Promise<
     })
   })
   port = (server.address() as AddressInfo).port
-  const url = `http://${host}:${port}`
+  const url = `${secure ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`
   return {
     url,
     port,
     token,
+    signInUrl() {
+      if (!auth) throw new ApiRequestError(0, `api: no sign-in links without the store; use the token (user '${localUser}')`)
+      return `${url}/api/signin?code=${auth.createSignInLink()}`
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const client of wss.clients) client.terminate()

@@ -27,6 +27,10 @@ export type StartSiteOptions = {
   now?: () => number
   port?: number
   host?: string
+  /** Beyond loopback: the API's own flags (serve --allow-remote, --hostname, --tls-cert/--tls-key). */
+  allowRemote?: boolean
+  hostNames?: string[]
+  tls?: { cert: string | Buffer; key: string | Buffer }
   /** Default: the site's own retrained model in dataDir, else the site file's `control.loadModel`, else models/default. */
   loadModelDir?: string
   /** Device staleness and setpoint refresh, in the clock's ms (defaults 10 s and 20 s; a time-warped demo needs more). */
@@ -75,7 +79,7 @@ export async function startSite(options: StartSiteOptions): Promise<RunningSite>
       log(`forecast: cannot load the model in ${modelPath} (${(error as BaseError).shortMessage ?? (error as Error).message}); seasonal naive until a model is trained`)
     }
     const controller = createSiteController({ site, drivers, store, now: options.now ?? Date.now, loadModel: model, modelDir: join(dataDir, 'models'), staleAfterMs: options.staleAfterMs, refreshMs: options.refreshMs, log })
-    const api = await createApiServer({ backend: controller, site: { name: site.name, timeZone: controller.timeZone, devices: drivers.map((d) => d.name) }, host: options.host, port: options.port, log })
+    const api = await createApiServer({ backend: controller, site: { name: site.name, timeZone: controller.timeZone, devices: drivers.map((d) => d.name) }, host: options.host, port: options.port, people: store, allowRemote: options.allowRemote, hostNames: options.hostNames, tls: options.tls, log })
     const tokenFile = join(dataDir, 'api-token')
     writeSecretFile(tokenFile, `${api.token}\n`)
     const opened = store

@@ -69,6 +69,8 @@ export async function run(argv: string[]): Promise<number> {
       process.once('SIGTERM', stop)
       site.controller.start(periodMs)
       process.stdout.write(`api ${site.api.url} token-file ${site.tokenFile}\n`)
+      // One click for a newcomer: this link signs the local owner in once (10 minutes) and opens the HMI.
+      process.stdout.write(`open ${site.api.signInUrl()}\n`)
       say(`running: simulator API ${sim.apiUrl}, speed ${speed}x, HMI API ${site.api.url} (token in ${site.tokenFile})`)
       while (!stopping) {
         await new Promise<void>((r) => {
