@@ -55,6 +55,10 @@ export class SiteStore {
       (status) => {
         this.connection = status
         if (status.state === 'online') void this.refresh()
+        // A refused upgrade looks like any lost connection: one query tells an ended session (401: sign in again) from a service that is down.
+        else if (status.state === 'offline') void this.transport.query('session').catch((error: unknown) => {
+          if (error instanceof ApiError && error.status === 401) this.unauthorized = true
+        })
       },
     )
     return () => {
