@@ -12,7 +12,7 @@ export type SocDriftLimits = {
   windowMs?: number
   /** Worst one-way efficiency between the power measured and the cells (default 0.85). */
   minEfficiency?: number
-  /** Readings further apart than this (default 60 s) re-anchor: the flow between is unknown. */
+  /** Readings further apart than this (default 30 s) re-anchor: the flow between is unknown. */
   maxGapMs?: number
 }
 
@@ -41,7 +41,7 @@ export function checkSocDrift(previous: SocDriftState | null, sample: SocDriftSa
   const anchor = (drifting: boolean, message: string | null): SocDriftState => ({ anchorSocPct: socPct, anchorMs: timeMs, chargedWh: 0, dischargedWh: 0, lastTimeMs: timeMs, lastPowerW: powerW, drifting, message })
   if (previous === null || Number.isNaN(previous.anchorMs)) return anchor(previous?.drifting ?? false, previous?.message ?? null)
   const dtMs = timeMs - previous.lastTimeMs
-  if (dtMs < 0 || dtMs > (limits.maxGapMs ?? 60_000)) return anchor(previous.drifting, previous.message)
+  if (dtMs < 0 || dtMs > (limits.maxGapMs ?? 30_000)) return anchor(previous.drifting, previous.message)
   const state: SocDriftState = { ...previous, lastTimeMs: timeMs, lastPowerW: powerW }
   // Trapezoid: the power between two readings is taken to move linearly.
   const wh = (((previous.lastPowerW + powerW) / 2) * dtMs) / 3_600_000

@@ -22,7 +22,7 @@ export type FrozenValueLimits = {
   marginSteps?: number
   /** The absolute cap (default 15 min): this long with flow and one step's worth, and it is frozen. */
   maxUnchangedFlowMs?: number
-  /** Two readings further apart than this (default 60 s) are not integrated: the flow between is unknown. */
+  /** Two readings further apart than this (default 30 s) are not integrated: the power read at an instant stands for the interval only when it is short (a setpoint may lapse on a device command timeout of 60 s between two readings). */
   maxGapMs?: number
 }
 
@@ -67,7 +67,7 @@ export function detectFrozenTelemetry(previous: FrozenValueState | null, sample:
   const before = previous.lastFlowW
   // The power at either end of the interval, on the same side of the deadband: the smaller
   // counts (power may have changed at any moment between two readings).
-  if (dtMs > 0 && dtMs <= (limits.maxGapMs ?? 60_000) && before !== null && flowW !== null && Math.sign(before) === Math.sign(flowW)) {
+  if (dtMs > 0 && dtMs <= (limits.maxGapMs ?? 30_000) && before !== null && flowW !== null && Math.sign(before) === Math.sign(flowW)) {
     const powerW = Math.min(Math.abs(before), Math.abs(flowW))
     if (powerW >= limits.deadbandW && powerW > 0) {
       const wh = (powerW * dtMs) / 3_600_000
