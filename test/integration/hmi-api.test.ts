@@ -3,7 +3,9 @@ import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { AlarmEventsResult, AlarmsResult, CommissionJob, DevicesResult, MarketResult, PointsResult, ScanCommandResult, SimResult, TrendResult } from '../../core/api/contract.ts'
+import WebSocket from 'ws'
+import { hashPassword } from '../../core/api/auth/hashPassword.ts'
+import type { AlarmEventsResult, ApiEvent, AlarmsResult, CommissionJob, DevicesResult, MarketResult, PointsResult, ScanCommandResult, SimResult, TrendResult } from '../../core/api/contract.ts'
 import { createApiServer } from '../../core/api/createApiServer.ts'
 import { createSiteDataServices } from '../../core/api/routes/createSiteDataServices.ts'
 import { startSite, type RunningSite } from '../../core/api/startSite.ts'
@@ -141,6 +143,53 @@ describe('HMI API part B through a real server on the simulator', () => {
     expect(events[1]).toMatchObject({ by: 'local', reason: 'battery on service', untilMs: events[1]!.timeMs + 3 * cycleMs })
     expect(events[2]).toMatchObject({ by: null, timeMs: events[1]!.timeMs + 3 * cycleMs })
   }, 120_000)
+
+  it('checks roles on the server: a viewer reads but cannot shelve, an operator shelves but cannot drive the simulator or scan; each shelve goes out as an alarm event', async () => {
+    for (const [name, role] of [['vic', 'viewer'], ['olga', 'operator']] as const) {
+      site.store.users.add({ name, role, passwordHash: await hashPassword(`${name}-password`, { N: 1024, r: 8, p: 1 }), createdAtMs: 0 })
+    }
+    const login = async (name: string) => {
+      const answer = await call('/api/login', { method: 'POST', body: { name, password: `${name}-password` } })
+      expect(answer.status, answer.text).toBe(200)
+      return String(answer.headers['set-cookie']).split(';')[0]!
+    }
+    const as = (cookie: string, path: string, body?: unknown) =>
+      new Promise<Answer>((resolve, reject) => {
+        const req = request(`${site.api.url}${path}`, { method: body === undefined ? 'GET' : 'POST', headers: { cookie, 'content-type': 'application/json' } }, (res) => {
+          let text = ''
+          res.on('data', (c) => (text += c))
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text, body: text.startsWith('{') ? JSON.parse(text) : null }))
+        })
+        req.on('error', reject)
+        req.end(body === undefined ? undefined : JSON.stringify(body))
+      })
+    const viewer = await login('vic')
+    const operator = await login('olga')
+    const raised = site.store.raiseAlarm({ key: 'test:roles', device: null, severity: 'info', message: 'for the role test', timeMs: simTimeMs })
+    expect((await as(viewer, '/api/devices')).status).toBe(200)
+    expect((await as(viewer, '/api/trend.csv?fromMs=0&toMs=1')).status).toBe(200)
+    const refused = await as(viewer, '/api/commands', { type: 'shelveAlarm', id: raised.id, durationMs: 60_000, reason: 'r' })
+    expect(refused.status).toBe(403)
+    expect(message(refused)).toBe('role viewer cannot shelveAlarm (needs operator)')
+    for (const body of [{ type: 'simSetClock', speed: 2 }, { type: 'scan', host: '127.0.0.1', ports: [1, 1], units: [1, 1] }, { type: 'commission', siteYaml: 'x' }]) {
+      const answer = await as(operator, '/api/commands', body)
+      expect(answer.status).toBe(403)
+      expect(message(answer)).toBe(`role operator cannot ${body.type} (needs installer)`)
+    }
+    expect(site.store.listAlarms().find((a) => a.id === raised.id)!.state).toBe('unacknowledged')
+    const ws = new WebSocket(`${site.api.url.replace('http', 'ws')}/api/events`, { headers: { cookie: viewer } })
+    const events: ApiEvent[] = []
+    ws.on('message', (data) => events.push(JSON.parse(String(data)) as ApiEvent))
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject))
+    const shelved = await as(operator, '/api/commands', { type: 'shelveAlarm', id: raised.id, durationMs: 60_000, reason: 'known' })
+    expect(shelved.body).toMatchObject({ alarm: { state: 'shelved', shelvedBy: 'olga' } })
+    expect((await as(operator, '/api/commands', { type: 'unshelveAlarm', id: raised.id })).body).toMatchObject({ alarm: { state: 'unacknowledged' } })
+    await new Promise((r) => setTimeout(r, 200))
+    ws.close()
+    expect(events.filter((e) => e.type === 'alarm' && e.alarm.id === raised.id).map((e) => (e as Extract<ApiEvent, { type: 'alarm' }>).alarm.state)).toEqual(['shelved', 'unacknowledged'])
+    site.store.clearAlarm('test:roles', simTimeMs)
+    site.store.acknowledgeAlarm(raised.id, 'test', simTimeMs)
+  })
 
   it('answers the market honestly: no market here, and why', async () => {
     const market = await call('/api/market')
