@@ -30,10 +30,14 @@ written to DIR/api-token (readable by this user only).
   --tls-cert FILE, --tls-key FILE
                 PEM certificate and key: https, and the session cookie is Secure
   --model DIR   load model to start with (default: the site's own, else models/default)
+  --sim-api URL the simulator's control API when the site runs on 'gridmesh sim' (e.g.
+                http://127.0.0.1:8600): the HMI's simulator view and its fault/clock commands
+  --market-ledger FILE
+                a ledger from 'gridmesh market demo --ledger FILE' for the HMI's market view
 `
 
 export async function run(argv: string[]): Promise<number> {
-  const flags = parseFlags('serve', argv, { site: { type: 'string' }, data: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, model: { type: 'string' }, 'allow-remote': { type: 'boolean' }, hostname: { type: 'string', multiple: true }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, help: { type: 'boolean', short: 'h' } }, help)
+  const flags = parseFlags('serve', argv, { site: { type: 'string' }, data: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, model: { type: 'string' }, 'sim-api': { type: 'string' }, 'allow-remote': { type: 'boolean' }, hostname: { type: 'string', multiple: true }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'market-ledger': { type: 'string' }, help: { type: 'boolean', short: 'h' } }, help)
   if (flags.help) {
     process.stdout.write(help)
     return 0
@@ -42,11 +46,12 @@ export async function run(argv: string[]): Promise<number> {
   const port = parseIntegerFlag('port', flags.port, 0, 65535, 8700)
   const site = loadSiteFile(flags.site)
   const say = (m: string) => process.stderr.write(`${new Date().toISOString()} serve: ${m}\n`)
+  if (flags['sim-api'] !== undefined && !/^http:\/\/[^/\s]+\/?$/.test(flags['sim-api'])) throw new UsageError(`--sim-api: expected the simulator's control API as http://HOST:PORT, got '${flags['sim-api'].slice(0, 100)}'`)
   const host = flags.host ?? '127.0.0.1'
   if (!/^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(host) && !flags['allow-remote']) throw new UsageError(`serve: --host ${host} is reachable from other machines; add --allow-remote to mean it (with --tls-cert/--tls-key, or a TLS proxy in front)`)
   if ((flags['tls-cert'] === undefined) !== (flags['tls-key'] === undefined)) throw new UsageError('serve: --tls-cert and --tls-key go together')
   const tls = flags['tls-cert'] !== undefined ? { cert: readFlagFile('tls-cert', flags['tls-cert']), key: readFlagFile('tls-key', flags['tls-key']!) } : undefined
-  const running = await startSite({ site, dataDir: flags.data ?? 'gridmesh-data', port, host: flags.host, loadModelDir: flags.model, allowRemote: flags['allow-remote'], hostNames: flags.hostname, tls, log: say })
+  const running = await startSite({ site, dataDir: flags.data ?? 'gridmesh-data', port, host: flags.host, loadModelDir: flags.model, allowRemote: flags['allow-remote'], hostNames: flags.hostname, tls, simApiUrl: flags['sim-api'], marketLedgerFile: flags['market-ledger'], log: say })
   running.controller.start()
   process.stdout.write(`api ${running.api.url} token-file ${running.tokenFile}\n`)
   // One click for a newcomer: this link signs the local owner in once (10 minutes) and opens the HMI.

@@ -15,6 +15,8 @@ import { authorizeRequest, type Principal } from './authorizeRequest.ts'
 import { checkSameOrigin } from './checkSameOrigin.ts'
 import { parseJsonBody } from './parseJsonBody.ts'
 import { parseRequestUrl } from './parseRequestUrl.ts'
+import { createSiteCommandHandlers } from './routes/createSiteCommandHandlers.ts'
+import { handleSiteDataRoutes, type SiteCommandServices } from './routes/handleSiteDataRoutes.ts'
 import { executeCommand, type CommandHandlers } from './executeCommand.ts'
 import { createCoreCommandHandlers } from './routes/createCoreCommandHandlers.ts'
 import { handleSessionRoutes } from './routes/handleSessionRoutes.ts'
@@ -46,6 +48,8 @@ export type CreateApiServerOptions = {
   tls?: { cert: string | Buffer; key: string | Buffer }
   /** Handlers of more commands, by type (beside part A's and the siteData ones). */
   commandHandlers?: Partial<CommandHandlers>
+  /** The HMI's part-B queries and commands (points, trend with tiers, CSV, devices, market, simulator, scan, commissioning, shelving); without it, the older /api/trend. */
+  siteData?: SiteCommandServices
   log?: (message: string) => void
 }
 
@@ -134,7 +138,8 @@ export async function createApiServer(options: CreateApiServerOptions): Promise<
     return authorizeRequest(req, url, auth ? { auth, upgrade } : { token, upgrade })
   }
 
-  const handlers: Partial<CommandHandlers> = { ...createCoreCommandHandlers(backend), ...options.commandHandlers }
+  const siteCommands = options.siteData ? createSiteCommandHandlers(options.siteData) : null
+  const handlers: Partial<CommandHandlers> = { ...createCoreCommandHandlers(backend), ...siteCommands, ...options.commandHandlers }
 
   async function route(req: IncomingMessage, url: URL, principal: Principal): Promise<unknown> {
     const query = Object.fromEntries(url.searchParams)
@@ -213,6 +218,7 @@ export async function createApiServer(options: CreateApiServerOptions): Promise<
           if (await handleSessionRoutes(req, res, url, { auth, readBody })) return
         }
         const principal = authorize(req, url, false)
+        if (options.siteData && (await handleSiteDataRoutes(req, res, url, options.siteData))) return
         sendJson(res, 200, await route(req, url, principal))
       },
       (status, body) => sendJson(res, status, body),

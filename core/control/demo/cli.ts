@@ -57,7 +57,7 @@ export async function run(argv: string[]): Promise<number> {
     // One cycle every simulated 15 s at most, every real second at least.
     const periodMs = Math.min(1000, 15_000 / speed)
     const simPeriodMs = periodMs * speed
-    const site = await startSite({ site: demoSiteFile(sim.ready), dataDir, now: simNow, port, staleAfterMs: Math.max(10_000, 3 * simPeriodMs), refreshMs: Math.max(20_000, 2 * simPeriodMs), log: say })
+    const site = await startSite({ site: demoSiteFile(sim.ready), dataDir, now: simNow, port, staleAfterMs: Math.max(10_000, 3 * simPeriodMs), refreshMs: Math.max(20_000, 2 * simPeriodMs), simApiUrl: sim.apiUrl, log: say })
     try {
       let stopping = false
       let wake: () => void = () => {}
