@@ -5,7 +5,8 @@ import type { SimReady } from './spawnSimulator.ts'
 export type SimulatorSite = {
   name: string
   location: { latitudeDeg: number; longitudeDeg: number; timezone: string }
-  devices: { name: string; kind: string; transport: { type: string; port?: number }; ratedW?: number; dcAcRatio?: number; tiltDeg?: number; azimuthDeg?: number }[]
+  /** Each device's fields as the simulator reads them; the PV array comes from the inverter's ratedW, dcAcRatio, tiltDeg and azimuthDeg. */
+  devices: ({ name: string; kind: string; transport: Record<string, unknown> } & Record<string, unknown>)[]
 }
 
 export type SimulatorSiteFileParameters = {
@@ -31,7 +32,7 @@ export function simulatorSiteFile(p: SimulatorSiteFileParameters): SiteFile {
     devices: p.ready.map((r) => ({ name: r.device, connection: { type: 'tcp', host: r.host ?? '127.0.0.1', port: r.port }, unitId: r.unitId, driver: 'sunspec', sunspecBase: r.sunspecBase, timeoutMs: p.timeoutMs ?? 2000 })),
     control: {
       location: { latitudeDeg: p.sim.location.latitudeDeg, longitudeDeg: p.sim.location.longitudeDeg },
-      ...(inverter && { pv: { tiltDeg: inverter.tiltDeg ?? 20, azimuthDeg: inverter.azimuthDeg ?? 180, peakPowerKw: ((inverter.ratedW ?? 0) * (inverter.dcAcRatio ?? 1.1)) / 1000 } }),
+      ...(inverter && { pv: { tiltDeg: Number(inverter.tiltDeg ?? 20), azimuthDeg: Number(inverter.azimuthDeg ?? 180), peakPowerKw: (Number(inverter.ratedW ?? 0) * Number(inverter.dcAcRatio ?? 1.1)) / 1000 } }),
       ...p.control,
     },
   })

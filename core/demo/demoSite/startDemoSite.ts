@@ -1,26 +1,20 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import type { MeasuredSlot } from '../../simulator/measureHistoryOnDevices.ts'
-import { spawnSimulator } from '../../simulator/spawnSimulator.ts'
+import { createForecastPlanner, pvArrayOf } from '../../control/createForecastPlanner.ts'
+import { createSiteRuntime, siteRuntimeDefaults, type SiteMarketPort, type SiteRuntime } from '../../control/createSiteRuntime.ts'
 import { defaultTariff, type Tariff } from '../../control/timeOfUseTariff.ts'
-import { createControlLoop } from '../../control/createControlLoop.ts'
-import type { BatteryLimits } from '../../control/decideSetpoints.ts'
-import type { DeviceDriver } from '../../devices/capabilities.ts'
-import { createConnectionPool } from '../../devices/modbus/createConnectionPool.ts'
-import { createSunSpecDriver } from '../../devices/sunspec/createSunSpecDriver.ts'
 import { createSiteLoadForecaster } from '../../forecast/createSiteLoadForecaster.ts'
-import { forecastPvPersistence } from '../../forecast/forecastPvPersistence.ts'
-import { planSchedule, type Plan } from '../../schedule/planSchedule.ts'
-import { buildDemoPlanInput } from './buildDemoPlanInput.ts'
+import type { Plan } from '../../schedule/planSchedule.ts'
+import { openSiteDevices, type OpenedDevices } from '../../simulator/openSiteDevices.ts'
+import { simulatorSiteFile } from '../../simulator/simulatorSiteFile.ts'
+import { spawnSimulator } from '../../simulator/spawnSimulator.ts'
 import type { DemoHardware } from './chooseDemoHardware.ts'
 import { DemoSiteError } from './DemoSiteError.ts'
+import { expectedMarketPriceEurPerKWh } from './expectedMarketPriceEurPerKWh.ts'
 import { measureDemoHistory } from './measureDemoHistory.ts'
-import { readDemoSiteTemplate, writeDemoSiteFile } from './writeDemoSiteFile.ts'
+import { writeDemoSiteFile } from './writeDemoSiteFile.ts'
 
 const dayMs = 86_400_000
-// The backtest's choices (core/control/backtest/NOTES.md): PV persistence fading over 6 h into the 0.67 quantile of the last week's clearness.
-const pvPersistenceMs = 6 * 3_600_000
-const pvClimatologyQuantile = 0.67
 
 export type StartDemoSiteParameters = {
   siteId: number
@@ -57,24 +51,15 @@ export type DemoSite = Awaited<ReturnType<typeof startDemoSite>>
 export async function startDemoSite(p: StartDemoSiteParameters) {
   const cycleS = p.cycleS ?? 30
   const historyDays = p.historyDays ?? 1
-  const horizonSlots = p.horizonSlots ?? 96
+  const horizonSlots = p.horizonSlots ?? siteRuntimeDefaults.horizonSlots
   const where = `site ${p.siteId}`
   if (!Number.isInteger(p.slotMs / (cycleS * 1000))) throw new DemoSiteError(`${where}: a ${cycleS} s control cycle does not divide the ${p.slotMs / 1000} s interval`)
   mkdirSync(p.workDir, { recursive: true })
   const siteFile = join(p.workDir, 'site.yaml')
   // The simulator starts the history pass before the market opens; its clock reaches the chain's time of the first interval as the pass ends.
   const historyFromMs = p.startMs - historyDays * dayMs
-  writeDemoSiteFile({ path: siteFile, siteId: p.siteId, hardware: p.hardware, startMs: historyFromMs })
-  const template = readDemoSiteTemplate()
-  const tariff: Tariff = defaultTariff(template.location.timezone)
-  const inverter = template.devices.find((d) => d.kind === 'inverter')
-  const pvSite = {
-    latitudeDeg: template.location.latitudeDeg,
-    longitudeDeg: template.location.longitudeDeg,
-    tiltDeg: Number(inverter?.tiltDeg ?? 20),
-    azimuthDeg: Number(inverter?.azimuthDeg ?? 180),
-    peakPowerKw: (p.hardware.pvRatedW * Number(inverter?.dcAcRatio ?? 1.1)) / 1000,
-  }
+  const simSite = writeDemoSiteFile({ path: siteFile, siteId: p.siteId, hardware: p.hardware, startMs: historyFromMs })
+  const tariff: Tariff = defaultTariff(simSite.location.timezone)
 
   let sim: Awaited<ReturnType<typeof spawnSimulator>>
   try {
@@ -82,27 +67,22 @@ export async function startDemoSite(p: StartDemoSiteParameters) {
   } catch (cause) {
     throw new DemoSiteError(`${where}: cannot start its simulator (${siteFile}): ${(cause as Error).message}`, { cause })
   }
-  const pool = createConnectionPool({ timeoutMs: 2000, retries: 1 })
+  let devices: OpenedDevices | null = null
+  let runtime: SiteRuntime | null = null
   const stop = async () => {
-    await pool.close()
+    await runtime?.stop()
+    await devices?.close()
     await sim.stop()
   }
   try {
-    const drivers: DeviceDriver[] = []
-    for (const r of sim.ready) drivers.push(await createSunSpecDriver({ name: r.device, client: pool.get({ type: 'tcp', host: '127.0.0.1', port: r.port! }), unitId: r.unitId }))
+    const site = simulatorSiteFile({ sim: simSite, ready: sim.ready, control: { battery: { socMinPct: 10, socMaxPct: 95 } } })
+    devices = await openSiteDevices(site)
+    const drivers = devices.drivers
     const meter = drivers.find((d) => d.meter)?.meter
     const batteryDriver = drivers.find((d) => d.battery)
     const battery = batteryDriver?.battery
     if (!meter || !battery) throw new DemoSiteError(`${where}: ${siteFile}: expected a grid meter and a battery on Modbus; found ${drivers.map((d) => `${d.name} (${d.capabilities.join(', ')})`).join(', ')}`)
     if (!battery.maxChargeW || !battery.maxDischargeW || !battery.capacityWh) throw new DemoSiteError(`${where}: ${batteryDriver.name}: the battery does not report its ratings and capacity`)
-    const limits: BatteryLimits = {
-      maxChargeW: battery.maxChargeW,
-      maxDischargeW: battery.maxDischargeW,
-      socMinPct: Math.max(10, battery.socMinPct ?? 0),
-      socMaxPct: Math.min(95, battery.socMaxPct ?? 100),
-      rampWPerS: Infinity,
-    }
-    const capacityWh = battery.capacityWh
     const history = await measureDemoHistory({
       advance: (seconds) => sim.advance(seconds),
       meter,
@@ -114,57 +94,68 @@ export async function startDemoSite(p: StartDemoSiteParameters) {
     })
     const simNowMs = (await sim.state()).timeMs
     if (simNowMs !== p.startMs) throw new DemoSiteError(`${where}: the simulator is at ${new Date(simNowMs).toISOString()} after the history pass; expected ${new Date(p.startMs).toISOString()}, the chain's time of the first interval`)
-    const forecaster = createSiteLoadForecaster({ timeZone: template.location.timezone })
     let nowMs = p.startMs
-    let plan: Plan | null = null
     /** Net energy sold (> 0) or bought (< 0) per cleared slot, Wh: what the loop must deliver. */
     const commitments = new Map<number, number>()
-    const measured: MeasuredSlot[] = []
-    let acc = { load: 0, pv: 0, n: 0 }
+    /** Slots from here on are open to the market in the next plan; earlier ones are cleared (commitments). */
+    let marketFromMs = Number.POSITIVE_INFINITY
     const slotHours = p.slotMs / 3_600_000
-
-    const loop = createControlLoop({
-      devices: drivers.map((driver) => ({ name: driver.name, driver, staleAfterMs: 3 * cycleS * 1000, refreshMs: 20_000 })),
-      batteryLimits: { [batteryDriver.name]: limits },
-      site: { maxImportW: null, maxExportW: null },
-      now: () => nowMs,
-      plan: () => plan,
-      planMaxAgeMs: 2 * p.slotMs,
+    const market: SiteMarketPort = {
+      planMarket: () => ({ fromMs: marketFromMs, maxBuyPowerW: p.market.maxBuyPowerW, maxSellPowerW: p.market.maxSellPowerW, priceAt: (t) => expectedMarketPriceEurPerKWh(tariff, t) }),
       // A trade the plan in force does not carry (cleared after it was made, or cleared
       // below what it asked): the battery makes up the difference.
-      market: () => {
-        const slotStartMs = p.startMs + Math.floor((nowMs - p.startMs) / p.slotMs) * p.slotMs
+      commitment: (now, plan) => {
+        const slotStartMs = p.startMs + Math.floor((now - p.startMs) / p.slotMs) * p.slotMs
         const committedWh = commitments.get(slotStartMs)
         if (committedWh === undefined) return null
         const slot = plan?.slots.find((s) => s.startMs === slotStartMs)
         const plannedSellW = slot ? slot.marketSellW - slot.marketBuyW : 0
         return { extraExportW: committedWh / slotHours - plannedSellW }
       },
+    }
+    const rt = createSiteRuntime({
+      name: site.name,
+      timeZone: simSite.location.timezone,
+      drivers,
+      clock: {
+        now: () => nowMs,
+        step: async (seconds) => {
+          await sim.advance(seconds)
+          nowMs += seconds * 1000
+        },
+      },
+      control: site.control!,
+      tariff,
+      slotMs: p.slotMs,
+      // The coordinator asks for a plan at each interval's start, from the first uncleared interval on.
+      planPolicy: { kind: 'manual' },
+      planner: createForecastPlanner({
+        forecaster: createSiteLoadForecaster({ timeZone: simSite.location.timezone }),
+        modelSource: () => null,
+        pvArray: pvArrayOf(site.control!),
+        pv: { kind: 'persistence', persistenceMs: siteRuntimeDefaults.pvPersistenceMs, climatologyQuantile: siteRuntimeDefaults.pvClimatologyQuantile },
+        horizonSlots,
+      }),
+      market,
+      history,
+      staleAfterMs: 3 * cycleS * 1000,
+      planMaxAgeMs: 2 * p.slotMs,
     })
+    runtime = rt
 
     return {
       tariff,
       apiUrl: sim.apiUrl,
       nowMs: () => nowMs,
-      history: () => [...history, ...measured],
+      history: () => rt.slotHistory.slots(),
 
       /** Plans from the current sim time over the horizon, with the market open from `marketFromMs`; the loop follows this plan from now on. */
-      async replan(marketFromMs: number): Promise<Plan> {
-        const past = [...history, ...measured].filter((h) => h.startMs >= nowMs - 8 * dayMs)
-        const load = forecaster.forecast({ history: past, fromMs: nowMs, slotMs: p.slotMs, slots: horizonSlots }).loadW
-        const pvW = forecastPvPersistence({
-          site: pvSite,
-          fromMs: nowMs,
-          slotMs: p.slotMs,
-          slots: horizonSlots,
-          history: { timesMs: past.map((h) => h.startMs + p.slotMs / 2), powerKw: past.map((h) => h.pvW / 1000) },
-          persistenceMs: pvPersistenceMs,
-          climatologyQuantile: pvClimatologyQuantile,
-        }).powerKw.map((kw) => kw * 1000)
+      async replan(openFromMs: number): Promise<Plan> {
+        marketFromMs = openFromMs
         const socPct = (await battery.readBattery()).socPct
         if (socPct === null) throw new DemoSiteError(`${where}: ${batteryDriver.name} reports no SoC; cannot plan`)
-        const input = buildDemoPlanInput({ startMs: nowMs, slotMs: p.slotMs, loadW: load, pvW, tariff, battery: { capacityWh, socPct, limits }, marketFromMs, market: p.market })
-        plan = await planSchedule(input, { nowMs })
+        const plan = await rt.requestPlan(socPct)
+        if (!plan) throw new DemoSiteError(`${where}: no plan could be made (see the log)`)
         return plan
       },
 
@@ -176,21 +167,7 @@ export async function startDemoSite(p: StartDemoSiteParameters) {
       /** Runs the control loop every cycle while stepping the simulator's clock up to `toMs`. */
       async runTo(toMs: number): Promise<void> {
         if ((toMs - nowMs) % (cycleS * 1000) !== 0 || toMs < nowMs) throw new DemoSiteError(`${where}: cannot step from ${new Date(nowMs).toISOString()} to ${new Date(toMs).toISOString()} in ${cycleS} s cycles`)
-        while (nowMs < toMs) {
-          const report = await loop.tick()
-          const snap = report.snapshot
-          if (snap.gridW !== null && snap.pvW !== null) {
-            acc.load += snap.gridW + snap.pvW + snap.batteries.reduce((s, b) => s + (b.powerW ?? 0), 0)
-            acc.pv += snap.pvW
-            acc.n++
-          }
-          await sim.advance(cycleS)
-          nowMs += cycleS * 1000
-          if ((nowMs - p.startMs) % p.slotMs === 0) {
-            if (acc.n > 0) measured.push({ startMs: nowMs - p.slotMs, loadW: acc.load / acc.n, pvW: acc.pv / acc.n })
-            acc = { load: 0, pv: 0, n: 0 }
-          }
-        }
+        await rt.runTo(toMs, cycleS)
       },
 
       /** The grid meter's energy counters over Modbus (a SunSpec accumulator that has not moved reads as not implemented: 0). */

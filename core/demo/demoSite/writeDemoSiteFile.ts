@@ -1,6 +1,7 @@
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { parse, stringify } from 'yaml'
+import { parse } from 'yaml'
+import { writeSteppedSiteFile } from '../../simulator/writeSteppedSiteFile.ts'
 import type { DemoHardware } from './chooseDemoHardware.ts'
 import { DemoSiteError } from './DemoSiteError.ts'
 
@@ -31,18 +32,15 @@ export type WriteDemoSiteFileParameters = {
   startMs: number
 }
 
-/** Writes a simulator site file for one demo site: its hardware, free 127.0.0.1 ports, its own API port, a paused clock. */
-export function writeDemoSiteFile({ path, siteId, hardware, startMs }: WriteDemoSiteFileParameters): void {
+/** Writes a simulator site file for one demo site (its hardware, free 127.0.0.1 ports, its own API port, a paused clock) and returns the site it describes. */
+export function writeDemoSiteFile({ path, siteId, hardware, startMs }: WriteDemoSiteFileParameters): DemoSiteTemplate {
   const template = readDemoSiteTemplate()
-  const site = {
+  const site: DemoSiteTemplate = {
     ...template,
     name: `demo-site-${siteId}`,
-    clock: { start: new Date(startMs).toISOString(), speed: 0 },
     load: { ...template.load, peakW: hardware.loadPeakW },
-    api: { host: '127.0.0.1', port: 0 },
     devices: template.devices.map((d) => ({
       ...d,
-      transport: { ...d.transport, host: '127.0.0.1', port: 0 },
       ...(d.kind === 'inverter' && { ratedW: hardware.pvRatedW }),
       ...(d.kind === 'battery' && {
         capacityWh: hardware.batteryCapacityWh,
@@ -52,5 +50,6 @@ export function writeDemoSiteFile({ path, siteId, hardware, startMs }: WriteDemo
       }),
     })),
   }
-  writeFileSync(path, stringify(site))
+  writeSteppedSiteFile(path, site, startMs)
+  return site
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { defaultTariff } from '../../control/timeOfUseTariff.ts'
-import { planSchedule } from '../../schedule/planSchedule.ts'
-import { buildDemoPlanInput, expectedMarketPriceEurPerKWh } from './buildDemoPlanInput.ts'
+import { planSchedule } from '../schedule/planSchedule.ts'
+import { buildPlanInput } from './buildPlanInput.ts'
+import { defaultTariff, importPriceAt } from './timeOfUseTariff.ts'
 
 const tariff = defaultTariff('Australia/Melbourne')
 // 11:00 in Melbourne (AEDT): the shoulder band, 0.25 EUR/kWh import, 0.05 export
@@ -9,13 +9,13 @@ const startMs = Date.parse('2026-11-27T00:00:00Z')
 const slotMs = 900_000
 const limits = { maxChargeW: 2_500, maxDischargeW: 2_500, socMinPct: 10, socMaxPct: 95, rampWPerS: Infinity }
 const input = (p: { loadW: number[]; pvW: number[]; socPct: number; marketFromMs?: number }) =>
-  buildDemoPlanInput({ startMs, slotMs, loadW: p.loadW, pvW: p.pvW, tariff, battery: { capacityWh: 5_000, socPct: p.socPct, limits }, marketFromMs: p.marketFromMs ?? startMs, market: { maxBuyPowerW: 20_000, maxSellPowerW: 20_000 } })
-
-describe('buildDemoPlanInput', () => {
-  it('expects the market to clear halfway between the import and the export tariff', () => {
-    expect(expectedMarketPriceEurPerKWh(tariff, startMs)).toBeCloseTo(0.15, 9)
+  buildPlanInput({
+    startMs, slotMs, loadW: p.loadW, pvW: p.pvW, tariff, battery: { capacityWh: 5_000, socPct: p.socPct, limits }, grid: { maxImportW: null, maxExportW: null },
+    settings: { targetEndSocPct: 30, degradationCostEurPerKWh: 0.01, exportTieBreakEurPerKWh: 0.005 },
+    market: { fromMs: p.marketFromMs ?? startMs, maxBuyPowerW: 20_000, maxSellPowerW: 20_000, priceAt: (t) => (importPriceAt(tariff, t) + tariff.exportEurPerKWh) / 2 },
   })
 
+describe('buildPlanInput with the market', () => {
   it('opens the market from the first uncleared slot on, at the expected price both ways', () => {
     const slots = input({ loadW: [1_000, 1_000, 1_000], pvW: [0, 0, 0], socPct: 50, marketFromMs: startMs + slotMs }).slots
     expect(slots[0]).not.toHaveProperty('marketSellPriceEurPerKWh')
@@ -30,5 +30,14 @@ describe('buildDemoPlanInput', () => {
     const deficit = await planSchedule(input({ loadW: [4_000, 4_000], pvW: [0, 0], socPct: 10 }))
     expect(deficit.slots[0]!.marketBuyW).toBeGreaterThanOrEqual(4_000)
     expect(deficit.slots[0]!.marketSellW).toBe(0)
+  })
+
+  it('sees the export price lower by the tie-break in the first slot, rising to the real one at the horizon end, and no market without one', () => {
+    const plain = buildPlanInput({ startMs, slotMs, loadW: [1_000, 1_000, 1_000], pvW: [0, 0, 0], tariff, battery: { capacityWh: 5_000, socPct: 50, limits }, grid: { maxImportW: 9_000, maxExportW: null }, settings: { targetEndSocPct: null, degradationCostEurPerKWh: 0.01, exportTieBreakEurPerKWh: 0.005 } })
+    plain.slots.forEach((s, i) => expect(s.exportPriceEurPerKWh).toBeCloseTo([0.045, 0.0475, 0.05][i]!, 12))
+    expect(plain.slots[0]).not.toHaveProperty('marketSellPriceEurPerKWh')
+    expect(plain).not.toHaveProperty('market')
+    expect(plain.battery).not.toHaveProperty('targetEndSocPct')
+    expect(plain.grid).toEqual({ maxImportPowerW: 9_000 })
   })
 })
