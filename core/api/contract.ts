@@ -243,7 +243,8 @@ export type Command = z.infer<typeof commandSchema>
 export type SiteSummary = { name: string; timeZone: string; devices: string[] }
 
 /** What each query answers. */
-export type StateResult = { site: SiteSummary; cycle: CycleReport | null }
+/** mode and settings are null only on a server without a site controller (a bare API in tests). */
+export type StateResult = { site: SiteSummary; cycle: CycleReport | null; mode: OperatingMode | null; settings: SiteSettings | null }
 export type PlanResult = { plan: Plan | null }
 export type ForecastResult = ForecastView
 export type AlarmsResult = { alarms: Alarm[] }
@@ -274,7 +275,7 @@ export type LoginResult = { user: SessionUser; expiresAtMs: number }
 /** GET /api/session; expiresAtMs is null for the Bearer token (it lasts as long as the server). */
 export type SessionResult = { user: SessionUser; via: Principal['via']; expiresAtMs: number | null }
 export type AuditResult = { entries: AuditEntry[] }
-export type SettingsResult = { settings: SiteSettings; mode: OperatingMode }
+export type SettingsResult = { settings: SiteSettings | null; mode: OperatingMode | null }
 export type CommandResult = { type: 'acknowledgeAlarm'; alarm: Alarm } | { type: 'setMode'; mode: OperatingMode } | { type: 'updateSettings'; settings: SiteSettings } | PartBCommandResult
 
 /** One message on the event stream (WebSocket /api/events): the controller's events as they happen. */
