@@ -3,8 +3,8 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createSiteController, type SiteController } from '../control/createSiteController.ts'
 import type { DeviceDriver } from '../devices/capabilities.ts'
-import { createDeviceDriver } from '../devices/createDeviceDriver.ts'
 import { createConnectionPool } from '../devices/modbus/createConnectionPool.ts'
+import { startDeviceDriver, type StartedDevice } from '../devices/startDeviceDriver.ts'
 import type { SiteFile } from '../devices/site/siteFileSchema.ts'
 import { BaseError } from '../errors/BaseError.ts'
 import { readLoadModel } from '../forecast/readLoadModel.ts'
@@ -13,7 +13,6 @@ import { selectBackend } from '../forecast/selectBackend.ts'
 import { createStore, type Store } from '../store/createStore.ts'
 import { createApiServer, type ApiServer } from './createApiServer.ts'
 import { lockDataDir } from './lockDataDir.ts'
-import { createSiteDataServices } from './routes/createSiteDataServices.ts'
 import { protectStoreFiles } from './protectStoreFiles.ts'
 import { writeSecretFile } from './writeSecretFile.ts'
 
@@ -38,10 +37,6 @@ export type StartSiteOptions = {
   staleAfterMs?: number
   refreshMs?: number
   log?: (message: string) => void
-  /** The simulator's control API when the site runs on it (the demo; serve --sim-api): the HMI's simulator view. */
-  simApiUrl?: string
-  /** A market ledger to serve at GET /api/market (gridmesh market demo --ledger FILE). */
-  marketLedgerFile?: string
 }
 
 export type RunningSite = { controller: SiteController; api: ApiServer; store: Store; drivers: DeviceDriver[]; tokenFile: string; modelDir: string | null; stop(): Promise<void> }
@@ -49,7 +44,8 @@ export type RunningSite = { controller: SiteController; api: ApiServer; store: S
 const shippedModel = fileURLToPath(new URL('../../models/default', import.meta.url))
 
 /**
- * Starts a site as a service: connects every device of the site file, opens the store,
+ * Starts a site as a service: connects every device of the site file (one that does not
+ * answer runs stale and alarmed, retried in the background, until it does), opens the store,
  * loads the load model, runs the controller every cycle and serves the API on
  * 127.0.0.1 with a fresh session token (written to `<dataDir>/api-token`, mode 0600).
  */
@@ -62,11 +58,17 @@ export async function startSite(options: StartSiteOptions): Promise<RunningSite>
   if (lock.tookOver) log(lock.tookOver)
   const pool = createConnectionPool({ timeoutMs: Math.max(...site.devices.map((d) => d.timeoutMs)) })
   const drivers: DeviceDriver[] = []
+  const started: StartedDevice<DeviceDriver>[] = []
+  const stopRetries = () => started.forEach((s) => s.stop())
   let store: Store | null = null
   try {
     for (const [i, device] of site.devices.entries()) {
       try {
-        drivers.push(await createDeviceDriver(device, pool, (m) => (m.endsWith(' ok') && !m.includes('clamped') ? undefined : log(m))))
+        // A device that does not answer does not keep the site down: it runs stale and alarmed
+        // (stale:<name>, with the reason), discovery is retried, and it joins once it answers.
+        const one = await startDeviceDriver(device, pool, { log: (m) => (m.endsWith(' ok') && !m.includes('clamped') ? undefined : log(m)) })
+        started.push(one)
+        drivers.push(one.driver)
       } catch (cause) {
         throw new StartSiteError(`devices[${i}] '${device.name}': cannot start: ${(cause as BaseError).shortMessage ?? (cause as Error).message}; check it with 'gridmesh commission --site FILE'`, { cause })
       }
@@ -84,8 +86,7 @@ export async function startSite(options: StartSiteOptions): Promise<RunningSite>
       log(`forecast: cannot load the model in ${modelPath} (${(error as BaseError).shortMessage ?? (error as Error).message}); seasonal naive until a model is trained`)
     }
     const controller = createSiteController({ site, drivers, store, now: options.now ?? Date.now, loadModel: model, modelDir: join(dataDir, 'models'), staleAfterMs: options.staleAfterMs, refreshMs: options.refreshMs, log })
-    const siteData = createSiteDataServices({ site, drivers, store, controller, now: options.now ?? Date.now, simApiUrl: options.simApiUrl, marketLedgerFile: options.marketLedgerFile })
-    const api = await createApiServer({ backend: controller, site: { name: site.name, timeZone: controller.timeZone, devices: drivers.map((d) => d.name) }, host: options.host, port: options.port, people: store, allowRemote: options.allowRemote, hostNames: options.hostNames, tls: options.tls, siteData, log })
+    const api = await createApiServer({ backend: controller, site: { name: site.name, timeZone: controller.timeZone, devices: drivers.map((d) => d.name) }, host: options.host, port: options.port, people: store, allowRemote: options.allowRemote, hostNames: options.hostNames, tls: options.tls, log })
     const tokenFile = join(dataDir, 'api-token')
     writeSecretFile(tokenFile, `${api.token}\n`)
     const opened = store
@@ -101,8 +102,7 @@ export async function startSite(options: StartSiteOptions): Promise<RunningSite>
         stopped ??= (async () => {
           await controller.stop()
           await api.close()
-          // a commissioning run started from the HMI finishes (and reverts its test writes) first
-          await siteData.commissions.idle()
+          stopRetries()
           await pool.close()
           opened.close()
           lock.release()
@@ -111,6 +111,7 @@ export async function startSite(options: StartSiteOptions): Promise<RunningSite>
       },
     }
   } catch (error) {
+    stopRetries()
     await pool.close()
     store?.close()
     lock.release()

@@ -30,7 +30,11 @@ export type ControlDevice = {
 
 export type ControlLoopOptions = {
   devices: ControlDevice[]
-  batteryLimits: Record<string, BatteryLimits>
+  /**
+   * Limits per battery; a function is asked every cycle (a device down at start joins later,
+   * core/devices/startDeviceDriver.ts). A battery without limits is not commanded.
+   */
+  batteryLimits: Record<string, BatteryLimits> | (() => Record<string, BatteryLimits>)
   /** Grid limits; a function is asked every cycle (limits that change at run time). */
   site: SiteLimits | (() => SiteLimits)
   /** PV ratings by device name; default each driver's own ratedW (an unrated inverter is never capped). */
@@ -92,20 +96,28 @@ export function createControlLoop(options: ControlLoopOptions) {
   // stale: no valid reading within the timeout (unreachable, failing), or readings not trusted
   // (frozen: the device answers, but its values stopped following the physics).
   const state = new Map<string, { lastOkMs: number | null; stale: boolean; unreachable: boolean; frozen: string | null; drift: string | null; error: string | null; power: number | null; soc: number | null; extra: Record<string, number | null> }>()
-  const watches = new Map(options.devices.map((d) => [d.name, createTelemetryWatch({ name: d.name, ...(d.driver.battery && { battery: d.driver.battery }) })]))
+  // Made at a device's first reading: a device down at start has its capabilities only then.
+  const watches = new Map<string, ReturnType<typeof createTelemetryWatch>>()
+  const watchOf = (d: ControlDevice) => {
+    let w = watches.get(d.name)
+    if (!w) watches.set(d.name, (w = createTelemetryWatch({ name: d.name, ...(d.driver.battery && { battery: d.driver.battery }) })))
+    return w
+  }
   const lastWrite = new Map<string, { setpointW: number; atMs: number }>()
   // The PV caps this loop wrote (null: released). Kept while a device is stale, so its cap is
   // re-written or released when it is back; a cap from before this loop is never released by it.
   const lastPvWrite = new Map<string, { limitW: number | null; atMs: number }>()
-  const pvDevices = options.devices.filter((d) => d.driver.pv && !d.driver.battery)
+  // Asked every cycle: a device down at start shows its capabilities once it answers.
+  const pvDevicesNow = () => options.devices.filter((d) => d.driver.pv && !d.driver.battery)
   const pvRevertS = new Map<string, number>()
-  for (const d of pvDevices) {
+  for (const d of options.devices) {
     const refreshMs = d.refreshMs ?? 20_000
     const revertS = Math.min(65_535, Math.ceil((d.pvRevertMs ?? 3 * refreshMs) / 1000))
     if (revertS * 1000 <= refreshMs) throw new RangeError(`${d.name}: pvRevertMs must exceed refreshMs (${refreshMs} ms) so a live loop re-writes the cap before it reverts; got ${revertS * 1000} ms`)
     pvRevertS.set(d.name, revertS)
   }
   const siteLimits = () => (typeof options.site === 'function' ? options.site() : options.site)
+  const batteryLimitsNow = () => (typeof options.batteryLimits === 'function' ? options.batteryLimits() : options.batteryLimits)
   const activeAlarms = new Set<string>()
   let lastTickMs: number | null = null
   let lastDownsampleMs: number | null = null
@@ -133,6 +145,7 @@ export function createControlLoop(options: ControlLoopOptions) {
     const s = state.get(device.name)!
     const d = device.driver
     try {
+      if (d.pending) throw new Error(d.pending)
       const extra: Record<string, number | null> = {}
       let power: number | null = null
       let soc: number | null = null
@@ -157,7 +170,7 @@ export function createControlLoop(options: ControlLoopOptions) {
         Object.assign(watched, { socPct: b.socPct, socStepPct: b.socStepPct ?? null, commandW: lastWrite.get(device.name)?.setpointW ?? null })
       }
       if (power === null) throw new Error('it reports no power (not implemented)')
-      const verdict = watches.get(device.name)!.observe({ ...watched, powerW: power })
+      const verdict = watchOf(device).observe({ ...watched, powerW: power })
       Object.assign(s, { lastOkMs: now, error: verdict.frozen && `frozen: ${verdict.frozen}`, frozen: verdict.frozen, drift: verdict.drift, power, soc, extra })
     } catch (error) {
       s.error = (error as Error).message
@@ -183,19 +196,28 @@ export function createControlLoop(options: ControlLoopOptions) {
       if (s.drift && !s.stale) raise(`soc-drift:${d.name}`, d.name, 'warning', `${d.name}: ${s.drift}`, now, raised)
       else if (!s.drift) clear(`soc-drift:${d.name}`, now, cleared)
     }
+    // A device not started yet may be a meter or an inverter: any site total could miss it.
+    const pending = options.devices.some((d) => d.driver.pending)
     const sum = (kind: 'meter' | 'pv') => {
       const ds = options.devices.filter((d) => d.driver[kind])
-      if (!ds.length || ds.some((d) => state.get(d.name)!.stale)) return null
+      if (pending || !ds.length || ds.some((d) => state.get(d.name)!.stale)) return null
       return ds.reduce((acc, d) => acc + (state.get(d.name)!.power ?? 0), 0)
     }
     const batteries = options.devices.filter((d) => d.driver.battery)
+    const pvDevices = pvDevicesNow()
+    const limits = batteryLimitsNow()
+    for (const d of batteries) {
+      if (!limits[d.name]) raise(`limits:${d.name}`, d.name, 'warning', `${d.name}: a battery without limits (ratings and SoC window); not commanded`, now, raised)
+      else clear(`limits:${d.name}`, now, cleared)
+    }
     const snapshot: Snapshot = {
       timeMs: now,
       gridW: sum('meter'),
       pvW: sum('pv'),
       batteries: batteries.map((d) => {
         const s = state.get(d.name)!
-        return { name: d.name, powerW: s.stale ? null : s.power, socPct: s.stale ? null : s.soc, stale: s.stale, untrusted: s.unreachable ? null : s.frozen }
+        const stale = s.stale || !limits[d.name]
+        return { name: d.name, powerW: stale ? null : s.power, socPct: stale ? null : s.soc, stale, untrusted: s.unreachable || !limits[d.name] ? null : s.frozen }
       }),
       pvInverters: pvDevices.map((d): PvSnapshot => {
         const s = state.get(d.name)!
@@ -212,7 +234,7 @@ export function createControlLoop(options: ControlLoopOptions) {
     const previousW = Object.fromEntries([...lastWrite].map(([k, v]) => [k, v.setpointW]))
     const pvLimits = Object.fromEntries(pvDevices.map((d) => [d.name, options.pvLimits?.[d.name] ?? { ratedW: d.driver.pv!.ratedW }]))
     const previousPvLimitW = Object.fromEntries([...lastPvWrite].map(([k, v]) => [k, v.limitW]))
-    const { batteries: decisions, pvInverters: pvDecisions } = decideSetpoints({ snapshot, limits: options.batteryLimits, site: siteLimits(), plan, market: options.market?.() ?? null, previousW, dtS, pvLimits, previousPvLimitW })
+    const { batteries: decisions, pvInverters: pvDecisions } = decideSetpoints({ snapshot, limits, site: siteLimits(), plan, market: options.market?.() ?? null, previousW, dtS, pvLimits, previousPvLimitW })
     // 3. Act: write what changed, and refresh what did not before the device's timeout.
     const writes: CycleReport['writes'] = []
     for (const decision of decisions) {

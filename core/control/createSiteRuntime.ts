@@ -1,6 +1,6 @@
 import type { OperatingMode, SiteSettings } from '../api/contract.ts'
 import type { DeviceDriver } from '../devices/capabilities.ts'
-import type { SiteControl } from '../site/siteControlSchema.ts'
+import type { SiteControl } from '../devices/site/siteFileSchema.ts'
 import type { RetrainOutcome } from '../forecast/retrainOnSiteHistory.ts'
 import { createPlanWorker, type PlanWorker } from '../schedule/createPlanWorker.ts'
 import type { Plan } from '../schedule/planSchedule.ts'
@@ -131,7 +131,10 @@ export function createSiteRuntime(options: SiteRuntimeOptions) {
     ...options.planSettings,
   }
   const batteryLimits = batteryLimitsOf(options.drivers, control)
-  const batteries = options.drivers.filter((d) => d.battery)
+  // A device down at start joins once it answers (core/devices/startDeviceDriver.ts): the loop
+  // and the plan look its capabilities up when they need them.
+  const batteryLimitsNow = () => batteryLimitsOf(options.drivers, control)
+  const batteries = () => options.drivers.filter((d) => d.battery)
   const ownSolver = options.solver ? null : createPlanWorker()
   const solver = options.solver ?? ownSolver!
   const listeners = new Set<(event: SiteEvent) => void>()
@@ -178,7 +181,7 @@ export function createSiteRuntime(options: SiteRuntimeOptions) {
         store.saveForecast(pv)
       }
       emit({ type: 'forecast', load, pv, method: f.loadMethod, reason: f.loadReason })
-      const battery = batteries[0]
+      const battery = batteries()[0]
       if (!battery) return null
       return buildPlanInput({
         startMs: slotStartMs,
@@ -186,7 +189,7 @@ export function createSiteRuntime(options: SiteRuntimeOptions) {
         loadW: f.loadW,
         pvW: f.pvW,
         tariff: tariff(),
-        battery: { capacityWh: battery.battery!.capacityWh ?? 10_000, socPct, limits: batteryLimits[battery.name]! },
+        battery: { capacityWh: battery.battery!.capacityWh ?? 10_000, socPct, limits: batteryLimitsNow()[battery.name]! },
         grid: gridLimits(),
         settings,
         market: options.market?.planMarket(slotStartMs) ?? null,
@@ -196,7 +199,7 @@ export function createSiteRuntime(options: SiteRuntimeOptions) {
 
   const loop = createControlLoop({
     devices: options.drivers.map((driver) => ({ name: driver.name, driver, staleAfterMs: options.staleAfterMs ?? 10_000, refreshMs: options.refreshMs ?? 20_000 })),
-    batteryLimits,
+    batteryLimits: batteryLimitsNow,
     site: gridLimits,
     now: clock.now,
     plan: () => replanner.current(),
@@ -302,10 +305,9 @@ export function createSiteRuntime(options: SiteRuntimeOptions) {
     /** Resolves when no solve is running. */
     planning: () => replanner.idle(),
     /** A plan from now on, whatever the policy (the market demo asks at each interval's start). */
-    async requestPlan(socNowPct?: number): Promise<Plan | null> {
+    async requestPlan(): Promise<Plan | null> {
       const report = loop.latest()
-      // Before the first cycle the caller may read the SoC itself.
-      const socPct = socNowPct ?? (report ? socOf(report) : null)
+      const socPct = report ? socOf(report) : null
       if (socPct === null) return null
       return replanner.request(clock.now(), socPct)
     },

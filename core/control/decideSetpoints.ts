@@ -138,8 +138,6 @@ function decideBatteries({ snapshot, limits, site, plan, market, previousW, dtS 
   const surplusNetLoadW = netLoadW === null ? null : netLoadW - heldBackW
   const share = 1 / Math.max(1, live.length)
   return snapshot.batteries.map((battery): BatteryDecision => {
-    const limit = limits[battery.name]
-    if (!limit) throw new RangeError(`no limits for battery '${battery.name}'`)
     // Reachable but its readings frozen: never charge or discharge on them, and do not leave
     // its last setpoint running until the device's own timeout either: command 0 W.
     if (battery.stale && battery.untrusted) {
@@ -148,6 +146,8 @@ function decideBatteries({ snapshot, limits, site, plan, market, previousW, dtS 
     if (battery.stale || battery.powerW === null) {
       return { name: battery.name, setpointW: null, envelope: { minW: 0, maxW: 0 }, mode: 'not-commanded', reasons: ['stale: not heard from within its timeout; left to its own fallback'] }
     }
+    const limit = limits[battery.name]
+    if (!limit) throw new RangeError(`no limits for battery '${battery.name}'`)
     const reasons: string[] = []
     // 1. Power ratings.
     let lo = -limit.maxChargeW

@@ -82,6 +82,8 @@ export type DeviceDriver = {
   readonly driver: string
   readonly identity: DeviceIdentity
   readonly capabilities: readonly CapabilityName[]
+  /** Why the device cannot be used yet (it did not answer at start; retried), or absent/null: ready. */
+  readonly pending?: string | null
   readonly meter?: Meter
   readonly pv?: PvInverter
   readonly battery?: BatteryControl

@@ -15,6 +15,11 @@ export class DriverError extends BaseError {
   override name = 'DriverError' as const
 }
 
+/** The site file names a driver type that does not exist: no retry can fix it. */
+export class UnknownDriverError extends BaseError {
+  override name = 'UnknownDriverError' as const
+}
+
 const factories = new Map<string, DriverFactory>()
 
 /** Registers a driver type; a second registration of the same type is a programming error. */
@@ -56,6 +61,6 @@ registerDriver('profile', async (device, pool, log) => {
 export async function createDeviceDriver(device: SiteDevice, pool: ConnectionPool, log: (m: string) => void = () => {}): Promise<DeviceDriver> {
   const type = device.driver.startsWith('profile:') ? 'profile' : device.driver
   const create = factories.get(type)
-  if (!create) throw new DriverError(`${device.name}: no driver '${device.driver}'; known: ${[...factories.keys()].join(', ')}`)
+  if (!create) throw new UnknownDriverError(`${device.name}: no driver '${device.driver}'; known: ${[...factories.keys()].join(', ')}`)
   return create(device, pool, log)
 }
