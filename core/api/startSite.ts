@@ -13,6 +13,7 @@ import { selectBackend } from '../forecast/selectBackend.ts'
 import { createStore, type Store } from '../store/createStore.ts'
 import { createApiServer, type ApiServer } from './createApiServer.ts'
 import { lockDataDir } from './lockDataDir.ts'
+import { createSiteDataServices } from './routes/createSiteDataServices.ts'
 import { protectStoreFiles } from './protectStoreFiles.ts'
 import { writeSecretFile } from './writeSecretFile.ts'
 
@@ -37,6 +38,10 @@ export type StartSiteOptions = {
   staleAfterMs?: number
   refreshMs?: number
   log?: (message: string) => void
+  /** The simulator's control API when the site runs on it (the demo; serve --sim-api): the HMI's simulator view. */
+  simApiUrl?: string
+  /** A market ledger to serve at GET /api/market (gridmesh market demo --ledger FILE). */
+  marketLedgerFile?: string
 }
 
 export type RunningSite = { controller: SiteController; api: ApiServer; store: Store; drivers: DeviceDriver[]; tokenFile: string; modelDir: string | null; stop(): Promise<void> }
@@ -86,7 +91,8 @@ export async function startSite(options: StartSiteOptions): Promise<RunningSite>
       log(`forecast: cannot load the model in ${modelPath} (${(error as BaseError).shortMessage ?? (error as Error).message}); seasonal naive until a model is trained`)
     }
     const controller = createSiteController({ site, drivers, store, now: options.now ?? Date.now, loadModel: model, modelDir: join(dataDir, 'models'), staleAfterMs: options.staleAfterMs, refreshMs: options.refreshMs, log })
-    const api = await createApiServer({ backend: controller, site: { name: site.name, timeZone: controller.timeZone, devices: drivers.map((d) => d.name) }, host: options.host, port: options.port, people: store, allowRemote: options.allowRemote, hostNames: options.hostNames, tls: options.tls, log })
+    const siteData = createSiteDataServices({ site, drivers, store, controller, now: options.now ?? Date.now, simApiUrl: options.simApiUrl, marketLedgerFile: options.marketLedgerFile })
+    const api = await createApiServer({ backend: controller, site: { name: site.name, timeZone: controller.timeZone, devices: drivers.map((d) => d.name) }, host: options.host, port: options.port, people: store, allowRemote: options.allowRemote, hostNames: options.hostNames, tls: options.tls, siteData, log })
     const tokenFile = join(dataDir, 'api-token')
     writeSecretFile(tokenFile, `${api.token}\n`)
     const opened = store
@@ -102,6 +108,8 @@ export async function startSite(options: StartSiteOptions): Promise<RunningSite>
         stopped ??= (async () => {
           await controller.stop()
           await api.close()
+          // a commissioning run started from the HMI finishes (and reverts its test writes) first
+          await siteData.commissions.idle()
           stopRetries()
           await pool.close()
           opened.close()

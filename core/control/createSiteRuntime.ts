@@ -1,6 +1,6 @@
 import type { OperatingMode, SiteSettings } from '../api/contract.ts'
 import type { DeviceDriver } from '../devices/capabilities.ts'
-import type { SiteControl } from '../devices/site/siteFileSchema.ts'
+import type { SiteControl } from '../site/siteControlSchema.ts'
 import type { RetrainOutcome } from '../forecast/retrainOnSiteHistory.ts'
 import { createPlanWorker, type PlanWorker } from '../schedule/createPlanWorker.ts'
 import type { Plan } from '../schedule/planSchedule.ts'
@@ -305,9 +305,10 @@ export function createSiteRuntime(options: SiteRuntimeOptions) {
     /** Resolves when no solve is running. */
     planning: () => replanner.idle(),
     /** A plan from now on, whatever the policy (the market demo asks at each interval's start). */
-    async requestPlan(): Promise<Plan | null> {
+    async requestPlan(socNowPct?: number): Promise<Plan | null> {
       const report = loop.latest()
-      const socPct = report ? socOf(report) : null
+      // Before the first cycle the caller may read the SoC itself.
+      const socPct = socNowPct ?? (report ? socOf(report) : null)
       if (socPct === null) return null
       return replanner.request(clock.now(), socPct)
     },
