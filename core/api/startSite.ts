@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { createSiteController, type SiteController } from '../control/createSiteController.ts'
 import type { DeviceDriver } from '../devices/capabilities.ts'
 import { createConnectionPool } from '../devices/modbus/createConnectionPool.ts'
+import { instrumentDriver } from '../devices/instrumentDriver.ts'
 import { startDeviceDriver, type StartedDevice } from '../devices/startDeviceDriver.ts'
 import type { SiteFile } from '../devices/site/siteFileSchema.ts'
 import { BaseError } from '../errors/BaseError.ts'
@@ -71,7 +72,7 @@ export async function startSite(options: StartSiteOptions): Promise<RunningSite>
       try {
         // A device that does not answer does not keep the site down: it runs stale and alarmed
         // (stale:<name>, with the reason), discovery is retried, and it joins once it answers.
-        const one = await startDeviceDriver(device, pool, { log: (m) => (m.endsWith(' ok') && !m.includes('clamped') ? undefined : log(m)) })
+        const one = await startDeviceDriver(device, pool, { log: (m) => (m.endsWith(' ok') && !m.includes('clamped') ? undefined : log(m)), wrap: instrumentDriver })
         started.push(one)
         drivers.push(one.driver)
       } catch (cause) {
