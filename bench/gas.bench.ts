@@ -16,7 +16,7 @@
 import { energyMarketAbi, settlementTokenAbi } from '../contracts/abi.ts'
 import { buildFinalization, type Finalization } from '../core/chain/buildFinalization.ts'
 import { committedSiteRefs } from '../core/chain/committedSiteRefs.ts'
-import { createLocalMarket, type LocalMarket } from '../core/chain/createLocalMarket.ts'
+import { createLocalMarket, type LocalMarket } from '../test/support/createLocalMarket.ts'
 import { finalizeInterval } from '../core/chain/finalizeInterval.ts'
 import { settleInterval } from '../core/chain/settleInterval.ts'
 import { startAnvil } from '../core/chain/startAnvil.ts'

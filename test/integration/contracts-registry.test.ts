@@ -5,7 +5,7 @@ import { getAddress, hexToBigInt, keccak256, toHex, type Address, type Hex } fro
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { energyMarketAbi, settlementTokenAbi } from '../../contracts/abi.ts'
-import { createLocalMarket, type LocalMarket } from '../../core/chain/createLocalMarket.ts'
+import { createLocalMarket, type LocalMarket } from '../support/createLocalMarket.ts'
 import { packSiteRef } from '../../core/market/encodeClearing.ts'
 import { signOrder } from '../../core/market/signMarketData.ts'
 import { SIDE_ASK, SIDE_BID } from '../../core/market/typedData.ts'

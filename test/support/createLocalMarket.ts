@@ -10,9 +10,9 @@ import {
 } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { energyMarketAbi, settlementTokenAbi } from '../../contracts/abi.ts'
-import { createMarketDomain, type MarketDomain } from '../market/typedData.ts'
-import { BaseError } from '../errors/BaseError.ts'
-import { deployMarket, minRingSize, type MarketConfig } from './deployMarket.ts'
+import { createMarketDomain, type MarketDomain } from '../../core/market/typedData.ts'
+import { BaseError } from '../../core/errors/BaseError.ts'
+import { deployMarket, minRingSize, type MarketConfig } from '../../core/chain/deployMarket.ts'
 
 /** Setting up a development market failed; names the RPC URL and the step. */
 export class LocalMarketError extends BaseError {
