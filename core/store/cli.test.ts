@@ -36,7 +36,7 @@ it('exports a tier to a file and a table to stdout', async () => {
   )
   expect(stderr).toBe(`export: 2 telemetry rows to ${out}\n`)
   expect(await run(['--db', db, '--table', 'alarms', '--from', '2026-11-23T23:00:00+01:00', '--to', '2026-11-25'])).toBe(0)
-  expect(stdout).toBe('id,key,device,severity,message,state,raised_at,acknowledged_at,acknowledged_by,cleared_at\r\n1,k,,info,"a,b",active,2026-11-24T00:00:00.000Z,,,\r\n')
+  expect(stdout).toBe('id,key,device,severity,message,state,raised_at,acknowledged_at,acknowledged_by,cleared_at,shelved_until,shelved_by,shelve_reason\r\n1,k,,info,"a,b",unacknowledged,2026-11-24T00:00:00.000Z,,,,,,\r\n')
 })
 
 it.each([
