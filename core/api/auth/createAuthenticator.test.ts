@@ -74,6 +74,13 @@ describe('named accounts', () => {
     await expect(auth.login({ name: 'ann', password: 'again' }, '10.0.0.11')).rejects.toBeInstanceOf(LoginError)
   })
 
+  it('guesses sent in parallel are throttled too (the throttle counts an attempt before its slow check)', async () => {
+    const auth = await setup()
+    const outcomes = await Promise.all(Array.from({ length: 12 }, (_, i) => auth.login({ name: 'vic', password: `guess${i}` }, '10.9.9.9').catch((e: unknown) => (e as Error).name)))
+    expect(outcomes.filter((o) => o === 'LoginError')).toHaveLength(4)
+    expect(outcomes.filter((o) => o === 'LoginThrottledError')).toHaveLength(8)
+  })
+
   it('a session ends when idle, at its absolute expiry, at logout, and when the account goes', async () => {
     const auth = await setup()
     const c = async () => cookieOf((await auth.login({ name: 'ann', password: 'ann-secret' }, 'a')).cookie)

@@ -125,13 +125,12 @@ export function createAuthenticator(options: CreateAuthenticatorOptions) {
     async login({ name, password }: Login, address: string) {
       const verdict = throttle.check(name, address)
       if (!verdict.allowed) throw new LoginThrottledError({ retryAfterMs: verdict.retryAfterMs })
+      // Counted as a failure before the (slow) check and cleared on success: guesses sent in parallel cannot all pass the check first.
+      throttle.failed(name, address)
       const user = users.get(name)
       dummyHash ??= hashPassword('no such user', cost)
       const ok = await verifyPassword(password, user?.passwordHash ?? (await dummyHash))
-      if (!user || !ok) {
-        throttle.failed(name, address)
-        throw new LoginError()
-      }
+      if (!user || !ok) throw new LoginError()
       throttle.succeeded(name, address)
       return startSession({ name: user.name, role: user.role }, 'password')
     },
