@@ -44,6 +44,8 @@ export type CreateApiServerOptions = {
   allowRemote?: boolean
   /** More names clients use for this server (the certificate's DNS name); the Host check accepts them. */
   hostNames?: string[]
+  /** The site's clock, for the audit's times (alarms use it too); default Date.now. Sessions expire on the wall clock. */
+  now?: () => number
   /** PEM certificate and key: serve https (cookies get Secure). */
   tls?: { cert: string | Buffer; key: string | Buffer }
   /** Handlers of more commands, by type (beside part A's and the siteData ones). */
@@ -162,7 +164,7 @@ export async function createApiServer(options: CreateApiServerOptions): Promise<
         break
       case '/api/commands':
         // The role, the contract, the handler; every command recorded (core/api/executeCommand.ts).
-        if (req.method === 'POST') return executeCommand({ body: await readBody(req), principal, handlers, audit, now: Date.now, onAudit })
+        if (req.method === 'POST') return executeCommand({ body: await readBody(req), principal, handlers, audit, now: options.now ?? Date.now, onAudit })
         break
       case '/api/audit':
         if (get) return { entries: audit.list(parse(auditQuerySchema, query, 'query')) }

@@ -93,7 +93,7 @@ export async function startSite(options: StartSiteOptions): Promise<RunningSite>
     }
     const controller = createSiteController({ site, drivers, store, now: options.now ?? Date.now, loadModel: model, modelDir: join(dataDir, 'models'), staleAfterMs: options.staleAfterMs, refreshMs: options.refreshMs, log })
     const siteData = createSiteDataServices({ site, drivers, store, controller, now: options.now ?? Date.now, simApiUrl: options.simApiUrl, marketLedgerFile: options.marketLedgerFile })
-    const api = await createApiServer({ backend: controller, site: { name: site.name, timeZone: controller.timeZone, devices: drivers.map((d) => d.name) }, host: options.host, port: options.port, people: store, allowRemote: options.allowRemote, hostNames: options.hostNames, tls: options.tls, siteData, log })
+    const api = await createApiServer({ backend: controller, site: { name: site.name, timeZone: controller.timeZone, devices: drivers.map((d) => d.name) }, host: options.host, port: options.port, now: options.now, people: store, allowRemote: options.allowRemote, hostNames: options.hostNames, tls: options.tls, siteData, log })
     const tokenFile = join(dataDir, 'api-token')
     writeSecretFile(tokenFile, `${api.token}\n`)
     const opened = store
