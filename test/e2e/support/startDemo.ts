@@ -39,9 +39,16 @@ export function startDemo(dataDir: string, port = 0, timeoutMs = 90_000): Promis
       void stop()
       reject(new Error(`demo did not print its URL within ${timeoutMs} ms\n${output()}`))
     }, timeoutMs)
+    let firstUrlAtMs: number | null = null
     const check = () => {
       const urls = [...out.matchAll(/https?:\/\/127\.0\.0\.1:\d+[^\s]*/g)].map((m) => m[0])
       if (urls.length === 0) return
+      firstUrlAtMs ??= Date.now()
+      // The sign-in link follows the API line; a demo that prints none is given a moment.
+      if (!urls.some((u) => /sign|login|code=|once/i.test(u)) && Date.now() - firstUrlAtMs < 3000) {
+        setTimeout(check, 250)
+        return
+      }
       const first = new URL(urls[0]!)
       const signIn = urls.find((u) => /sign|login|code=|once/i.test(u)) ?? null
       const simUrl = /simulator API (http:\/\/[^\s,]+)/.exec(err)?.[1] ?? 'http://127.0.0.1:8600'

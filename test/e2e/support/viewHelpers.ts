@@ -15,7 +15,11 @@ export function watchConsole(context: BrowserContext): { errors: { atMs: number;
   })
   const attach = (page: Page) => {
     page.on('console', (m) => {
-      if (m.type() === 'error') log.errors.push({ atMs: Date.now(), text: `${page.url()}: ${m.text()}` })
+      // Chromium's "Failed to load resource" line has no URL; the response listener below names it.
+      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource: the server responded')) log.errors.push({ atMs: Date.now(), text: `${page.url()}: ${m.text()}` })
+    })
+    page.on('response', (r) => {
+      if (r.status() >= 400) log.errors.push({ atMs: Date.now(), text: `${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}` })
     })
     page.on('pageerror', (e) => log.errors.push({ atMs: Date.now(), text: `${page.url()}: uncaught ${e.message}` }))
   }
