@@ -15,8 +15,10 @@ writes, plans, forecasts and alarms, and serves the API for the HMI:
   POST /api/commands       e.g. {"type":"acknowledgeAlarm","id":3}
   WS   /api/events         cycles, plans, forecasts, alarms as they happen
 
-Every request carries "Authorization: Bearer <token>"; the token is new each start and
-written to DIR/api-token (readable by this user only).
+Signing in: the local owner's token (new each start, in DIR/api-token, readable by this
+user only) as "Authorization: Bearer <token>"; the one-time link printed as 'open URL'
+(the HMI, signed in as the owner, one click); or a named account ('gridmesh users add')
+through the HMI's login (a session cookie). Writes are checked by role and audited.
 
   --site FILE   the site file (from 'gridmesh scan'; its optional 'control' section sets
                 location, PV, grid and battery limits, tariff and holidays)
