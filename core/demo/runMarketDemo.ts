@@ -23,12 +23,14 @@ import { openChain, type OpenedChain } from '../chain/openChain.ts'
 import { openMarket } from '../chain/openMarket.ts'
 import { redactRpcUrl } from '../chain/redactRpcUrl.ts'
 import { createOutbox } from '../chain/createOutbox.ts'
+import { finalizeArgs } from '../chain/finalizeArgs.ts'
+import { settleArgs } from '../chain/settleArgs.ts'
 import { loadSiteFile } from '../devices/site/loadSiteFile.ts'
 import { siteMarketSchema } from '../devices/site/siteFileSchema.ts'
 import { BaseError, UsageError } from '../errors/BaseError.ts'
 import { clearAuction } from '../market/clearAuction.ts'
 import { computeSettlement } from '../market/computeSettlement.ts'
-import { encodeClearing, packReading } from '../market/encodeClearing.ts'
+import { encodeClearing } from '../market/encodeClearing.ts'
 import { fromJsonLine, toJsonLine } from '../market/jsonLines.ts'
 import type { SignedOrder } from '../market/signMarketData.ts'
 import { chooseDemoHardware, type DemoHardware } from './demoSite/chooseDemoHardware.ts'
@@ -325,7 +327,7 @@ export async function runMarketDemo(argv: string[], options: RunDemoOptions = {}
         encodeFunctionData({
           abi: energyMarketAbi,
           functionName: 'settle',
-          args: [interval, encoded.price, siteRefs, encoded.matches, readings.map(packReading)],
+          args: settleArgs({ clearing: encoded, siteRefs, readings }),
         }),
         `interval ${interval}: settlement`,
       )
@@ -374,7 +376,7 @@ export async function runMarketDemo(argv: string[], options: RunDemoOptions = {}
     for (const f of settled) {
       const { receipt, hash: finalizeTx } = await send(
         `finalize:${lm.market}:${f.interval}`,
-        encodeFunctionData({ abi: energyMarketAbi, functionName: 'finalize', args: [f.interval, f.inputsHash, f.releases] }),
+        encodeFunctionData({ abi: energyMarketAbi, functionName: 'finalize', args: finalizeArgs(f) }),
         `interval ${f.interval}: finalization`,
       )
       finalizeGasTotal += receipt.gasUsed
