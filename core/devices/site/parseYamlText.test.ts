@@ -39,6 +39,11 @@ describe('parseYamlText', () => {
     expect(parseYamlText('a: &s {x: 1}\nb: [*s, *s]\n')).toEqual({ a: { x: 1 }, b: [{ x: 1 }, { x: 1 }] })
   })
 
+  it('refuses a key that is a list or a map (it would be stringified, with a process warning)', () => {
+    expect(problemsOf('? [a, b]\n: c\n')).toEqual(['a YAML key that is a list or a map; expected plain keys'])
+    expect(problemsOf('{[a]: 1}')).toEqual(['a YAML key that is a list or a map; expected plain keys'])
+  })
+
   it('names a syntax error', () => {
     expect(problemsOf('a: [1, 2\n')[0]).toMatch(/^YAML /)
   })

@@ -29,9 +29,11 @@ export function parseYamlText(text: string): unknown {
   // '- - - ...') abort node with a fatal out-of-memory inside V8's regexp compiler, which
   // no catch can stop. Its CST parser keeps an explicit stack, so the depth is measured
   // on the CST first, iteratively.
-  const depth = measureDepth(text)
+  const { depth, collectionKey } = measureDepth(text)
   if (depth > maxYamlDepth) throw new YamlTextError({ problems: [`YAML nested deeper than ${maxYamlDepth} levels (at least ${depth})`] })
-  const doc = parseDocument(text, { prettyErrors: false })
+  // `? [a, b] : c` is legal YAML; as a JS object key it would be stringified (and yaml prints a process warning).
+  if (collectionKey) throw new YamlTextError({ problems: ['a YAML key that is a list or a map; expected plain keys'] })
+  const doc = parseDocument(text, { prettyErrors: false, logLevel: 'error' })
   if (doc.errors.length) throw new YamlTextError({ problems: doc.errors.map((e) => `YAML ${e.message.split('\n')[0]}`) })
   let value: unknown
   try {
@@ -77,9 +79,10 @@ function hasCycle(root: unknown): boolean {
 
 type CstNode = { type?: string; value?: unknown; key?: unknown; items?: unknown[] }
 
-/** The deepest nesting of collections in the text's CST, walked without recursion; stops counting past the limit. */
-function measureDepth(text: string): number {
+/** The deepest nesting of collections in the text's CST, and whether a key is a collection; walked without recursion, stops counting past the limit. */
+function measureDepth(text: string): { depth: number; collectionKey: boolean } {
   let deepest = 0
+  let collectionKey = false
   const stack: [CstNode, number][] = []
   for (const token of new Parser().parse(text)) stack.push([token as CstNode, 0])
   while (stack.length > 0) {
@@ -90,12 +93,13 @@ function measureDepth(text: string): number {
       // A collection: one level deeper than its parent; its keys and values sit inside it.
       const level = depth + 1
       if (level > deepest) deepest = level
-      if (deepest > maxYamlDepth) return deepest
+      if (deepest > maxYamlDepth) return { depth: deepest, collectionKey }
       for (const item of node.items as CstNode[]) {
+        if (item?.key && Array.isArray((item.key as CstNode).items)) collectionKey = true
         if (item?.key) stack.push([item.key as CstNode, level])
         if (item?.value) stack.push([item.value as CstNode, level])
       }
     }
   }
-  return deepest
+  return { depth: deepest, collectionKey }
 }
