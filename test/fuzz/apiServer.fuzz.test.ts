@@ -5,23 +5,10 @@
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
-import { createApiServer, type ApiBackend, type ApiServer } from '../../core/api/createApiServer.ts'
-import { connect } from 'node:net'
+import { createApiServer, type ApiServer } from '../../core/api/createApiServer.ts'
+import { backend, bearer, commandBody, pathAndQuery, requestHead, sendAndEnd, token, wsMessage } from './apiFuzzInputs.ts'
 import { rawGet, statusOf } from '../support/rawHttp.ts'
 import { fuzzSeed } from './fuzzSeed.ts'
-
-const token = 'fuzz-token'
-const bearer = { authorization: `Bearer ${token}` }
-const alarm = { id: 1, state: 'acknowledged' }
-const backend: ApiBackend = {
-  latest: () => null,
-  plan: () => null,
-  forecast: () => ({ load: null, pv: null }) as unknown as ReturnType<ApiBackend['forecast']>,
-  alarms: () => [],
-  acknowledgeAlarm: () => alarm as unknown as ReturnType<ApiBackend['acknowledgeAlarm']>,
-  trend: () => [] as unknown as ReturnType<ApiBackend['trend']>,
-  subscribe: () => () => {},
-}
 
 let api: ApiServer
 const logged: string[] = []
@@ -39,43 +26,11 @@ const expectHandled = (answer: string, what: string) => {
   expect(status, `${what}: ${answer.slice(0, 300)}`).toBeLessThan(500)
 }
 
-/** Sends raw bytes and half-closes, so a head the server waits on ends at once; resolves with all it answered. */
-function sendAndEnd(port: number, text: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1')
-    let answer = ''
-    socket.setEncoding('latin1')
-    socket.on('data', (d: string) => (answer += d))
-    socket.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' || error.code === 'EPIPE' ? undefined : reject(error)))
-    socket.on('close', () => resolve(answer))
-    socket.end(text, 'latin1')
-  })
-}
-
-const commands = [
-  { type: 'acknowledgeAlarm', id: 1 },
-  { type: 'setMode', mode: 'auto' },
-  { type: 'shelveAlarm', id: 2, durationMs: 60_000, reason: 'x' },
-  { type: 'updateSettings', settings: { battery: { socMinPct: 10 } } },
-  { type: 'simSetClock', speed: 10 },
-]
-const hostile = fc.oneof(
-  fc.jsonValue({ maxDepth: 3 }),
-  fc.constantFrom<unknown>(1e308, -1, 0, 2 ** 53 + 1, '', '__proto__', null, [], {}, 'x'.repeat(70_000)),
-  fc.integer({ min: 1, max: 200 }).map((depth) => JSON.parse(`${'['.repeat(depth)}${']'.repeat(depth)}`) as unknown),
-)
-const body = fc.oneof(
-  { weight: 4, arbitrary: fc.tuple(fc.constantFrom(...commands), fc.string({ maxLength: 12 }), hostile).map(([c, key, value]) => JSON.stringify({ ...c, [key]: value })) },
-  { weight: 2, arbitrary: fc.tuple(fc.constantFrom(...commands), fc.constantFrom('type', 'id', 'mode', 'settings', 'durationMs', 'speed'), hostile).map(([c, key, value]) => JSON.stringify({ ...c, [key]: value })) },
-  { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 200 }) },
-  { weight: 1, arbitrary: fc.constantFrom('', '{', '[]', 'null', '{"type":', '\u0000', `{"type":"acknowledgeAlarm","id":1}${'x'.repeat(70_000)}`) },
-)
-
 describe('HMI API under fuzz (real server, raw HTTP and WebSocket)', { timeout: 120_000 }, () => {
   it('command bodies: answered below 500', async () => {
     process.stdout.write(`fuzz api-commands: seed ${fuzzSeed}\n`)
     await fc.assert(
-      fc.asyncProperty(body, fc.constantFrom('application/json', 'text/plain', 'application/json; charset=latin1', ''), async (text, contentType) => {
+      fc.asyncProperty(commandBody, fc.constantFrom('application/json', 'text/plain', 'application/json; charset=latin1', ''), async (text, contentType) => {
         const answer = await rawGet(api.port, '/api/commands', { ...bearer, ...(contentType && { 'content-type': contentType }) }, 'POST', text)
         expectHandled(answer, `POST ${text.slice(0, 80)}`)
       }),
@@ -86,12 +41,8 @@ describe('HMI API under fuzz (real server, raw HTTP and WebSocket)', { timeout: 
 
   it('paths and queries, with and without the token: answered below 500', async () => {
     process.stdout.write(`fuzz api-paths: seed ${fuzzSeed}\n`)
-    const segment = fc.oneof(fc.constantFrom('api', 'state', 'plan', 'forecast', 'alarms', 'trend', 'events', 'commands', '..', '.', '', '%2e%2e', '%00', '%ZZ', '%', '\u00e9', '//', 'devices', 'market'), fc.webSegment())
-    const query = fc.dictionary(fc.constantFrom('device', 'point', 'fromMs', 'toMs', 'token', 'resolution', 'limit', 'format', 'x'), fc.oneof(fc.webQueryParameters(), fc.constantFrom('1e308', '-1', 'NaN', '9'.repeat(400), '%ZZ')))
     await fc.assert(
-      fc.asyncProperty(fc.array(segment, { maxLength: 5 }), query, fc.boolean(), fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'HEAD'), async (segments, q, withToken, method) => {
-        const search = Object.entries(q).map(([k, v]) => `${k}=${v}`).join('&')
-        const path = `/${segments.join('/')}${search ? `?${search}` : ''}`.replace(/[\s\u0000-\u001f\u007f]/g, '')
+      fc.asyncProperty(pathAndQuery, fc.boolean(), fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'HEAD'), async (path, withToken, method) => {
         const answer = await rawGet(api.port, path, withToken ? bearer : {}, method)
         expectHandled(answer, `${method} ${path}`)
       }),
@@ -102,14 +53,8 @@ describe('HMI API under fuzz (real server, raw HTTP and WebSocket)', { timeout: 
 
   it('raw request heads: the server answers or closes, and keeps serving', async () => {
     process.stdout.write(`fuzz api-raw-heads: seed ${fuzzSeed}\n`)
-    const head = fc.oneof(
-      fc.string({ unit: 'binary', maxLength: 300 }),
-      fc.tuple(fc.constantFrom('GET', 'POST', 'G\u0000T', ''), fc.string({ maxLength: 60 }), fc.constantFrom('HTTP/1.1', 'HTTP/1.0', 'HTTP/2', 'HTTP/9.9', ''), fc.array(fc.tuple(fc.string({ maxLength: 20 }), fc.string({ maxLength: 40 })), { maxLength: 6 })).map(
-        ([method, path, version, headers]) => `${method} ${path} ${version}\r\n${headers.map(([k, v]) => `${k}: ${v}\r\n`).join('')}connection: close\r\n\r\n`,
-      ),
-    )
     await fc.assert(
-      fc.asyncProperty(head, async (text) => {
+      fc.asyncProperty(requestHead, async (text) => {
         const answer = await sendAndEnd(api.port, text)
         if (answer !== '') expect(statusOf(answer), answer.slice(0, 200)).toBeLessThan(500)
       }),
@@ -120,9 +65,8 @@ describe('HMI API under fuzz (real server, raw HTTP and WebSocket)', { timeout: 
 
   it('WebSocket messages: the event stream closes on a message, never the server', async () => {
     process.stdout.write(`fuzz api-websocket: seed ${fuzzSeed}\n`)
-    const message = fc.oneof(fc.string({ maxLength: 200 }), fc.uint8Array({ maxLength: 8192 }).map((b) => Buffer.from(b)), fc.constantFrom('{"type":"acknowledgeAlarm","id":1}', '', 'x'.repeat(5000)))
     await fc.assert(
-      fc.asyncProperty(fc.array(message, { minLength: 1, maxLength: 3 }), async (messages) => {
+      fc.asyncProperty(fc.array(wsMessage, { minLength: 1, maxLength: 3 }), async (messages) => {
         const ws = new WebSocket(`ws://127.0.0.1:${api.port}/api/events?token=${token}`)
         const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)))
         ws.on('error', () => {})
