@@ -28,3 +28,18 @@ describe('simulator control API: every request path is inside one error boundary
     expect(logged.filter((m) => m.includes('control API'))).toEqual([])
   })
 })
+
+describe('simulator control API: Host', () => {
+  it('refuses a Host that is not its own (DNS rebinding) with 421, and injects no fault', async () => {
+    for (const host of [`evil.example:${port}`, `127.0.0.1.evil.example:${port}`, `localhost:${port + 1}`, '']) {
+      const answer = await rawGet(port, '/api/devices/bat1/faults', { host, 'content-type': 'application/json' }, 'PUT', '{"tripped":true}')
+      expect({ host, status: statusOf(answer) }).toEqual({ host, status: 421 })
+      expect(answer).toContain(`Host '${host}' is not this simulator (127.0.0.1:${port})`)
+    }
+    expect(sim.devices.get('bat1')!.faults.tripped).toBe(false)
+  })
+
+  it('serves its own names: 127.0.0.1:port and localhost:port', async () => {
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`]) expect(statusOf(await rawGet(port, '/api/health', { host }))).toBe(200)
+  })
+})

@@ -84,7 +84,11 @@ export function createControlApi(sim: Simulator, { host, port, log }: { host: st
   }
   const describeDevice = (name: string) => describeSimulator(sim).devices.find((d) => d.name === name)
 
+  let boundPort = port
   const handle = async (req: IncomingMessage): Promise<unknown> => {
+    // A web page can reach 127.0.0.1 by DNS rebinding, sending its own host name: only our own names are served (core's API does the same).
+    const hostHeader = req.headers.host ?? ''
+    if (hostHeader !== `${host}:${boundPort}` && hostHeader !== `localhost:${boundPort}`) throw new HttpError(421, `Host '${hostHeader.slice(0, 200)}' is not this simulator (${host}:${boundPort})`)
     const url = requestUrl(req)
     const parts = url.pathname.split('/').filter(Boolean)
     const method = req.method ?? 'GET'
@@ -175,6 +179,7 @@ export function createControlApi(sim: Simulator, { host, port, log }: { host: st
       server.off('error', reject)
       const address = server.address()
       const bound = typeof address === 'object' && address ? address.port : port
+      boundPort = bound
       resolve({
         url: `http://${host}:${bound}`,
         close: () => new Promise((done) => {
