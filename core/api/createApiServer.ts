@@ -46,6 +46,8 @@ export type CreateApiServerOptions = {
   hostNames?: string[]
   /** The site's clock, for the audit's times (alarms use it too); default Date.now. Sessions expire on the wall clock. */
   now?: () => number
+  /** How often an open event stream's sign-in is checked again (default 30 s). */
+  sessionRecheckMs?: number
   /** PEM certificate and key: serve https (cookies get Secure). */
   tls?: { cert: string | Buffer; key: string | Buffer }
   /** Handlers of more commands, by type (beside part A's and the siteData ones). */
@@ -239,7 +241,7 @@ export async function createApiServer(options: CreateApiServerOptions): Promise<
         const url = parseRequestUrl(req)
         authorize(req, url, true)
         if (url.pathname !== '/api/events') throw new ApiRequestError(404, `no WebSocket endpoint ${url.pathname}; use /api/events`)
-        wss.handleUpgrade(req, socket, head, (ws) => attach(ws))
+        wss.handleUpgrade(req, socket, head, (ws) => attach(ws, req))
       },
       (status, body) => {
         const text = JSON.stringify(body)
@@ -249,7 +251,7 @@ export async function createApiServer(options: CreateApiServerOptions): Promise<
     )
   })
 
-  function attach(ws: WebSocket) {
+  function attach(ws: WebSocket, req: IncomingMessage) {
     const send = (event: ApiEvent) => {
       if (event.type === 'cycle' && ws.bufferedAmount > maxBufferedBytes) return
       ws.send(JSON.stringify(event))
@@ -257,7 +259,11 @@ export async function createApiServer(options: CreateApiServerOptions): Promise<
     send({ type: 'hello', site })
     const unsubscribe = backend.subscribe(send)
     streams.add(send)
+    // A stream outlives no sign-in: its cookie is checked again, and it is closed once the session ended (logout, expiry, account removed).
+    const cookieOnly = { cookie: req.headers.cookie }
+    const recheck = auth && !req.headers.authorization && auth.authenticate(cookieOnly) ? setInterval(() => auth.authenticate(cookieOnly) ?? ws.close(4401, 'session ended: sign in again'), options.sessionRecheckMs ?? 30_000) : null
     ws.on('close', () => {
+      if (recheck) clearInterval(recheck)
       unsubscribe()
       streams.delete(send)
     })
