@@ -43,3 +43,14 @@ describe('simulator control API: Host', () => {
     for (const host of [`127.0.0.1:${port}`, `localhost:${port}`]) expect(statusOf(await rawGet(port, '/api/health', { host }))).toBe(200)
   })
 })
+
+describe('simulator control API: deeply nested JSON', () => {
+  it('a 60 KB nested body is a 400 naming the field, not a 500', async () => {
+    for (const body of [`${'['.repeat(30_000)}${']'.repeat(30_000)}`, `{"delayMs":${'['.repeat(30_000)}${']'.repeat(30_000)}}`]) {
+      const answer = await rawGet(port, '/api/devices/pv1/faults', { 'content-type': 'application/json' }, 'PUT', body)
+      expect(statusOf(answer), answer.slice(0, 300)).toBe(400)
+      expect(answer.length).toBeLessThan(2000)
+    }
+    expect(logged.filter((m) => m.includes('control API'))).toEqual([])
+  })
+})
