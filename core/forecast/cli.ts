@@ -104,7 +104,8 @@ function loadHistory(values: CsvValues, timeZone: string, slotMs?: number): ToRe
   const { report } = result
   const gapText = report.gaps.length ? `; ${report.gaps.length} gap(s): ${report.filledSlots} slot(s) interpolated, ${report.unfilledSlots} left out` : ''
   const duplicateText = report.duplicates ? `; ${report.duplicates} duplicate timestamp(s) averaged (rows ${report.duplicateRows.slice(0, 5).join(', ')}${report.duplicates > 5 ? ', ...' : ''})` : ''
-  const missingText = report.missingValues ? `; ${report.missingValues} empty/NaN load value(s)` : ''
+  const missingRows = csv.missingLoadRows
+  const missingText = report.missingValues ? `; ${report.missingValues} empty/NaN load value(s) (row${missingRows.length > 1 ? 's' : ''} ${missingRows.slice(0, 5).join(', ')}${missingRows.length > 5 ? ', ...' : ''})` : ''
   process.stderr.write(`forecast: ${values.csv}: ${report.rows} rows, ${report.nativeSlotMs / 60_000}-min data used at ${report.slotMs / 60_000}-min slots${missingText}${duplicateText}${gapText}\n`)
   for (const gap of report.gaps.filter((g) => !g.filled).slice(0, 5)) process.stderr.write(`forecast:   gap ${new Date(gap.fromMs).toISOString()} to ${new Date(gap.toMs).toISOString()} (${gap.slots} slots, not filled)\n`)
   return { ...result, file: values.csv, firstRow: csv.rows[0] ?? 2, lastRow: csv.rows[csv.rows.length - 1] ?? 2 }
