@@ -66,3 +66,10 @@ describe('lockDataDir', () => {
     expect(readFileSync(lock.path, 'utf8')).toBe(theirs)
   })
 })
+
+describe('lockDataDir: a folder it cannot write', () => {
+  it('names the folder and the reason', () => {
+    const missing = join(work, 'no-such-folder')
+    expect(() => lockDataDir(missing)).toThrow(`${missing}: cannot write the lock file ${join(missing, 'gridmesh.lock')} (ENOENT); expected a folder this user can write`)
+  })
+})

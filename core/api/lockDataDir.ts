@@ -8,6 +8,11 @@ export class DataDirInUseError extends BaseError {
   override name = 'DataDirInUseError' as const
 }
 
+/** The lock cannot be written or taken at all (not: someone else has it). */
+export class DataDirLockError extends BaseError {
+  override name = 'DataDirLockError' as const
+}
+
 /** `<data>/gridmesh.lock`: who owns the data folder. */
 type LockRecord = { pid: number; host: string; startedAt: string; processStart: string | null; nonce: string }
 
@@ -69,12 +74,25 @@ export function lockDataDir(dataDir: string): DataDirLock {
   const mineText = `${JSON.stringify(mine)}\n`
   const tmp = `${path}.${process.pid}.${mine.nonce}.tmp`
   let tookOver: string | null = null
-  writeFileSync(tmp, mineText, { mode: 0o600 })
+  try {
+    writeFileSync(tmp, mineText, { mode: 0o600 })
+  } catch (cause) {
+    throw new DataDirLockError(`${dataDir}: cannot write the lock file ${path} (${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}); expected a folder this user can write`, { cause })
+  }
+  // Hard links make the lock appear whole; a file system without them (FAT on a USB stick) gets an exclusive create instead.
+  const place = () => {
+    try {
+      linkSync(tmp, path)
+    } catch (error) {
+      if (!['EPERM', 'ENOTSUP', 'ENOSYS'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error
+      writeFileSync(path, mineText, { mode: 0o600, flag: 'wx' })
+    }
+  }
   try {
     // A few rounds: each either takes the lock, refuses, or clears a dead owner's lock for the next round.
     for (let round = 0; round < 5; round++) {
       try {
-        linkSync(tmp, path)
+        place()
         return {
           path,
           tookOver,
@@ -127,7 +145,7 @@ export function lockDataDir(dataDir: string): DataDirLock {
       rmSync(aside, { force: true })
       tookOver = owner ? `took over ${path} from pid ${owner.pid} (started ${owner.startedAt}), which no longer runs` : `replaced ${path}, which was not a lock record`
     }
-    throw new DataDirInUseError(`${dataDir}: cannot take ${path}: other starts keep racing for it`)
+    throw new DataDirLockError(`${dataDir}: cannot take ${path}: other starts keep racing for it`)
   } finally {
     rmSync(tmp, { force: true })
   }
