@@ -1,6 +1,6 @@
 import type { DeviceDriver, WriteResult } from '../devices/capabilities.ts'
 import type { Plan } from '../schedule/planSchedule.ts'
-import { createTelemetryWatch } from './createTelemetryWatch.ts'
+import { createTelemetryWatch, type WatchedReading } from './createTelemetryWatch.ts'
 import { decideSetpoints, type BatteryDecision, type BatteryLimits, type MarketCommitment, type PlanTarget, type PvLimitDecision, type PvLimits, type PvSnapshot, type SiteLimits, type Snapshot } from './decideSetpoints.ts'
 
 /** What the loop needs of the store (core/store implements it). */
@@ -141,15 +141,17 @@ export function createControlLoop(options: ControlLoopOptions) {
     options.store?.clearAlarm(key, now)
   }
 
-  async function readDevice(device: ControlDevice, now: number) {
+  /** Reads one device: what its watch needs, or null when the read failed. */
+  async function readDevice(device: ControlDevice, now: number): Promise<WatchedReading | null> {
     const s = state.get(device.name)!
+    let watched: WatchedReading | null = null
     const d = device.driver
     try {
       if (d.pending) throw new Error(d.pending)
       const extra: Record<string, number | null> = {}
       let power: number | null = null
       let soc: number | null = null
-      const watched: Parameters<ReturnType<typeof createTelemetryWatch>['observe']>[0] = { timeMs: now, powerW: null }
+      watched = { timeMs: now, powerW: null }
       if (d.meter) {
         const m = await d.meter.readMeter()
         power = m.powerW
@@ -170,13 +172,14 @@ export function createControlLoop(options: ControlLoopOptions) {
         Object.assign(watched, { socPct: b.socPct, socStepPct: b.socStepPct ?? null, commandW: lastWrite.get(device.name)?.setpointW ?? null })
       }
       if (power === null) throw new Error('it reports no power (not implemented)')
-      const verdict = watchOf(device).observe({ ...watched, powerW: power })
-      Object.assign(s, { lastOkMs: now, error: verdict.frozen && `frozen: ${verdict.frozen}`, frozen: verdict.frozen, drift: verdict.drift, power, soc, extra })
+      watched.powerW = power
+      Object.assign(s, { lastOkMs: now, error: null, power, soc, extra })
     } catch (error) {
       s.error = (error as Error).message
+      watched = null
     }
     s.unreachable = s.lastOkMs === null || now - s.lastOkMs > (device.staleAfterMs ?? 10_000)
-    s.stale = s.unreachable || s.frozen !== null
+    return watched
   }
 
   async function tick(): Promise<CycleReport> {
@@ -185,7 +188,21 @@ export function createControlLoop(options: ControlLoopOptions) {
     const raised: string[] = []
     const cleared: string[] = []
     // 1. Freeze a snapshot: every device read once, concurrently (each connection queues its own).
-    await Promise.all(options.devices.map((d) => readDevice(d, now)))
+    const readings = await Promise.all(options.devices.map((d) => readDevice(d, now)))
+    // Then each device's values checked for freezing. A meter at the connection point must move
+    // when the batteries and PV inverters read this cycle move (the load would have to cancel
+    // them to the watt): their sum goes to the meter's watch.
+    const movers = options.devices.flatMap((d, i) => (!d.driver.meter && (d.driver.battery || d.driver.pv) ? [readings[i]] : []))
+    const moversW = movers.every((r) => r) ? movers.reduce((sum, r) => sum + (r!.powerW ?? 0), 0) : null
+    for (const [i, d] of options.devices.entries()) {
+      const s = state.get(d.name)!
+      const reading = readings[i]
+      if (reading) {
+        const verdict = watchOf(d).observe({ ...reading, ...(d.driver.meter && { othersW: moversW }) })
+        Object.assign(s, { error: verdict.frozen && `frozen: ${verdict.frozen}`, frozen: verdict.frozen, drift: verdict.drift })
+      }
+      s.stale = s.unreachable || s.frozen !== null
+    }
     for (const d of options.devices) {
       const s = state.get(d.name)!
       if (s.unreachable) raise(`stale:${d.name}`, d.name, 'warning', `${d.name}: no valid reading for ${s.lastOkMs === null ? 'ever' : `${Math.round((now - s.lastOkMs) / 1000)} s`} (${s.error}); not commanded`, now, raised)

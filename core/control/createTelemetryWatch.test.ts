@@ -39,6 +39,25 @@ describe('createTelemetryWatch', () => {
     expect(watch.observe({ timeMs: 121_000, powerW: 0, socPct: 83.6, socStepPct: 0.1, commandW: 0 }).frozen).toBeNull()
   })
 
+  it('a meter reading that stays put while the batteries and PV it measures move is frozen; noise and a steady site are not', () => {
+    const watch = createTelemetryWatch({ name: 'meter1' })
+    const at = (t: number, powerW: number, othersW: number | null) => watch.observe({ timeMs: t * 1000, powerW, othersW, importWh: 100, exportWh: 200, energyStepWh: 1 })
+    // Grid near 0 W, nothing moves: nothing to see, for an hour.
+    for (let t = 0; t < 3600; t++) expect(at(t, 12, 3000 + (t % 2) * 40).frozen).toBeNull()
+    // PV drops by 6 kW: the grid must import it; 15 Wh of it unseen (9 s at 6 kW) and the reading is frozen.
+    let verdict = at(3600, 12, 3000)
+    let t = 3601
+    for (; t < 3700 && !verdict.frozen; t++) verdict = at(t, 12, -3000)
+    expect(t - 3601).toBeGreaterThanOrEqual(9) // 9 intervals of 1.67 Wh after the first (counted from its smaller end: 0)
+    expect(t - 3601).toBeLessThanOrEqual(11)
+    expect(verdict.frozen).toMatch(/^power reading frozen at 12 W for \d+ s while the batteries and PV it measures moved by 6000 W/)
+    // It moves again: live.
+    expect(at(t, 6012, -3000).frozen).toBeNull()
+    // A mover not read this cycle (null) makes the check skip, not guess.
+    const other = createTelemetryWatch({ name: 'meter2' })
+    for (let u = 0; u < 100; u++) expect(other.observe({ timeMs: u * 1000, powerW: 5, othersW: u % 2 ? null : u * 100 }).frozen).toBeNull()
+  })
+
   it('raises SoC drift from the integrated power, and not while the SoC is frozen', () => {
     const watch = createTelemetryWatch({ name: 'bat1', battery })
     watch.observe({ timeMs: 0, powerW: 0, socPct: 60, socStepPct: 0.1 })

@@ -7,7 +7,9 @@ import { detectFrozenTelemetry, type FrozenValueLimits, type FrozenValueState } 
 // - battery power, which must follow a command it differs from (a battery frozen while idle
 //   and then told to charge shows no flow at all in its frozen power reading);
 // - meter import and export counters, moved by the meter's power either way;
-// - PV energy counter, moved by the PV power.
+// - PV energy counter, moved by the PV power;
+// - meter power, which must move when the batteries' and PV inverters' power moves (a meter
+//   frozen while the grid is near 0 W moves no energy through its counters).
 
 export type TelemetryWatchOptions = {
   name: string
@@ -33,6 +35,12 @@ export type WatchedReading = {
   energyWh?: number | null
   /** Energy counter resolution (Wh), where the driver knows it; default 1000 Wh (a kWh counter). */
   energyStepWh?: number | null
+  /**
+   * For a meter at the connection point: the batteries' and PV inverters' power read in the
+   * same cycle (sum), or null when one of them was not read. Grid power must move when they
+   * do; the load would have to cancel them to the watt.
+   */
+  othersW?: number | null
 }
 
 export type WatchVerdict = {
@@ -42,6 +50,12 @@ export type WatchVerdict = {
   drift: string | null
 }
 
+/**
+ * A meter reading that stays put while the power it must see moves by this much (W) for
+ * 3 x this many Wh: 15 Wh, 54 s at a 1 kW change, 14 s at 4 kW.
+ */
+const gridStepWh = 5
+const gridDeadbandW = 100
 /** A counter step below this is not trusted: meters update energy registers less often than power. */
 const minCounterStepWh = 10
 /** A battery assumed this many hours of its rating when it does not report its capacity. */
@@ -61,6 +75,8 @@ export function createTelemetryWatch(options: TelemetryWatchOptions) {
   const capacityWh = bat ? (bat.capacityWh && bat.capacityWh > 0 ? bat.capacityWh : ratingW * assumedHours) : 0
   const channels = new Map<string, Channel>()
   let drift: SocDriftState | null = null
+  /** The batteries' and PV power when the meter's reading last changed. */
+  let othersAtChangeW: number | null = null
 
   const channel = (key: string, label: string, limits: Omit<FrozenValueLimits, 'marginSteps' | 'maxUnchangedFlowMs'>, describe: Channel['describe']) => {
     let c = channels.get(key)
@@ -111,6 +127,14 @@ export function createTelemetryWatch(options: TelemetryWatchOptions) {
       if (reading.exportWh !== undefined) {
         const c = channel('export', 'export energy', counterLimits, (s) => `export energy counter frozen at ${s.value} Wh for ${seconds(s)} s while exporting ${r(Math.max(0, -(powerW ?? 0)))} W (${r(s.flowedWh)} Wh)`)
         check(c, step(c, reading.exportWh, powerW === null ? null : Math.max(0, -powerW), timeMs))
+      }
+      if (reading.othersW !== undefined) {
+        const othersW = reading.othersW
+        const c = channel('grid', 'power', { stepWh: gridStepWh, deadbandW: gridDeadbandW }, (s) => `power reading frozen at ${s.value} W for ${seconds(s)} s while the batteries and PV it measures moved by ${r(Math.abs((othersW ?? 0) - (othersAtChangeW ?? 0)))} W`)
+        const flowW = othersW === null || othersAtChangeW === null ? null : Math.abs(othersW - othersAtChangeW)
+        const s = step(c, powerW, flowW, timeMs)
+        if (s.changedAtMs === timeMs) othersAtChangeW = othersW
+        check(c, s)
       }
       if (reading.energyWh !== undefined) {
         const c = channel('energy', 'energy', counterLimits, (s) => `energy counter frozen at ${s.value} Wh for ${seconds(s)} s while producing ${r(powerW ?? 0)} W (${r(s.flowedWh)} Wh)`)

@@ -64,8 +64,8 @@ async function start(initialSocPct: number) {
     clearAlarm: (key) => cleared.push(key),
     downsample: () => {},
   }
-  let batteryPowerW = -4400
-  const plan = (): Plan => ({
+  let batteryPowerW: number | null = -4400
+  const plan = (): Plan | null => batteryPowerW === null ? null : ({
     version: 1, createdAtMs: sim!.physics.timeMs, startMs: sim!.physics.timeMs - 60_000, slotDurationMs: 3_600_000, objective: 'cost', objectiveValue: 0,
     expectedCostEur: 0, costBreakdownEur: { energy: 0, market: 0, peak: 0, degradation: 0 }, status: 'optimal', initialSocPct: 50, unmetGoals: [], warnings: [],
     solveStats: { solveTimeMs: 0, rounds: 0, integerVariables: 0, columns: 0, rows: 0 },
@@ -85,7 +85,7 @@ async function start(initialSocPct: number) {
     await advance(cycleS)
     return report
   }
-  return { loop, alarms, cleared, cycle, setPlanW: (w: number) => (batteryPowerW = w) }
+  return { loop, alarms, cleared, cycle, setPlanW: (w: number | null) => (batteryPowerW = w) }
 }
 
 describe('frozen telemetry against the simulator (issue 11, failure 2)', () => {
@@ -174,5 +174,35 @@ describe('frozen telemetry against the simulator (issue 11, failure 2)', () => {
     for (let i = 0; i < 3; i++) await cycle()
     expect(loop.latest()!.devices.find((d) => d.name === 'meter1')).toMatchObject({ stale: false, error: null })
     expect(loop.activeAlarms()).not.toContain('frozen:meter1')
+  })
+
+  it('a meter frozen near 0 W in self-consumption is caught when the PV it must see drops (its counters do not move either)', { timeout: 120_000 }, async () => {
+    const { loop, alarms, cycle, setPlanW } = await start(50)
+    setPlanW(null) // no plan: the battery tracks the grid to 0 W
+    let gridW = Infinity
+    for (let i = 0; i < 20 && Math.abs(gridW) > 300; i++) {
+      await cycle()
+      gridW = (await state()).devices.find((d) => d.name === 'meter1')!.powerW!
+    }
+    expect(Math.abs(gridW)).toBeLessThanOrEqual(300)
+    await setFaults('meter1', { frozen: true })
+    await cycle()
+    // 6-8 kW of PV disappears: the true grid imports it, the frozen meter still reads ~0 W.
+    await setFaults('pv1', { tripped: true })
+    let detectedAfterS: number | null = null
+    for (let i = 1; i <= 20 && detectedAfterS === null; i++) {
+      const report = await cycle()
+      if (report.devices.find((d) => d.name === 'meter1')!.stale) detectedAfterS = i * cycleS
+    }
+    console.log(`meter frozen at ${gridW.toFixed(0)} W, PV tripped: detected after ${detectedAfterS} s`)
+    expect(detectedAfterS).not.toBeNull()
+    const meter = loop.latest()!.devices.find((d) => d.name === 'meter1')!
+    expect(meter.error).toMatch(/^frozen: power reading frozen at -?\d+(\.\d+)? W for \d+ s while the batteries and PV it measures moved by \d+ W/)
+    expect(alarms.find((a) => a.key === 'frozen:meter1')?.severity).toBe('critical')
+    expect(loop.latest()!.snapshot.gridW).toBeNull()
+    await clearFaults('meter1')
+    await clearFaults('pv1')
+    for (let i = 0; i < 3; i++) await cycle()
+    expect(loop.latest()!.devices.find((d) => d.name === 'meter1')).toMatchObject({ stale: false, error: null })
   })
 })
