@@ -173,6 +173,10 @@ describe('HMI against gridmesh demo', { timeout: 180_000 }, () => {
       const p = await viewer.browser.newPage()
       await p.goto(demo.url)
       await p.getByLabel('Name').fill('viewer1')
+      await p.getByLabel('Password').fill('not-the-password')
+      await p.getByRole('button', { name: 'Sign in' }).click()
+      await p.getByRole('alert').filter({ hasText: /./ }).waitFor({ timeout: 20_000 })
+      expect(await p.getByRole('heading', { level: 1, name: 'Overview' }).count()).toBe(0)
       await p.getByLabel('Password').fill(viewerPassword)
       await p.getByRole('button', { name: 'Sign in' }).click()
       await p.getByRole('heading', { level: 1, name: 'Overview' }).waitFor({ timeout: 30_000 })
@@ -182,8 +186,8 @@ describe('HMI against gridmesh demo', { timeout: 180_000 }, () => {
       await screenshot(p, 'settings-viewer')
       const status = await p.evaluate(async () => (await fetch('/api/commands', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'setMode', mode: 'self-consumption' }) })).status)
       expect(status).toBe(403)
-      // Expected here: /api/session answering 401 before the login (that is how the page knows to show it) and the 403 provoked on purpose.
-      expect(log.errors.map((e) => e.text).filter((t) => t !== '401 GET /api/session' && t !== '403 POST /api/commands')).toEqual([])
+      // Expected here: /api/session answering 401 before the login (that is how the page knows to show it), the wrong password, and the 403 provoked on purpose.
+      expect(log.errors.map((e) => e.text).filter((t) => !['401 GET /api/session', '401 POST /api/login', '403 POST /api/commands'].includes(t))).toEqual([])
     } finally {
       await viewer.close()
     }
