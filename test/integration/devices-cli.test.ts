@@ -95,7 +95,7 @@ describe('installer commands', () => {
       expect(read.capabilities).toEqual(['meter'])
       expect(read.points.length).toBeGreaterThan(3)
       const unknown = await runCli(['read', '--site', file.replace('profile-site', 'nope'), '--device', 'grid'])
-      expect(unknown.code).toBe(1)
+      expect(unknown.code).toBe(2) // an unreadable site file is bad input (InputError)
     } finally {
       await profiled.close()
     }
@@ -121,7 +121,7 @@ describe('installer commands', () => {
     writeFileSync(bad, 'name: x\ndevices:\n  - name: m\n    connection: { type: tcp, host: 127.0.0.1, port: 0 }\n    driver: modbus\n')
     const cases: [string[], number, RegExp][] = [
       [['read', '--site', siteFile, '--device', 'nope'], 2, /read: --device: no device 'nope' in .*; devices: inverter-\d+-1, battery-\d+-2, meter-\d+-3/],
-      [['read', '--site', bad, '--device', 'm'], 1, /bad\.yaml: invalid site file[\s\S]*devices\[0\]\.connection\.port: Too small[\s\S]*devices\[0\]\.driver: 'sunspec' or 'profile:<id>'/],
+      [['read', '--site', bad, '--device', 'm'], 2, /bad\.yaml: invalid site file[\s\S]*devices\[0\]\.connection\.port: Too small[\s\S]*devices\[0\]\.driver: 'sunspec' or 'profile:<id>'/],
       [['scan', '--host', '127.0.0.1', '--ports', '70000'], 2, /--ports: expected a number or range within 1-65535/],
       [['scan', '--ports', '502'], 2, /scan: give either --host or --serial/],
       [['commission'], 2, /commission: --site is required/],

@@ -204,7 +204,7 @@ describe('gridmesh serve: bad flags and site files', () => {
   it.each([
     [[], 2, 'serve: --site FILE is required'],
     [['--site', 'x.yaml', '--port', 'http'], 2, "--port: expected an integer from 0 to 65535, got 'http'"],
-    [['--site', join(work, 'missing.yaml')], 1, 'cannot read the file (ENOENT)'],
+    [['--site', join(work, 'missing.yaml')], 2, 'cannot read the file (ENOENT)'],
   ])('gridmesh serve %j exits %i and says why', async (args, code, text) => {
     const r = await runCli(['serve', ...args])
     expect(r.code).toBe(code)
@@ -215,8 +215,8 @@ describe('gridmesh serve: bad flags and site files', () => {
     const file = join(work, 'bad.yaml')
     writeFileSync(file, stringify({ name: 'x', devices: [{ name: 'm', connection: { type: 'tcp', host: '127.0.0.1', port: 1 } }], control: { battery: { socMinPct: 90, socMaxPct: 20 }, holidays: ['25/12/2026'] } }))
     const r = await runCli(['serve', '--site', file])
-    expect(r.code).toBe(1)
-    expect(r.stderr).toContain('control.battery: socMinPct must be below socMaxPct')
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('control.battery.socMinPct: expected below socMaxPct (20), got 90')
     expect(r.stderr).toContain('control.holidays[0]: a local date YYYY-MM-DD')
   })
 })

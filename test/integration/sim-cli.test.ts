@@ -41,7 +41,7 @@ describe('gridmesh sim (the command)', () => {
   it('refuses an invalid site file, naming each wrong field, without serving anything', async () => {
     const file = writeSiteFile(site([{ ...meter, transport: { type: 'tcp', port: 70000 } }, { name: 'bat', kind: 'battery', transport: { type: 'tcp', port: 0 }, capacityWh: -5, maxChargeW: 1, maxDischargeW: 1 }]))
     const { code, stdout, stderr } = await runCli(['sim', '--site', file])
-    expect(code).toBe(1)
+    expect(code).toBe(2) // a bad input file, like a bad flag (InputError)
     expect(stdout).toBe('')
     expect(stderr).toContain(`${file}: invalid site file`)
     expect(stderr).toMatch(/devices\[0\]\.transport\.port: Too big: expected number to be <=65535, got 70000/)
