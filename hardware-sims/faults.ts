@@ -16,6 +16,8 @@ export const faultsSchema = z.strictObject({
   sentinelPoints: z.array(z.string().regex(/^\d+\.[A-Za-z0-9_.[\]]+$/, 'model.point, e.g. 103.W')).max(200),
   /** The device trips: an inverter or battery stops converting power and reports FAULT. */
   tripped: z.boolean(),
+  /** Each answer is replaced by garbage (a wrong byte count, another function's reply, random bytes) with this probability, drawn from the simulator's seed. */
+  garbageFrames: z.number().min(0).max(1),
 })
 
 export type DeviceFaults = z.infer<typeof faultsSchema>
@@ -23,5 +25,5 @@ export type DeviceFaults = z.infer<typeof faultsSchema>
 export const faultsPatchSchema = faultsSchema.partial()
 
 export function noFaults(): DeviceFaults {
-  return { refuseConnections: false, delayMs: 0, noResponse: false, exceptionCode: null, frozen: false, sentinelPoints: [], tripped: false }
+  return { refuseConnections: false, delayMs: 0, noResponse: false, exceptionCode: null, frozen: false, sentinelPoints: [], tripped: false, garbageFrames: 0 }
 }

@@ -10,7 +10,9 @@ import { noFaults, type DeviceFaults } from './faults.ts'
 import { createRtuServer, type RtuEndpoint } from './modbus/createRtuServer.ts'
 import { createTcpServer, type TcpEndpoint } from './modbus/createTcpServer.ts'
 import { exceptionPdu, handlePdu } from './modbus/handlePdu.ts'
+import { garbleReply } from './modbus/garbleReply.ts'
 import type { UnitDispatcher } from './modbus/UnitDispatcher.ts'
+import { hashUnit } from './physics/clouds.ts'
 import { loadVicElecShape } from './physics/loadProfile.ts'
 import { advanceSitePhysics, createSitePhysics, socPctOf, type SitePhysics } from './physics/sitePhysics.ts'
 import type { DeviceConfig, SiteConfig } from './site/siteSchema.ts'
@@ -131,6 +133,8 @@ export async function startSimulator(site: SiteConfig, options: StartSimulatorOp
   refresh()
 
   // On a serial line a frame for another unit is simply not ours; a TCP gateway answers 0x0B.
+  // Answers counted per device, so the same seed and requests give the same garbage.
+  const answered = new Map<DeviceRuntime, number>()
   const dispatcherFor = (units: Map<number, DeviceRuntime>, transport: 'tcp' | 'rtu'): UnitDispatcher => ({
     dispatch(unitId, pdu) {
       // Unit 0 (broadcast) and 255 ("this device" on TCP) reach the only device of a port.
@@ -140,7 +144,11 @@ export async function startSimulator(site: SiteConfig, options: StartSimulatorOp
       if (faults.noResponse) return { pdu: null, delayMs: 0 }
       if (faults.exceptionCode !== null) return { pdu: exceptionPdu(pdu[0] ?? 0, faults.exceptionCode), delayMs: faults.delayMs }
       if (faults.tripped && device.kind === 'meter') return { pdu: null, delayMs: 0 }
-      return { pdu: handlePdu(device, physics, pdu, note, unitId), delayMs: faults.delayMs }
+      const reply = handlePdu(device, physics, pdu, note, unitId)
+      const n = (answered.get(runtime) ?? 0) + 1
+      answered.set(runtime, n)
+      if (faults.garbageFrames > 0 && hashUnit(seed, 0x6a09e667 + n) < faults.garbageFrames) return { pdu: garbleReply(pdu, reply, seed, n), delayMs: faults.delayMs }
+      return { pdu: reply, delayMs: faults.delayMs }
     },
     refusesConnections() {
       return [...units.values()].some((r) => r.faults.refuseConnections)
