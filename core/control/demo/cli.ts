@@ -1,3 +1,4 @@
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startSite } from '../../api/startSite.ts'
 import { ensureHmiBuilt } from '../../api/ensureHmiBuilt.ts'
@@ -13,6 +14,8 @@ site service on it, exactly as 'gridmesh serve' runs a real site: reading and co
 the devices every cycle, forecasting load and PV, re-planning the battery with the MILP
 every 15 simulated minutes, storing telemetry, writes, plans, forecasts and alarms in
 DIR/gridmesh.db, and serving the HMI API on 127.0.0.1:PORT (token in DIR/api-token).
+The HMI's simulator view drives the simulator; its market view shows the ledger of a
+market demo run with 'gridmesh market demo --ledger DIR/market-ledger.json'.
 A status line every few seconds; Ctrl-C stops everything.
 
   --speed N   time warp of the simulated site (default 60: an hour a minute)
@@ -57,7 +60,7 @@ export async function run(argv: string[]): Promise<number> {
     // One cycle every simulated 15 s at most, every real second at least.
     const periodMs = Math.min(1000, 15_000 / speed)
     const simPeriodMs = periodMs * speed
-    const site = await startSite({ site: demoSiteFile(sim.ready), dataDir, now: simNow, port, staleAfterMs: Math.max(10_000, 3 * simPeriodMs), refreshMs: Math.max(20_000, 2 * simPeriodMs), simApiUrl: sim.apiUrl, log: say })
+    const site = await startSite({ site: demoSiteFile(sim.ready), dataDir, now: simNow, port, staleAfterMs: Math.max(10_000, 3 * simPeriodMs), refreshMs: Math.max(20_000, 2 * simPeriodMs), simApiUrl: sim.apiUrl, marketLedgerFile: join(dataDir, 'market-ledger.json'), log: say })
     try {
       let stopping = false
       let wake: () => void = () => {}
