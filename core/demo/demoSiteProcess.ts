@@ -160,4 +160,4 @@ async function main() {
   await stop()
 }
 
-if (process.argv[1]?.endsWith('siteProcess.ts')) await main()
+if (process.argv[1]?.endsWith('demoSiteProcess.ts')) await main()

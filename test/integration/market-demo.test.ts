@@ -191,7 +191,7 @@ describe('gridmesh market demo', () => {
     await expect(failure).rejects.toThrow(DemoError)
     await expect(failure).rejects.toThrow(/^site 1: malformed request line: .*expected one JSON object per line \(answering 'order'\)/)
     // three site processes and their three simulators were running when the line went out
-    expect(runningAtFault.filter((p) => p.includes('siteProcess.ts'))).toHaveLength(3)
+    expect(runningAtFault.filter((p) => p.includes('demoSiteProcess.ts'))).toHaveLength(3)
     expect(runningAtFault.filter((p) => p.includes(' sim --site '))).toHaveLength(3)
     expect(processesMentioning(workDir)).toEqual([])
     expect(childProcesses()).toEqual([])
@@ -204,7 +204,7 @@ describe('gridmesh market demo', () => {
       hardware: (siteId) => (siteId === 2 ? { ...chooseDemoHardware(2), pvRatedW: -5 } : chooseDemoHardware(siteId)),
     })
     await expect(failure).rejects.toThrow(DemoError)
-    await expect(failure).rejects.toThrow(/^site 2: cannot start its simulator \(.*site-2\/site\.yaml\): the simulator exited with 1 before it was ready: .*ratedW.*\(answering 'hello'\)/s)
+    await expect(failure).rejects.toThrow(/^site 2: cannot start its simulator \(.*site-2\/site\.yaml\): the simulator exited with 2 before it was ready: .*ratedW.*\(answering 'hello'\)/s)
     expect(processesMentioning(workDir)).toEqual([])
     expect(childProcesses()).toEqual([])
   }, 120_000)

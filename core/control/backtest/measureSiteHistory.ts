@@ -1,7 +1,7 @@
-import { createConnectionPool } from '../../devices/modbus/createConnectionPool.ts'
-import { createSunSpecDriver } from '../../devices/sunspec/createSunSpecDriver.ts'
 import { BacktestError } from './backtestError.ts'
 import { measureHistoryOnDevices, type MeasuredSlot } from '../../simulator/measureHistoryOnDevices.ts'
+import { openSiteDevices, type OpenedDevices } from '../../simulator/openSiteDevices.ts'
+import { simulatorSiteFile, type SimulatorSite } from '../../simulator/simulatorSiteFile.ts'
 import { spawnSimulator } from '../../simulator/spawnSimulator.ts'
 
 export type { MeasuredSlot }
@@ -9,6 +9,8 @@ export type { MeasuredSlot }
 export type MeasureSiteHistoryParameters = {
   /** A simulator site file whose clock starts paused at `fromMs`. */
   simSiteFile: string
+  /** The site that file describes (its devices are opened through the driver registry). */
+  simSite: SimulatorSite
   seed: number
   fromMs: number
   toMs: number
@@ -27,17 +29,17 @@ export async function measureSiteHistory(parameters: MeasureSiteHistoryParameter
   const { fromMs, toMs, slotMs } = parameters
   const sampleS = parameters.sampleS ?? 180
   const sim = await spawnSimulator(parameters.simSiteFile, parameters.seed)
-  const pool = createConnectionPool({ timeoutMs: 2000, retries: 1 })
+  let devices: OpenedDevices | null = null
   try {
-    const drivers = []
-    for (const r of sim.ready) drivers.push(await createSunSpecDriver({ name: r.device, client: pool.get({ type: 'tcp', host: '127.0.0.1', port: r.port! }), unitId: r.unitId }))
+    devices = await openSiteDevices(simulatorSiteFile({ sim: parameters.simSite, ready: sim.ready }))
+    const drivers = devices.drivers
     const meter = drivers.find((d) => d.meter)?.meter
     const pvs = drivers.flatMap((d) => (d.pv ? [d.pv] : []))
     const batteries = drivers.flatMap((d) => (d.battery ? [d.battery] : []))
     if (!meter) throw new BacktestError('history pass: the site has no meter')
     return await measureHistoryOnDevices({ advance: sim.advance, meter, pvs, batteries, fromMs, toMs, slotMs, sampleS })
   } finally {
-    await pool.close()
+    await devices?.close()
     await sim.stop()
   }
 }

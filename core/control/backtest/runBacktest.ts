@@ -210,7 +210,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
       const historySiteFile = join(dir, 'history-site.yaml')
       writeSimSite(historySiteFile, historyFrom)
       progress(`backtest: measuring ${historyDays} days of site history before the warm-up`)
-      history = await measureSiteHistory({ simSiteFile: historySiteFile, seed, fromMs: historyFrom, toMs: options.fromMs - warmupDays * dayMs, slotMs })
+      history = await measureSiteHistory({ simSiteFile: historySiteFile, simSite: site, seed, fromMs: historyFrom, toMs: options.fromMs - warmupDays * dayMs, slotMs })
       setup.historyPass = { days: historyDays, slots: history.length, wallTimeS: round((performance.now() - passStarted) / 1000, 2) }
     }
     const common: Common = { ...options, cycleS, seed, tariff, simSite: site, simSiteFile, endMs, progress, history, setup, horizonSlots, endSocTargetPct, oracle, solver }

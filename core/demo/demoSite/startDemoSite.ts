@@ -5,13 +5,13 @@ import { createSiteRuntime, siteRuntimeDefaults, type SiteMarketPort, type SiteR
 import { defaultTariff, type Tariff } from '../../control/timeOfUseTariff.ts'
 import { createSiteLoadForecaster } from '../../forecast/createSiteLoadForecaster.ts'
 import type { Plan } from '../../schedule/planSchedule.ts'
+import { measureHistoryOnDevices } from '../../simulator/measureHistoryOnDevices.ts'
 import { openSiteDevices, type OpenedDevices } from '../../simulator/openSiteDevices.ts'
 import { simulatorSiteFile } from '../../simulator/simulatorSiteFile.ts'
 import { spawnSimulator } from '../../simulator/spawnSimulator.ts'
 import type { DemoHardware } from './chooseDemoHardware.ts'
 import { DemoSiteError } from './DemoSiteError.ts'
 import { expectedMarketPriceEurPerKWh } from './expectedMarketPriceEurPerKWh.ts'
-import { measureDemoHistory } from './measureDemoHistory.ts'
 import { writeDemoSiteFile } from './writeDemoSiteFile.ts'
 
 const dayMs = 86_400_000
@@ -83,7 +83,9 @@ export async function startDemoSite(p: StartDemoSiteParameters) {
     const battery = batteryDriver?.battery
     if (!meter || !battery) throw new DemoSiteError(`${where}: ${siteFile}: expected a grid meter and a battery on Modbus; found ${drivers.map((d) => `${d.name} (${d.capabilities.join(', ')})`).join(', ')}`)
     if (!battery.maxChargeW || !battery.maxDischargeW || !battery.capacityWh) throw new DemoSiteError(`${where}: ${batteryDriver.name}: the battery does not report its ratings and capacity`)
-    const history = await measureDemoHistory({
+    // The day before the market opens, as its meters saw it (battery power sampled every 5 simulated minutes).
+    const history = await measureHistoryOnDevices({
+      sampleS: 300,
       advance: (seconds) => sim.advance(seconds),
       meter,
       pvs: drivers.flatMap((d) => (d.pv && !d.battery ? [d.pv] : [])),

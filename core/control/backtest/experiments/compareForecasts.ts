@@ -3,15 +3,16 @@
 // Usage: node --import tsx core/control/backtest/experiments/compareForecasts.ts FROM_ISO DAYS
 //   measures FROM - 8 days .. FROM + DAYS, then issues a 96-slot forecast every hour of the
 //   DAYS and prints the mean absolute error (W) of each PV and load method over the horizon.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parse, stringify } from 'yaml'
+import { parse } from 'yaml'
 import { createSiteLoadForecaster } from '../../../forecast/createSiteLoadForecaster.ts'
 import { clearSkyPvPower } from '../../../forecast/clearSkyPvPower.ts'
 import { forecastPv } from '../../../forecast/forecastPv.ts'
 import { forecastPvPersistence } from '../../../forecast/forecastPvPersistence.ts'
+import { writeSteppedSiteFile } from '../../../simulator/writeSteppedSiteFile.ts'
 import { measureSiteHistory } from '../measureSiteHistory.ts'
 import { prepareSiteLoadModel } from '../prepareSiteLoadModel.ts'
 
@@ -26,8 +27,8 @@ const site = parse(readFileSync(siteFile, 'utf8'))
 const dir = mkdtempSync(join(tmpdir(), 'gridmesh-compare-'))
 const simSite = join(dir, 'site.yaml')
 const startMs = fromMs - 8 * dayMs
-writeFileSync(simSite, stringify({ ...site, clock: { start: new Date(startMs).toISOString(), speed: 0 }, api: { host: '127.0.0.1', port: 0 }, devices: site.devices.map((d: { transport: object }) => ({ ...d, transport: { ...d.transport, port: 0 } })) }))
-const measured = await measureSiteHistory({ simSiteFile: simSite, seed: 1, fromMs: startMs, toMs: fromMs + days * dayMs + horizon * slotMs, slotMs })
+writeSteppedSiteFile(simSite, site, startMs)
+const measured = await measureSiteHistory({ simSiteFile: simSite, simSite: site, seed: 1, fromMs: startMs, toMs: fromMs + days * dayMs + horizon * slotMs, slotMs })
 const inverter = site.devices.find((d: { kind: string }) => d.kind === 'inverter')
 const pvSite = { latitudeDeg: site.location.latitudeDeg, longitudeDeg: site.location.longitudeDeg, tiltDeg: inverter.tiltDeg, azimuthDeg: inverter.azimuthDeg, peakPowerKw: (inverter.ratedW * (inverter.dcAcRatio ?? 1.1)) / 1000 }
 const prepared = await prepareSiteLoadModel({ historyFile: csv, cutoffMs: fromMs, timeZone: site.location.timezone })
