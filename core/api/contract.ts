@@ -156,7 +156,7 @@ const rangeOf = (min: number, max: number, maxSpan: number, what: string) =>
     .tuple([z.number().int().min(min).max(max), z.number().int().min(min).max(max)])
     .refine(([a, b]) => a <= b, { message: `[from, to]: from must not be after to` })
     .refine(([a, b]) => b - a < maxSpan, { message: `at most ${maxSpan} ${what} per scan` })
-/** scan (installer): one host, a bounded range of TCP ports and unit IDs (at most 2048 probes). */
+/** scan (installer): one host, a bounded range of TCP ports and unit IDs (at most 2048 probes, about 60 s at most). */
 export const scanCommandSchema = z
   .strictObject({
     type: z.literal('scan'),
@@ -166,6 +166,8 @@ export const scanCommandSchema = z
     timeoutMs: z.number().int().min(20).max(2000).optional(),
   })
   .refine((c) => (c.ports[1] - c.ports[0] + 1) * (c.units[1] - c.units[0] + 1) <= 2048, { message: 'ports x units: at most 2048 probes per scan', path: ['units'] })
+  // The ports are probed side by side, the units of a port one after another, and a silent unit costs its timeout: bound the wait.
+  .refine((c) => (c.units[1] - c.units[0] + 1) * (c.timeoutMs ?? 150) <= 60_000, { message: 'units x timeoutMs: a scan must end within 60 s (each silent unit costs its timeout); scan fewer units or a shorter timeoutMs', path: ['timeoutMs'] })
 /** commission (installer): the site file as YAML (from scan, edited), checks and verified, reverted test writes unless readOnly. */
 export const commissionCommandSchema = z.strictObject({
   type: z.literal('commission'),

@@ -52,6 +52,8 @@ describe('installer flow', () => {
     expect(bad({ type: 'scan', host: '127.0.0.1', ports: [502, 517], units: [0, 255] })).toBe('units: ports x units: at most 2048 probes per scan')
     expect(bad({ type: 'scan', host: '127.0.0.1', ports: [600, 502], units: [1, 1] })).toBe('ports: [from, to]: from must not be after to')
     expect(bad({ type: 'scan', host: 'a b', ports: [502, 502], units: [1, 1] })).toBe('host: a host name or IP address')
+    expect(bad({ type: 'scan', host: '127.0.0.1', ports: [502, 502], units: [1, 247], timeoutMs: 2000 })).toBe('timeoutMs: units x timeoutMs: a scan must end within 60 s (each silent unit costs its timeout); scan fewer units or a shorter timeoutMs')
+    expect(bad({ type: 'scan', host: '127.0.0.1', ports: [502, 517], units: [1, 128] })).toBe('ok')
     const jobs = createCommissionJobs()
     expect(() => jobs.start({ type: 'commission', siteYaml: 'name: [' })).toThrow(/^request body: siteYaml: not YAML/)
     expect(() => jobs.start({ type: 'commission', siteYaml: 'name: x\ndevices:\n  - name: m\n    connection: { type: tcp, host: 127.0.0.1, port: 1 }\n    unitId: 300\n' })).toThrow(/request body: siteYaml: devices\[0\]\.unitId/)
