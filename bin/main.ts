@@ -53,7 +53,7 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandMod
   },
   market: {
     summary: 'peer-to-peer market tools (demo)',
-    load: () => import('../core/market/cli.ts'),
+    load: () => import('../core/demo/marketCli.ts'),
   },
 }
 

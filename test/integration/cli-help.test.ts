@@ -33,7 +33,7 @@ describe('--help', () => {
   })
 
   it('gridmesh market demo --help prints the demo usage', async () => {
-    const { code, out } = await help('../core/market/cli.ts', ['demo', '--help'])
+    const { code, out } = await help('../core/demo/marketCli.ts', ['demo', '--help'])
     expect(code).toBe(0)
     expect(out).toMatch(/^usage: gridmesh market demo/)
   })

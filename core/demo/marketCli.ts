@@ -1,4 +1,4 @@
-// `gridmesh market <subcommand>`: peer-to-peer market tools.
+// `gridmesh market <subcommand>`: the peer-to-peer market's tools; today its demo (core/demo).
 import { UsageError } from '../errors/BaseError.ts'
 
 const usage = `usage: gridmesh market <subcommand>
@@ -50,7 +50,7 @@ export async function run(argv: string[]): Promise<number> {
       process.stdout.write(demoHelp)
       return 0
     }
-    const { runMarketDemo } = await import('../demo/runMarketDemo.ts')
+    const { runMarketDemo } = await import('./runMarketDemo.ts')
     return runMarketDemo(rest)
   }
   throw new UsageError(`gridmesh market: unknown subcommand '${sub}'; expected one of: demo`)
