@@ -234,6 +234,8 @@ describe('HMI API part B through a real server on the simulator', () => {
       ['/api/alarms?state=cleared', undefined, 400, 'query: state: expected one of unacknowledged|acknowledged|returned-unacknowledged|normal|shelved|active|open, got "cleared"'],
       ['/api/alarms/events?alarmId=x', undefined, 400, 'query: alarmId: '],
       ['/api/commission/nope', undefined, 404, "no commissioning run 'nope'"],
+      ['/api/points', {}, 405, 'POST is not allowed on /api/points; use GET'],
+      ['/api/trend.csv?fromMs=0&toMs=1', {}, 405, 'POST is not allowed on /api/trend.csv; use GET'],
       ['/api/commands', { type: 'shelveAlarm', id, durationMs: 1000, reason: 'x' }, 400, 'request body: durationMs: '],
       ['/api/commands', { type: 'shelveAlarm', id, durationMs: 60_000, reason: '  ' }, 400, 'request body: reason: '],
       ['/api/commands', { type: 'shelveAlarm', id: 99_999, durationMs: 60_000, reason: 'r' }, 409, 'shelveAlarm: alarm 99999 does not exist'],
