@@ -76,9 +76,7 @@ describe('HMI against gridmesh demo', { timeout: 180_000 }, () => {
       if (Object.values(ok).every(Boolean)) break
       if (attempt === 4) expect.fail(`overview and simulator disagree beyond one cycle:\n${checks.join('\n')}`)
     }
-    const copy = await screenshot(page, 'overview')
-    mkdirSync('docs', { recursive: true })
-    copyFileSync(copy, join('docs', 'overview.png'))
+    await screenshot(page, 'overview-first-cycle')
   })
 
   it('shows a fault injected from the simulator view as an alarm, and acknowledges and shelves it', async () => {
@@ -199,7 +197,12 @@ describe('HMI against gridmesh demo', { timeout: 180_000 }, () => {
     for (const [view, heading] of views) {
       await openView(page, demo.url, view, heading)
       await page.waitForTimeout(1500)
-      await screenshot(page, view.replace('/', '-'))
+      const shot = await screenshot(page, view.replace('/', '-'))
+      // The README's picture: the overview once the site has a plan (the first test's is from before it).
+      if (view === 'overview') {
+        mkdirSync('docs', { recursive: true })
+        copyFileSync(shot, join('docs', 'overview.png'))
+      }
       const v = await seriousAxeViolations(page)
       if (v.length) found[view] = v
     }
