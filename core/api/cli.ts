@@ -46,9 +46,10 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (!flags.site) throw new UsageError(`serve: --site FILE is required\n\n${help}`)
   const port = parseIntegerFlag('port', flags.port, 0, 65535, 8700)
+  // checked before the site file, so a wrong flag is a usage error whatever the file; credentials in it are not echoed
+  if (flags['sim-api'] !== undefined && !/^http:\/\/[^/\s]+\/?$/.test(flags['sim-api'])) throw new UsageError(`--sim-api: expected the simulator's control API as http://HOST:PORT, got '${flags['sim-api'].replace(/\/\/[^@/]*@/, '//…@').slice(0, 100)}'`)
   const site = loadSiteFile(flags.site)
   const say = (m: string) => process.stderr.write(`${new Date().toISOString()} serve: ${m}\n`)
-  if (flags['sim-api'] !== undefined && !/^http:\/\/[^/\s]+\/?$/.test(flags['sim-api'])) throw new UsageError(`--sim-api: expected the simulator's control API as http://HOST:PORT, got '${flags['sim-api'].slice(0, 100)}'`)
   const host = flags.host ?? '127.0.0.1'
   if (!/^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(host) && !flags['allow-remote']) throw new UsageError(`serve: --host ${host} is reachable from other machines; add --allow-remote to mean it (with --tls-cert/--tls-key, or a TLS proxy in front)`)
   if ((flags['tls-cert'] === undefined) !== (flags['tls-key'] === undefined)) throw new UsageError('serve: --tls-cert and --tls-key go together')
