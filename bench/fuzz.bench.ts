@@ -36,7 +36,8 @@ const counts: Record<string, number> = {
 const hangAfterMs = 60_000
 const progressEvery = 10_000
 
-type ChildResult = { target: string; inputs: number; crashes: number; examples: { error: string; input: string }[]; maxRssMb: number; seconds: number }
+/** slowestInputMs: the longest time between two inputs (generation and check; wall time on a shared machine). */
+type ChildResult = { target: string; inputs: number; crashes: number; examples: { error: string; input: string }[]; maxRssMb: number; seconds: number; slowestInputMs: number }
 
 /** In a child: runs one target's inputs, printing progress, then one JSON line. */
 async function runChild(name: string, runs: number, seed: number): Promise<void> {
@@ -48,9 +49,19 @@ async function runChild(name: string, runs: number, seed: number): Promise<void>
     crashes++
     if (examples.length < 5) examples.push({ error: String((error as Error)?.stack ?? error).slice(0, 600), input: `#${inputs}${input === undefined ? '' : `: ${fc.stringify(input).slice(0, 400)}`}` })
   }
+  // Progress at most once a second (and at least every 10,000 inputs' check): the parent's watchdog needs a sign of life, not a flood.
+  let lastProgressMs = performance.now()
+  let inputStartedMs = performance.now()
+  let slowestInputMs = 0
   const tick = () => {
+    const now = performance.now()
+    if (inputs > 0 && now - inputStartedMs > slowestInputMs) slowestInputMs = now - inputStartedMs
+    inputStartedMs = now
     inputs++
-    if (inputs % progressEvery === 0) process.stdout.write(`progress ${inputs}\n`)
+    if (inputs % progressEvery === 0 || now - lastProgressMs > 1000) {
+      lastProgressMs = now
+      process.stdout.write(`progress ${inputs}\n`)
+    }
   }
   if (name === 'api-http') {
     const { createApiServer } = await import('../core/api/createApiServer.ts')
@@ -94,7 +105,7 @@ async function runChild(name: string, runs: number, seed: number): Promise<void>
       { seed, numRuns: runs },
     )
   }
-  const result: ChildResult = { target: name, inputs, crashes, examples, maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024), seconds: Math.round((performance.now() - started) / 100) / 10 }
+  const result: ChildResult = { target: name, inputs, crashes, examples, maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024), seconds: Math.round((performance.now() - started) / 100) / 10, slowestInputMs: Math.round(slowestInputMs) }
   process.stdout.write(`${JSON.stringify(result)}\n`)
 }
 
@@ -132,7 +143,7 @@ function runTarget(name: string, runs: number): Promise<ChildResult & { hangs: n
       try {
         result = JSON.parse(last) as ChildResult
       } catch {
-        result = { target: name, inputs: progress, crashes: hung ? 0 : 1, examples: hung ? [] : [{ error: `the process exited with ${code}: ${last.slice(0, 300)}`, input: '' }], maxRssMb: 0, seconds: 0 }
+        result = { target: name, inputs: progress, crashes: hung ? 0 : 1, examples: hung ? [] : [{ error: `the process exited with ${code}: ${last.slice(0, 300)}`, input: '' }], maxRssMb: 0, seconds: 0, slowestInputMs: 0 }
       }
       resolve({ ...result, hangs: hung ? 1 : 0 })
     })

@@ -79,7 +79,9 @@ const jsonMutations = fc.array(
 /** A deep copy of `base` with the mutations applied at paths picked from it. */
 function mutateJson(base: unknown, mutations: Mutation[]): unknown {
   let root: unknown = structuredClone(base)
-  for (const m of mutations) {
+  for (const mutation of mutations) {
+    // fast-check hands out the same instance of a constant ({} or []) to every run: copy it, or one run's edits leak into the next.
+    const m = { ...mutation, value: structuredClone(mutation.value) }
     const paths = pathsOf(root)
     const target = paths[m.pick % paths.length]!
     const parentPath = target.path.slice(0, -1)
