@@ -26,7 +26,11 @@ beforeAll(async () => {
   symlinkSync(join(base, 'secret.txt'), join(dist, 'assets', 'link.txt'))
   server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://local')
-    serveHmi(req, res, url, { dir: dist }).then(
+    const check = () => {
+      // What createApiServer passes: its Host/Origin check (a DNS-rebinding page gets nothing).
+      if (req.headers.host !== `127.0.0.1:${port}`) throw new ApiRequestError(421, `Host '${req.headers.host}' is not this server`)
+    }
+    Promise.resolve().then(() => serveHmi(req, res, url, { dir: dist, check })).then(
       (mine) => {
         if (mine) served.push(url.pathname)
         else res.writeHead(200, { 'content-type': 'application/json' }).end('{"api":true}')
@@ -82,6 +86,12 @@ describe('serveHmi', () => {
     const r = await rawHttp(port, `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`)
     expect(statusOf(r)).toBe(404)
     expect(r).not.toContain('SECRET')
+  })
+
+  it('serves nothing, not even index.html, to a Host that is not this server', async () => {
+    const r = await rawGet(port, '/', { host: 'rebound.example:80' })
+    expect(statusOf(r)).toBe(421)
+    expect(r).not.toContain('<title>HMI</title>')
   })
 
   it('refuses bad percent-encoding and writes', async () => {
