@@ -1,7 +1,8 @@
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createInterface } from 'node:readline'
 import { afterAll, describe, expect, it } from 'vitest'
 import { lockDataDir } from './lockDataDir.ts'
 
@@ -71,5 +72,40 @@ describe('lockDataDir: a folder it cannot write', () => {
   it('names the folder and the reason', () => {
     const missing = join(work, 'no-such-folder')
     expect(() => lockDataDir(missing)).toThrow(`${missing}: cannot write the lock file ${join(missing, 'gridmesh.lock')} (ENOENT); expected a folder this user can write`)
+  })
+})
+
+describe('lockDataDir: processes racing for one folder', () => {
+  const runTs = new URL('../../bin/run-ts.js', import.meta.url).pathname
+  const child = new URL('../../test/support/lockDataDirChild.ts', import.meta.url).pathname
+
+  it('exactly one of 6 wins each of 25 rounds, on a free folder and on one whose lock a dead process left', { timeout: 180_000 }, async () => {
+    const dir = freshDir()
+    const kids = Array.from({ length: 6 }, () => spawn(process.execPath, [runTs, child, dir], { stdio: ['pipe', 'pipe', 'inherit'] }))
+    const next = kids.map((k) => {
+      const lines: string[] = []
+      const waiters: ((line: string) => void)[] = []
+      createInterface({ input: k.stdout! }).on('line', (line) => (waiters.shift() ?? ((l: string) => lines.push(l)))(line))
+      return () => new Promise<string>((resolve) => (lines.length ? resolve(lines.shift()!) : waiters.push(resolve)))
+    })
+    const all = (line: string) => Promise.all(kids.map((k, i) => (k.stdin!.write(`${line}\n`), next[i]!())))
+    try {
+      expect(await Promise.all(next.map((n) => n()))).toEqual(kids.map(() => 'ready'))
+      for (let round = 0; round < 25; round++) {
+        const stale = round % 2 === 1
+        const dead = stale ? deadPid() : 0
+        if (stale) writeFileSync(join(dir, 'gridmesh.lock'), record({ pid: dead }))
+        const lines = await all('go')
+        const winners = lines.filter((l) => l.startsWith('locked'))
+        expect(winners, `round ${round}:\n${lines.join('\n')}`).toHaveLength(1)
+        // (Which contender wins is open: one may clear the dead lock and another link first.)
+        expect(winners[0]).not.toContain('not a lock record')
+        for (const l of lines.filter((x) => !x.startsWith('locked'))) expect(l).toMatch(new RegExp(`^refused ${dir} is in use by GridMesh pid \\d+ \\(started `))
+        await all('release')
+        expect(readdirSync(dir)).toEqual([])
+      }
+    } finally {
+      await Promise.all(kids.map((k) => new Promise((resolve) => (k.exitCode !== null ? resolve(null) : (k.on('exit', resolve), k.stdin!.end())))))
+    }
   })
 })
