@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSite, StartSiteError, type RunningSite } from '../../core/api/startSite.ts'
+import { createConnectionPool } from '../../core/devices/modbus/createConnectionPool.ts'
 import { siteFileSchema } from '../../core/devices/site/siteFileSchema.ts'
+import { startDeviceDriver } from '../../core/devices/startDeviceDriver.ts'
 import { startSimulator, type Simulator } from '../../hardware-sims/startSimulator.ts'
 import { testSite } from '../support/simSites.ts'
 
@@ -91,5 +93,36 @@ describe('a device down when the site starts (issue 11)', () => {
     const error = await startSite({ site: siteFile(devices), dataDir: join(work, 'data2'), now: () => simTimeMs, port: 0 }).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(StartSiteError)
     expect((error as Error).message).toMatch(/devices\[2\] 'meter1': cannot start: .*no-such-profile/)
+  })
+
+  it('the stand-in reads through to the driver once the device answers, and stops retrying when told', { timeout: 60_000 }, async () => {
+    const pool = createConnectionPool({ timeoutMs: 300 })
+    try {
+      const [device] = siteFile(ready().filter((d) => d.name === 'bat1')).devices
+      await faults('bat1', { refuseConnections: true })
+      const joined: string[] = []
+      const started = await startDeviceDriver(device!, pool, { retryMs: 200, onReady: (d) => joined.push(d.name) })
+      const stopped = await startDeviceDriver(device!, pool, { retryMs: 200 })
+      stopped.stop()
+      expect(started.ready()).toBe(false)
+      expect(started.driver).toMatchObject({ name: 'bat1', driver: 'sunspec', capabilities: [] })
+      expect(started.driver.pending).toMatch(/^not started: .*; discovery is retried every 0.2 s$/)
+      expect('battery' in started.driver).toBe(false)
+      await expect(started.driver.readAll()).rejects.toThrow(/bat1: not started/)
+      await faults('bat1', null)
+      for (let i = 0; i < 100 && !started.ready(); i++) await sleep(100)
+      expect(started.ready()).toBe(true)
+      expect(joined).toEqual(['bat1'])
+      expect(started.driver.pending).toBeUndefined()
+      expect(started.driver.capabilities).toEqual(['battery'])
+      expect('battery' in started.driver).toBe(true)
+      expect({ ...started.driver }.battery).toBe(started.driver.battery)
+      expect((await started.driver.battery!.readBattery()).socPct).toBeGreaterThan(0)
+      // The one told to stop never joined, though the device answers now.
+      expect(stopped.ready()).toBe(false)
+      started.stop()
+    } finally {
+      await pool.close()
+    }
   })
 })
