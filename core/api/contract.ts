@@ -2,6 +2,8 @@
 // HTTP/WebSocket server) may ask and command. The renderer imports this file with
 // `import type` only; the server validates every request against these schemas.
 import { z } from 'zod'
+import type { OperatingMode } from '../control/createOperatingMode.ts'
+import { gridLimitsSchema, tariffSettingsSchema, type SiteSettings } from '../control/siteSettingsSchema.ts'
 import type { CycleReport } from '../control/createControlLoop.ts'
 import type { ForecastView, SiteEvent } from '../control/createSiteController.ts'
 import type { Plan } from '../schedule/planSchedule.ts'
@@ -69,25 +71,10 @@ export const userNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63
 /** POST /api/login */
 export const loginSchema = z.strictObject({ name: z.string().min(1).max(64), password: z.string().min(1).max(1024) })
 
-const powerLimitW = z.number().min(0).max(100_000_000)
-/** Grid limits at the connection point; null: none. */
-export const gridLimitsSchema = z.strictObject({ maxImportW: powerLimitW.positive().nullable(), maxExportW: powerLimitW.nullable() })
-const priceEurPerKWh = z.number().min(-10).max(10)
-/** A time-of-use tariff in the site's time zone: import price by local hour, one export price. */
-export const tariffSettingsSchema = z
-  .strictObject({
-    importBands: z
-      .array(z.strictObject({ fromHour: z.number().int().min(0).max(23), toHour: z.number().int().min(1).max(24), priceEurPerKWh }).refine((b) => b.fromHour < b.toHour, { message: 'toHour must be after fromHour', path: ['toHour'] }))
-      .max(24),
-    defaultImportEurPerKWh: priceEurPerKWh,
-    exportEurPerKWh: priceEurPerKWh,
-  })
-  .superRefine((t, ctx) => {
-    t.importBands.forEach((b, i) => {
-      const j = t.importBands.findIndex((o, k) => k < i && b.fromHour < o.toHour && o.fromHour < b.toHour)
-      if (j >= 0) ctx.addIssue({ code: 'custom', message: `hours ${b.fromHour}-${b.toHour} overlap importBands[${j}] (${t.importBands[j]!.fromHour}-${t.importBands[j]!.toHour})`, path: ['importBands', i, 'fromHour'] })
-    })
-  })
+// The operating mode and settings live with the controller that applies them; the API answers them as they are.
+export { gridLimitsSchema, tariffSettingsSchema }
+export type { GridLimits, SiteSettings, TariffSettings } from '../control/siteSettingsSchema.ts'
+export type { OperatingMode } from '../control/createOperatingMode.ts'
 
 export const operatingModes = ['auto', 'self-consumption', 'manual'] as const
 
@@ -237,8 +224,6 @@ export type AuditQuery = z.infer<typeof auditQuerySchema>
 export type Login = z.infer<typeof loginSchema>
 export type SetModeCommand = z.infer<typeof setModeCommandSchema>
 export type UpdateSettingsCommand = z.infer<typeof updateSettingsCommandSchema>
-export type GridLimits = z.infer<typeof gridLimitsSchema>
-export type TariffSettings = z.infer<typeof tariffSettingsSchema>
 export type TrendQuery = z.infer<typeof trendQuerySchema>
 export type Command = z.infer<typeof commandSchema>
 
@@ -253,10 +238,6 @@ export type AlarmsResult = { alarms: Alarm[] }
 /** `rows` are in time order; a stored bucket keeps its min and max when it was not thinned. */
 export type TrendResult = { device: string; point: string; fromMs: number; toMs: number; tier: TelemetryTier; bucketMs: number; sourceRows: number; rows: TrendPoint[] }
 export type PointsResult = { points: { device: string; point: string }[] }
-/** The operating mode in force: since when and who chose it (`system` when manual expired). */
-export type OperatingMode = ({ mode: 'auto' } | { mode: 'self-consumption' } | { mode: 'manual'; setpointW: number; expiresAtMs: number }) & { sinceMs: number; by: string }
-/** Settings changed at run time (start from the site file's `control` section). */
-export type SiteSettings = { grid: GridLimits; tariff: TariffSettings; updatedAtMs: number | null; updatedBy: string | null }
 /** One command as it was recorded: who, when, what (the body as sent), and what came of it. */
 export type AuditEntry = {
   id: number

@@ -2,9 +2,8 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, expect, it } from 'vitest'
-import type { OperatingMode } from '../api/contract.ts'
 import { createStore, type Store } from '../store/createStore.ts'
-import { createOperatingMode } from './createOperatingMode.ts'
+import { createOperatingMode, type OperatingMode } from './createOperatingMode.ts'
 
 const t = 1_000_000
 const open: Store[] = []

@@ -1,7 +1,11 @@
 import { z } from 'zod'
-import type { OperatingMode, SetModeCommand } from '../api/contract.ts'
 import type { SettingsStore } from '../store/createSettingsStore.ts'
 import type { PlanTarget } from './decideSetpoints.ts'
+
+/** The operating mode in force: since when and who chose it (`system` when manual expired). */
+export type OperatingMode = ({ mode: 'auto' } | { mode: 'self-consumption' } | { mode: 'manual'; setpointW: number; expiresAtMs: number }) & { sinceMs: number; by: string }
+/** A change of mode as the setMode command carries it (validated there): manual has both fields. */
+export type OperatingModeChange = { mode: OperatingMode['mode']; setpointW?: number | undefined; expiresInMs?: number | undefined }
 
 export type CreateOperatingModeOptions = {
   /** Where the mode is kept across restarts (the store's settings, key `mode`). */
@@ -63,7 +67,7 @@ export function createOperatingMode(options: CreateOperatingModeOptions) {
   return {
     current,
     /** Applies a validated setMode command for `by`. */
-    set(command: Omit<SetModeCommand, 'type'>, by: string): OperatingMode {
+    set(command: OperatingModeChange, by: string): OperatingMode {
       const nowMs = options.now()
       if (command.mode === 'manual') return save({ mode: 'manual', setpointW: command.setpointW!, expiresAtMs: nowMs + command.expiresInMs!, sinceMs: nowMs, by })
       return save({ mode: command.mode, sinceMs: nowMs, by })

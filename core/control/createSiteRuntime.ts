@@ -1,4 +1,3 @@
-import type { OperatingMode, SiteSettings } from '../api/contract.ts'
 import type { DeviceDriver } from '../devices/capabilities.ts'
 import type { SiteControl } from '../site/siteControlSchema.ts'
 import type { RetrainOutcome } from '../forecast/retrainOnSiteHistory.ts'
@@ -11,9 +10,10 @@ import { createControlLoop, type ControlStore, type CycleReport } from './create
 import type { Planner } from './createForecastPlanner.ts'
 import { createReplanner, type PlanPolicy } from './createReplanner.ts'
 import type { createRetrainSchedule } from './createRetrainSchedule.ts'
-import type { PlanOverride } from './createOperatingMode.ts'
+import type { OperatingMode, PlanOverride } from './createOperatingMode.ts'
 import { createSlotHistory } from './createSlotHistory.ts'
 import type { BatteryLimits, MarketCommitment, SiteLimits } from './decideSetpoints.ts'
+import type { SiteSettings } from './siteSettingsSchema.ts'
 import type { Tariff } from './timeOfUseTariff.ts'
 
 const siteDevice = 'site'

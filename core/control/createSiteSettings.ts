@@ -1,6 +1,6 @@
 import { z } from 'zod'
-import { gridLimitsSchema, tariffSettingsSchema, type GridLimits, type SiteSettings, type TariffSettings, type UpdateSettingsCommand } from '../api/contract.ts'
 import type { SettingsStore } from '../store/createSettingsStore.ts'
+import { gridLimitsSchema, tariffSettingsSchema, type GridLimits, type SiteSettings, type TariffSettings } from './siteSettingsSchema.ts'
 import type { SiteLimits } from './decideSetpoints.ts'
 import type { Tariff } from './timeOfUseTariff.ts'
 
@@ -36,7 +36,7 @@ export function createSiteSettings(options: CreateSiteSettingsOptions) {
   return {
     current: () => current,
     /** Applies a validated updateSettings command for `by`: grid limits field by field, the tariff whole. */
-    update(command: Omit<UpdateSettingsCommand, 'type'>, by: string): SiteSettings {
+    update(command: { grid?: Partial<GridLimits> | undefined; tariff?: TariffSettings | undefined }, by: string): SiteSettings {
       const next = storedSchema.parse({ grid: { ...current.grid, ...command.grid }, tariff: command.tariff ?? current.tariff })
       const nowMs = options.now()
       options.settings.put(key, next, by, nowMs)
