@@ -1,57 +1,29 @@
-import { spawn, type ChildProcess } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
-import { createInterface } from 'node:readline'
-import { BaseError } from '../errors/BaseError.ts'
+import { SimulatorProcessError } from './SimulatorProcessError.ts'
+import { startSimulatorProcess } from './startSimulatorProcess.ts'
 
-const cli = fileURLToPath(new URL('../../bin/gridmesh.js', import.meta.url))
-
-export type SimReady = { device: string; kind: string; transport: string; host: string | null; port: number | null; unitId: number; sunspecBase: number }
-
-export class SimulatorProcessError extends BaseError {
-  override name = 'SimulatorProcessError' as const
-}
+export type { SimReady } from './startSimulatorProcess.ts'
+export { SimulatorProcessError }
 
 /**
- * Runs `gridmesh sim` as a separate program (core never imports the simulator) and
- * drives its clock through the simulator's HTTP API.
+ * Runs `gridmesh sim` on a site file with a weather seed (speed 0 by default: the clock
+ * moves only when advanced) and drives its clock and reads its state through its HTTP API.
  */
 export async function spawnSimulator(siteFile: string, seed: number, timeoutMs = 30_000, options: { speed?: number } = {}) {
-  const child: ChildProcess = spawn(process.execPath, [cli, 'sim', '--site', siteFile, '--seed', String(seed), '--speed', String(options.speed ?? 0)], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let stderr = ''
-  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-10_000)))
-  const ready: SimReady[] = []
-  const apiUrl = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new SimulatorProcessError(`the simulator did not start within ${timeoutMs} ms: ${stderr}`)), timeoutMs)
-    child.on('exit', (code) => {
-      clearTimeout(timer)
-      reject(new SimulatorProcessError(`the simulator exited with ${code} before it was ready: ${stderr.trim()}`))
-    })
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const event = JSON.parse(line) as SimReady & { event: string; url?: string }
-      if (event.event === 'ready') ready.push(event)
-      if (event.event === 'api') {
-        clearTimeout(timer)
-        resolve(event.url!)
-      }
-    })
-  })
+  const sim = await startSimulatorProcess(['--site', siteFile, '--seed', String(seed), '--speed', String(options.speed ?? 0)], timeoutMs)
   const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const res = await fetch(apiUrl + path, { method, ...(body !== undefined && { body: JSON.stringify(body) }) })
+    const res = await fetch(sim.apiUrl + path, { method, ...(body !== undefined && { body: JSON.stringify(body) }) })
     const json = (await res.json()) as T & { error?: string }
     if (!res.ok) throw new SimulatorProcessError(`simulator API ${method} ${path}: ${json.error ?? res.status}`)
     return json
   }
   return {
-    ready,
-    apiUrl,
+    ready: sim.ready,
+    apiUrl: sim.apiUrl,
     advance: (seconds: number) => call<{ timeMs: number }>('POST', '/api/clock/advance', { seconds }),
     state: () => call<SimState>('GET', '/api/state'),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve()
-        child.once('exit', () => resolve())
-        child.kill('SIGTERM')
-      }),
+    stop: async () => {
+      await sim.stop()
+    },
   }
 }
 

@@ -2,8 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { stringify } from 'yaml'
+import { startSimulatorProcess } from '../../core/simulator/startSimulatorProcess.ts'
 
 const cli = new URL('../../bin/gridmesh.js', import.meta.url).pathname
 
@@ -25,37 +25,10 @@ export function writeSiteFile(site: unknown): string {
   return file
 }
 
-/** Runs `gridmesh sim` and resolves once it printed its api line (rejects if it exits first). */
-export function spawnSim(args: string[], timeoutMs = 20_000): Promise<SpawnedSim> {
-  const child = spawn(process.execPath, [cli, 'sim', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let stderr = ''
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()))
-  const ready: ReadyEvent[] = []
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`gridmesh sim did not become ready in ${timeoutMs} ms; stderr:\n${stderr}`))
-    }, timeoutMs)
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const event = JSON.parse(line) as ReadyEvent | { event: 'api'; url: string }
-      if (event.event === 'ready') ready.push(event)
-      else if (event.event === 'api') {
-        clearTimeout(timer)
-        resolve({
-          child, ready, apiUrl: event.url, stderr: () => stderr,
-          stop: () => {
-            child.kill('SIGTERM')
-            return exited
-          },
-        })
-      }
-    })
-    void exited.then((code) => {
-      clearTimeout(timer)
-      reject(Object.assign(new Error(`gridmesh sim exited with ${code} before it was ready; stderr:\n${stderr}`), { code, stderr }))
-    })
-  })
+/** Runs `gridmesh sim` (core's startSimulatorProcess) and resolves once it printed its api line (rejects if it exits first). */
+export async function spawnSim(args: string[], timeoutMs = 20_000): Promise<SpawnedSim> {
+  const sim = await startSimulatorProcess(args, timeoutMs)
+  return { child: sim.child, ready: sim.ready.map((r) => ({ event: 'ready', ...r, path: r.path ?? null })), apiUrl: sim.apiUrl, stderr: sim.stderr, stop: sim.stop }
 }
 
 /** Runs the CLI to completion and returns its exit code and output. */
