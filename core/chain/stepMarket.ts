@@ -1,6 +1,6 @@
 import { concatHex, toHex, type Account, type Address, type Chain, type Hash, type Hex, type Transport, type WalletClient } from 'viem'
 import { energyMarketAbi } from '../../contracts/abi.ts'
-import { MarketInputError } from '../market/MarketError.ts'
+import { MarketInputError } from '../market/MarketInputError.ts'
 import { packReading, type EncodedClearing } from '../market/encodeClearing.ts'
 import type { Finalization } from './buildFinalization.ts'
 import { orderArgs } from './commitClearing.ts'

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { MarketInputError } from './MarketError.ts'
+import { MarketInputError } from './MarketInputError.ts'
 import { SIDE_ASK, SIDE_BID, type Order } from './typedData.ts'
 
 /** The operator's price limits, in settlement-token units per kWh. */

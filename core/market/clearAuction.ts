@@ -1,4 +1,4 @@
-import { MarketInputError } from './MarketError.ts'
+import { MarketInputError } from './MarketInputError.ts'
 import { SIDE_ASK, SIDE_BID, type Order } from './typedData.ts'
 
 /** One trade of a clearing: `energyWh` from the seller's ask to the buyer's bid. */

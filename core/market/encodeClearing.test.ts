@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { packOrder, packReading } from './encodeClearing.ts'
-import { MarketInputError } from './MarketError.ts'
+import { MarketInputError } from './MarketInputError.ts'
 import type { SignedMeterReading, SignedOrder } from './signMarketData.ts'
 
 // Found by test/fuzz: a field out of range spilled into its neighbour's bits (a reading

@@ -1,6 +1,6 @@
 import { keccak256, type Address, type Hex } from 'viem'
 import type { Clearing } from './clearAuction.ts'
-import { MarketInputError } from './MarketError.ts'
+import { MarketInputError } from './MarketInputError.ts'
 import type { SignedMeterReading, SignedOrder } from './signMarketData.ts'
 
 /** A clearing in the contract's calldata layout (see EnergyMarket.commitClearing/settle). */

@@ -1,5 +1,5 @@
 import type { Hex, LocalAccount } from 'viem'
-import { MarketInputError } from './MarketError.ts'
+import { MarketInputError } from './MarketInputError.ts'
 import { marketTypes, type MarketDomain, type MeterReading, type Order } from './typedData.ts'
 
 /** An EIP-2098 compact signature as the contract takes it. */

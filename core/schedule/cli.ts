@@ -4,7 +4,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { formatCliError } from '../cli/formatCliError.ts'
 import { UsageError } from '../errors/BaseError.ts'
-import { PlanInputError } from './errors.ts'
+import { PlanInputError } from './PlanInputError.ts'
 import { parsePlanInput } from './parsePlanInput.ts'
 import { planSchedule, type Plan } from './planSchedule.ts'
 

@@ -8,7 +8,7 @@ it('core/schedule exports', async () => {
     shouldReplan: await import('./shouldReplan.ts'),
     planInputSchema: await import('./planInputSchema.ts'),
     parsePlanInput: await import('./parsePlanInput.ts'),
-    errors: await import('./errors.ts'),
+    errors: await import('./PlanInputError.ts'),
     cli: await import('./cli.ts'),
   }
   const surface = Object.fromEntries(Object.entries(modules).map(([name, module]) => [name, Object.keys(module).sort()]))

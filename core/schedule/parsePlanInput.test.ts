@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { PlanInputError } from './errors.ts'
+import { PlanInputError } from './PlanInputError.ts'
 import { parsePlanInput } from './parsePlanInput.ts'
 
 // Absurd magnitudes used to pass the schema and make HiGHS fail, and the CLI printed a

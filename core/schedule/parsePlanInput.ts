@@ -1,5 +1,5 @@
 import type { z } from 'zod'
-import { PlanInputError } from './errors.ts'
+import { PlanInputError } from './PlanInputError.ts'
 import { PlanInputSchema, type PlanInput } from './planInputSchema.ts'
 
 /** Validates untrusted data (a parsed JSON file, an API body) as a plan input; throws PlanInputError naming each bad path. */

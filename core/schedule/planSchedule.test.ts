@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { PlanInputError } from './errors.ts'
+import { PlanInputError } from './PlanInputError.ts'
 import type { PlanInputParameters } from './planInputSchema.ts'
 import { planSchedule, type Plan } from './planSchedule.ts'
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { siteSchema } from '../site/siteSchema.ts'
-import { loadVicElecShape } from './loadProfile.ts'
+import { loadVicElecShape } from './loadVicElecShape.ts'
 import { advanceSitePhysics, createSitePhysics, socPctOf } from './sitePhysics.ts'
 
 const site = siteSchema.parse({

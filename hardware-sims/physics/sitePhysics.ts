@@ -1,6 +1,6 @@
 import type { BatteryConfig, InverterConfig, SiteConfig } from '../site/siteSchema.ts'
 import { cloudClearness } from './clouds.ts'
-import type { LoadShape } from './loadProfile.ts'
+import type { LoadShape } from './loadVicElecShape.ts'
 import { planeOfArrayIrradiance, sunPosition } from './solar.ts'
 import { zoneOffsetMs } from './zoneOffset.ts'
 

@@ -1,4 +1,4 @@
-import { BacktestError } from './backtestError.ts'
+import { BacktestError } from './BacktestError.ts'
 import { measureHistoryOnDevices, type MeasuredSlot } from '../../simulator/measureHistoryOnDevices.ts'
 import { openSiteDevices, type OpenedDevices } from '../../simulator/openSiteDevices.ts'
 import { simulatorSiteFile, type SimulatorSite } from '../../simulator/simulatorSiteFile.ts'

@@ -10,7 +10,7 @@ import { saveLoadModel } from '../../forecast/saveLoadModel.ts'
 import { selectBackend } from '../../forecast/selectBackend.ts'
 import { toRegularSeries } from '../../forecast/toRegularSeries.ts'
 import { trainInWorker } from '../../forecast/trainInWorker.ts'
-import { BacktestError } from './backtestError.ts'
+import { BacktestError } from './BacktestError.ts'
 
 export type PrepareSiteLoadModelParameters = {
   /** The site's past load as a CSV (timestamp and load columns, as `gridmesh forecast train` reads). */

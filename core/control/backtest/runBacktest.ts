@@ -15,7 +15,7 @@ import { createForecastPlanner, pvArrayOf } from '../createForecastPlanner.ts'
 import { createOraclePlanner } from '../createOraclePlanner.ts'
 import { createSiteRuntime, siteRuntimeDefaults, type SiteClock, type SiteRuntime } from '../createSiteRuntime.ts'
 import { defaultTariff, importPriceAt, type Tariff } from '../timeOfUseTariff.ts'
-import { BacktestError } from './backtestError.ts'
+import { BacktestError } from './BacktestError.ts'
 import { measureSiteHistory } from './measureSiteHistory.ts'
 import { prepareSiteLoadModel, type PreparedSiteLoadModel } from './prepareSiteLoadModel.ts'
 
