@@ -28,7 +28,7 @@ export function authorizeRequest(req: IncomingMessage, url: URL, { auth = tokenO
   const authorization = req.headers.authorization ?? (upgrade && queryToken ? `Bearer ${queryToken}` : undefined)
   const principal = (token !== undefined ? tokenOnly(token) : auth).authenticate({ authorization, cookie: req.headers.cookie })
   if (principal) return principal
-  throw new ApiRequestError(401, 'not signed in: sign in (POST /api/login, or the sign-in link printed at start), or send "Authorization: Bearer <token>" (the token is in <data>/api-token)')
+  throw new ApiRequestError(401, 'not signed in (missing or wrong session token or cookie): sign in with POST /api/login or the link printed at start, or send "Authorization: Bearer <token>" (the token is in <data>/api-token)')
 }
 
 /** The local owner's token alone (no accounts): a server without the store. */

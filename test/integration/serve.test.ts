@@ -171,7 +171,7 @@ describe('gridmesh serve: the site service and its API', () => {
       ['/api/trend?device=site&point=loadW&fromMs=abc&toMs=5', {}, 400, 'query: fromMs: expected number, received NaN, got "abc"'],
       [`/api/trend?device=site&point=loadW&fromMs=10&toMs=5`, {}, 400, 'query: toMs: fromMs must be before toMs'],
       ['/api/commands', { method: 'POST', body: '{"type":"acknowledgeAlarm","id":"x"}' }, 400, 'request body: id: expected number, received string, got "x"'],
-      ['/api/commands', { method: 'POST', body: '{"type":"reboot"}' }, 400, `request body: type: Invalid discriminator value. Expected 'acknowledgeAlarm', got "reboot"`],
+      ['/api/commands', { method: 'POST', body: '{"type":"reboot"}' }, 400, `request body: type: Invalid discriminator value. Expected 'acknowledgeAlarm' | 'setMode'`],
       ['/api/commands', { method: 'POST', body: '{"type":"acknowledgeAlarm","id":1,"extra":true}' }, 400, "request body: (top level): unknown field(s) 'extra'"],
       ['/api/commands', { method: 'POST', body: '{"type":' }, 400, 'request body: not JSON'],
       ['/api/commands', { method: 'POST', body: JSON.stringify({ type: 'acknowledgeAlarm', id: 1, by: 'x'.repeat(70_000) }) }, 413, 'request body: larger than 65536 bytes'],

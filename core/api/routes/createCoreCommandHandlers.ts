@@ -7,13 +7,14 @@ export type CoreCommandBackend = Pick<SiteController, 'acknowledgeAlarm'> & Part
 
 /**
  * Handlers of acknowledgeAlarm, setMode and updateSettings for executeCommand (which has
- * checked the role and the contract, and audits): each acts as the signed-in principal,
- * never as a name the body claims.
+ * checked the role and the contract, and audits): each acts as the signed-in principal;
+ * only the local owner's token may name who acknowledged an alarm (`by`).
  */
 export function createCoreCommandHandlers(backend: CoreCommandBackend): Pick<CommandHandlers, 'acknowledgeAlarm' | 'setMode' | 'updateSettings'> {
   const missing = (what: string) => new ApiRequestError(404, `this server has no ${what}`)
   return {
-    acknowledgeAlarm: (c, principal) => ({ type: 'acknowledgeAlarm', alarm: backend.acknowledgeAlarm(c.id, principal.name) }),
+    // Only the owner's token may name who acknowledged (a script speaking for a person; the audit keeps 'local'); a signed-in user is always themselves.
+    acknowledgeAlarm: (c, principal) => ({ type: 'acknowledgeAlarm', alarm: backend.acknowledgeAlarm(c.id, principal.via === 'token' && c.by ? c.by : principal.name) }),
     setMode: (c, principal) => {
       if (!backend.operatingMode) throw missing('operating mode')
       const { type: _type, ...mode } = c
