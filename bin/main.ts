@@ -47,6 +47,10 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandMod
     summary: 'run the controller against the simulator under a virtual clock, with reference runs',
     load: () => import('../core/control/backtest/cli.ts'),
   },
+  soak: {
+    summary: 'the fault campaign: the site service against the simulator under injected faults, with figures',
+    load: () => import('../core/soak/cli.ts'),
+  },
   users: {
     summary: "the HMI's named accounts: add NAME --role viewer|operator|installer, list, remove NAME",
     load: () => import('../core/api/auth/cli.ts'),

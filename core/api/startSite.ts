@@ -1,10 +1,10 @@
 import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createSiteController, type SiteController } from '../control/createSiteController.ts'
+import { createSiteController, type FaultSeam, type SiteController } from '../control/createSiteController.ts'
 import type { DeviceDriver } from '../devices/capabilities.ts'
-import { createConnectionPool } from '../devices/modbus/createConnectionPool.ts'
 import { instrumentDriver } from '../devices/instrumentDriver.ts'
+import { createConnectionPool } from '../devices/modbus/createConnectionPool.ts'
 import { startDeviceDriver, type StartedDevice } from '../devices/startDeviceDriver.ts'
 import type { SiteFile } from '../devices/site/siteFileSchema.ts'
 import { BaseError } from '../errors/BaseError.ts'
@@ -43,6 +43,8 @@ export type StartSiteOptions = {
   simApiUrl?: string
   /** A market ledger to serve at GET /api/market (gridmesh market demo --ledger FILE). */
   marketLedgerFile?: string
+  /** Fault injection for the soak campaign (core/soak); never set by serve. */
+  faultSeam?: FaultSeam
 }
 
 export type RunningSite = { controller: SiteController; api: ApiServer; store: Store; drivers: DeviceDriver[]; tokenFile: string; modelDir: string | null; stop(): Promise<void> }
@@ -91,7 +93,7 @@ export async function startSite(options: StartSiteOptions): Promise<RunningSite>
     } catch (error) {
       log(`forecast: cannot load the model in ${modelPath} (${(error as BaseError).shortMessage ?? (error as Error).message}); seasonal naive until a model is trained`)
     }
-    const controller = createSiteController({ site, drivers, store, now: options.now ?? Date.now, loadModel: model, modelDir: join(dataDir, 'models'), staleAfterMs: options.staleAfterMs, refreshMs: options.refreshMs, log })
+    const controller = createSiteController({ site, drivers, store, now: options.now ?? Date.now, loadModel: model, modelDir: join(dataDir, 'models'), staleAfterMs: options.staleAfterMs, refreshMs: options.refreshMs, log, faultSeam: options.faultSeam })
     const siteData = createSiteDataServices({ site, drivers, store, controller, now: options.now ?? Date.now, simApiUrl: options.simApiUrl, marketLedgerFile: options.marketLedgerFile })
     const api = await createApiServer({ backend: controller, site: { name: site.name, timeZone: controller.timeZone, devices: drivers.map((d) => d.name) }, host: options.host, port: options.port, now: options.now, people: store, allowRemote: options.allowRemote, hostNames: options.hostNames, tls: options.tls, siteData, log })
     const tokenFile = join(dataDir, 'api-token')
