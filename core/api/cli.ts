@@ -55,15 +55,17 @@ export async function run(argv: string[]): Promise<number> {
   if ((flags['tls-cert'] === undefined) !== (flags['tls-key'] === undefined)) throw new UsageError('serve: --tls-cert and --tls-key go together')
   const tls = flags['tls-cert'] !== undefined ? { cert: readFlagFile('tls-cert', flags['tls-cert']), key: readFlagFile('tls-key', flags['tls-key']!) } : undefined
   const running = await startSite({ site, dataDir: flags.data ?? 'gridmesh-data', port, host: flags.host, loadModelDir: flags.model, allowRemote: flags['allow-remote'], hostNames: flags.hostname, tls, simApiUrl: flags['sim-api'], marketLedgerFile: flags['market-ledger'], log: say })
+  // Listening for the stop signals before saying it runs: a signal sent as soon as the api line is read must stop it cleanly, not kill it.
+  const stopped = new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve)
+    process.once('SIGTERM', resolve)
+  })
   running.controller.start()
   process.stdout.write(`api ${running.api.url} token-file ${running.tokenFile}\n`)
   // One click for a newcomer: this link signs the local owner in once (10 minutes) and opens the HMI.
   process.stdout.write(`open ${running.api.signInUrl()}\n`)
   say(`running ${site.name}: ${running.drivers.length} devices, API ${running.api.url}`)
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve)
-    process.once('SIGTERM', resolve)
-  })
+  await stopped
   say('stopping')
   await running.stop()
   return 0
