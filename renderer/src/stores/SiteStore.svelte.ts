@@ -22,6 +22,8 @@ export class SiteStore {
   connection = $state.raw<ConnectionStatus>({ state: 'connecting', since: Date.now(), retryInMs: null, reason: null })
   /** Wall-clock time the last cycle arrived (ages on screen are wall-clock). */
   receivedAtMs = $state.raw<number | null>(null)
+  /** Whether the site runs on the simulator (the simulator view is shown only then). */
+  simAvailable = $state.raw(false)
   /** Bumped on market events: the market view re-reads. */
   marketVersion = $state.raw(0)
   now = $state.raw(Date.now())
@@ -86,6 +88,7 @@ export class SiteStore {
       settle(t.query<ForecastResult>('forecast'), (f) => (this.forecast = f)),
       this.refreshAlarms(),
       settle(t.query<AuditResult>('audit'), (a) => (this.audit = a.entries)),
+      settle(t.query<{ available: boolean }>('sim'), (r) => (this.simAvailable = r.available)),
     ])
   }
 
