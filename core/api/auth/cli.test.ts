@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -22,7 +22,8 @@ const stored = (data: string) => {
 }
 
 it('adds accounts with the password from stdin or a file, lists and removes them', async () => {
-  const data = mkdtempSync(join(tmpdir(), 'gm-users-cli-'))
+  // a data folder the CLI makes itself, with a permissive umask
+  const data = join(mkdtempSync(join(tmpdir(), 'gm-users-cli-')), 'data')
   expect(users(['add', 'ann', '--role', 'operator', '--data', data], 'ann-password\n')).toMatchObject({ code: 0, stdout: `added ann (operator) to ${data}/gridmesh.db\n` })
   const file = join(data, 'pw.txt')
   writeFileSync(file, 'ian-password\nsecond line ignored\n')
@@ -33,6 +34,9 @@ it('adds accounts with the password from stdin or a file, lists and removes them
   expect(ann!.hash).not.toContain('ann-password')
   const list = users(['list', '--data', data])
   expect(list.stdout).toMatch(/^ann\toperator\t\d{4}-.*\nian\tinstaller\t/)
+  // The store holds password hashes: only this user reads it, however the umask is set.
+  for (const f of ['gridmesh.db', 'gridmesh.db-wal', 'gridmesh.db-shm'].map((n) => join(data, n)).filter(existsSync)) expect({ f, mode: statSync(f).mode & 0o777 }).toEqual({ f, mode: 0o600 })
+  expect(statSync(data).mode & 0o077).toBe(0)
   expect(users(['remove', 'ann', '--data', data])).toMatchObject({ code: 0, stdout: 'removed ann; its sessions are signed out\n' })
   expect(stored(data).map((u) => u.name)).toEqual(['ian'])
 })

@@ -1,10 +1,11 @@
 // gridmesh users add|list|remove: the HMI's named accounts in the site's store.
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseFlags } from '../../cli/parseFlags.ts'
 import { InputError, UsageError } from '../../errors/BaseError.ts'
 import { createStore } from '../../store/createStore.ts'
 import { roleSchema, userNameSchema, type Role } from '../contract.ts'
+import { protectStoreFiles } from '../protectStoreFiles.ts'
 import { localUser } from './createAuthenticator.ts'
 import { hashPassword } from './hashPassword.ts'
 
@@ -65,6 +66,9 @@ export async function run(argv: string[]): Promise<number> {
       if (!role.success) throw new UsageError(`users add: --role: expected one of viewer|operator|installer, got ${flags.role === undefined ? 'nothing' : `'${flags.role}'`}`)
       const password = await readPassword(flags['password-file'])
       const passwordHash = await hashPassword(password)
+      // The store holds password hashes: a folder and files only this user can read, as serve makes them.
+      mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+      protectStoreFiles(dbPath)
       const store = createStore({ path: dbPath })
       try {
         store.users.add({ name, role: role.data as Role, passwordHash, createdAtMs: Date.now() })
@@ -78,6 +82,7 @@ export async function run(argv: string[]): Promise<number> {
     case 'remove': {
       if (!existsSync(dbPath)) throw new InputError(`users ${action}: no store at ${dbPath}; expected the data folder of a site (--data DIR)`)
       const name = action === 'remove' ? needName() : null
+      protectStoreFiles(dbPath)
       const store = createStore({ path: dbPath })
       try {
         if (name === null) {
