@@ -2,6 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createSiteController, type FaultSeam, type SiteController } from '../control/createSiteController.ts'
+import type { SiteClock } from '../control/createSiteRuntime.ts'
 import type { DeviceDriver } from '../devices/capabilities.ts'
 import { instrumentDriver } from '../devices/instrumentDriver.ts'
 import { createConnectionPool } from '../devices/modbus/createConnectionPool.ts'
@@ -27,6 +28,8 @@ export type StartSiteOptions = {
   /** Where the store, the retrained model and the API token live. */
   dataDir: string
   now?: () => number
+  /** A clock stepped with a simulator's (`controller.runtime.runTo`); default real timers on `now`. */
+  clock?: SiteClock
   port?: number
   host?: string
   /** Beyond loopback: the API's own flags (serve --allow-remote, --hostname, --tls-cert/--tls-key). */
@@ -93,7 +96,7 @@ export async function startSite(options: StartSiteOptions): Promise<RunningSite>
     } catch (error) {
       log(`forecast: cannot load the model in ${modelPath} (${(error as BaseError).shortMessage ?? (error as Error).message}); seasonal naive until a model is trained`)
     }
-    const controller = createSiteController({ site, drivers, store, now: options.now ?? Date.now, loadModel: model, modelDir: join(dataDir, 'models'), staleAfterMs: options.staleAfterMs, refreshMs: options.refreshMs, log, faultSeam: options.faultSeam })
+    const controller = createSiteController({ site, drivers, store, now: options.now ?? Date.now, loadModel: model, modelDir: join(dataDir, 'models'), staleAfterMs: options.staleAfterMs, refreshMs: options.refreshMs, log, faultSeam: options.faultSeam, clock: options.clock })
     const siteData = createSiteDataServices({ site, drivers, store, controller, now: options.now ?? Date.now, simApiUrl: options.simApiUrl, marketLedgerFile: options.marketLedgerFile })
     const api = await createApiServer({ backend: controller, site: { name: site.name, timeZone: controller.timeZone, devices: drivers.map((d) => d.name) }, host: options.host, port: options.port, now: options.now, people: store, allowRemote: options.allowRemote, hostNames: options.hostNames, tls: options.tls, siteData, log })
     const tokenFile = join(dataDir, 'api-token')
