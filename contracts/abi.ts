@@ -461,6 +461,22 @@ export const energyMarketAbi = [
         "internalType": "uint32",
         "name": "siteId",
         "type": "uint32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "allowedAt",
+        "type": "uint256"
+      }
+    ],
+    "name": "ReadingMissing",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "siteId",
+        "type": "uint32"
       }
     ],
     "name": "ReadingNotContradicting",
@@ -480,6 +496,17 @@ export const energyMarketAbi = [
       }
     ],
     "name": "ReadingSignerMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "siteId",
+        "type": "uint32"
+      }
+    ],
+    "name": "ReadingWasPosted",
     "type": "error"
   },
   {
@@ -862,6 +889,43 @@ export const energyMarketAbi = [
     "inputs": [
       {
         "indexed": true,
+        "internalType": "uint64",
+        "name": "interval",
+        "type": "uint64"
+      },
+      {
+        "indexed": true,
+        "internalType": "uint32",
+        "name": "siteId",
+        "type": "uint32"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "meta",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "bytes32",
+        "name": "r",
+        "type": "bytes32"
+      },
+      {
+        "indexed": false,
+        "internalType": "bytes32",
+        "name": "vs",
+        "type": "bytes32"
+      }
+    ],
+    "name": "ReadingPosted",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
         "internalType": "uint32",
         "name": "siteId",
         "type": "uint32"
@@ -1049,6 +1113,25 @@ export const energyMarketAbi = [
         "internalType": "uint8",
         "name": "",
         "type": "uint8"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "interval",
+        "type": "uint64"
+      }
+    ],
+    "name": "absentAllowedAt",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
       }
     ],
     "stateMutability": "view",
@@ -1473,6 +1556,61 @@ export const energyMarketAbi = [
       }
     ],
     "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "interval",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "price",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint256[]",
+        "name": "sites",
+        "type": "uint256[]"
+      },
+      {
+        "internalType": "uint256[]",
+        "name": "matches",
+        "type": "uint256[]"
+      },
+      {
+        "internalType": "uint256",
+        "name": "pos",
+        "type": "uint256"
+      },
+      {
+        "components": [
+          {
+            "internalType": "uint256",
+            "name": "meta",
+            "type": "uint256"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "r",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "vs",
+            "type": "bytes32"
+          }
+        ],
+        "internalType": "struct EnergyMarket.SignedReading",
+        "name": "reading",
+        "type": "tuple"
+      }
+    ],
+    "name": "postReading",
+    "outputs": [],
+    "stateMutability": "nonpayable",
     "type": "function"
   },
   {

@@ -58,6 +58,13 @@ contract EnergyMarket is EIP712 {
     uint256 private constant SELLER = 1 << 255;
     uint256 private constant TAG_MASK = (1 << 96) - 1;
     uint256 private constant CAP_MASK = (1 << 28) - 1;
+    /// A settle reading whose meta is ABSENT stands for a reading the site withheld: it
+    /// settles at the site's worst case (see settle).
+    uint256 private constant ABSENT = 1 << 255;
+    /// Net (export - import) of a withheld reading in the settlement walk: negative with an
+    /// unbounded remainder, so a withholding buyer takes all it bought (and is marked to pay
+    /// the penalty on all of it) and a withholding seller delivered nothing.
+    int256 private constant NET_ABSENT = -(1 << 128);
 
     // ---- types -------------------------------------------------------------------------
     struct Site {
@@ -134,6 +141,8 @@ contract EnergyMarket is EIP712 {
     error SelfDispute(uint32 siteId);
     error BalanceOverflow(uint32 siteId);
     error WithdrawExceedsAvailable(uint32 siteId, uint256 amount, uint256 available);
+    error ReadingMissing(uint32 siteId, uint256 allowedAt);
+    error ReadingWasPosted(uint32 siteId);
 
     // ---- events ------------------------------------------------------------------------
     event SiteRegistered(uint32 indexed siteId, address indexed owner, address meterKey, uint32 importCapWh, uint32 exportCapWh);
@@ -153,6 +162,9 @@ contract EnergyMarket is EIP712 {
     /// for i < 6 (intervals are below 2^32); finals beyond the sixth log IntervalFinalized.
     event Stepped(uint64 indexed committedInterval, bytes32 clearingHash, uint256 settledAndFinalized);
     event IntervalVoided(uint64 indexed interval);
+    /// A site put its own signed reading on record (postReading): settle may no longer
+    /// treat it as withheld. The reading is here for whoever settles.
+    event ReadingPosted(uint64 indexed interval, uint32 indexed siteId, uint256 meta, bytes32 r, bytes32 vs);
     event Disputed(uint64 indexed interval, uint32 indexed offenderSiteId, uint32 reporterSiteId, uint256 slashed);
 
     // ---- configuration -----------------------------------------------------------------
@@ -184,6 +196,10 @@ contract EnergyMarket is EIP712 {
     uint256[(MAX_SITES + LANES - 1) / LANES] private _lanes;
     /// [interval % ringSize] (ringSize <= MAX_RING; no slot hashing) = hash[255:64] | interval[63:32] | settledAt - endsAt[31:8] | status[7:0]
     uint256[MAX_RING] private _ring;
+    /// [interval % ringSize] = interval << 64 | bit k set when the clearing's k-th site posted
+    /// its reading (postReading); zero until a site posts, read only by a settle that
+    /// declares a reading absent.
+    uint256[MAX_RING] private _posted;
 
     struct Config {
         IERC20 token;
@@ -436,7 +452,9 @@ contract EnergyMarket is EIP712 {
                 readings.length := sites.length
                 p := add(readings.offset, mul(0x60, readings.length))
             }
-            _settle(uint32(head >> 184), uint64(head >> 120), sites, matches, readings);
+            // a step without settled sites settles nothing (the interval that just ended waits
+            // for a withheld reading's grace, or was settled by someone else)
+            if (sites.length != 0) _settle(uint32(head >> 184), uint64(head >> 120), sites, matches, readings);
         }
         {
             SignedOrder[] calldata orders;
@@ -633,7 +651,7 @@ contract EnergyMarket is EIP712 {
                 }
                 let lock := mul(mw, price)
                 switch side
-                case 0 { lock := div(lock, 1000) }
+                case 0 { lock := div(mul(lock, add(10000, pb)), 10000000) }
                 default { lock := div(mul(lock, pb), 10000000) }
                 mstore(mp, or(shl(64, id), lock))
                 // the meter key is snapshotted as its tag: settle compares tags
@@ -695,11 +713,14 @@ contract EnergyMarket is EIP712 {
         liability = _liability(matchedWh, side == SIDE_ASK, price);
     }
 
-    /// A buyer pays at most the full value of what it bought (its penalty is at most the
-    /// value it does not pay); a seller that delivers nothing pays the penalty on all it
-    /// sold. Settlement pays per match with floor rounding, so it never exceeds this.
+    /// A buyer pays at most the full value of what it bought plus the penalty on all of it
+    /// (what a buyer that withholds its reading pays); a seller that delivers nothing pays
+    /// the penalty on all it sold. Settlement pays per match with floor rounding, so it
+    /// never exceeds this.
     function _liability(uint256 matchedWh, bool ask, uint256 price) private view returns (uint256) {
-        return ask ? (matchedWh * price * penaltyBps) / (WH_PER_KWH * BPS) : (matchedWh * price) / WH_PER_KWH;
+        return ask
+            ? (matchedWh * price * penaltyBps) / (WH_PER_KWH * BPS)
+            : (matchedWh * price * (BPS + penaltyBps)) / (WH_PER_KWH * BPS);
     }
 
     /// The lock word (siteId << 64 | liability) of every site of a committed clearing,
@@ -727,8 +748,8 @@ contract EnergyMarket is EIP712 {
                 let p := add(base, shl(5, k))
                 let x := mload(p)
                 let wh := and(x, not(shl(255, 1)))
-                // same rule as _liability: a seller's penalty on all it sold, a buyer's full value
-                let lock := div(mul(wh, price), 1000)
+                // same rule as _liability: a seller's penalty on all it sold, a buyer's full value and penalty
+                let lock := div(mul(mul(wh, price), add(10000, pb)), 10000000)
                 if shr(255, x) { lock := div(mul(mul(wh, price), pb), 10000000) }
                 mstore(p, or(shl(64, shr(160, calldataload(add(sites.offset, shl(5, k))))), lock))
             }
@@ -769,7 +790,10 @@ contract EnergyMarket is EIP712 {
                 mstore(0x40, add(hp, 0x40))
             }
         }
-        _verifyReadings(sites, readings, interval, mem);
+        {
+            uint256 absent = _verifyReadings(sites, readings, interval, mem, block.timestamp >= absentAllowedAt(interval));
+            if (absent != 0) _checkNotPosted(interval, sites, absent);
+        }
         _computeDeltas(price, matches, mem, n);
         uint256 pb = penaltyBps;
         bytes32 sh;
@@ -782,7 +806,7 @@ contract EnergyMarket is EIP712 {
                 // the lock commit took (same rule as _liability and _locks) plus the change
                 let x := mload(add(out, k))
                 let wh := and(x, not(shl(255, 1)))
-                let lock := div(mul(wh, price), 1000)
+                let lock := div(mul(mul(wh, price), add(10000, pb)), 10000000)
                 if shr(255, x) { lock := div(mul(mul(wh, price), pb), 10000000) }
                 // lock + delta >= 0: a site never pays more than its lock (see _liability);
                 // a release must fit 64 bits below the site id
@@ -810,13 +834,16 @@ contract EnergyMarket is EIP712 {
     /// fills net/remaining/metas (and zeroes delta and traded) at `mem`; reverts with the
     /// first bad site's error. (Few live variables: one offset walks sites, readings and the
     /// output together.)
-    function _verifyReadings(uint256[] calldata sites, SignedReading[] calldata readings, uint64 interval, uint256 mem)
-        private
-        view
-    {
+    function _verifyReadings(
+        uint256[] calldata sites,
+        SignedReading[] calldata readings,
+        uint64 interval,
+        uint256 mem,
+        bool absentOk
+    ) private view returns (uint256 absent) {
         bytes32 ds = _domainSeparatorV4();
         bytes32 typeHash = READING_TYPEHASH;
-        uint256 fail; // 1 wrong interval, 2 malformed signature, 3 wrong signer
+        uint256 fail; // 1 wrong interval, 2 malformed signature, 3 wrong signer, 4 absent too early
         uint256 bad;
         address recovered;
         assembly ("memory-safe") {
@@ -835,6 +862,19 @@ contract EnergyMarket is EIP712 {
             for {} lt(k, n32) { k := add(k, 0x20) } {
                 let rd := add(readings.offset, mul(3, k))
                 let meta := calldataload(rd)
+                if eq(meta, shl(255, 1)) {
+                    // withheld (ABSENT): worst case for the site, see NET_ABSENT
+                    if iszero(absentOk) {
+                        fail := 4
+                        break
+                    }
+                    let out := add(mem, k)
+                    mstore(out, not(0xffffffffffffffffffffffffffffffff))
+                    mstore(add(out, n32), shl(128, 1))
+                    mstore(add(out, shl(2, n32)), meta)
+                    absent := or(absent, shl(shr(5, k), 1))
+                    continue
+                }
                 if iszero(eq(shr(64, meta), interval)) {
                     fail := 1
                     break
@@ -880,6 +920,7 @@ contract EnergyMarket is EIP712 {
             uint32 id = uint32(sites[bad] >> 160);
             if (fail == 1) revert ReadingWrongInterval(id, uint64(readings[bad].meta >> 64), interval);
             if (fail == 2) revert MalformedSignature(id);
+            if (fail == 4) revert ReadingMissing(id, absentAllowedAt(interval));
             revert ReadingSignerMismatch(id, recovered);
         }
     }
@@ -923,7 +964,9 @@ contract EnergyMarket is EIP712 {
                 if lt(bAvail, sAvail) { paid := bAvail }
                 let value := div(mul(paid, price), 1000)
                 let sPenalty := div(mul(mul(sub(e, sAvail), price), pb), 10000000)
-                let bPenalty := div(mul(mul(sub(e, bAvail), price), pb), 10000000)
+                let bShort := sub(e, bAvail)
+                if eq(mload(add(mem, bp)), not(0xffffffffffffffffffffffffffffffff)) { bShort := e } // withheld: the penalty on all it bought
+                let bPenalty := div(mul(mul(bShort, price), pb), 10000000)
                 let toSeller := sub(add(value, bPenalty), sPenalty)
                 mstore(add(delta, sp), add(mload(add(delta, sp)), toSeller))
                 mstore(add(delta, bp), sub(mload(add(delta, bp)), toSeller))
@@ -961,6 +1004,53 @@ contract EnergyMarket is EIP712 {
     }
 
 
+    /// A reading declared absent must not be one its site put on record.
+    function _checkNotPosted(uint64 interval, uint256[] calldata sites, uint256 absent) private view {
+        uint256 posted = _posted[interval % ringSize];
+        if (posted >> 64 != interval) return;
+        uint256 both = posted & absent;
+        if (both == 0) return;
+        uint256 k;
+        while ((both >> k) & 1 == 0) ++k;
+        revert ReadingWasPosted(uint32(sites[k] >> 160));
+    }
+
+    // ---- readings ----------------------------------------------------------------------
+    /// @notice When a withheld reading may be settled as absent: half the settle window after
+    /// the interval ends. Until then settle needs every reading, so an honest site has that
+    /// long to get its reading to whoever settles, or to post it here (postReading).
+    function absentAllowedAt(uint64 interval) public view returns (uint256) {
+        return intervalStart(interval) + intervalSec + settleWindowSec / 2;
+    }
+
+    /// @notice A site's defence against being settled as absent: puts the clearing's
+    /// `pos`-th site's signed reading on record (anyone may post it; the meter key's
+    /// signature is what counts). Settle then refuses to treat that site as absent
+    /// (`ReadingWasPosted`); the reading is logged in `ReadingPosted` for whoever settles.
+    function postReading(
+        uint64 interval,
+        uint64 price,
+        uint256[] calldata sites,
+        uint256[] calldata matches,
+        uint256 pos,
+        SignedReading calldata reading
+    ) external {
+        uint256 slot = interval % ringSize;
+        uint256 rec = _ring[slot];
+        if (uint8(rec) == STATUS_FREE || uint32(rec >> 32) != interval) revert IntervalNotCommitted(interval);
+        if (uint8(rec) != STATUS_COMMITTED) revert AlreadySettled(interval);
+        uint256 endsAt = intervalStart(interval) + intervalSec;
+        if (block.timestamp < endsAt) revert SettlementTooEarly(interval, endsAt);
+        bytes32 h = _clearingHashCalldata(interval, price, sites, matches);
+        if ((uint256(h) ^ rec) >> 64 != 0) revert ClearingMismatch(interval);
+        if (pos >= sites.length) revert ReadingCountMismatch(pos, sites.length);
+        _checkReading(sites[pos], reading.meta, reading.r, reading.vs, interval);
+        uint256 posted = _posted[slot];
+        if (posted >> 64 != interval) posted = uint256(interval) << 64;
+        _posted[slot] = posted | (1 << pos);
+        emit ReadingPosted(interval, uint32(sites[pos] >> 160), reading.meta, reading.r, reading.vs);
+    }
+
     // ---- dispute -----------------------------------------------------------------------
     /// @notice Within the dispute window, proves that site `sites[pos]`'s meter key signed a
     /// reading for `interval` that contradicts the one settled. The interval is voided: no
@@ -991,7 +1081,9 @@ contract EnergyMarket is EIP712 {
         if (pos >= sites.length) revert ReadingCountMismatch(pos, sites.length);
         uint256 ref = sites[pos];
         uint32 offender = uint32(ref >> 160);
-        if (contradicting.meta == settledMetas[pos]) revert ReadingNotContradicting(offender);
+        // a reading settled as absent is contradicted by nothing: its site was settled at its
+        // worst case already
+        if (contradicting.meta == settledMetas[pos] || settledMetas[pos] == ABSENT) revert ReadingNotContradicting(offender);
         _checkReading(ref, contradicting.meta, contradicting.r, contradicting.vs, interval);
         _onlyOwner(reporterSiteId);
         if (reporterSiteId == offender) revert SelfDispute(offender);

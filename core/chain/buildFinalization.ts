@@ -1,6 +1,6 @@
 import { encodeAbiParameters, encodePacked, keccak256, type Hex } from 'viem'
 import { computeSettlement } from '../market/computeSettlement.ts'
-import { packReading, type EncodedClearing } from '../market/encodeClearing.ts'
+import { packSettleReading, type EncodedClearing } from '../market/encodeClearing.ts'
 import type { SignedMeterReading } from '../market/signMarketData.ts'
 
 /** What finalize() takes for one settled interval, and what dispute() needs to name it. */
@@ -21,7 +21,8 @@ export type BuildFinalizationParameters = {
   clearing: Pick<EncodedClearing, 'interval' | 'price' | 'matches'>
   /** siteId << 160 | meter key tag (low 96 bits of keccak256(meterKey)) per matched site, see committedSiteRefs */
   siteRefs: readonly bigint[]
-  readings: readonly SignedMeterReading[]
+  /** null for a reading the site withheld (settled at its worst case) */
+  readings: readonly (SignedMeterReading | null)[]
   penaltyBps: bigint
 }
 
@@ -38,7 +39,7 @@ export function clearingHashOf(clearing: Pick<EncodedClearing, 'interval' | 'pri
 /** Recomputes, off-chain, the hashes and releases a settle() of these readings recorded. */
 export function buildFinalization({ clearing, siteRefs, readings, penaltyBps }: BuildFinalizationParameters): Finalization {
   const clearingHash = clearingHashOf(clearing, siteRefs)
-  const metas = readings.map((r) => packReading(r).meta)
+  const metas = readings.map((r) => packSettleReading(r).meta)
   const metasHash = keccak256(encodePacked(['uint256[]'], [metas]))
   const matches = clearing.matches.map((m) => ({
     sellerPos: Number((m >> 40n) & 0xffn),

@@ -1,7 +1,7 @@
 import { concatHex, toHex, type Account, type Address, type Chain, type Hash, type Hex, type Transport, type WalletClient } from 'viem'
 import { energyMarketAbi } from '../../contracts/abi.ts'
 import { MarketInputError } from '../market/MarketInputError.ts'
-import { packReading, type EncodedClearing } from '../market/encodeClearing.ts'
+import { packSettleReading, type EncodedClearing } from '../market/encodeClearing.ts'
 import type { Finalization } from './buildFinalization.ts'
 import { orderArgs } from './commitClearing.ts'
 import type { SettleIntervalParameters } from './settleInterval.ts'
@@ -45,7 +45,7 @@ export function encodeStep({ finals, settle, commit }: StepMarketParameters): He
     words.push(...f.releases.map(word))
   }
   words.push(...settle.siteRefs.map(word), ...settle.clearing.matches.map(word))
-  for (const r of settle.readings.map(packReading)) words.push(word(r.meta), r.r, r.vs)
+  for (const r of settle.readings.map(packSettleReading)) words.push(word(r.meta), r.r, r.vs)
   for (const o of orderArgs(commit)) words.push(word(o.meta), o.r, o.vs)
   words.push(...commit.matches.map(word))
   return concatHex(words)

@@ -6,15 +6,17 @@ export type ComputeSettlementParameters = {
   /** token base units per kWh */
   price: bigint
   penaltyBps: bigint
-  /** readings[k] belongs to the clearing's k-th site (ascending site id) */
-  readings: readonly Pick<MeterReading, 'importWh' | 'exportWh'>[]
+  /** readings[k] belongs to the clearing's k-th site (ascending site id); null when the
+   * site withheld it: a seller then delivered nothing, a buyer took all it bought, and a
+   * withholding buyer also pays the penalty on all it bought (its worst case) */
+  readings: readonly (Pick<MeterReading, 'importWh' | 'exportWh'> | null)[]
   /** in committed order */
   matches: readonly SettlementMatch[]
 }
 
 export type Settlement = {
   deltas: bigint[]
-  /** what commit locked per site: a buyer's full value, a seller's penalty on all it sold */
+  /** what commit locked per site: a buyer's full value plus the penalty, a seller's penalty on all it sold */
   locks: bigint[]
   /** credited to each site at finality: lock + delta (never negative) */
   releases: bigint[]
@@ -27,10 +29,13 @@ export type Settlement = {
  * computes it: matches consume each side's delivered energy in committed order, the
  * paid energy is min(traded, seller's remaining export, buyer's remaining import), and
  * each side pays `penaltyBps` of the price on its own shortfall to its counterparty.
- * Commit locks each site's worst case; finalize credits lock + delta.
+ * A withheld reading (null) settles at the withholder's worst case. Commit locks each
+ * site's worst case; finalize credits lock + delta.
  */
 export function computeSettlement({ price, penaltyBps, readings, matches }: ComputeSettlementParameters): Settlement {
-  const net = readings.map((r) => r.exportWh - r.importWh)
+  const absent = readings.map((r) => r === null)
+  // a withholding buyer takes everything it bought; a withholding seller delivered nothing
+  const net = readings.map((r) => (r === null ? -Infinity : r.exportWh - r.importWh))
   const remaining = net.map((x) => Math.abs(x))
   const deltas = readings.map(() => 0n)
   let tradedWh = 0
@@ -43,7 +48,7 @@ export function computeSettlement({ price, penaltyBps, readings, matches }: Comp
     if (net[b]! < 0) remaining[b]! -= bAvail
     const value = (BigInt(paid) * price) / 1000n
     const sPenalty = (BigInt(e - sAvail) * price * penaltyBps) / 10_000_000n
-    const bPenalty = (BigInt(e - bAvail) * price * penaltyBps) / 10_000_000n
+    const bPenalty = (BigInt(absent[b] ? e : e - bAvail) * price * penaltyBps) / 10_000_000n
     const toSeller = value + bPenalty - sPenalty
     deltas[s]! += toSeller
     deltas[b]! -= toSeller
@@ -56,7 +61,7 @@ export function computeSettlement({ price, penaltyBps, readings, matches }: Comp
     soldWh[sellerPos]! += BigInt(energyWh)
     boughtWh[buyerPos]! += BigInt(energyWh)
   }
-  const locks = readings.map((_, k) => (soldWh[k]! * price * penaltyBps) / 10_000_000n + (boughtWh[k]! * price) / 1000n)
+  const locks = readings.map((_, k) => (soldWh[k]! * price * penaltyBps) / 10_000_000n + (boughtWh[k]! * price * (10_000n + penaltyBps)) / 10_000_000n)
   const releases = locks.map((lock, k) => lock + deltas[k]!)
   return { deltas, locks, releases, tradedWh, settledWh }
 }

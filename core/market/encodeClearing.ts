@@ -25,6 +25,17 @@ const fits = (value: bigint, bits: bigint) => typeof value === 'bigint' && value
 /** A number field: an integer (BigInt() throws a RangeError on NaN or 1.5) in range. */
 const fitsNumber = (value: number, bits: bigint) => Number.isSafeInteger(value) && fits(BigInt(value), bits)
 
+/** The meta settle() takes in place of a reading a site withheld (bit 255 alone): the site
+ * settles at its worst case (see EnergyMarket.settle); allowed only after the reading grace. */
+export const ABSENT_READING_META = 1n << 255n
+
+const ZERO_WORD: Hex = `0x${'0'.repeat(64)}`
+
+/** packReading, or the absent marker for a reading nobody has (null). */
+export function packSettleReading(reading: SignedMeterReading | null): { meta: bigint; r: Hex; vs: Hex } {
+  return reading === null ? { meta: ABSENT_READING_META, r: ZERO_WORD, vs: ZERO_WORD } : packReading(reading)
+}
+
 /** The calldata form of a signed reading: meta = interval << 64 | importWh << 32 | exportWh. */
 export function packReading(reading: SignedMeterReading): { meta: bigint; r: Hex; vs: Hex } {
   // Out-of-range fields would spill into their neighbours' bits: a reading the meter never signed.

@@ -398,10 +398,13 @@ describe('escrow', () => {
     expect(await revertName(commit(lm, clearing))).toBe('InsufficientEscrow')
     expect(await balances([5])).toEqual([lm.config.bond])
     // with enough escrow it commits; the buyer then withdraws all it can
-    const value = (BigInt(clearing.matches.reduce((a, m) => a + Number(m & 0xffffffffn), 0)) * clearing.price) / 1000n
-    await lm.client.waitForTransactionReceipt({ hash: await lm.wallet.writeContract({ address: lm.token, abi: settlementTokenAbi, functionName: 'mint', args: [lm.operator.address, value] }) })
-    await lm.client.waitForTransactionReceipt({ hash: await lm.wallet.writeContract({ address: lm.token, abi: settlementTokenAbi, functionName: 'approve', args: [lm.market, value] }) })
-    await lm.client.waitForTransactionReceipt({ hash: await lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'deposit', args: [5, value] }) })
+    const boughtWh = BigInt(clearing.matches.reduce((a, m) => a + Number(m & 0xffffffffn), 0))
+    const value = (boughtWh * clearing.price) / 1000n
+    // a buyer's lock is the full value plus the penalty (what it pays if it withholds its reading)
+    const lock = (boughtWh * clearing.price * (10_000n + lm.config.penaltyBps)) / 10_000_000n
+    await lm.client.waitForTransactionReceipt({ hash: await lm.wallet.writeContract({ address: lm.token, abi: settlementTokenAbi, functionName: 'mint', args: [lm.operator.address, lock] }) })
+    await lm.client.waitForTransactionReceipt({ hash: await lm.wallet.writeContract({ address: lm.token, abi: settlementTokenAbi, functionName: 'approve', args: [lm.market, lock] }) })
+    await lm.client.waitForTransactionReceipt({ hash: await lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'deposit', args: [5, lock] }) })
     const [sellerBefore] = await balances([4])
     const c = await commit(lm, clearing)
     await withdrawAll()
@@ -412,7 +415,7 @@ describe('escrow', () => {
     await finalizeAfterWindow(c, readings)
     const [sellerAfter, buyerAfter] = await balances([4, 5])
     expect(sellerAfter! - sellerBefore!).toBe(value)
-    expect(buyerAfter).toBe(lm.config.bond)
+    expect(buyerAfter).toBe(lm.config.bond + lock - value) // the penalty part of the lock comes back
   })
 })
 
