@@ -1,6 +1,6 @@
-// Proof for issue 17: the backtest's controller run is serve's runtime. The site service's
-// composition (createSiteController, as `gridmesh serve` starts it, over a SQLite store)
-// and the backtest's controller run, on the same simulated site, seed, start and stepped
+// Proof for issue 17: the backtest's controller run is serve's runtime. `gridmesh serve`'s
+// startSite (devices from a site file, SQLite, the shipped load model, the API) and the
+// backtest's controller run, on the same simulated site, seed, start and stepped
 // clock, make the same plans and command the same setpoints, slot by slot.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -9,12 +9,10 @@ import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
 import { afterAll, describe, expect, it } from 'vitest'
 import { runBacktest } from '../../core/control/backtest/runBacktest.ts'
-import { createSiteController } from '../../core/control/createSiteController.ts'
-import { openSiteDevices } from '../../core/simulator/openSiteDevices.ts'
+import { startSite, type RunningSite } from '../../core/api/startSite.ts'
 import { simulatorSiteFile, type SimulatorSite } from '../../core/simulator/simulatorSiteFile.ts'
 import { spawnSimulator } from '../../core/simulator/spawnSimulator.ts'
 import { writeSteppedSiteFile } from '../../core/simulator/writeSteppedSiteFile.ts'
-import { createStore } from '../../core/store/createStore.ts'
 
 const demo = fileURLToPath(new URL('../../hardware-sims/sites/demo.yaml', import.meta.url))
 const fromMs = Date.parse('2013-01-15T00:00:00Z')
@@ -27,33 +25,31 @@ afterAll(() => rmSync(work, { recursive: true, force: true }))
 
 type SlotView = { startMs: number; planCreatedAtMs: number | null; plannedBatteryW: number | null; setpointW: number | null }
 
-/** serve's composition of the runtime on the simulator, stepped like the backtest steps it. */
+/** `gridmesh serve` itself (startSite: devices, SQLite, load model, API) on the simulator, stepped like the backtest steps it. */
 async function runServe(): Promise<{ slots: SlotView[]; plans: number }> {
   const simSite = parse(readFileSync(demo, 'utf8')) as SimulatorSite & Record<string, unknown>
   const file = join(work, 'sim.yaml')
   writeSteppedSiteFile(file, simSite, fromMs)
   const sim = await spawnSimulator(file, seed)
-  const site = simulatorSiteFile({ sim: simSite, ready: sim.ready })
-  const devices = await openSiteDevices(site)
-  const store = createStore({ path: join(work, 'serve.db') })
   let nowMs = fromMs
-  const controller = createSiteController({
-    site,
-    drivers: devices.drivers,
-    store,
-    now: () => nowMs,
-    clock: {
-      now: () => nowMs,
-      step: async (seconds) => {
-        await sim.advance(seconds)
-        nowMs += seconds * 1000
-      },
-    },
-    loadModel: null,
-    // The backtest's: three 30 s cycles.
-    staleAfterMs: 3 * cycleS * 1000,
-  })
+  let site: RunningSite | null = null
   try {
+    site = await startSite({
+      site: simulatorSiteFile({ sim: simSite, ready: sim.ready }),
+      dataDir: join(work, 'serve-data'),
+      port: 0,
+      now: () => nowMs,
+      clock: {
+        now: () => nowMs,
+        step: async (seconds) => {
+          await sim.advance(seconds)
+          nowMs += seconds * 1000
+        },
+      },
+      // The backtest's: three 30 s cycles.
+      staleAfterMs: 3 * cycleS * 1000,
+    })
+    const controller = site.controller
     let setpoints = { sum: 0, n: 0 }
     controller.subscribe((e) => {
       if (e.type !== 'cycle') return
@@ -72,9 +68,7 @@ async function runServe(): Promise<{ slots: SlotView[]; plans: number }> {
     }
     return { slots, plans: controller.runtime.planCount() }
   } finally {
-    await controller.stop()
-    store.close()
-    await devices.close()
+    await site?.stop()
     await sim.stop()
   }
 }
