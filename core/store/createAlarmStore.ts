@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3'
 import { commitDurably } from './commitDurably.ts'
 import { AlarmNotOpenError, StoreInputError } from './errors.ts'
-import { checkFinite, checkText, checkTimeMs, iso, type CsvPage, type CsvRow } from './storeChecks.ts'
+import { checkFinite, checkText, checkTimeMs, iso, type CsvPage, type CsvRow, writeCsvRows } from './storeChecks.ts'
 import type { Alarm, AlarmAction, AlarmEvent, AlarmFilterState, AlarmSeverity } from './storeTypes.ts'
 import { ALARM_STATES, transitionAlarm, type AlarmInput, type AlarmState } from './transitionAlarm.ts'
 
@@ -179,13 +179,12 @@ export function createAlarmStore(db: Database.Database) {
     listAlarms,
     alarmEvents,
     /** Alarms raised in [from, to), with their state and shelve. */
-    async writeCsvPage(params: CsvPage, row: CsvRow): Promise<{ size: number; last: number }> {
-      const page = q.alarmsRaised.all(params)
-      for (const a of page) {
-        await row([a.id, a.key, a.device, a.severity, a.message, a.state, iso(a.raised_at_ms), iso(a.acknowledged_at_ms), a.acknowledged_by, iso(a.cleared_at_ms), iso(a.shelved_until_ms), a.shelved_by, a.shelve_reason])
-      }
-      return { size: page.length, last: page.at(-1)?.id ?? -1 }
-    },
+    writeCsvPage: (params: CsvPage, row: CsvRow) =>
+      writeCsvRows(
+        q.alarmsRaised.all(params),
+        (a) => [a.id, a.key, a.device, a.severity, a.message, a.state, iso(a.raised_at_ms), iso(a.acknowledged_at_ms), a.acknowledged_by, iso(a.cleared_at_ms), iso(a.shelved_until_ms), a.shelved_by, a.shelve_reason],
+        row,
+      ),
   }
 }
 

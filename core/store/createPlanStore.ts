@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3'
 import { StoreInputError } from './errors.ts'
-import { checkTimeMs, findNonFinite, iso, type CsvPage, type CsvRow } from './storeChecks.ts'
+import { checkTimeMs, findNonFinite, iso, type CsvPage, type CsvRow, writeCsvRows } from './storeChecks.ts'
 import type { PlanDocument } from './storeTypes.ts'
 
 /** Plans as the planner made them (a JSON document each), the latest read back at start. */
@@ -35,10 +35,6 @@ export function createPlanStore(db: Database.Database) {
   return {
     savePlan,
     latestPlan,
-    async writeCsvPage(params: CsvPage, row: CsvRow): Promise<{ size: number; last: number }> {
-      const page = q.plans.all(params)
-      for (const p of page) await row([p.id, p.version, iso(p.created_at_ms), p.document])
-      return { size: page.length, last: page.at(-1)?.id ?? -1 }
-    },
+    writeCsvPage: (params: CsvPage, row: CsvRow) => writeCsvRows(q.plans.all(params), (p) => [p.id, p.version, iso(p.created_at_ms), p.document], row),
   }
 }

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3'
 import { StoreInputError } from './errors.ts'
-import { checkBoolean, checkFinite, checkQuery, checkText, checkTimeMs, iso, type CsvPage, type CsvRow } from './storeChecks.ts'
+import { checkBoolean, checkFinite, checkQuery, checkText, checkTimeMs, iso, type CsvPage, type CsvRow, writeCsvRows } from './storeChecks.ts'
 import type { WriteRecord } from './storeTypes.ts'
 
 type WriteRow = {
@@ -54,11 +54,8 @@ export function createWriteLog(db: Database.Database) {
   return {
     recordWrite,
     listWrites,
-    async writeCsvPage(params: CsvPage, row: CsvRow): Promise<{ size: number; last: number }> {
-      const page = q.writes.all(params)
-      for (const w of page) await row([iso(w.time_ms), w.device, w.point, w.requested, w.written, w.read_back, w.verified === 1, w.clamped === 1, w.reason])
-      return { size: page.length, last: page.at(-1)?.id ?? -1 }
-    },
+    writeCsvPage: (params: CsvPage, row: CsvRow) =>
+      writeCsvRows(q.writes.all(params), (w) => [iso(w.time_ms), w.device, w.point, w.requested, w.written, w.read_back, w.verified === 1, w.clamped === 1, w.reason], row),
   }
 }
 

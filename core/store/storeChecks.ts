@@ -52,3 +52,9 @@ export function findNonFinite(value: unknown, path: string): { path: string; val
 export type CsvRow = (fields: (string | number | boolean | null)[]) => Promise<void>
 /** A page of an export: rows in [from, to) with an id after `after`, at most `limit`. */
 export type CsvPage = { from: number; to: number; after: number; limit: number; device: null }
+
+/** Writes one CSV row per record of a page; returns the page's size and last id (the next page starts after it). */
+export async function writeCsvRows<R extends { id: number }>(page: readonly R[], fields: (r: R) => (string | number | boolean | null)[], row: CsvRow): Promise<{ size: number; last: number }> {
+  for (const r of page) await row(fields(r))
+  return { size: page.length, last: page.at(-1)?.id ?? -1 }
+}
