@@ -1,9 +1,12 @@
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startSite } from '../../api/startSite.ts'
 import { ensureHmiBuilt } from '../../api/ensureHmiBuilt.ts'
 import { parseFlags, parseIntegerFlag } from '../../cli/parseFlags.ts'
-import { siteFileSchema, type SiteFile } from '../../devices/site/siteFileSchema.ts'
+import { parseYamlText } from '../../devices/site/parseYamlText.ts'
+import type { SiteFile } from '../../devices/site/siteFileSchema.ts'
+import { simulatorSiteFile, type SimulatorSite } from '../../simulator/simulatorSiteFile.ts'
 import { spawnSimulator, type SimReady } from '../../simulator/spawnSimulator.ts'
 
 const help = `usage: gridmesh demo [--speed N] [--data DIR] [--seed N] [--port N]
@@ -26,18 +29,10 @@ A status line every few seconds; Ctrl-C stops everything.
 
 const demoSite = fileURLToPath(new URL('../../../hardware-sims/sites/demo.yaml', import.meta.url))
 
-/** The controller's view of the demo site: the simulator's devices where they came up, and how the site is run. */
+/** The controller's view of the demo site: the simulator's devices where they came up, and how the site is run (its location and PV array from the simulator's site file). */
 export function demoSiteFile(ready: readonly SimReady[]): SiteFile {
-  return siteFileSchema.parse({
-    name: 'demo',
-    timezone: 'Australia/Melbourne',
-    devices: ready.map((r) => ({ name: r.device, connection: { type: 'tcp', host: r.host ?? '127.0.0.1', port: r.port }, unitId: r.unitId, driver: 'sunspec', sunspecBase: r.sunspecBase, timeoutMs: 1000 })),
-    control: {
-      location: { latitudeDeg: -37.81, longitudeDeg: 144.96 },
-      pv: { tiltDeg: 25, azimuthDeg: 0, peakPowerKw: 8.8 },
-      battery: { socMinPct: 10, socMaxPct: 95, targetEndSocPct: 30 },
-    },
-  })
+  const sim = parseYamlText(readFileSync(demoSite, 'utf8')) as SimulatorSite
+  return simulatorSiteFile({ sim, ready, timeoutMs: 1000, control: { battery: { socMinPct: 10, socMaxPct: 95, targetEndSocPct: 30 } } })
 }
 
 export async function run(argv: string[]): Promise<number> {
