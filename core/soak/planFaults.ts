@@ -54,7 +54,7 @@ const durationS: Record<FaultKind, [number, number]> = {
   frozen: [900, 7200],
   nan: [300, 3600],
   trip: [300, 3600],
-  slow: [120, 900],
+  slow: [120, 600],
   forecast: [900, 7200],
   plan: [900, 7200],
   kill: [0, 300],

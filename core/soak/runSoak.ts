@@ -26,6 +26,7 @@ const serviceStartTimeoutMs = 180_000
 // Simulated time before a refused start is tried again (systemd's RestartSec, say).
 const restartDelayMs = 120_000
 const probeWaitMs = 1600
+const tickTimeoutMs = 120_000
 const round = (v: number) => Math.round(v * 100) / 100
 
 export type SoakOptions = {
@@ -157,6 +158,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakFigures> {
     let unverified: typeof ledger | null = null
     let restartAtMs = startMs
     let lastFresh = new Map<string, boolean>()
+    // A device the Modbus client skipped (it probes it in the background) says so in its error.
+    let lastErrors = new Map<string, string | null>()
 
     const pushSimFaults = async (device: string) => {
       const patch: Required<SimFaultPatch> = { noResponse: false, exceptionCode: 0, refuseConnections: false, garbageFrames: 0, frozen: false, sentinelPoints: [], tripped: false, delayMs: 0 }
@@ -230,6 +233,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakFigures> {
       // Fresh: read in this very cycle (not merely inside the stale window).
       const fresh = new Map(reply.devices.map((d) => [d.name, !d.stale && d.error === null]))
       lastFresh = fresh
+      lastErrors = new Map(reply.devices.map((d) => [d.name, d.error]))
       const batteryWritten = reply.writes.some((w) => w.device === battery.name && w.ok)
       for (const r of records) {
         if (!r.injected || r.skipped) continue
@@ -304,7 +308,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakFigures> {
         // The service's Modbus client probes a silent device on a real-time timer (1 s); a soak
         // cycle takes milliseconds, so while a device whose fault just cleared is not fresh yet,
         // real time passes at the cycle's time before it runs, as it would in a real one.
-        const waitMs = records.some((r) => r.clearedAtMs !== null && r.fault.sim && r.recoveredAtMs === null && t - r.clearedAtMs < 3 * cycleMs && lastFresh.get(r.fault.target) === false) ? probeWaitMs : 0
+        const waitMs = records.some((r) => r.clearedAtMs !== null && r.fault.sim && r.recoveredAtMs === null && t - r.clearedAtMs < 3 * cycleMs && /skipped/.test(lastErrors.get(r.fault.target) ?? '')) ? probeWaitMs : 0
         const ticked = s.request({ op: 'tick', nowMs: t, failForecast: failing.forecast, failPlan: failing.plan, waitMs, killAfterStoreCalls: killInCycle })
         let reply: ServiceReply | null = null
         if (killInCycle !== null) {
@@ -314,12 +318,21 @@ export async function runSoak(options: SoakOptions): Promise<SoakFigures> {
           if (!exit.killedBySoak) crashed(exit.signal ?? `code ${exit.code}`, s)
           if (reply?.type !== 'frozen') throw new SoakError(`a kill inside a cycle: the service answered '${reply?.type ?? 'nothing'}' instead of stopping at store call ${killInCycle}`, { details: s.stderrTail() })
         } else {
+          let hung: NodeJS.Timeout | undefined
           try {
-            reply = await ticked
+            // A cycle that never answers is a hung service: killed, and counted as a crash.
+            reply = await Promise.race([ticked, new Promise<never>((_, reject) => (hung = setTimeout(() => reject(new SoakError('hung')), tickTimeoutMs)))])
           } catch (error) {
+            if ((error as Error).message === 'hung') {
+              await s.kill()
+              figures.crashes++
+              note(figures.crashReasons, `the service did not answer a cycle at ${new Date(t).toISOString()} within ${tickTimeoutMs / 1000} s: ${s.stderrTail().trim().split('\n').slice(-3).join(' | ')}`)
+            }
             // A reply that is not one (the process lives on) is the cycle's error; a dead process is handled below.
             await new Promise((resolve) => setTimeout(resolve, 100))
             reply = s.hasExited() ? null : { type: 'error', op: 'tick', message: (error as Error).message }
+          } finally {
+            clearTimeout(hung)
           }
         }
         if (process.env.SOAK_DEBUG === '2' && reply?.type === 'tick') progress(`tick ${new Date(t).toISOString()}: ${reply.devices.map((d) => `${d.name}${d.stale ? ' STALE' : ''}${d.error ? ` (${d.error})` : ''}`).join(', ')}; writes ${reply.writes.map((w) => `${w.device}:${w.ok ? w.written : 'failed'}`).join(' ')}; active ${activeFaults(t).join(' ')}`)
