@@ -58,6 +58,8 @@ export function createSiteManager({ userDataDir, chooseSiteFile, open, now = Dat
     renameSync(tmp, recentFile)
   }
   const openRemembered = async (site: RecentSite) => {
+    // A list that cannot be updated stops the open before anything starts.
+    readRecent()
     const choice: CoreSiteChoice = site.kind === 'demo' ? { kind: 'demo', dataDir: site.dataDir } : { kind: 'file', file: site.file!, dataDir: site.dataDir }
     await open(choice, site.name)
     remember({ ...site, lastOpenedMs: now() })

@@ -62,6 +62,7 @@ export function startCoreProcess({ fork, entry, site, startTimeoutMs = 120_000, 
   let onExit: (code: number | null) => void = () => {}
   const exited = new Promise<number | null>((resolve) => (onExit = resolve))
   let lastStatus: CoreStatus = { state: 'connecting', reason: null }
+  let stopping: Promise<void> | null = null
 
   return new Promise<CoreProcess>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -138,7 +139,6 @@ export function startCoreProcess({ fork, entry, site, startTimeoutMs = 120_000, 
   function pids(): number[] {
     return [...(child.pid ? [child.pid] : []), ...childPids]
   }
-  let stopping: Promise<void> | null = null
   function stop(): Promise<void> {
     stopping ??= (async () => {
       if (exitCode === undefined) {

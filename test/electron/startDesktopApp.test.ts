@@ -1,0 +1,77 @@
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it, vi } from 'vitest'
+import type { IpcAnswer } from '../../electron/registerIpcHandlers.ts'
+import { fakeElectron, FakeBrowserWindow } from '../support/fakeElectron.ts'
+
+vi.mock('electron', async () => (await import('../support/fakeElectron.ts')).fakeElectron)
+
+const { startDesktopApp } = await import('../../electron/startDesktopApp.ts')
+
+const repo = fileURLToPath(new URL('../../', import.meta.url))
+
+/** Every running process (pid -> parent pid), from the process table; a zombie (exited, waiting for this container's init to reap it) is not running. */
+function processTable(): Map<number, number> {
+  const out = execFileSync('ps', ['-eo', 'pid=,ppid=,stat='], { encoding: 'utf8' })
+  const rows = out.trim().split('\n').map((l) => l.trim().split(/\s+/))
+  return new Map(rows.filter((r) => !r[2]!.startsWith('Z')).map((r) => [Number(r[0]), Number(r[1])] as [number, number]))
+}
+function descendants(root: number, table = processTable()): number[] {
+  const found: number[] = []
+  const walk = (pid: number) => {
+    for (const [child, parent] of table) if (parent === pid && !found.includes(child)) (found.push(child), walk(child))
+  }
+  walk(root)
+  return found
+}
+
+describe('startDesktopApp (electron faked)', () => {
+  it('opens the demo with core in its own process, answers the contract over IPC, and a quit leaves no process behind', async () => {
+    fakeElectron.app.userData = mkdtempSync(join(tmpdir(), 'gridmesh-desktop-'))
+    const lines: string[] = []
+    const desktop = startDesktopApp({ rootDir: repo, coreEntry: join(repo, 'electron', 'coreProcess.ts'), preload: join(repo, 'electron', 'preload.cjs'), argv: ['electron', '.', '--demo'], log: (l) => lines.push(l) })!
+    expect(fakeElectron.protocol.privileged).toEqual([{ scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true } }])
+    fakeElectron.ready()
+    await vi.waitFor(() => expect(desktop.core()).not.toBeNull(), { timeout: 150_000, interval: 200 })
+    const win = FakeBrowserWindow.all[0]!
+    expect(win.webContents.mainFrame.url).toBe('app://gridmesh/index.html')
+    expect(fakeElectron.Menu.applied).not.toBeNull()
+    expect(fakeElectron.protocol.handlers.has('app')).toBe(true)
+
+    // The window's queries reach the site service in the core process, through the same API.
+    const state = (await fakeElectron.invoke('gridmesh:query', { path: 'state' }, win.webContents)) as IpcAnswer
+    expect(state).toMatchObject({ ok: true, value: { site: { name: 'demo' } } })
+    const refused = (await fakeElectron.invoke('gridmesh:command', { type: 'setMode', mode: 'manual', setpointW: 1000 }, win.webContents)) as IpcAnswer
+    expect(refused).toMatchObject({ ok: false, error: { status: 400, field: 'expiresInMs' } })
+    const mode = (await fakeElectron.invoke('gridmesh:command', { type: 'setMode', mode: 'self-consumption' }, win.webContents)) as IpcAnswer
+    expect(mode).toMatchObject({ ok: true, value: { type: 'setMode', mode: { mode: 'self-consumption' } } })
+    const audit = (await fakeElectron.invoke('gridmesh:query', { path: 'audit' }, win.webContents)) as IpcAnswer
+    expect(audit).toMatchObject({ ok: true, value: { entries: [{ command: 'setMode', who: 'local', outcome: 'ok' }] } })
+
+    // The core process and what it started (the simulator) are real processes.
+    const core = desktop.core()!
+    const corePid = fakeElectron.utilityProcess.started[0]!.pid!
+    expect(core.pids()[0]).toBe(corePid)
+    expect(core.pids().length).toBeGreaterThanOrEqual(2)
+    const started = [corePid, ...descendants(corePid)]
+    for (const pid of core.pids()) expect(started).toContain(pid)
+
+    // A second start: refused there, and the first window comes forward and says so.
+    fakeElectron.app.emit('second-instance')
+    expect(win.focused).toBe(1)
+    expect(fakeElectron.dialog.messages.at(-1)?.message).toMatch(/already open: this is its window/)
+
+    fakeElectron.app.quit()
+    expect(fakeElectron.app.exited).toBe(false)
+    await desktop.quitting()
+    expect(fakeElectron.app.exited).toBe(true)
+    const table = processTable()
+    const left = started.filter((pid) => table.has(pid))
+    expect(left.length ? execFileSync('ps', ['-o', 'pid,ppid,stat,args', '-p', left.join(',')], { encoding: 'utf8' }) : '').toBe('')
+    // The site's data folder holds the store: nothing was lost on the way out.
+    expect(existsSync(join(fakeElectron.app.userData, 'sites', 'demo', 'gridmesh.db'))).toBe(true)
+  }, 240_000)
+})
