@@ -191,6 +191,23 @@ describe('HMI against gridmesh demo', { timeout: 180_000 }, () => {
     }
   })
 
+  it('scans the simulator, makes a site file and runs read-only commissioning with a downloadable report', async () => {
+    await openView(page, demo.url, 'devices', 'Devices')
+    await page.getByRole('button', { name: 'Scan' }).click()
+    const yaml = page.locator('#site-yaml')
+    await yaml.waitFor({ timeout: 90_000 })
+    expect(await yaml.inputValue()).toMatch(/devices:/)
+    await page.getByLabel('read only (no test writes)').check()
+    await page.getByRole('button', { name: 'Run commissioning' }).click()
+    await page.getByRole('heading', { level: 3, name: /Commissioning .*: (done|failed)/ }).waitFor({ timeout: 120_000 })
+    await screenshot(page, 'commissioning')
+    expect(await page.getByRole('heading', { level: 3, name: /Commissioning/ }).innerText()).toMatch(/done/)
+    const download = page.waitForEvent('download', { timeout: 30_000 })
+    await page.getByRole('button', { name: 'Download report (JSON)' }).click()
+    const report = JSON.parse(readFileSync(await (await download).path(), 'utf8')) as unknown
+    expect(report).toBeTypeOf('object')
+  })
+
   it('has no serious accessibility violations (axe-core) on any view, and screenshots each', async () => {
     const views: [string, string][] = [['overview', 'Overview'], ['alarms', 'Alarms'], ['trends', 'Trends'], ['forecast', 'Forecast'], ['plan', 'Plan'], ['market', 'Market'], ['devices', 'Devices'], ['devices/bat1', 'bat1'], ['simulator', 'Simulator'], ['settings', 'Settings'], ['audit', 'Audit log']]
     const found: Record<string, unknown> = {}
