@@ -22,7 +22,11 @@ function processTable(): Map<number, number> {
 function descendants(root: number, table = processTable()): number[] {
   const found: number[] = []
   const walk = (pid: number) => {
-    for (const [child, parent] of table) if (parent === pid && !found.includes(child)) (found.push(child), walk(child))
+    for (const [child, parent] of table) {
+      if (parent !== pid || found.includes(child)) continue
+      found.push(child)
+      walk(child)
+    }
   }
   walk(root)
   return found
