@@ -263,6 +263,22 @@ export const energyMarketAbi = [
         "internalType": "uint32",
         "name": "siteId",
         "type": "uint32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "activeUntil",
+        "type": "uint256"
+      }
+    ],
+    "name": "LeaveNotDue",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "siteId",
+        "type": "uint32"
       }
     ],
     "name": "MalformedSignature",
@@ -736,6 +752,22 @@ export const energyMarketAbi = [
     "type": "error"
   },
   {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "siteId",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "dueAt",
+        "type": "uint256"
+      }
+    ],
+    "name": "WithdrawalNotDue",
+    "type": "error"
+  },
+  {
     "inputs": [],
     "name": "ZeroAddress",
     "type": "error"
@@ -950,6 +982,25 @@ export const energyMarketAbi = [
         "type": "uint32"
       },
       {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "activeUntil",
+        "type": "uint256"
+      }
+    ],
+    "name": "SiteLeaving",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint32",
+        "name": "siteId",
+        "type": "uint32"
+      },
+      {
         "indexed": true,
         "internalType": "address",
         "name": "owner",
@@ -1000,6 +1051,31 @@ export const energyMarketAbi = [
       }
     ],
     "name": "Stepped",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint32",
+        "name": "siteId",
+        "type": "uint32"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "dueAt",
+        "type": "uint256"
+      }
+    ],
+    "name": "WithdrawalRequested",
     "type": "event"
   },
   {
@@ -1210,6 +1286,19 @@ export const energyMarketAbi = [
       }
     ],
     "name": "commitClearing",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "siteId",
+        "type": "uint32"
+      }
+    ],
+    "name": "completeLeave",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
@@ -1644,6 +1733,24 @@ export const energyMarketAbi = [
         "type": "uint32"
       }
     ],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "siteId",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      }
+    ],
+    "name": "requestWithdrawal",
+    "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
   },

@@ -77,6 +77,7 @@ contract EnergyMarket is EIP712 {
     struct SiteKey {
         address meterKey; // signs meter readings
         uint40 unlockAt; // after deactivation: when the bond may leave escrow
+        uint40 leaveAt; // an owner's leave: when completeLeave may deactivate the site (0: none)
     }
 
     /// The signed Order's fields in one calldata word (fewer zero bytes than six):
@@ -143,6 +144,8 @@ contract EnergyMarket is EIP712 {
     error WithdrawExceedsAvailable(uint32 siteId, uint256 amount, uint256 available);
     error ReadingMissing(uint32 siteId, uint256 allowedAt);
     error ReadingWasPosted(uint32 siteId);
+    error WithdrawalNotDue(uint32 siteId, uint256 dueAt);
+    error LeaveNotDue(uint32 siteId, uint256 activeUntil);
 
     // ---- events ------------------------------------------------------------------------
     event SiteRegistered(uint32 indexed siteId, address indexed owner, address meterKey, uint32 importCapWh, uint32 exportCapWh);
@@ -162,6 +165,11 @@ contract EnergyMarket is EIP712 {
     /// for i < 6 (intervals are below 2^32); finals beyond the sixth log IntervalFinalized.
     event Stepped(uint64 indexed committedInterval, bytes32 clearingHash, uint256 settledAndFinalized);
     event IntervalVoided(uint64 indexed interval);
+    /// An owner asked to withdraw `amount`; withdraw() pays it from `dueAt` (what is free then).
+    event WithdrawalRequested(uint32 indexed siteId, uint256 amount, uint256 dueAt);
+    /// An owner asked to leave; the site stays active (its signed orders can be committed)
+    /// until `activeUntil`, when anyone may completeLeave.
+    event SiteLeaving(uint32 indexed siteId, uint256 activeUntil);
     /// A site put its own signed reading on record (postReading): settle may no longer
     /// treat it as withheld. The reading is here for whoever settles.
     event ReadingPosted(uint64 indexed interval, uint32 indexed siteId, uint256 meta, bytes32 r, bytes32 vs);
@@ -193,6 +201,8 @@ contract EnergyMarket is EIP712 {
     address private _registry;
     mapping(uint256 => Site) private _sites;
     mapping(uint256 => SiteKey) private _keys;
+    /// [siteId] = requested amount << 64 | dueAt (requestWithdrawal)
+    mapping(uint256 => uint256) private _withdrawals;
     uint256[(MAX_SITES + LANES - 1) / LANES] private _lanes;
     /// [interval % ringSize] (ringSize <= MAX_RING; no slot hashing) = hash[255:64] | interval[63:32] | settledAt - endsAt[31:8] | status[7:0]
     uint256[MAX_RING] private _ring;
@@ -263,7 +273,7 @@ contract EnergyMarket is EIP712 {
         if (importCapWh > CAP_MASK || exportCapWh > CAP_MASK) revert BadParameter("capWh");
         siteCount = siteId + 1;
         _sites[siteId] = Site(owner, importCapWh, exportCapWh, true);
-        _keys[siteId] = SiteKey(meterKey, 0);
+        _keys[siteId] = SiteKey(meterKey, 0, 0);
         _writeHot(siteId, siteId);
         emit SiteRegistered(siteId, owner, meterKey, importCapWh, exportCapWh);
     }
@@ -277,15 +287,38 @@ contract EnergyMarket is EIP712 {
         emit MeterKeyRotated(siteId, meterKey);
     }
 
-    /// @notice The owner may leave (the bond unlocks once every interval it could be in is
-    /// final); only the operator re-admits a site.
+    /// @notice The owner may leave: the site stays active for the commit delay (orders it
+    /// signed before can still be committed, so a leave cannot make the operator's commit
+    /// revert), then anyone completes the leave (completeLeave) and the bond unlocks once every
+    /// interval it could be in is final. The operator deactivates at once (its own commits
+    /// are the ones that would revert) and alone re-admits a site.
     function setActive(uint32 siteId, bool active) external {
         Site storage s = _site(siteId);
         if (active) {
             if (msg.sender != operator) revert NotOperator(msg.sender);
-        } else if (msg.sender != s.owner && msg.sender != operator) {
+            _keys[siteId].leaveAt = 0;
+        } else if (msg.sender == s.owner && msg.sender != operator) {
+            uint256 activeUntil = block.timestamp + _commitDelay();
+            _keys[siteId].leaveAt = uint40(activeUntil);
+            emit SiteLeaving(siteId, activeUntil);
+            return;
+        } else if (msg.sender != operator) {
             revert NotSiteOwner(siteId, msg.sender);
         }
+        _setActive(siteId, active);
+    }
+
+    /// @notice Completes an owner's leave once its delay has passed; anyone may call it.
+    function completeLeave(uint32 siteId) external {
+        _site(siteId);
+        uint256 leaveAt = _keys[siteId].leaveAt;
+        if (leaveAt == 0 || block.timestamp < leaveAt) revert LeaveNotDue(siteId, leaveAt);
+        _keys[siteId].leaveAt = 0;
+        _setActive(siteId, false);
+    }
+
+    function _setActive(uint32 siteId, bool active) private {
+        Site storage s = _sites[siteId];
         s.active = active;
         if (!active) _keys[siteId].unlockAt = uint40(block.timestamp + _exitDelay());
         _writeHot(siteId, siteCount);
@@ -307,14 +340,33 @@ contract EnergyMarket is EIP712 {
         emit Deposited(siteId, msg.sender, amount);
     }
 
-    /// @notice Pull withdrawal to the site owner from the free balance; an active site keeps
-    /// its bond. Amounts locked by committed intervals and releases of intervals that are
-    /// not final yet are not part of the free balance.
+    /// @notice The first half of a withdrawal: it can be paid (withdraw) only after the commit
+    /// delay, so escrow behind an order the site has signed cannot vanish before the
+    /// operator commits it. Replaces an earlier request.
+    function requestWithdrawal(uint32 siteId, uint256 amount) external {
+        _onlyOwner(siteId);
+        if (amount == 0) revert ZeroAmount();
+        if (amount > LANE_MASK) revert BadParameter("amount");
+        uint256 dueAt = block.timestamp + _commitDelay();
+        _withdrawals[siteId] = (amount << 64) | dueAt;
+        emit WithdrawalRequested(siteId, amount, dueAt);
+    }
+
+    /// @notice Pull withdrawal to the site owner, at most what it requested at least the
+    /// commit delay ago, from the free balance; an active site keeps its bond. Amounts locked
+    /// by committed intervals and releases of intervals that are not final yet are not part
+    /// of the free balance.
     function withdraw(uint32 siteId, uint256 amount) external {
         Site storage s = _onlyOwner(siteId);
         if (amount == 0) revert ZeroAmount();
+        uint256 request = _withdrawals[siteId];
+        uint256 dueAt = uint64(request);
+        if (request == 0 || block.timestamp < dueAt) revert WithdrawalNotDue(siteId, dueAt);
         uint256 available = withdrawable(siteId);
+        if (request >> 64 < available) available = request >> 64;
         if (amount > available) revert WithdrawExceedsAvailable(siteId, amount, available);
+        uint256 rest = (request >> 64) - amount;
+        _withdrawals[siteId] = rest == 0 ? 0 : (rest << 64) | dueAt;
         _setBalance(siteId, balanceOf(siteId) - amount);
         emit Withdrawn(siteId, s.owner, amount);
         token.safeTransfer(s.owner, amount * unit);
@@ -435,7 +487,8 @@ contract EnergyMarket is EIP712 {
                 p := add(releases.offset, shl(5, releases.length))
             }
             uint64 finalized = uint64(fh >> 8);
-            _finalize(finalized, ih, releases);
+            // finalize is permissionless: if someone did it first, the step skips it
+            if (!_done(finalized, STATUS_FINAL)) _finalize(finalized, ih, releases);
             if (i < 6) logged |= uint256(uint32(finalized)) << (40 + 32 * i);
             else emit IntervalFinalized(finalized);
         }
@@ -454,7 +507,10 @@ contract EnergyMarket is EIP712 {
             }
             // a step without settled sites settles nothing (the interval that just ended waits
             // for a withheld reading's grace, or was settled by someone else)
-            if (sites.length != 0) _settle(uint32(head >> 184), uint64(head >> 120), sites, matches, readings);
+            // settle is permissionless: if someone settled it first, the step skips it
+            if (sites.length != 0 && !_done(uint32(head >> 184), STATUS_SETTLED)) {
+                _settle(uint32(head >> 184), uint64(head >> 120), sites, matches, readings);
+            }
         }
         {
             SignedOrder[] calldata orders;
@@ -1130,6 +1186,14 @@ contract EnergyMarket is EIP712 {
         _registry = blob;
     }
 
+    /// Whether `interval` is at or past `status` (settled: settled, final or void; final:
+    /// final or void): work a step skips because someone else did it first.
+    function _done(uint64 interval, uint256 status) private view returns (bool) {
+        uint256 rec = _ring[interval % ringSize];
+        uint256 st = uint8(rec);
+        return uint32(rec >> 32) == interval && st != STATUS_FREE && (st == STATUS_VOID || st >= status);
+    }
+
     function _settledAt(uint64 interval, uint256 rec) private view returns (uint256) {
         return intervalStart(interval) + intervalSec + ((rec >> 8) & 0xffffff);
     }
@@ -1261,6 +1325,12 @@ contract EnergyMarket is EIP712 {
         uint256 shift = (siteId % LANES) * LANE_BITS;
         uint256 slot = siteId / LANES;
         _lanes[slot] = (_lanes[slot] & ~(LANE_MASK << shift)) | (bal << shift);
+    }
+
+    /// An order signed now can be committed up to the start of its interval, at most two
+    /// intervals ahead of the running one: withdrawals and an owner's leave wait this long.
+    function _commitDelay() private view returns (uint256) {
+        return 3 * intervalSec;
     }
 
     function _exitDelay() private view returns (uint256) {

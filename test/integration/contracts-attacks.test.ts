@@ -7,6 +7,7 @@ import { buildFinalization } from '../../core/chain/buildFinalization.ts'
 import { finalizeInterval } from '../../core/chain/finalizeInterval.ts'
 import { settleInterval } from '../../core/chain/settleInterval.ts'
 import { startAnvil, type Anvil } from '../../core/chain/startAnvil.ts'
+import { stepMarket } from '../../core/chain/stepMarket.ts'
 import { computeSettlement } from '../../core/market/computeSettlement.ts'
 import { packReading } from '../../core/market/encodeClearing.ts'
 import type { SignedMeterReading } from '../../core/market/signMarketData.ts'
@@ -118,5 +119,95 @@ describe('1. withholding a reading does not veto settlement', () => {
     const omit = settleInterval(lm.wallet, lm.market, { clearing: c.clearing, siteRefs: c.siteRefs, readings: [null, buyerReading!] })
     expect(await revertName(omit)).toBe('ReadingWasPosted')
     await mined(settleInterval(lm.wallet, lm.market, { clearing: c.clearing, siteRefs: c.siteRefs, readings: [sellerReading!, null] }))
+  }, 60_000)
+})
+
+describe('4. a signed order cannot be made to revert the commit', () => {
+  // fresh pair of sites per test: 2 sells to 3, 4 sells to 5
+  const specsFor = (seller: number, buyer: number): OrderSpec[] => [
+    { site: seller, side: SIDE_ASK, energyWh: 1000, limitPrice: p(0.1) },
+    { site: buyer, side: SIDE_BID, energyWh: 1000, limitPrice: p(0.2) },
+  ]
+  const withdrawable = (siteId: number) => lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'withdrawable', args: [siteId] })
+
+  it('a buyer that withdraws its escrow after signing: the withdrawal waits, the commit goes through', async () => {
+    const next = await lm.nextInterval()
+    await lm.warpTo(lm.intervalStart(next))
+    const interval = next + 1n
+    const clearing = clear(interval, await signOrders(lm, interval, specsFor(2, 3)))
+    // the buyer empties its free balance between signing and the operator's commit
+    const buyer = lm.walletFor(lm.sites[3]!.owner)
+    const all = await withdrawable(3)
+    const grab = buyer.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'withdraw', args: [3, all] })
+    expect(await revertName(grab)).toBe('WithdrawalNotDue')
+    const request = await mined(buyer.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'requestWithdrawal', args: [3, all] }))
+    const [requested] = parseEventLogs({ abi: energyMarketAbi, logs: request.logs, eventName: 'WithdrawalRequested' })
+    const { timestamp } = await lm.client.getBlock({ blockNumber: request.blockNumber })
+    expect(requested?.args.dueAt).toBe(timestamp + 3n * lm.config.intervalSec)
+    expect(await revertName(buyer.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'withdraw', args: [3, all] }))).toBe('WithdrawalNotDue')
+    const c = await commit(lm, clearing) // reverted with InsufficientEscrow before the fix
+    expect(c.siteRefs).toHaveLength(2)
+    // once due, it pays out what the lock left free
+    await lm.warpTo(requested!.args.dueAt)
+    const left = await withdrawable(3)
+    expect(left).toBeLessThan(all)
+    expect(await revertName(buyer.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'withdraw', args: [3, all] }))).toBe('WithdrawExceedsAvailable')
+    await mined(buyer.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'withdraw', args: [3, left] }))
+  }, 60_000)
+
+  it('a site that deactivates itself after signing stays in the market until its orders have run', async () => {
+    const next = await lm.nextInterval()
+    await lm.warpTo(lm.intervalStart(next))
+    const interval = next + 1n
+    const clearing = clear(interval, await signOrders(lm, interval, specsFor(4, 5)))
+    const seller = lm.walletFor(lm.sites[4]!.owner)
+    const leave = await mined(seller.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'setActive', args: [4, false] }))
+    const [leaving] = parseEventLogs({ abi: energyMarketAbi, logs: leave.logs, eventName: 'SiteLeaving' })
+    await commit(lm, clearing) // reverted with SiteInactive before the fix
+    // after the delay the leave completes (anyone may complete it) and the site trades no more
+    expect(await revertName(lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'completeLeave', args: [4] }))).toBe('LeaveNotDue')
+    await lm.warpTo(leaving!.args.activeUntil)
+    await mined(lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'completeLeave', args: [4] }))
+    const later = (await lm.nextInterval()) + 1n
+    await lm.warpTo(lm.intervalStart(later - 1n))
+    expect(await revertName(commit(lm, clear(later, await signOrders(lm, later, specsFor(4, 5)))))).toBe('SiteInactive')
+  }, 60_000)
+})
+
+describe('5. front-running the permissionless parts of a step', () => {
+  it('someone else finalizing or settling first does not make the operator\'s step revert: the step skips that work', async () => {
+    const specs: OrderSpec[] = [
+      { site: 6, side: SIDE_ASK, energyWh: 1000, limitPrice: p(0.1) },
+      { site: 7, side: SIDE_BID, energyWh: 1000, limitPrice: p(0.2) },
+    ]
+    // m: settled and past its dispute window, ready to be finalized
+    const m = await commitNext(specs)
+    await lm.warpTo(lm.intervalStart(m.clearing.interval + 1n))
+    const mReadings = await signReadings(lm, m.clearing, exactDelivery(m.clearing))
+    await mined(settleInterval(lm.wallet, lm.market, { clearing: m.clearing, siteRefs: m.siteRefs, readings: mReadings }))
+    const fm = buildFinalization({ clearing: m.clearing, siteRefs: m.siteRefs, readings: mReadings, penaltyBps: lm.config.penaltyBps })
+    await lm.warpTo((await lm.client.getBlock()).timestamp + lm.config.disputeWindowSec)
+    // n: committed and just ended; n + 2 is what the step commits
+    const n = await commitNext(specs)
+    const n2 = n.clearing.interval + 2n
+    await lm.warpTo(lm.intervalStart(n.clearing.interval + 1n))
+    const nReadings = await signReadings(lm, n.clearing, exactDelivery(n.clearing))
+    const next = clear(n2, await signOrders(lm, n2, specs))
+    // a stranger sees the step coming and does its permissionless parts first
+    const stranger = lm.walletFor(lm.sites[5]!.owner)
+    await mined(finalizeInterval(stranger, lm.market, fm))
+    await mined(settleInterval(stranger, lm.market, { clearing: n.clearing, siteRefs: n.siteRefs, readings: nReadings }))
+    const before = await balances([6, 7])
+    const receipt = await mined(
+      stepMarket(lm.wallet, lm.market, { finals: [fm], settle: { clearing: n.clearing, siteRefs: n.siteRefs, readings: nReadings }, commit: next }),
+    )
+    const [stepped] = parseEventLogs({ abi: energyMarketAbi, logs: receipt.logs, eventName: 'Stepped' })
+    expect(stepped?.args.committedInterval).toBe(n2)
+    // m was credited once (by the stranger), not again by the step; n + 2 locked its orders
+    const after = await balances([6, 7])
+    const locks = computeSettlement({ price: next.price, penaltyBps: lm.config.penaltyBps, readings: [null, null], matches: unpackMatches(next.matches) }).locks
+    expect(after).toEqual([before[0]! - locks[0]!, before[1]! - locks[1]!])
+    expect((await record(m.clearing.interval))[0]).toBe(4)
+    expect((await record(n.clearing.interval))[0]).toBe(2)
   }, 60_000)
 })

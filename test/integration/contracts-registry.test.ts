@@ -82,8 +82,9 @@ describe('registry blob', () => {
     const rotated = await commitBetween(1, 2)
     expect(rotated.siteRefs[0]).toBe(packSiteRef(1, newMeter.address))
 
-    // site 1 leaves: refused by name; the operator re-admits it: accepted again
-    await mined(await site1.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'setActive', args: [1, false] }))
+    // the operator deactivates site 1 (at once; an owner's leave waits the commit delay):
+    // refused by name; the operator re-admits it: accepted again
+    await mined(await lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'setActive', args: [1, false] }))
     expect(await revertName(commitBetween(1, 2))).toBe('SiteInactive')
     // the other sites' words were copied into the new blob unchanged
     await commitBetween(0, 3)

@@ -68,7 +68,18 @@ async function commitNext(specs: readonly OrderSpec[] = baseSpecs): Promise<Comm
 }
 
 async function endInterval(interval: bigint): Promise<void> {
-  await lm.warpTo(lm.intervalStart(interval + 1n))
+  const { timestamp } = await lm.client.getBlock()
+  if (timestamp < lm.intervalStart(interval + 1n)) await lm.warpTo(lm.intervalStart(interval + 1n))
+}
+
+/** A withdrawal is paid only after the commit delay: asks for `amount` and waits until it is due. */
+async function requestAndWait(siteId: number, amount: bigint): Promise<void> {
+  const wallet = lm.walletFor(lm.sites[siteId]!.owner)
+  const receipt = await lm.client.waitForTransactionReceipt({
+    hash: await wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'requestWithdrawal', args: [siteId, amount] }),
+  })
+  const [event] = parseEventLogs({ abi: energyMarketAbi, logs: receipt.logs, eventName: 'WithdrawalRequested' })
+  await lm.warpTo(event!.args.dueAt)
 }
 
 async function settleExact(c: Committed) {
@@ -185,6 +196,7 @@ describe('happy path', () => {
     const available = await lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'withdrawable', args: [site.siteId] })
     expect(available).toBe(bal! - lm.config.bond)
     const wallet = lm.walletFor(site.owner)
+    await requestAndWait(site.siteId, available + 1n)
     const tooMuch = wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'withdraw', args: [site.siteId, available + 1n] })
     expect(await revertName(tooMuch)).toBe('WithdrawExceedsAvailable')
     const hash = await wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'withdraw', args: [site.siteId, available] })
@@ -389,7 +401,10 @@ describe('escrow', () => {
     const wallet = lm.walletFor(buyer.owner)
     const withdrawAll = async () => {
       const available = await lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'withdrawable', args: [5] })
-      if (available > 0n) await lm.client.waitForTransactionReceipt({ hash: await wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'withdraw', args: [5, available] }) })
+      if (available === 0n) return
+      await requestAndWait(5, available)
+      const due = await lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'withdrawable', args: [5] })
+      if (due > 0n) await lm.client.waitForTransactionReceipt({ hash: await wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'withdraw', args: [5, due] }) })
     }
     // the buyer keeps only its bond: the commit is refused, nothing is locked
     await withdrawAll()
@@ -435,7 +450,13 @@ describe('registry limits and exit', () => {
     const read = (functionName: 'withdrawable' | 'balanceOf') =>
       lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName, args: [site.siteId] })
     const leave = await owner.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'setActive', args: [site.siteId, false] })
-    const { blockNumber } = await lm.client.waitForTransactionReceipt({ hash: leave })
+    const leaving = await lm.client.waitForTransactionReceipt({ hash: leave })
+    // the owner's leave takes effect after the commit delay (orders it signed can still be committed)
+    const [event] = parseEventLogs({ abi: energyMarketAbi, logs: leaving.logs, eventName: 'SiteLeaving' })
+    await lm.warpTo(event!.args.activeUntil)
+    const { blockNumber } = await lm.client.waitForTransactionReceipt({
+      hash: await lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'completeLeave', args: [site.siteId] }),
+    })
     expect(await read('withdrawable')).toBe((await read('balanceOf')) - lm.config.bond)
     const rejoin = owner.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'setActive', args: [site.siteId, true] })
     expect(await revertName(rejoin)).toBe('NotOperator')
