@@ -40,7 +40,7 @@ async function start(message: CoreStartMessage): Promise<void> {
   try {
     if (message.site.kind === 'demo') {
       const speed = message.site.speed ?? 60
-      sim = await startSimulatorProcess(['--site', demoSimSite, '--seed', String(message.site.seed ?? 1), '--speed', String(speed)], 60_000)
+      sim = await startSimulatorProcess(['--site', message.site.simSiteFile ?? demoSimSite, '--seed', String(message.site.seed ?? 1), '--speed', String(speed)], 60_000)
       post({ type: 'child', pid: sim.child.pid!, what: 'simulator' })
       const state0 = (await (await fetch(`${sim.apiUrl}/api/state`)).json()) as { timeMs: number }
       const realStart = performance.now()

@@ -15,6 +15,8 @@ export type StartDesktopAppParameters = {
   coreEntry: string
   preload: string
   argv?: string[]
+  /** The demo simulator's site file (tests: free ports). */
+  demoSimSite?: string
   log?: (line: string) => void
 }
 
@@ -36,7 +38,7 @@ const managerPage = '/site-manager/index.html'
  * manager; `--demo` or `--site FILE` open a site at once. Quitting stops the core process
  * and everything it started before the app exits.
  */
-export function startDesktopApp({ rootDir, coreEntry, preload, argv = process.argv, log = (line) => process.stderr.write(`${line}\n`) }: StartDesktopAppParameters): DesktopApp | null {
+export function startDesktopApp({ rootDir, coreEntry, preload, demoSimSite, argv = process.argv, log = (line) => process.stderr.write(`${line}\n`) }: StartDesktopAppParameters): DesktopApp | null {
   // Registered before ready: app:// behaves as a standard, secure origin (fetch, CSP 'self').
   protocol.registerSchemesAsPrivileged([{ scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true } }])
   if (!app.requestSingleInstanceLock()) {
@@ -69,6 +71,7 @@ export function startDesktopApp({ rootDir, coreEntry, preload, argv = process.ar
       return answer.canceled ? null : (answer.filePaths[0] ?? null)
     },
     open: openSite,
+    demoSimSite,
   })
 
   app.on('second-instance', () => {

@@ -1,11 +1,12 @@
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync } from 'node:fs'
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it, vi } from 'vitest'
 import type { IpcAnswer } from '../../electron/registerIpcHandlers.ts'
 import { fakeElectron, FakeBrowserWindow } from '../support/fakeElectron.ts'
+import { testSite } from '../support/simSites.ts'
 
 vi.mock('electron', async () => (await import('../support/fakeElectron.ts')).fakeElectron)
 
@@ -36,7 +37,10 @@ describe('startDesktopApp (electron faked)', () => {
   it('opens the demo with core in its own process, answers the contract over IPC, and a quit leaves no process behind', async () => {
     fakeElectron.app.userData = mkdtempSync(join(tmpdir(), 'gridmesh-desktop-'))
     const lines: string[] = []
-    const desktop = startDesktopApp({ rootDir: repo, coreEntry: join(repo, 'electron', 'coreProcess.ts'), preload: join(repo, 'electron', 'preload.cjs'), argv: ['electron', '.', '--demo'], log: (l) => lines.push(l) })!
+    // The demo's devices on free ports: another demo on this machine must not make the test fail.
+    const simSite = join(fakeElectron.app.userData, 'sim-site.json')
+    writeFileSync(simSite, JSON.stringify(testSite({ start: '2013-01-15T02:00:00Z' })))
+    const desktop = startDesktopApp({ demoSimSite: simSite, rootDir: repo, coreEntry: join(repo, 'electron', 'coreProcess.ts'), preload: join(repo, 'electron', 'preload.cjs'), argv: ['electron', '.', '--demo'], log: (l) => lines.push(l) })!
     expect(fakeElectron.protocol.privileged).toEqual([{ scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true } }])
     fakeElectron.ready()
     await vi.waitFor(() => expect(desktop.core()).not.toBeNull(), { timeout: 150_000, interval: 200 })
