@@ -41,7 +41,15 @@ export async function run(argv: string[]): Promise<number> {
   const maxFaults = Math.floor((days * 86_400 - 7200) / cycleS) - 2
   if (faults > maxFaults) throw new UsageError(`soak: --faults: ${faults} faults do not fit ${days} day(s) of ${cycleS} s cycles (the first and last hour are quiet, at most one fault starts per cycle); expected at most ${Math.max(0, maxFaults)}`)
   const say = (m: string) => process.stderr.write(`${new Date().toISOString()} ${m}\n`)
-  const figures = await runSoak({ days, faults, seed, cycleS, onProgress: say })
+  // Ctrl-C ends the run between two cycles, so the simulator and the service are stopped too.
+  const interrupt = new AbortController()
+  const stop = () => interrupt.abort()
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+  const figures = await runSoak({ days, faults, seed, cycleS, onProgress: say, signal: interrupt.signal }).finally(() => {
+    process.off('SIGINT', stop)
+    process.off('SIGTERM', stop)
+  })
   process.stdout.write(flags.json ? `${JSON.stringify(figures, null, 2)}\n` : formatSoakReport(figures))
   const mustBeZero = figures.setpointsOutsideEnvelope.total + figures.socOutsideLimits.cycles + figures.crashes + figures.rowsLost
   return mustBeZero === 0 ? 0 : 1

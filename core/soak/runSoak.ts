@@ -38,6 +38,8 @@ export type SoakOptions = {
   /** Where the simulated clock starts (default 2013-01-14T13:00:00Z: local midnight in Melbourne, summer). */
   startIso?: string
   onProgress?: (message: string) => void
+  /** Stops the run between two cycles (Ctrl-C): the processes are stopped and the promise rejects. */
+  signal?: AbortSignal
 }
 
 type KindFigures = { injected: number; detected: number; undetected: number; detectP50S: number | null; detectP99S: number | null; recovered: number; notRecovered: number; recoverP50S: number | null; recoverP99S: number | null }
@@ -259,6 +261,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakFigures> {
     await startService(startMs)
     let nextProgressMs = startMs + dayMs / 4
     for (let t = startMs; t < endMs; t += cycleMs) {
+      if (options.signal?.aborted) throw new SoakError(`interrupted at ${new Date(t).toISOString()}; no figures`)
       // 1. Faults that end now, then faults that start now.
       const touched = new Set<string>()
       for (const r of records) {
