@@ -1,6 +1,7 @@
 import type { Highs, VariableType } from 'highs'
 import { buildPlanModel, type Integrality, type PlanModel } from './buildPlanModel.ts'
 import { getHighs } from './getHighs.ts'
+import { computeReferenceCosts, type ReferenceCosts } from './computeReferenceCosts.ts'
 import { normalizePlanInput, type NormalizedPlanInput, type PlanWarning } from './normalizePlanInput.ts'
 import { parsePlanInput } from './parsePlanInput.ts'
 import type { PlanInput, PlanInputParameters } from './planInputSchema.ts'
@@ -44,6 +45,8 @@ export type Plan = {
   objectiveValue: number | null
   expectedCostEur: number
   costBreakdownEur: { energy: number; market: number; peak: number; degradation: number }
+  /** The same forecast and prices without the plan: no battery, and plain self-consumption (computeReferenceCosts); absent in plans stored before it existed. */
+  referenceCostsEur?: ReferenceCosts
   /** optimal: proven optimal (within mipRelGap); feasible: a limit stopped the solver with a valid plan; fallback: solver failed, battery idle. */
   status: 'optimal' | 'feasible' | 'fallback'
   initialSocPct: number | null
@@ -331,6 +334,7 @@ function toPlan(
     objectiveValue: solved ? roundEur(result.objective) : null,
     expectedCostEur: roundEur(energy + market + peak + degradation),
     costBreakdownEur: { energy: roundEur(energy), market: roundEur(market), peak: roundEur(peak), degradation: roundEur(degradation) },
+    referenceCostsEur: computeReferenceCosts(n, slots.map((s) => s.flexibleLoads.reduce((sum, f) => sum + f.powerW, 0) / 1000)),
     status: solved ? result.status : 'fallback',
     initialSocPct: input.battery ? input.battery.socPct : null,
     unmetGoals,

@@ -13,6 +13,7 @@ export const PlanSchema = z.object({
   objectiveValue: z.number().nullable(),
   expectedCostEur: z.number(),
   costBreakdownEur: z.object({ energy: z.number(), market: z.number(), peak: z.number(), degradation: z.number() }),
+  referenceCostsEur: z.object({ noBatteryEur: z.number(), selfConsumptionEur: z.number().nullable(), selfConsumptionEndSocPct: z.number().nullable() }).optional(),
   status: z.enum(['optimal', 'feasible', 'fallback']),
   initialSocPct: z.number().nullable(),
   unmetGoals: z.array(
