@@ -167,7 +167,8 @@ function createFake() {
     utilityProcess: {
       started: [] as FakeUtilityProcess[],
       fork(entry: string, args: string[] = []): FakeUtilityProcess {
-        const child = forkNode(entry, args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+        // TypeScript entries run through tsx; a built .js entry runs on plain Node, as in the packaged app.
+        const child = forkNode(entry, args, { execArgv: entry.endsWith('.ts') ? ['--import', 'tsx'] : [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
         const proc = Object.assign(new EventEmitter(), {
           pid: child.pid,
           child,

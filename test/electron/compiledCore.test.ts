@@ -1,0 +1,40 @@
+// The built core process (dist/electron/coreProcess.js, `npm run build:app`) runs on plain
+// Node, without tsx, as the packaged app's utility process does: it starts the demo (the
+// simulator from dist/bin/gridmesh.js), answers a query and stops with its children.
+import { execFileSync, spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+import { startCoreProcess, type UtilityProcessLike } from '../../electron/startCoreProcess.ts'
+import { fakeElectron } from '../support/fakeElectron.ts'
+import { testSite } from '../support/simSites.ts'
+
+const repo = fileURLToPath(new URL('../../', import.meta.url))
+
+describe('the compiled core process', () => {
+  it('starts the demo from dist/ without tsx, answers over its port, and stops every child', async () => {
+    const entry = join(repo, 'dist', 'electron', 'coreProcess.js')
+    if (!existsSync(entry)) {
+      const built = spawnSync(process.execPath, [join(repo, 'bin', 'run-ts.js'), join(repo, 'scripts', 'buildApp.ts')], { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' })
+      if (built.status !== 0) throw new Error(`npm run build:app failed: ${built.stderr}`)
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'gridmesh-compiled-core-'))
+    const simSite = join(dir, 'sim-site.json')
+    writeFileSync(simSite, JSON.stringify(testSite()))
+    const core = await startCoreProcess({ fork: (e) => fakeElectron.utilityProcess.fork(e) as unknown as UtilityProcessLike, entry, site: { kind: 'demo', dataDir: join(dir, 'data'), simSiteFile: simSite } })
+    try {
+      const child = fakeElectron.utilityProcess.started.at(-1)!
+      expect(child.child.spawnargs.join(' ')).not.toMatch(/tsx/)
+      const simulator = execFileSync('ps', ['-o', 'args=', '-p', String(core.pids()[1])], { encoding: 'utf8' })
+      expect(simulator).toContain(join('dist', 'bin', 'gridmesh.js'))
+      expect(await core.request({ kind: 'query', path: 'state', params: {} })).toMatchObject({ site: { name: 'demo', devices: ['pv1', 'bat1', 'meter1'] } })
+    } finally {
+      const pids = core.pids()
+      await core.stop()
+      const running = execFileSync('ps', ['-eo', 'pid=,stat='], { encoding: 'utf8' }).trim().split('\n').map((l) => l.trim().split(/\s+/)).filter((r) => !r[1]!.startsWith('Z')).map((r) => Number(r[0]))
+      expect(pids.filter((p) => running.includes(p))).toEqual([])
+    }
+  }, 240_000)
+})
