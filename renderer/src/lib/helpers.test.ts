@@ -6,7 +6,6 @@ import { explainSlot } from './explainSlot.ts'
 import { fieldErrors } from './fieldErrors.ts'
 import { isaAlarmState } from './isaAlarmState.ts'
 import { nextBackoffMs } from './nextBackoffMs.ts'
-import { noBatteryCost } from './noBatteryCost.ts'
 import { parseRoute } from './parseRoute.ts'
 import { readTokenFromLink } from './readTokenFromLink.ts'
 import { roleAllows } from './roleAllows.ts'
@@ -97,10 +96,5 @@ describe('small helpers', () => {
     expect(roleAllows('viewer', 'operator')).toBe(false)
     expect(roleAllows('installer', 'operator')).toBe(true)
     expect(roleAllows(null, 'viewer')).toBe(false)
-  })
-  it('prices the plan without its battery from its own forecast', () => {
-    // 1 kW net import for 15 min at 0.4 EUR/kWh, then 2 kW net export for 15 min at 0.1.
-    const p = plan([slot({ loadPowerW: 1000, importPriceEurPerKWh: 0.4 }), slot({ startMs: 900_000, pvPowerW: 1500, pvCurtailedW: 500, exportPriceEurPerKWh: 0.1 })])
-    expect(noBatteryCost(p)).toBeCloseTo(0.25 * 0.4 - 0.5 * 0.1)
   })
 })
