@@ -419,4 +419,14 @@ describe('planSchedule: solver failures after a valid plan was found', () => {
       expect(plan.slots.filter((slot) => slot.flexibleLoads[f]!.on)).toHaveLength(load.requiredSlots)
     }
   })
+
+  it('ends at 1 GW magnitudes where solver noise leaves an overlap after every direction is binary (it looped forever; found by fuzzing)', async () => {
+    // At 1e9 W a binary within HiGHS's integrality tolerance lets ~1 kW through its big-M,
+    // so each round found the same "overlap" again and planSchedule never returned.
+    const input = {"startMs": 1767225600000, "slotDurationMs": 3600000, "objective": "peak-shaving", "slots": [{"loadPowerW": 999999999.5, "pvPowerW": 999999999.5, "importPriceEurPerKWh": 0, "exportPriceEurPerKWh": 10000, "marketSellPriceEurPerKWh": 0}, {"loadPowerW": 999999999.9999993, "pvPowerW": 0, "importPriceEurPerKWh": 0, "exportPriceEurPerKWh": 0, "marketBuyPriceEurPerKWh": 0, "marketSellPriceEurPerKWh": 0}, {"loadPowerW": 0, "pvPowerW": 999999999.9999989, "importPriceEurPerKWh": 10000, "exportPriceEurPerKWh": 0, "marketBuyPriceEurPerKWh": -10000, "marketSellPriceEurPerKWh": 0}, {"loadPowerW": 1000000000, "pvPowerW": 0, "importPriceEurPerKWh": 0, "exportPriceEurPerKWh": 0, "marketBuyPriceEurPerKWh": 0, "marketSellPriceEurPerKWh": 0}, {"loadPowerW": 0, "pvPowerW": 0, "importPriceEurPerKWh": 10000, "exportPriceEurPerKWh": 0, "marketBuyPriceEurPerKWh": 0}, {"loadPowerW": 0, "pvPowerW": 0, "importPriceEurPerKWh": 0, "exportPriceEurPerKWh": 0, "marketBuyPriceEurPerKWh": 0, "marketSellPriceEurPerKWh": 0}, {"loadPowerW": 0, "pvPowerW": 0, "importPriceEurPerKWh": 0, "exportPriceEurPerKWh": 0, "marketBuyPriceEurPerKWh": 0}], "battery": {"capacityWh": 467.72959934362103, "socPct": 99.99999999999991, "maxChargePowerW": 1, "maxDischargePowerW": 0, "degradationCostEurPerKWh": 0, "targetEndSocPct": 0}, "grid": {"maxImportPowerW": 0, "peakChargeEurPerKW": 0, "billingPeakSoFarW": 0}, "flexibleLoads": []} as PlanInputParameters
+    const plan = await planSchedule(input)
+    expect(['optimal', 'feasible', 'fallback']).toContain(plan.status)
+    expect(plan.slots).toHaveLength(7)
+  })
 })
+

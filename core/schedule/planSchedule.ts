@@ -166,9 +166,16 @@ function solveWithRelaxationRounds(highs: Highs, n: NormalizedPlanInput, allBina
         const noOverlap = overlaps.battery.length === 0 && overlaps.grid.length === 0
         const fractional = !integral.flexibleLoads && hasFractionalFlexibleLoad(model, solved.x)
         if (noOverlap && !fractional) return { ...solved, model, rounds: round, integerVariables }
-        const allIntegral = integral.flexibleLoads && integral.battery.every(Boolean) && integral.grid.every(Boolean)
-        // Every variable already integer: what is left is solver tolerance noise.
+        // Every direction integer and no flexible load fractional: what is left is solver
+        // tolerance noise (at 1 GW a binary within HiGHS's 1e-6 integrality tolerance still
+        // lets ~1 kW through its big-M), and another round would find the same overlap again.
+        const allIntegral = (integral.flexibleLoads || !fractional) && integral.battery.every(Boolean) && integral.grid.every(Boolean)
         if (allIntegral) return { ...solved, model, rounds: round, integerVariables }
+        // Each round gets what is left of timeLimitMs; past it, the best valid plan so far or none.
+        if (performance.now() > deadline) {
+          if (incumbent) return { ...incumbent, status: 'feasible' as const, model, rounds: round, integerVariables }
+          return { kind: 'failed' as const, reason: `no plan without simultaneous charge and discharge (or import and export) within solver.timeLimitMs (${timeLimitMs} ms)`, model, rounds: round }
+        }
 
         let start: Float64Array | undefined
         // Only a proven LP optimum is a bound for the gap test.
