@@ -16,7 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { parse, stringify } from 'yaml'
 import { runBacktest } from '../core/control/backtest/runBacktest.ts'
 import { createForecastPlanner, pvArrayOf } from '../core/control/createForecastPlanner.ts'
-import { createSiteRuntime, type SiteRuntimeOptions } from '../core/control/createSiteRuntime.ts'
+import { createSiteRuntime, siteRuntimeDefaults, type SiteRuntimeOptions } from '../core/control/createSiteRuntime.ts'
 import { defaultTariff } from '../core/control/timeOfUseTariff.ts'
 import { createSiteLoadForecaster } from '../core/forecast/createSiteLoadForecaster.ts'
 import type { PlanWorker } from '../core/schedule/createPlanWorker.ts'
@@ -66,7 +66,7 @@ async function openRuntime(n: number, extra: Partial<SiteRuntimeOptions> & { pla
     tariff: defaultTariff(location.timezone),
     planPolicy: { kind: 'manual' },
     // serve's planner: load forecast, PV forecast of the site's array, 96 slots at the time-of-use tariff.
-    planner: extra.plan ? createForecastPlanner({ forecaster: createSiteLoadForecaster({ timeZone: location.timezone }), modelSource: () => null, pvArray: pvArrayOf(site.control!), pv: { kind: 'persistence', persistenceMs: 6 * 3_600_000, climatologyQuantile: 0.67 }, horizonSlots: 96 }) : null,
+    planner: extra.plan ? createForecastPlanner({ forecaster: createSiteLoadForecaster({ timeZone: location.timezone }), modelSource: () => null, pvArray: pvArrayOf(site.control!), pv: siteRuntimeDefaults.pvForecast, horizonSlots: siteRuntimeDefaults.horizonSlots }) : null,
     ...extra,
   })
   return {

@@ -138,7 +138,7 @@ export function createSiteController(options: SiteControllerOptions) {
       forecaster,
       modelSource: () => model?.metadata.training.source ?? null,
       pvArray: pvArrayOf(control),
-      pv: { kind: 'persistence', persistenceMs: siteRuntimeDefaults.pvPersistenceMs, climatologyQuantile: siteRuntimeDefaults.pvClimatologyQuantile },
+      pv: siteRuntimeDefaults.pvForecast,
       horizonSlots: siteRuntimeDefaults.horizonSlots,
     }),
     solver: options.solver,

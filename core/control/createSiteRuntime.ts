@@ -56,6 +56,8 @@ export const siteRuntimeDefaults = {
   // the plan costs about twice what falling short does.
   pvPersistenceMs: 6 * 3_600_000,
   pvClimatologyQuantile: 0.67,
+  /** The PV forecast the live planner uses: the two above. */
+  pvForecast: { kind: 'persistence', persistenceMs: 6 * 3_600_000, climatologyQuantile: 0.67 },
 } as const
 
 export type SiteRuntimeOptions = {

@@ -12,6 +12,7 @@ import { runBacktest } from '../../core/control/backtest/runBacktest.ts'
 import { startSite, type RunningSite } from '../../core/api/startSite.ts'
 import { simulatorSiteFile, type SimulatorSite } from '../../core/simulator/simulatorSiteFile.ts'
 import { spawnSimulator } from '../../core/simulator/spawnSimulator.ts'
+import { steppedSimulatorClock } from '../../core/simulator/steppedSimulatorClock.ts'
 import { writeSteppedSiteFile } from '../../core/simulator/writeSteppedSiteFile.ts'
 
 const demo = fileURLToPath(new URL('../../hardware-sims/sites/demo.yaml', import.meta.url))
@@ -31,21 +32,15 @@ async function runServe(): Promise<{ slots: SlotView[]; plans: number }> {
   const file = join(work, 'sim.yaml')
   writeSteppedSiteFile(file, simSite, fromMs)
   const sim = await spawnSimulator(file, seed)
-  let nowMs = fromMs
+  const clock = steppedSimulatorClock(sim, fromMs)
   let site: RunningSite | null = null
   try {
     site = await startSite({
       site: simulatorSiteFile({ sim: simSite, ready: sim.ready }),
       dataDir: join(work, 'serve-data'),
       port: 0,
-      now: () => nowMs,
-      clock: {
-        now: () => nowMs,
-        step: async (seconds) => {
-          await sim.advance(seconds)
-          nowMs += seconds * 1000
-        },
-      },
+      now: clock.now,
+      clock,
       // The backtest's: three 30 s cycles.
       staleAfterMs: 3 * cycleS * 1000,
     })

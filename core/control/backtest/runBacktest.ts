@@ -10,10 +10,11 @@ import type { MeasuredSlot } from '../../simulator/measureHistoryOnDevices.ts'
 import { openSiteDevices, type OpenedDevices } from '../../simulator/openSiteDevices.ts'
 import { simulatorSiteFile, type SimulatorSite } from '../../simulator/simulatorSiteFile.ts'
 import { spawnSimulator } from '../../simulator/spawnSimulator.ts'
+import { steppedSimulatorClock } from '../../simulator/steppedSimulatorClock.ts'
 import { writeSteppedSiteFile } from '../../simulator/writeSteppedSiteFile.ts'
 import { createForecastPlanner, pvArrayOf } from '../createForecastPlanner.ts'
 import { createOraclePlanner } from '../createOraclePlanner.ts'
-import { createSiteRuntime, siteRuntimeDefaults, type SiteClock, type SiteRuntime } from '../createSiteRuntime.ts'
+import { createSiteRuntime, siteRuntimeDefaults, type SiteRuntime } from '../createSiteRuntime.ts'
 import { defaultTariff, importPriceAt, type Tariff } from '../timeOfUseTariff.ts'
 import { BacktestError } from './BacktestError.ts'
 import { measureSiteHistory } from './measureSiteHistory.ts'
@@ -304,14 +305,7 @@ async function runOnce(name: RunResult['name'], o: Common, truth: SlotRecord[] |
     const capacityWh = b.capacityWh
     if (!b.maxChargeW || !b.maxDischargeW || !capacityWh) throw new BacktestError(`${battery.name}: the battery does not report its ratings and capacity`)
     const startMs = o.fromMs - (o.warmupDays ?? 1) * dayMs
-    let nowMs = startMs
-    const clock: SiteClock = {
-      now: () => nowMs,
-      step: async (seconds) => {
-        await sim.advance(seconds)
-        nowMs += seconds * 1000
-      },
-    }
+    const clock = steppedSimulatorClock(sim, startMs)
     const s = o.setup
     const planner =
       name === 'self-consumption'

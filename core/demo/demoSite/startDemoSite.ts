@@ -9,6 +9,7 @@ import { measureHistoryOnDevices } from '../../simulator/measureHistoryOnDevices
 import { openSiteDevices, type OpenedDevices } from '../../simulator/openSiteDevices.ts'
 import { simulatorSiteFile } from '../../simulator/simulatorSiteFile.ts'
 import { spawnSimulator } from '../../simulator/spawnSimulator.ts'
+import { steppedSimulatorClock } from '../../simulator/steppedSimulatorClock.ts'
 import type { DemoHardware } from './chooseDemoHardware.ts'
 import { DemoSiteError } from './DemoSiteError.ts'
 import { expectedMarketPriceEurPerKWh } from './expectedMarketPriceEurPerKWh.ts'
@@ -96,7 +97,7 @@ export async function startDemoSite(p: StartDemoSiteParameters) {
     })
     const simNowMs = (await sim.state()).timeMs
     if (simNowMs !== p.startMs) throw new DemoSiteError(`${where}: the simulator is at ${new Date(simNowMs).toISOString()} after the history pass; expected ${new Date(p.startMs).toISOString()}, the chain's time of the first interval`)
-    let nowMs = p.startMs
+    const clock = steppedSimulatorClock(sim, p.startMs)
     /** Net energy sold (> 0) or bought (< 0) per cleared slot, Wh: what the loop must deliver. */
     const commitments = new Map<number, number>()
     /** Slots from here on are open to the market in the next plan; earlier ones are cleared (commitments). */
@@ -119,13 +120,7 @@ export async function startDemoSite(p: StartDemoSiteParameters) {
       name: site.name,
       timeZone: simSite.location.timezone,
       drivers,
-      clock: {
-        now: () => nowMs,
-        step: async (seconds) => {
-          await sim.advance(seconds)
-          nowMs += seconds * 1000
-        },
-      },
+      clock,
       control: site.control!,
       tariff,
       slotMs: p.slotMs,
@@ -135,7 +130,7 @@ export async function startDemoSite(p: StartDemoSiteParameters) {
         forecaster: createSiteLoadForecaster({ timeZone: simSite.location.timezone }),
         modelSource: () => null,
         pvArray: pvArrayOf(site.control!),
-        pv: { kind: 'persistence', persistenceMs: siteRuntimeDefaults.pvPersistenceMs, climatologyQuantile: siteRuntimeDefaults.pvClimatologyQuantile },
+        pv: siteRuntimeDefaults.pvForecast,
         horizonSlots,
       }),
       market,
@@ -148,7 +143,7 @@ export async function startDemoSite(p: StartDemoSiteParameters) {
     return {
       tariff,
       apiUrl: sim.apiUrl,
-      nowMs: () => nowMs,
+      nowMs: clock.now,
       history: () => rt.slotHistory.slots(),
 
       /** Plans from the current sim time over the horizon, with the market open from `marketFromMs`; the loop follows this plan from now on. */
@@ -168,6 +163,7 @@ export async function startDemoSite(p: StartDemoSiteParameters) {
 
       /** Runs the control loop every cycle while stepping the simulator's clock up to `toMs`. */
       async runTo(toMs: number): Promise<void> {
+        const nowMs = clock.now()
         if ((toMs - nowMs) % (cycleS * 1000) !== 0 || toMs < nowMs) throw new DemoSiteError(`${where}: cannot step from ${new Date(nowMs).toISOString()} to ${new Date(toMs).toISOString()} in ${cycleS} s cycles`)
         await rt.runTo(toMs, cycleS)
       },
