@@ -10,6 +10,7 @@
 //   match checked), all in packed data after the selector (core/chain/stepMarket.ts).
 //   Its gas is the whole chain cost of one interval. The standalone commit and settle of
 //   a 5-site interval are reported beside it.
+// - All-in per trade (commit + settle + finalize), the figure issue 14 asks for.
 // - A registry write: registerSite for the 5th and for the 64th site (every registry change
 //   writes the whole hot registry as a new data contract, so its cost grows with the sites).
 // Last stdout line: {"bench":"gas","results":{...},"ratios":{...},"targets":{...}}
@@ -202,9 +203,11 @@ try {
       results[`finalizeGasPerTrade_${key}`] = round(finalize)
       results[`settlePlusFinalizeGasPerTrade_${key}`] = round(settle + finalize)
       results[`commitGasPerTrade_${key}`] = round(mean(runs.map((m) => m.commitGas)) / n)
+      // the figure issue 14 asks for: everything the chain does for one trade
+      results[`allInGasPerTrade_${key}`] = round(mean(runs.map((m) => m.commitGas + m.settleGas + m.finalizeGas)) / n)
       ratios[`settlePerTradeVsErc20Transfer_${key}`] = +(settle / erc20).toFixed(3)
       ratios[`settlePlusFinalizePerTradeVsErc20Transfer_${key}`] = +((settle + finalize) / erc20).toFixed(3)
-      process.stderr.write(`gas: ${key}: settle ${round(settle)} + finalize ${round(finalize)} gas/trade\n`)
+      process.stderr.write(`gas: ${key}: settle ${round(settle)} + finalize ${round(finalize)} gas/trade, all-in ${results[`allInGasPerTrade_${key}`]}\n`)
     }
   }
 
@@ -238,6 +241,10 @@ try {
         [5, 20, 50].map((n) => [`${what}GasPerTrade_${layout}_batch${n}`, { max: 15_000, met: perTrade(what, layout, n) <= 15_000 }]),
       ),
     ),
+    // issue 14: all-in (commit + settle + finalize) <= 10 000 per trade at batch 20; not met
+    // by this design (see contracts/README.md), reported so the figure stays in view
+    ['allInGasPerTrade_typical_batch20', { max: 10_000, measured: perTrade('allIn', 'typical', 20), met: perTrade('allIn', 'typical', 20) <= 10_000 }],
+    ['allInGasPerTrade_typical_batch5', { measured: perTrade('allIn', 'typical', 5) }],
     // the issue's 120 000 per 5-site interval (commit with its signed orders + settlement with
     // the 5 signed readings + the finalization a step carries); contracts/README.md says
     // where the gas goes

@@ -100,6 +100,22 @@ export const energyMarketAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint32",
+        "name": "siteId",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "posted",
+        "type": "uint256"
+      }
+    ],
+    "name": "BondNotPosted",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint64",
         "name": "interval",
         "type": "uint64"
@@ -1105,32 +1121,6 @@ export const energyMarketAbi = [
   },
   {
     "inputs": [],
-    "name": "MAX_MATCHES",
-    "outputs": [
-      {
-        "internalType": "uint256",
-        "name": "",
-        "type": "uint256"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [],
-    "name": "MAX_RING",
-    "outputs": [
-      {
-        "internalType": "uint256",
-        "name": "",
-        "type": "uint256"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [],
     "name": "MAX_SITES",
     "outputs": [
       {
@@ -1163,32 +1153,6 @@ export const energyMarketAbi = [
         "internalType": "bytes32",
         "name": "",
         "type": "bytes32"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [],
-    "name": "SIDE_ASK",
-    "outputs": [
-      {
-        "internalType": "uint8",
-        "name": "",
-        "type": "uint8"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [],
-    "name": "SIDE_BID",
-    "outputs": [
-      {
-        "internalType": "uint8",
-        "name": "",
-        "type": "uint8"
       }
     ],
     "stateMutability": "view",
@@ -1235,6 +1199,25 @@ export const energyMarketAbi = [
   {
     "inputs": [],
     "name": "bond",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "siteId",
+        "type": "uint32"
+      }
+    ],
+    "name": "bondOf",
     "outputs": [
       {
         "internalType": "uint256",
@@ -1590,35 +1573,6 @@ export const energyMarketAbi = [
     "name": "marketStep",
     "outputs": [],
     "stateMutability": "nonpayable",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "intervalSec_",
-        "type": "uint256"
-      },
-      {
-        "internalType": "uint256",
-        "name": "settleWindowSec_",
-        "type": "uint256"
-      },
-      {
-        "internalType": "uint256",
-        "name": "disputeWindowSec_",
-        "type": "uint256"
-      }
-    ],
-    "name": "minRingSize",
-    "outputs": [
-      {
-        "internalType": "uint256",
-        "name": "",
-        "type": "uint256"
-      }
-    ],
-    "stateMutability": "pure",
     "type": "function"
   },
   {

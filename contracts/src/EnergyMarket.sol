@@ -32,10 +32,10 @@ contract EnergyMarket is EIP712 {
 
     // ---- constants ---------------------------------------------------------------------
     uint256 public constant MAX_SITES = 64;
-    uint256 public constant MAX_MATCHES = 128;
-    uint256 public constant MAX_RING = 1024;
-    uint8 public constant SIDE_BID = 0;
-    uint8 public constant SIDE_ASK = 1;
+    uint256 private constant MAX_MATCHES = 128;
+    uint256 private constant MAX_RING = 1024;
+    uint8 private constant SIDE_BID = 0;
+    uint8 private constant SIDE_ASK = 1;
     bytes32 public constant ORDER_TYPEHASH = keccak256(
         "Order(uint32 siteId,uint64 interval,uint8 side,uint32 energyWh,uint64 limitPrice,uint64 deadline)"
     );
@@ -146,6 +146,7 @@ contract EnergyMarket is EIP712 {
     error ReadingWasPosted(uint32 siteId);
     error WithdrawalNotDue(uint32 siteId, uint256 dueAt);
     error LeaveNotDue(uint32 siteId, uint256 activeUntil);
+    error BondNotPosted(uint32 siteId, uint256 posted);
 
     // ---- events ------------------------------------------------------------------------
     event SiteRegistered(uint32 indexed siteId, address indexed owner, address meterKey, uint32 importCapWh, uint32 exportCapWh);
@@ -201,6 +202,9 @@ contract EnergyMarket is EIP712 {
     address private _registry;
     mapping(uint256 => Site) private _sites;
     mapping(uint256 => SiteKey) private _keys;
+    /// [siteId] = the reserved bond, apart from the free balance: no lock and no withdrawal
+    /// of an active site reaches it; a dispute slashes it. A site trades only with all of it.
+    mapping(uint256 => uint256) private _bonds;
     /// [siteId] = requested amount << 64 | dueAt (requestWithdrawal)
     mapping(uint256 => uint256) private _withdrawals;
     uint256[(MAX_SITES + LANES - 1) / LANES] private _lanes;
@@ -251,10 +255,10 @@ contract EnergyMarket is EIP712 {
         }
     }
 
-    /// @notice The smallest ring for these windows: 3 intervals (two ahead and the running
+    /// The smallest ring for these windows (core/chain/deployMarket.ts's minRingSize is the same rule): 3 intervals (two ahead and the running
     /// one) plus the settle and dispute windows rounded up to whole intervals.
     function minRingSize(uint256 intervalSec_, uint256 settleWindowSec_, uint256 disputeWindowSec_)
-        public
+        private
         pure
         returns (uint256)
     {
@@ -334,10 +338,18 @@ contract EnergyMarket is EIP712 {
         _site(siteId);
         if (amount == 0) revert ZeroAmount();
         token.safeTransferFrom(msg.sender, address(this), amount * unit);
+        emit Deposited(siteId, msg.sender, amount);
+        // the bond is filled first, into its own reserve; a site trades once it is whole
+        uint256 posted = _bonds[siteId];
+        if (posted < bond) {
+            uint256 toBond = bond - posted < amount ? bond - posted : amount;
+            _bonds[siteId] = posted + toBond;
+            amount -= toBond;
+            if (posted + toBond == bond) _writeHot(siteId, siteCount);
+        }
         uint256 bal = balanceOf(siteId) + amount;
         if (bal > LANE_MASK) revert BalanceOverflow(siteId);
         _setBalance(siteId, bal);
-        emit Deposited(siteId, msg.sender, amount);
     }
 
     /// @notice The first half of a withdrawal: it can be paid (withdraw) only after the commit
@@ -367,16 +379,28 @@ contract EnergyMarket is EIP712 {
         if (amount > available) revert WithdrawExceedsAvailable(siteId, amount, available);
         uint256 rest = (request >> 64) - amount;
         _withdrawals[siteId] = rest == 0 ? 0 : (rest << 64) | dueAt;
-        _setBalance(siteId, balanceOf(siteId) - amount);
+        uint256 bal = balanceOf(siteId);
+        // beyond the free balance only a site that left and whose bond unlocked gets here
+        if (amount > bal) {
+            _bonds[siteId] -= amount - bal;
+            bal = amount;
+        }
+        _setBalance(siteId, bal - amount);
         emit Withdrawn(siteId, s.owner, amount);
         token.safeTransfer(s.owner, amount * unit);
     }
 
+    /// @notice The free balance; with the bond once the site has left and every interval it
+    /// could be in is final.
     function withdrawable(uint32 siteId) public view returns (uint256) {
         uint256 bal = balanceOf(siteId);
         bool locked = _sites[siteId].active || block.timestamp < _keys[siteId].unlockAt;
-        if (!locked) return bal;
-        return bal > bond ? bal - bond : 0;
+        return locked ? bal : bal + _bonds[siteId];
+    }
+
+    /// @notice The reserved bond (see deposit): apart from balanceOf.
+    function bondOf(uint32 siteId) external view returns (uint256) {
+        return _bonds[siteId];
     }
 
     /// @notice The free balance: deposits and finalized releases minus withdrawals and the
@@ -687,7 +711,7 @@ contract EnergyMarket is EIP712 {
                 let e := mload(add(sBuf, 0x80))
                 let mw := mload(mp)
                 if or(
-                    or(iszero(and(shr(248, a), 1)), gt(e, and(shr(add(192, mul(28, side)), a), 0xfffffff))),
+                    or(iszero(eq(and(shr(248, a), 3), 3)), gt(e, and(shr(add(192, mul(28, side)), a), 0xfffffff))),
                     or(bad1, or(iszero(mw), gt(mw, e)))
                 ) { break }
                 mstore(add(sBuf, 0x120), keccak256(sBuf, 0xe0))
@@ -747,6 +771,7 @@ contract EnergyMarket is EIP712 {
         // a registered site always has an owner; reading it here spares a siteCount SLOAD
         if (s.owner == address(0)) revert UnknownSite(id);
         if (!s.active) revert SiteInactive(id);
+        if (_bonds[id] < bond) revert BondNotPosted(id, _bonds[id]);
         if (oInterval != interval) revert OrderWrongInterval(id, oInterval, interval);
         if (deadline < block.timestamp) revert OrderExpired(id, deadline);
         bytes32 digest = _hashTypedDataV4(
@@ -1145,11 +1170,10 @@ contract EnergyMarket is EIP712 {
         if (reporterSiteId == offender) revert SelfDispute(offender);
 
         _creditLanes(_locks(price, sites, matches));
-        uint256 offenderBal = balanceOf(offender);
-        uint256 slashed = offenderBal < bond ? offenderBal : bond;
+        uint256 slashed = _bonds[offender];
+        _bonds[offender] = 0;
         uint256 reporterBal = balanceOf(reporterSiteId) + slashed;
         if (reporterBal > LANE_MASK) revert BalanceOverflow(reporterSiteId);
-        _setBalance(offender, offenderBal - slashed);
         _setBalance(reporterSiteId, reporterBal);
         _sites[offender].active = false;
         _keys[offender].unlockAt = uint40(block.timestamp + _exitDelay());
@@ -1168,7 +1192,8 @@ contract EnergyMarket is EIP712 {
     function _writeHot(uint32 siteId, uint256 oldCount) private {
         Site storage s = _sites[siteId];
         uint256 word = uint256(_tag(s.owner)) | (uint256(_tag(_keys[siteId].meterKey)) << 96)
-            | (uint256(s.importCapWh) << 192) | (uint256(s.exportCapWh) << 220) | (s.active ? 1 << 248 : 0);
+            | (uint256(s.importCapWh) << 192) | (uint256(s.exportCapWh) << 220) | (s.active ? 1 << 248 : 0)
+            | (_bonds[siteId] >= bond ? 1 << 249 : 0);
         uint256 count = siteId < oldCount ? oldCount : siteId + 1;
         address old = _registry;
         address blob;

@@ -244,8 +244,13 @@ export async function runMarketDemo(argv: string[], options: RunDemoOptions = {}
       const hash = await lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'deposit', args: [s.siteId, deposit] })
       await lm.client.waitForTransactionReceipt({ hash })
     }
-    const balances = () =>
-      Promise.all(sites.map((s) => lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'balanceOf', args: [s.siteId] })))
+    // a site's escrow is its free balance plus its reserved bond (the contract keeps them apart)
+    const escrowOf = async (siteId: number) => {
+      const read = (functionName: 'balanceOf' | 'bondOf') => lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName, args: [siteId] })
+      const [free, bond] = await Promise.all([read('balanceOf'), read('bondOf')])
+      return free + bond
+    }
+    const balances = () => Promise.all(sites.map((s) => escrowOf(s.siteId)))
     const initial = await balances()
     if ((await lm.nextInterval()) !== first) throw new DemoError(`the chain moved past the start of interval ${first} while the sites started; expected it to still take orders for it`)
     const outbox = createOutbox({ path: join(dir, 'outbox.db'), client: lm.client, account: lm.operator, chainId: chain.chainId, abi: energyMarketAbi })

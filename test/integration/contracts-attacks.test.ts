@@ -211,3 +211,26 @@ describe('5. front-running the permissionless parts of a step', () => {
     expect((await record(n.clearing.interval))[0]).toBe(2)
   }, 60_000)
 })
+
+describe('3. the bond is reserved', () => {
+  it('a commit cannot lock a site\'s bond: it stays whole', async () => {
+    // site 2 keeps nothing but its bond in escrow, then buys
+    const buyer = lm.walletFor(lm.sites[2]!.owner)
+    const free = await lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'withdrawable', args: [2] })
+    const request = await mined(buyer.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'requestWithdrawal', args: [2, free] }))
+    const [requested] = parseEventLogs({ abi: energyMarketAbi, logs: request.logs, eventName: 'WithdrawalRequested' })
+    await lm.warpTo(requested!.args.dueAt)
+    await mined(buyer.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'withdraw', args: [2, free] }))
+    const next = await lm.nextInterval()
+    await lm.warpTo(lm.intervalStart(next))
+    const interval = next + 1n
+    const specs: OrderSpec[] = [
+      { site: 0, side: SIDE_ASK, energyWh: 1000, limitPrice: p(0.1) },
+      { site: 2, side: SIDE_BID, energyWh: 1000, limitPrice: p(0.2) },
+    ]
+    // before the fix the lock was taken out of the bond and the commit went through
+    expect(await revertName(commit(lm, clear(interval, await signOrders(lm, interval, specs))))).toBe('InsufficientEscrow')
+    const bond = await lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'bondOf', args: [2] })
+    expect(bond).toBe(lm.config.bond)
+  }, 60_000)
+})

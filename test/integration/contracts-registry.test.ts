@@ -52,9 +52,9 @@ async function registryAddress(): Promise<Address> {
 const tag = (a: Address) => hexToBigInt(keccak256(a)) & ((1n << 96n) - 1n)
 
 describe('registry blob', () => {
-  it('is a STOP byte and then one word per site: owner tag | meter tag | caps | active', async () => {
+  it('is a STOP byte and then one word per site: owner tag | meter tag | caps | active | bonded', async () => {
     const code = await lm.client.getCode({ address: await registryAddress() })
-    const words = lm.sites.map((s) => toHex(tag(s.owner.address) | (tag(s.meter.address) << 96n) | (BigInt(capWh) << 192n) | (BigInt(capWh) << 220n) | (1n << 248n), { size: 32 }).slice(2))
+    const words = lm.sites.map((s) => toHex(tag(s.owner.address) | (tag(s.meter.address) << 96n) | (BigInt(capWh) << 192n) | (BigInt(capWh) << 220n) | (3n << 248n), { size: 32 }).slice(2))
     expect(code).toBe(`0x00${words.join('')}`)
   })
 

@@ -160,7 +160,7 @@ describe('happy path', () => {
     // settled, not final: nothing is credited and nothing more can be withdrawn
     expect(await balances(clearing.siteIds)).toEqual(before.map((b, i) => b - expected.locks[i]!))
     const sellerWithdrawable = await lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'withdrawable', args: [0] })
-    expect(sellerWithdrawable).toBe(before[0]! - expected.locks[0]! - lm.config.bond)
+    expect(sellerWithdrawable).toBe(before[0]! - expected.locks[0]!) // the bond is reserved apart (bondOf)
     expect(expected.deltas[0]! > 0n).toBe(true) // what site 0 earned waits for finality
     const [status, , isFinal] = await record(clearing.interval)
     expect([status, isFinal]).toEqual([2, false])
@@ -194,14 +194,15 @@ describe('happy path', () => {
     const site = lm.sites[0]!
     const [bal] = await balances([site.siteId])
     const available = await lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'withdrawable', args: [site.siteId] })
-    expect(available).toBe(bal! - lm.config.bond)
+    expect(available).toBe(bal!) // the bond is reserved apart from the free balance
     const wallet = lm.walletFor(site.owner)
     await requestAndWait(site.siteId, available + 1n)
     const tooMuch = wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'withdraw', args: [site.siteId, available + 1n] })
     expect(await revertName(tooMuch)).toBe('WithdrawExceedsAvailable')
     const hash = await wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'withdraw', args: [site.siteId, available] })
     await lm.client.waitForTransactionReceipt({ hash })
-    expect(await balances([site.siteId])).toEqual([lm.config.bond])
+    expect(await balances([site.siteId])).toEqual([0n])
+    expect(await lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'bondOf', args: [site.siteId] })).toBe(lm.config.bond)
     const tokenBalance = await lm.client.readContract({
       address: lm.token,
       abi: [{ type: 'function', name: 'balanceOf', stateMutability: 'view', inputs: [{ type: 'address' }], outputs: [{ type: 'uint256' }] }],
@@ -209,6 +210,10 @@ describe('happy path', () => {
       args: [site.owner.address],
     })
     expect(tokenBalance).toBe(available)
+    // the later tests trade with site 0 again: its escrow comes back (the bond alone does not trade)
+    for (const [functionName, args] of [['mint', [lm.operator.address, available]], ['approve', [lm.market, available]]] as const)
+      await lm.client.waitForTransactionReceipt({ hash: await lm.wallet.writeContract({ address: lm.token, abi: settlementTokenAbi, functionName, args }) })
+    await lm.client.waitForTransactionReceipt({ hash: await lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'deposit', args: [site.siteId, available] }) })
   })
 })
 
@@ -376,7 +381,8 @@ describe('attacks revert with a named error', () => {
     // reversed: the locks went back and nothing was paid, as if the interval had never
     // been committed; then the offender's bond moved to the reporter
     const [after6, after7] = await balances([6, 7])
-    expect(before6! - after6!).toBe(lm.config.bond)
+    expect(after6).toBe(before6) // the slash takes the reserved bond, not the free balance
+    expect(await lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'bondOf', args: [6] })).toBe(0n)
     expect(after7! - before7!).toBe(lm.config.bond)
     expect((await record(c.clearing.interval))[0]).toBe(3)
     const f = buildFinalization({ clearing: c.clearing, siteRefs: c.siteRefs, readings, penaltyBps: lm.config.penaltyBps })
@@ -406,12 +412,12 @@ describe('escrow', () => {
       const due = await lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'withdrawable', args: [5] })
       if (due > 0n) await lm.client.waitForTransactionReceipt({ hash: await wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'withdraw', args: [5, due] }) })
     }
-    // the buyer keeps only its bond: the commit is refused, nothing is locked
+    // the buyer keeps only its (reserved) bond: the commit is refused, nothing is locked
     await withdrawAll()
     const interval = await freshInterval()
     const clearing = clear(interval, await signOrders(lm, interval, specs))
     expect(await revertName(commit(lm, clearing))).toBe('InsufficientEscrow')
-    expect(await balances([5])).toEqual([lm.config.bond])
+    expect(await balances([5])).toEqual([0n])
     // with enough escrow it commits; the buyer then withdraws all it can
     const boughtWh = BigInt(clearing.matches.reduce((a, m) => a + Number(m & 0xffffffffn), 0))
     const value = (boughtWh * clearing.price) / 1000n
@@ -423,14 +429,14 @@ describe('escrow', () => {
     const [sellerBefore] = await balances([4])
     const c = await commit(lm, clearing)
     await withdrawAll()
-    expect(await balances([5])).toEqual([lm.config.bond])
+    expect(await balances([5])).toEqual([0n])
     // ... and the seller is still paid in full: the lock, not the free balance, pays
     await endInterval(interval)
     const readings = await settleExact(c)
     await finalizeAfterWindow(c, readings)
     const [sellerAfter, buyerAfter] = await balances([4, 5])
     expect(sellerAfter! - sellerBefore!).toBe(value)
-    expect(buyerAfter).toBe(lm.config.bond + lock - value) // the penalty part of the lock comes back
+    expect(buyerAfter).toBe(lock - value) // the penalty part of the lock comes back
   })
 })
 
@@ -457,13 +463,13 @@ describe('registry limits and exit', () => {
     const { blockNumber } = await lm.client.waitForTransactionReceipt({
       hash: await lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'completeLeave', args: [site.siteId] }),
     })
-    expect(await read('withdrawable')).toBe((await read('balanceOf')) - lm.config.bond)
+    expect(await read('withdrawable')).toBe(await read('balanceOf'))
     const rejoin = owner.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'setActive', args: [site.siteId, true] })
     expect(await revertName(rejoin)).toBe('NotOperator')
     const { timestamp } = await lm.client.getBlock({ blockNumber })
     const exitDelay = 3n * lm.config.intervalSec + lm.config.settleWindowSec + lm.config.disputeWindowSec
     await lm.warpTo(timestamp + exitDelay)
-    expect(await read('withdrawable')).toBe(await read('balanceOf'))
+    expect(await read('withdrawable')).toBe((await read('balanceOf')) + lm.config.bond)
   })
 
   it('caps the number of sites per market', async () => {

@@ -101,7 +101,7 @@ describe('market chain: embedded anvil', () => {
       expect(m2.notes.join('\n')).toMatch(/reused/)
       expect(readFileSync(join(data, 'chain', 'market.json'))).toEqual(recordBytes)
       expect(await m2.client.readContract({ address: m2.market, abi: energyMarketAbi, functionName: 'siteCount' })).toBe(1)
-      expect(await m2.client.readContract({ address: m2.market, abi: energyMarketAbi, functionName: 'balanceOf', args: [0] })).toBe(7_000_000n)
+      expect(await m2.client.readContract({ address: m2.market, abi: energyMarketAbi, functionName: 'balanceOf', args: [0] })).toBe(7_000_000n - m2.config.bond) // the bond is reserved apart (bondOf)
       expect(await m2.client.getBlockNumber()).toBeGreaterThan(deployBlock)
     } finally {
       await chain2.stop()
