@@ -32,6 +32,7 @@ const counts: Record<string, number> = {
   'market-request-line': Math.round(50_000 * scale),
   'market-orders-readings': Math.round(50_000 * scale),
   'api-http': Math.round(5_000 * scale),
+  'plan-solve': Math.round(1_000 * scale),
 }
 const hangAfterMs = 60_000
 const progressEvery = 10_000
@@ -89,6 +90,19 @@ async function runChild(name: string, runs: number, seed: number): Promise<void>
     )
     if (statusOf(await rawGet(api.port, '/api/state', bearer)) !== 200) crashed(new Error('the API stopped serving'))
     await api.close()
+  } else if (name === 'plan-solve') {
+    const { checkPlanSolve, planSolveInput } = await import('../test/fuzz/planSolveFuzz.ts')
+    await fc.assert(
+      fc.asyncProperty(planSolveInput, async (input) => {
+        tick()
+        try {
+          await checkPlanSolve(input)
+        } catch (error) {
+          crashed(error, input)
+        }
+      }),
+      { seed, numRuns: runs },
+    )
   } else {
     const targets = modbusNames.includes(name) ? (await import('../test/fuzz/modbusFuzzTargets.ts')).modbusTargets : (await import('../test/fuzz/inputFuzzTargets.ts')).inputTargets
     const target = (targets as readonly FuzzTarget<unknown>[]).find((t) => t.name === name)
