@@ -269,6 +269,8 @@ export async function createApiServer(options: CreateApiServerOptions): Promise<
     })
     // The stream is one-way: a client that talks on it is told where commands go.
     ws.on('message', () => ws.close(1008, 'commands go to POST /api/commands'))
+    // ws emits 'error' (then closes 1009) for a message over maxPayload; unheard, it was an uncaught exception that ended serve.
+    ws.on('error', (error) => log(`api: event stream: ${error.message}`))
   }
 
   await new Promise<void>((resolve, reject) => {
