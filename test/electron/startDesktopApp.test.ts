@@ -36,6 +36,8 @@ function descendants(root: number, table = processTable()): number[] {
 describe('startDesktopApp (electron faked)', () => {
   it('opens the demo with core in its own process, answers the contract over IPC, and a quit leaves no process behind', async () => {
     fakeElectron.app.userData = mkdtempSync(join(tmpdir(), 'gridmesh-desktop-'))
+    // As a packaged build: no devtools, in the window or the menu.
+    fakeElectron.app.isPackaged = true
     const lines: string[] = []
     // The demo's devices on free ports: another demo on this machine must not make the test fail.
     const simSite = join(fakeElectron.app.userData, 'sim-site.json')
@@ -46,7 +48,9 @@ describe('startDesktopApp (electron faked)', () => {
     await vi.waitFor(() => expect(desktop.core()).not.toBeNull(), { timeout: 150_000, interval: 200 })
     const win = FakeBrowserWindow.all[0]!
     expect(win.webContents.mainFrame.url).toBe('app://gridmesh/index.html')
-    expect(fakeElectron.Menu.applied).not.toBeNull()
+    expect((win.options.webPreferences as { devTools: boolean }).devTools).toBe(false)
+    expect(JSON.stringify(fakeElectron.Menu.applied)).not.toMatch(/toggleDevTools/)
+    expect(JSON.stringify(fakeElectron.Menu.applied)).toMatch(/Start the demo microgrid/)
     expect(fakeElectron.protocol.handlers.has('app')).toBe(true)
 
     // The window's queries reach the site service in the core process, through the same API.
