@@ -1,13 +1,14 @@
 // The built core process (dist/electron/coreProcess.js, `npm run build:app`) runs on plain
 // Node, without tsx, as the packaged app's utility process does: it starts the demo (the
 // simulator from dist/bin/gridmesh.js), answers a query and stops with its children.
-import { execFileSync, spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { startCoreProcess, type UtilityProcessLike } from '../../electron/startCoreProcess.ts'
+import { ensureAppBuilt } from '../support/ensureAppBuilt.ts'
 import { fakeElectron } from '../support/fakeElectron.ts'
 import { testSite } from '../support/simSites.ts'
 
@@ -16,10 +17,7 @@ const repo = fileURLToPath(new URL('../../', import.meta.url))
 describe('the compiled core process', () => {
   it('starts the demo from dist/ without tsx, answers over its port, and stops every child', async () => {
     const entry = join(repo, 'dist', 'electron', 'coreProcess.js')
-    if (!existsSync(entry)) {
-      const built = spawnSync(process.execPath, [join(repo, 'bin', 'run-ts.js'), join(repo, 'scripts', 'buildApp.ts')], { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' })
-      if (built.status !== 0) throw new Error(`npm run build:app failed: ${built.stderr}`)
-    }
+    await ensureAppBuilt()
     const dir = mkdtempSync(join(tmpdir(), 'gridmesh-compiled-core-'))
     const simSite = join(dir, 'sim-site.json')
     writeFileSync(simSite, JSON.stringify(testSite()))

@@ -2,12 +2,13 @@
 // version file and a locales folder): what goes into app.asar is checked here, the
 // installers themselves need a machine with internet (electron/README.md).
 import { execFileSync, spawnSync } from 'node:child_process'
-import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { ensureAppBuilt } from '../support/ensureAppBuilt.ts'
 
 const repo = fileURLToPath(new URL('../../', import.meta.url))
 const require = createRequire(import.meta.url)
@@ -19,11 +20,8 @@ const maxAsarBytes = 160e6
 let out: string
 let files: string[]
 
-beforeAll(() => {
-  if (!existsSync(join(repo, 'dist', 'electron', 'main.js')) || !existsSync(join(repo, 'dist', 'renderer', 'dist', 'index.html'))) {
-    const built = spawnSync(process.execPath, [join(repo, 'bin', 'run-ts.js'), join(repo, 'scripts', 'buildApp.ts')], { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' })
-    if (built.status !== 0) throw new Error(`npm run build:app failed: ${built.stderr}`)
-  }
+beforeAll(async () => {
+  await ensureAppBuilt()
   const work = mkdtempSync(join(tmpdir(), 'gridmesh-package-'))
   const electronDist = join(work, 'electron-dist')
   mkdirSync(join(electronDist, 'locales'), { recursive: true })
