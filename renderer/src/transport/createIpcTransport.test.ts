@@ -25,6 +25,12 @@ describe('createIpcTransport', () => {
     expect(calls).toEqual([['query', 'trend', { device: 'm', fromMs: 1 }]])
   })
 
+  it("answers the 'session' query from the bridge's session, not as an API query", async () => {
+    const { b, calls } = bridge({ ok: true, value: { user: { name: 'local', role: 'installer' }, expiresAtMs: null } })
+    expect(await createIpcTransport(b).query('session')).toMatchObject({ user: { name: 'local' } })
+    expect(calls).toEqual([])
+  })
+
   it('turns a refusal into the ApiError the views know (status, name, field)', async () => {
     const { b } = bridge({ ok: false, error: { status: 400, name: 'IpcRequestError', message: 'command: grid.maxImportW: too big', field: 'grid.maxImportW' } })
     const error = await createIpcTransport(b).command({ type: 'updateSettings', grid: { maxImportW: 1e12 } }).catch((e: unknown) => e)

@@ -30,7 +30,8 @@ const defined = (params: QueryParams | undefined): Record<string, string | numbe
 /** The transport inside the desktop app: the same contract over the preload's IPC bridge; the desktop user is the local owner. */
 export function createIpcTransport(bridge: GridmeshBridge): Transport {
   return {
-    query: async <T>(path: string, params?: QueryParams) => unwrap<T>(await bridge.query(path, defined(params))),
+    // The session is the bridge's own answer (the desktop user is the local owner), not an API query.
+    query: async <T>(path: string, params?: QueryParams) => unwrap<T>(path === 'session' ? await bridge.session() : await bridge.query(path, defined(params))),
     command: async <T>(command: Command | { type: string }) => unwrap<T>(await bridge.command(command)),
     async session() {
       return unwrap<{ user: SessionUser; expiresAtMs: number | null }>(await bridge.session())
