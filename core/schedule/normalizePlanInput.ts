@@ -53,7 +53,8 @@ type SeriesKey = 'loadPowerW' | 'pvPowerW' | 'importPriceEurPerKWh' | 'exportPri
  * known price forward (the first known price backwards); a series with no value at all
  * is 0. Market prices are not filled: no price means no trading in that slot.
  */
-export function normalizePlanInput(input: PlanInput): NormalizedPlanInput {
+export function normalizePlanInput(parsed: PlanInput): NormalizedPlanInput {
+  const input = withoutTinyMagnitudes(parsed)
   const warnings: PlanWarning[] = []
   const slotCount = input.slots.length
   const slotHours = input.slotDurationMs / 3_600_000
@@ -231,4 +232,34 @@ function formatRanges(indexes: number[]): string {
   }
   const shown = parts.length > 6 ? [...parts.slice(0, 6), '...'] : parts
   return `[${shown.join(',')}]`
+}
+
+/** Below a nanowatt or a nano-euro per kWh a value is noise, and next to 1 GW it is numerical poison for HiGHS. */
+const TINY = 1e-9
+const snap = (value: number) => (Math.abs(value) < TINY ? 0 : value)
+const snapOptional = <T extends number | null | undefined>(value: T): T => (typeof value === 'number' ? (snap(value) as T) : value)
+
+/**
+ * The input with powers and prices below 1e-9 (W, EUR/kWh, EUR/kW) set to 0. Subnormal
+ * values such as 5e-324 beside 1e9 made HiGHS end with status 'unknown' (a fallback plan)
+ * on inputs the schema accepts (found by test/fuzz/planSolveFuzz.ts).
+ */
+function withoutTinyMagnitudes(input: PlanInput): PlanInput {
+  const slots = input.slots.map((slot) => ({
+    ...slot,
+    loadPowerW: snapOptional(slot.loadPowerW),
+    pvPowerW: snapOptional(slot.pvPowerW),
+    importPriceEurPerKWh: snapOptional(slot.importPriceEurPerKWh),
+    exportPriceEurPerKWh: snapOptional(slot.exportPriceEurPerKWh),
+    marketBuyPriceEurPerKWh: snapOptional(slot.marketBuyPriceEurPerKWh),
+    marketSellPriceEurPerKWh: snapOptional(slot.marketSellPriceEurPerKWh),
+  }))
+  const b = input.battery
+  const battery = b && { ...b, maxChargePowerW: snap(b.maxChargePowerW), maxDischargePowerW: snap(b.maxDischargePowerW), degradationCostEurPerKWh: snap(b.degradationCostEurPerKWh) }
+  const g = input.grid
+  const grid = { ...g, maxImportPowerW: snapOptional(g.maxImportPowerW), maxExportPowerW: snapOptional(g.maxExportPowerW), peakChargeEurPerKW: snap(g.peakChargeEurPerKW), billingPeakSoFarW: snap(g.billingPeakSoFarW) }
+  const market = { ...input.market, maxBuyPowerW: snapOptional(input.market.maxBuyPowerW), maxSellPowerW: snapOptional(input.market.maxSellPowerW) }
+  const p = input.penalties
+  const penalties = { gridLimitEurPerKWh: snap(p.gridLimitEurPerKWh), endSocShortfallEurPerKWh: snap(p.endSocShortfallEurPerKWh), flexibleLoadUnmetEurPerKWh: snap(p.flexibleLoadUnmetEurPerKWh) }
+  return { ...input, slots, battery, grid, market, penalties }
 }

@@ -428,5 +428,11 @@ describe('planSchedule: solver failures after a valid plan was found', () => {
     expect(['optimal', 'feasible', 'fallback']).toContain(plan.status)
     expect(plan.slots).toHaveLength(7)
   })
+
+  it('plans subnormal powers and prices beside 1e4 EUR/kWh and 1 GW as 0 instead of falling back (HiGHS ended with status unknown; found by fuzzing)', async () => {
+    const input = {"startMs": 1767225600000, "slotDurationMs": 3600000, "objective": "cost", "slots": [{"loadPowerW": 1, "pvPowerW": 5.175332736232894e-283, "importPriceEurPerKWh": -10000, "exportPriceEurPerKWh": 4.823119770291974e-05, "marketBuyPriceEurPerKWh": 5.782598191791474e-28, "marketSellPriceEurPerKWh": -10000}, {"loadPowerW": 5e-324, "pvPowerW": 0, "importPriceEurPerKWh": 0, "exportPriceEurPerKWh": 2.4074716811598665e-19, "marketBuyPriceEurPerKWh": -10000, "marketSellPriceEurPerKWh": -6.856972863711365e-07}, {"loadPowerW": 7.032308118629007e-172, "pvPowerW": 1.5492470716650593e-30, "importPriceEurPerKWh": -10000, "exportPriceEurPerKWh": -10000, "marketSellPriceEurPerKWh": 1.127650268537611e-288}, {"loadPowerW": 5.39268315079628e-167, "pvPowerW": 0, "importPriceEurPerKWh": 1e-300, "exportPriceEurPerKWh": -10000, "marketBuyPriceEurPerKWh": 1e-300, "marketSellPriceEurPerKWh": 6.108772811979e-07}], "battery": {"capacityWh": 141618710.81991747, "socPct": 1.3274555579617142e-161, "maxChargePowerW": 1, "maxDischargePowerW": 1000000000, "degradationCostEurPerKWh": 10000, "targetEndSocPct": 4.474797508778107e-102}, "grid": {"maxImportPowerW": 6.4e-323, "maxExportPowerW": 1.0209988182437954e-209, "peakChargeEurPerKW": 1e-300, "billingPeakSoFarW": 1}, "flexibleLoads": [{"id": "f0", "powerW": 1.9980091777354677e-11, "requiredSlots": 3}], "solver": {"timeLimitMs": 2000}} as PlanInputParameters
+    const plan = await planSchedule(input)
+    expect(plan.status, plan.unmetGoals.map((g) => g.message).join('; ')).not.toBe('fallback')
+  })
 })
 
