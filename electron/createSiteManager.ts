@@ -77,7 +77,7 @@ export function createSiteManager({ userDataDir, chooseSiteFile, open, now = Dat
   }
 
   /** A site file given by path (the dialog, or `--site FILE`): checked before anything is created. */
-  const openPath = (file: string) => {
+  const openPath = async (file: string) => {
     const site = checkFile(file)
     const id = slug(site.name, file)
     const dataDir = join(sitesDir, id)
