@@ -2,11 +2,12 @@ import { describe, expect, it } from 'vitest'
 import { computeReferenceCosts } from './computeReferenceCosts.ts'
 import { normalizePlanInput } from './normalizePlanInput.ts'
 import { parsePlanInput } from './parsePlanInput.ts'
+import type { PlanInputParameters } from './planInputSchema.ts'
 import { planSchedule } from './planSchedule.ts'
 
 const hour = 3_600_000
 // Two hours of PV surplus then two of deficit; import 0.30, export 0.05 EUR/kWh.
-const input = (battery?: object) => ({
+const input = (battery?: PlanInputParameters['battery']): PlanInputParameters => ({
   startMs: Date.UTC(2026, 5, 1),
   slotDurationMs: hour,
   slots: [

@@ -66,7 +66,7 @@ describe.each(profiles.map((p) => [p.id, p] as const))('profile %s against the s
     sim = await startSimulator(siteFor(profile), { log: () => {}, tickMs: 20 })
     const port = sim.ready.find((r) => r.device === 'dut')!.port!
     client = createModbusClient(createTcpTransport({ host: '127.0.0.1', port }), { timeoutMs: 2000 })
-    driver = registry.create(profile.id, { name: 'dut', client, limits: { ratedW, maxChargeW, maxDischargeW, capacityWh: 13500, socMinPct: 5, socMaxPct: 100 }, log: (m) => logs.push(m) })
+    driver = await registry.create(profile.id, { name: 'dut', client, limits: { ratedW, maxChargeW, maxDischargeW, capacityWh: 13500, socMinPct: 5, socMaxPct: 100 }, log: (m) => logs.push(m) })
     sim.advance(2 * 3_600_000) // accumulate energy: 13:00-15:00 local, summer
   })
   afterAll(async () => {

@@ -9,30 +9,30 @@ const fixture = (path: string) => fileURLToPath(new URL(`../../../test/fixtures/
 const client = {} as ModbusClient
 
 describe('createDriverRegistry', () => {
-  it('rejects a type registered twice and keeps the first', () => {
+  it('rejects a type registered twice and keeps the first', async () => {
     const registry = createDriverRegistry()
     const first = () => ({ name: 'a' }) as never
     registry.register('acme', first)
     expect(() => registry.register('acme', () => ({ name: 'b' }) as never)).toThrow(new DriverRegistryError("driver type 'acme' is already registered"))
-    expect(registry.create('acme', { name: 'x', client })).toEqual({ name: 'a' })
+    expect(await registry.create('acme', { name: 'x', client })).toEqual({ name: 'a' })
   })
 
-  it('fails to create an unknown type by listing the known ones', () => {
+  it('fails to create an unknown type by listing the known ones', async () => {
     const registry = createDriverRegistry()
     registry.register('zeta', () => ({}) as never)
     registry.register('alpha', () => ({}) as never)
-    expect(() => registry.create('sma-tripower', { name: 'x', client })).toThrow("unknown driver type 'sma-tripower'; known: alpha, zeta")
-    expect(() => createDriverRegistry().create('x', { name: 'x', client })).toThrow('known: none')
+    await expect(registry.create('sma-tripower', { name: 'x', client })).rejects.toThrow("unknown driver type 'sma-tripower'; known: alpha, zeta")
+    await expect(createDriverRegistry().create('x', { name: 'x', client })).rejects.toThrow('known: none')
   })
 })
 
 describe('registerProfiles', () => {
-  it('registers every bundled profile under its id, with a driver of exactly its capabilities', () => {
+  it('registers every bundled profile under its id, with a driver of exactly its capabilities', async () => {
     const registry = createDriverRegistry()
     const profiles = registerProfiles(registry, profileFilesIn())
     expect(profiles.length).toBeGreaterThanOrEqual(3)
     expect(registry.types()).toEqual(profiles.map((p) => p.id).sort())
-    for (const p of profiles) expect(registry.create(p.id, { name: 'd', client }).capabilities).toEqual(p.capabilities)
+    for (const p of profiles) expect((await registry.create(p.id, { name: 'd', client })).capabilities).toEqual(p.capabilities)
   })
 
   it('registers nothing when one file is bad or an id is taken: the registry stays as it was', () => {

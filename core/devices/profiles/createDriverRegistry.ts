@@ -16,20 +16,25 @@ export type DriverOptions = {
   variant?: string
   /** Where every write is logged. */
   log?: (message: string) => void
+  /** Discovery timeout per request (code drivers that probe the device, e.g. SunSpec). */
+  timeoutMs?: number
+  /** The SunSpec base address to look at instead of trying 40000, 50000 and 0. */
+  sunspecBase?: number
 }
 
-export type DriverFactory = (options: DriverOptions) => DeviceDriver
+/** Profiles build their driver at once; code drivers (SunSpec) may first talk to the device. */
+export type DriverFactory = (options: DriverOptions) => DeviceDriver | Promise<DeviceDriver>
 
 export type DriverRegistry = {
   /** Adds a driver type; a type that is already known is rejected. */
   register(type: string, create: DriverFactory): void
-  /** Creates a driver of a known type; an unknown type fails listing the known ones. */
-  create(type: string, options: DriverOptions): DeviceDriver
+  /** Creates a driver of a known type; an unknown type fails (rejects) listing the known ones. */
+  create(type: string, options: DriverOptions): Promise<DeviceDriver>
   has(type: string): boolean
   types(): string[]
 }
 
-/** A small map from type names (profile ids, code drivers) to driver factories. */
+/** A small map from type names (profile ids, code drivers) to driver factories; the process's one instance is bundledDriverRegistry(). */
 export function createDriverRegistry(): DriverRegistry {
   const factories = new Map<string, DriverFactory>()
   return {
@@ -37,7 +42,7 @@ export function createDriverRegistry(): DriverRegistry {
       if (factories.has(type)) throw new DriverRegistryError(`driver type '${type}' is already registered`)
       factories.set(type, create)
     },
-    create(type, options) {
+    async create(type, options) {
       const create = factories.get(type)
       if (!create) throw new DriverRegistryError(`unknown driver type '${type}'; known: ${[...factories.keys()].sort().join(', ') || 'none'}`)
       return create(options)

@@ -6,18 +6,8 @@ import { ModbusConnectionError, ModbusExceptionError, ModbusTimeoutError } from 
 import { createSunSpecDriver } from '../sunspec/createSunSpecDriver.ts'
 import { discoverSunSpec } from '../sunspec/readSunSpecDevice.ts'
 import type { DeviceDriver } from '../capabilities.ts'
-import { createDriverRegistry, type DriverRegistry } from '../profiles/createDriverRegistry.ts'
-import { profileFilesIn, registerProfiles } from '../profiles/registerProfiles.ts'
+import { bundledDriverRegistry } from '../bundledDriverRegistry.ts'
 import type { Profile } from '../profiles/profileSchema.ts'
-
-let bundled: { registry: DriverRegistry; profiles: Profile[] } | null = null
-function bundledProfiles() {
-  if (!bundled) {
-    const registry = createDriverRegistry()
-    bundled = { registry, profiles: registerProfiles(registry, profileFilesIn()) }
-  }
-  return bundled
-}
 
 /**
  * A unit that answers Modbus but has no SunSpec map: try every bundled profile. A profile
@@ -25,9 +15,9 @@ function bundledProfiles() {
  * (grid frequency 45-65 Hz, SoC 0-100 %); the first profile (by id) that matches wins.
  */
 async function matchProfile(client: ModbusClient, unitId: number): Promise<{ profile: Profile; driver: DeviceDriver } | null> {
-  const { registry, profiles } = bundledProfiles()
+  const { registry, profiles } = bundledDriverRegistry()
   for (const profile of profiles) {
-    const driver = registry.create(profile.id, { name: `unit-${unitId}`, client, unitId })
+    const driver = await registry.create(profile.id, { name: `unit-${unitId}`, client, unitId })
     try {
       const points = await driver.readAll()
       if (points.filter((p) => p.value !== null).length < Math.ceil(points.length / 2)) continue
