@@ -87,15 +87,13 @@ function parseArgs(argv: string[]): DemoOptions {
 export type RunDemoOptions = {
   /** parent of the demo's temporary directory (default the OS temp directory) */
   workDir?: string
-  /** rewrites a request line before it is sent to a site (tests feed a site a malformed line) */
-  rewriteRequest?: (siteId: number, line: string) => string
   /** the hardware of each site (default chooseDemoHardware) */
   hardware?: (siteId: number) => DemoHardware
 }
 
 type SiteHandle = { siteId: number; child: ChildProcess; ask<T>(req: SiteRequest, timeoutMs?: number): Promise<T> }
 
-function spawnSite(siteId: number, passphrase: string, workDir: string, rewrite: RunDemoOptions['rewriteRequest']): SiteHandle {
+function spawnSite(siteId: number, passphrase: string, workDir: string): SiteHandle {
   // The work directory on the command line: a process listing shows which demo a site belongs to.
   const child = spawn(process.execPath, [join(here, '..', '..', 'bin', 'run-ts.js'), join(here, 'demoSiteProcess.ts'), workDir], {
     stdio: ['pipe', 'pipe', 'inherit'],
@@ -139,7 +137,7 @@ function spawnSite(siteId: number, passphrase: string, workDir: string, rewrite:
         else resolve(answer as T)
       })
       const line = toJsonLine(req)
-      child.stdin!.write(rewrite ? rewrite(siteId, line) : line)
+      child.stdin!.write(line)
     })
   return { siteId, child, ask }
 }
@@ -208,7 +206,7 @@ export async function runMarketDemo(argv: string[], options: RunDemoOptions = {}
     // each site seals its keys in its own scrypt key files; the passphrase reaches it only
     // through its environment and the coordinator sees addresses only
     // (GRIDMESH_KEYSTORE_PASSPHRASE and --key-dir keep the key files across runs)
-    for (let siteId = 0; siteId < opts.sites; siteId++) handles.push(spawnSite(siteId, passphrase, join(dir, `site-${siteId}`), options.rewriteRequest))
+    for (let siteId = 0; siteId < opts.sites; siteId++) handles.push(spawnSite(siteId, passphrase, join(dir, `site-${siteId}`)))
     const hardware = handles.map((h) => (options.hardware ?? chooseDemoHardware)(h.siteId))
     // a hello takes the keys' scrypt, a simulator's start and a day's history pass
     const helloTimeoutMs = 300_000

@@ -3,10 +3,12 @@
 // JSON it prints must add up (escrow conserved, every settlement nets to zero, orders are
 // the plans' market quantities, readings are the simulated meters' energy). Slow on a busy
 // machine: each site process loads viem and the solver through tsx and starts a simulator.
-import { execFile, spawnSync } from 'node:child_process'
+import { execFile, spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
 import { createPublicClient, http } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { describe, expect, it } from 'vitest'
@@ -17,6 +19,7 @@ import { run as runMarket } from '../../core/demo/marketCli.ts'
 import { cloudClearness } from '../../hardware-sims/physics/clouds.ts'
 import { chooseDemoHardware } from '../../core/demo/demoSite/chooseDemoHardware.ts'
 import { minOrderWh } from '../../core/demo/demoSite/orderFromPlan.ts'
+import { passphraseEnv } from '../../core/demo/demoSiteProcess.ts'
 import { DemoError, runMarketDemo } from '../../core/demo/runMarketDemo.ts'
 
 const passphrase = 'demo test passphrase'
@@ -177,25 +180,24 @@ describe('gridmesh market demo', () => {
     expect(Math.max(...planned)).toBeGreaterThan(0)
   }, 180_000)
 
-  it('a site fed a malformed request line fails the demo with a DemoError naming it, and nothing keeps running', async () => {
+  it('a site process fed a malformed request line answers with an error naming it, then exits with nothing left running', async () => {
+    // The coordinator turns a site's error answer into a DemoError naming the site (the next test
+    // shows it for a site whose simulator cannot start); here the site process itself is the peer.
     const workDir = mkdtempSync(join(tmpdir(), 'gm-demo-bad-line-'))
-    let runningAtFault: string[] = []
-    const failure = runMarketDemo(['--sites', '3', '--intervals', '1', '--json'], {
-      workDir,
-      rewriteRequest: (siteId, line) => {
-        if (siteId !== 1 || !line.includes('"type":"order"')) return line
-        runningAtFault = processesMentioning(workDir)
-        return '{"type":"order","interval":\n'
-      },
+    const child = spawn(process.execPath, [fileURLToPath(new URL('../../bin/run-ts.js', import.meta.url)), fileURLToPath(new URL('../../core/demo/demoSiteProcess.ts', import.meta.url)), workDir], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+      env: { ...process.env, [passphraseEnv]: 'test passphrase' },
     })
-    await expect(failure).rejects.toThrow(DemoError)
-    await expect(failure).rejects.toThrow(/^site 1: malformed request line: .*expected one JSON object per line \(answering 'order'\)/)
-    // three site processes and their three simulators were running when the line went out
-    expect(runningAtFault.filter((p) => p.includes('demoSiteProcess.ts'))).toHaveLength(3)
-    expect(runningAtFault.filter((p) => p.includes(' sim --site '))).toHaveLength(3)
+    const answers = createInterface({ input: child.stdout! })
+    const first = new Promise<string>((resolve) => answers.once('line', resolve))
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
+    child.stdin!.write('{"type":"order","interval":\n')
+    const answer = JSON.parse(await first) as { type: string; message: string }
+    expect(answer.type).toBe('error')
+    expect(answer.message).toMatch(/^site \?: malformed request line: .*expected one JSON object per line/)
+    expect(await exited).toBe(1)
     expect(processesMentioning(workDir)).toEqual([])
-    expect(childProcesses()).toEqual([])
-  }, 120_000)
+  }, 60_000)
 
   it('a site whose simulator cannot start fails the demo with a DemoError naming it and why, and nothing keeps running', async () => {
     const workDir = mkdtempSync(join(tmpdir(), 'gm-demo-bad-sim-'))
