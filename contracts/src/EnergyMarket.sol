@@ -51,6 +51,9 @@ contract EnergyMarket is EIP712 {
     uint256 private constant LANES = 6;
     uint256 private constant LANE_BITS = 42;
     uint256 private constant LANE_MASK = (1 << LANE_BITS) - 1;
+    /// A deposit (open to anyone) may fill a free balance only to half the lane, so income has
+    /// room; income beyond the lane goes to the site's side balance (_overflow), never a revert.
+    uint256 private constant DEPOSIT_CAP = 1 << (LANE_BITS - 1);
     /// Amounts (balances, bond, prices) count `unit`s of token base units; price is units
     /// per kWh and energy is Wh: value = energyWh * price / 1000.
     uint256 private constant WH_PER_KWH = 1000;
@@ -205,6 +208,9 @@ contract EnergyMarket is EIP712 {
     /// [siteId] = the reserved bond, apart from the free balance: no lock and no withdrawal
     /// of an active site reaches it; a dispute slashes it. A site trades only with all of it.
     mapping(uint256 => uint256) private _bonds;
+    /// [siteId] = income a finalization could not fit in the 42-bit free balance; withdrawable
+    /// like it, never locked. Written only in that rare case, so finalize never reverts on it.
+    mapping(uint256 => uint256) private _overflow;
     /// [siteId] = requested amount << 64 | dueAt (requestWithdrawal)
     mapping(uint256 => uint256) private _withdrawals;
     uint256[(MAX_SITES + LANES - 1) / LANES] private _lanes;
@@ -348,7 +354,7 @@ contract EnergyMarket is EIP712 {
             if (posted + toBond == bond) _writeHot(siteId, siteCount);
         }
         uint256 bal = balanceOf(siteId) + amount;
-        if (bal > LANE_MASK) revert BalanceOverflow(siteId);
+        if (bal > DEPOSIT_CAP) revert BalanceOverflow(siteId);
         _setBalance(siteId, bal);
     }
 
@@ -380,12 +386,19 @@ contract EnergyMarket is EIP712 {
         uint256 rest = (request >> 64) - amount;
         _withdrawals[siteId] = rest == 0 ? 0 : (rest << 64) | dueAt;
         uint256 bal = balanceOf(siteId);
-        // beyond the free balance only a site that left and whose bond unlocked gets here
-        if (amount > bal) {
-            _bonds[siteId] -= amount - bal;
-            bal = amount;
+        uint256 take = amount;
+        if (take > bal) {
+            // then the side balance, and the bond only of a site that left and whose bond unlocked
+            uint256 ov = _overflow[siteId];
+            uint256 fromOv = take - bal < ov ? take - bal : ov;
+            _overflow[siteId] = ov - fromOv;
+            take -= fromOv;
+            if (take > bal) {
+                _bonds[siteId] -= take - bal;
+                take = bal;
+            }
         }
-        _setBalance(siteId, bal - amount);
+        _setBalance(siteId, bal - take);
         emit Withdrawn(siteId, s.owner, amount);
         token.safeTransfer(s.owner, amount * unit);
     }
@@ -393,7 +406,7 @@ contract EnergyMarket is EIP712 {
     /// @notice The free balance; with the bond once the site has left and every interval it
     /// could be in is final.
     function withdrawable(uint32 siteId) public view returns (uint256) {
-        uint256 bal = balanceOf(siteId);
+        uint256 bal = balanceOf(siteId) + _overflow[siteId];
         bool locked = _sites[siteId].active || block.timestamp < _keys[siteId].unlockAt;
         return locked ? bal : bal + _bonds[siteId];
     }
@@ -733,6 +746,9 @@ contract EnergyMarket is EIP712 {
                 switch side
                 case 0 { lock := div(mul(lock, add(10000, pb)), 10000000) }
                 default { lock := div(mul(lock, pb), 10000000) }
+                // above the lane no balance can pay it: saturated at 2^42 (the debit then fails
+                // with InsufficientEscrow naming this site) so it cannot reach the id bits
+                if gt(lock, 0x3ffffffffff) { lock := 0x40000000000 }
                 mstore(mp, or(shl(64, id), lock))
                 // the meter key is snapshotted as its tag: settle compares tags
                 mstore(add(mp, toRefs), or(shl(160, id), and(shr(96, a), 0xffffffffffffffffffffffff)))
@@ -1235,11 +1251,12 @@ contract EnergyMarket is EIP712 {
     }
 
     function _moveLanes(uint256[] memory words, bool debit) private {
-        uint256 fail; // 1 overflow, 2 short, 3 unknown site
+        uint256 fail; // 2 short, 3 unknown site
         uint256 failWord;
         uint256 failBal;
         assembly ("memory-safe") {
             let lanesSlot := _lanes.slot
+            let ovSlot := _overflow.slot
             let p := add(words, 0x20)
             let end := add(p, shl(5, mload(words)))
             let cur := not(0)
@@ -1266,9 +1283,12 @@ contract EnergyMarket is EIP712 {
                 case 0 {
                     bal := add(bal, amount)
                     if gt(bal, mask) {
-                        fail := 1
-                        failWord := w
-                        break
+                        // income beyond the lane: to the side balance, so finalize never reverts
+                        mstore(0x00, id)
+                        mstore(0x20, ovSlot)
+                        let k := keccak256(0x00, 0x40)
+                        sstore(k, add(sload(k), sub(bal, mask)))
+                        bal := mask
                     }
                 }
                 default {
@@ -1286,7 +1306,6 @@ contract EnergyMarket is EIP712 {
                 if iszero(eq(cur, not(0))) { sstore(add(lanesSlot, cur), word) }
             }
         }
-        if (fail == 1) revert BalanceOverflow(uint32(failWord >> 64));
         if (fail == 2) revert InsufficientEscrow(uint32(failWord >> 64), uint64(failWord), failBal);
         if (fail == 3) revert UnknownSite(uint32(failWord >> 64));
     }

@@ -2,7 +2,7 @@
 // real chain (anvil). Every test here failed against the contract before its fix.
 import { parseEventLogs } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { energyMarketAbi } from '../../contracts/abi.ts'
+import { energyMarketAbi, settlementTokenAbi } from '../../contracts/abi.ts'
 import { buildFinalization } from '../../core/chain/buildFinalization.ts'
 import { finalizeInterval } from '../../core/chain/finalizeInterval.ts'
 import { settleInterval } from '../../core/chain/settleInterval.ts'
@@ -233,4 +233,61 @@ describe('3. the bond is reserved', () => {
     const bond = await lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'bondOf', args: [2] })
     expect(bond).toBe(lm.config.bond)
   }, 60_000)
+})
+
+describe('6. packed fields stay in their bits', () => {
+  const LANE = (1n << 42n) - 1n
+  async function fund(siteId: number, amount: bigint) {
+    for (const [functionName, args] of [['mint', [lm.operator.address, amount]], ['approve', [lm.market, amount]]] as const)
+      await mined(lm.wallet.writeContract({ address: lm.token, abi: settlementTokenAbi, functionName, args }))
+    return lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'deposit', args: [siteId, amount] })
+  }
+
+  it('a lock of 2^64 or more is refused naming the buyer, not spilled into the site id', async () => {
+    const next = await lm.nextInterval()
+    await lm.warpTo(lm.intervalStart(next))
+    const interval = next + 1n
+    const huge = (1n << 64n) - 1n // the largest price an order can carry
+    const specs: OrderSpec[] = [
+      { site: 0, side: SIDE_ASK, energyWh: 20_000, limitPrice: 1n },
+      { site: 1, side: SIDE_BID, energyWh: 20_000, limitPrice: huge },
+    ]
+    const clearing = { ...clear(interval, await signOrders(lm, interval, specs)), price: huge }
+    const error = await commit(lm, clearing).catch((e: unknown) => e)
+    expect(await revertName(Promise.reject(error))).toBe('InsufficientEscrow')
+    // it names a site of the clearing (site 0's lock, first in order, is as far out of reach)
+    // and the saturated need 2^42; before the fix the lock's high bits were read as site 3
+    expect(String(error)).toMatch(/InsufficientEscrow\(uint32 siteId, uint256 needed, uint256 available\)\s+\(0, 4398046511104, /)
+  }, 60_000)
+
+  it('a seller whose balance is near the cap still finalizes (above the cap it goes to a side balance), and a deposit cannot fill a balance to the cap', async () => {
+    // three buyers each lock almost 2^41 and pay it to one seller: a release above 2^42
+    const seller = 6 // (site 4 left the market in test 4)
+    const buyers = [1, 2, 3]
+    const price = ((1n << 41n) - (1n << 32n)) * 10_000_000n / (6_000n * (10_000n + lm.config.penaltyBps))
+    for (const b of buyers) {
+      const bal = await balanceOf(b)
+      if (bal < 1n << 41n) await mined(fund(b, (1n << 41n) - 1n - bal))
+    }
+    // anyone may deposit for a site, but not past 2^41: the cap leaves room for income
+    const sellerBal = await balanceOf(seller)
+    expect(await revertName(fund(seller, LANE - sellerBal))).toBe('BalanceOverflow')
+    await mined(fund(seller, (1n << 41n) - 1n - sellerBal))
+    const specs: OrderSpec[] = [
+      { site: seller, side: SIDE_ASK, energyWh: 18_000, limitPrice: price },
+      ...buyers.map((site): OrderSpec => ({ site, side: SIDE_BID, energyWh: 6_000, limitPrice: price })),
+    ]
+    const c = await commitNext(specs)
+    expect(c.clearing.price).toBe(price)
+    await lm.warpTo(lm.intervalStart(c.clearing.interval + 1n))
+    const readings = await signReadings(lm, c.clearing, exactDelivery(c.clearing))
+    await mined(settleInterval(lm.wallet, lm.market, { clearing: c.clearing, siteRefs: c.siteRefs, readings }))
+    const escrow = async (id: number) => (await lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'withdrawable', args: [id] }))
+    const before = await escrow(seller)
+    await finalizeAfterWindow(c, readings) // reverted with BalanceOverflow before the fix
+    const value = (18_000n * price) / 1000n
+    expect(await balanceOf(seller)).toBe(LANE)
+    const sellerLock = (18_000n * price * lm.config.penaltyBps) / 10_000_000n // comes back with the income
+    expect(await escrow(seller)).toBe(before + sellerLock + value)
+  }, 120_000)
 })
