@@ -9,7 +9,7 @@ type CommandModule = { run: (argv: string[]) => Promise<number> }
 const commands: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
   demo: {
     summary: 'the embedded demo microgrid: simulated hardware and the controller, planning and storing',
-    load: () => import('../core/control/demo/cli.ts'),
+    load: () => import('../core/demo/siteDemoCli.ts'),
   },
   serve: {
     summary: 'run a site as a service: control loop, forecast, plan, store and the HMI API on 127.0.0.1',

@@ -56,6 +56,11 @@ describe('layering', () => {
     expect(violations((e) => inside(e.from, 'core/site') && inside(e.to, 'core/devices'))).toEqual([])
   })
 
+  it('orchestration depends on capabilities, never the reverse: core/control imports neither core/api nor core/demo', () => {
+    // The single-site demo composes serve (core/api), so it lives in core/demo beside the market demo.
+    expect(violations((e) => inside(e.from, 'core/control') && (inside(e.to, 'core/api') || inside(e.to, 'core/demo')))).toEqual([])
+  })
+
   it('nothing outside core/control/backtest imports from it, but the command table, its tests and its bench', () => {
     const allowed = (from: string) => inside(from, 'core/control/backtest') || from === 'bin/main.ts' || from === 'test/integration/backtest.test.ts' || from === 'test/integration/site-runtime-equivalence.test.ts' || from === 'bench/control.bench.ts'
     expect(violations((e) => inside(e.to, 'core/control/backtest') && !allowed(e.from))).toEqual([])

@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { startSite } from '../../api/startSite.ts'
-import { ensureHmiBuilt } from '../../api/ensureHmiBuilt.ts'
-import { parseFlags, parseIntegerFlag } from '../../cli/parseFlags.ts'
-import { parseYamlText } from '../../devices/site/parseYamlText.ts'
-import type { SiteFile } from '../../devices/site/siteFileSchema.ts'
-import { simulatorSiteFile, type SimulatorSite } from '../../simulator/simulatorSiteFile.ts'
-import { spawnSimulator, type SimReady } from '../../simulator/spawnSimulator.ts'
+import { startSite } from '../api/startSite.ts'
+import { ensureHmiBuilt } from '../api/ensureHmiBuilt.ts'
+import { parseFlags, parseIntegerFlag } from '../cli/parseFlags.ts'
+import { parseYamlText } from '../devices/site/parseYamlText.ts'
+import type { SiteFile } from '../devices/site/siteFileSchema.ts'
+import { simulatorSiteFile, type SimulatorSite } from '../simulator/simulatorSiteFile.ts'
+import { spawnSimulator, type SimReady } from '../simulator/spawnSimulator.ts'
 
 const help = `usage: gridmesh demo [--speed N] [--data DIR] [--seed N] [--port N]
 
@@ -27,7 +27,7 @@ A status line every few seconds; Ctrl-C stops everything.
   --port N    API port (default 8700; 0 picks a free one)
 `
 
-const demoSite = fileURLToPath(new URL('../../../hardware-sims/sites/demo.yaml', import.meta.url))
+const demoSite = fileURLToPath(new URL('../../hardware-sims/sites/demo.yaml', import.meta.url))
 
 /** The controller's view of the demo site: the simulator's devices where they came up, and how the site is run (its location and PV array from the simulator's site file). */
 export function demoSiteFile(ready: readonly SimReady[]): SiteFile {
