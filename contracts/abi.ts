@@ -1550,25 +1550,6 @@ export const energyMarketAbi = [
     "type": "function"
   },
   {
-    "inputs": [
-      {
-        "internalType": "uint64",
-        "name": "interval",
-        "type": "uint64"
-      }
-    ],
-    "name": "intervalStart",
-    "outputs": [
-      {
-        "internalType": "uint256",
-        "name": "",
-        "type": "uint256"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
     "inputs": [],
     "name": "marketStep",
     "outputs": [],

@@ -423,7 +423,7 @@ contract EnergyMarket is EIP712 {
     }
 
     // ---- time --------------------------------------------------------------------------
-    function intervalStart(uint64 interval) public view returns (uint256) {
+    function intervalStart(uint64 interval) private view returns (uint256) {
         return genesis + uint256(interval) * intervalSec;
     }
 
@@ -498,9 +498,10 @@ contract EnergyMarket is EIP712 {
             // the whole layout must fit the calldata exactly, before anything is read from it
             let end := calldatasize()
             let q := p
-            fits := iszero(lt(end, 0x24))
+            // unused bits are zero: the head's low 24, a final word's above interval | count
+            fits := and(iszero(lt(end, 0x24)), iszero(and(head, 0xffffff)))
             for { let i := shr(248, head) } and(fits, gt(i, 0)) { i := sub(i, 1) } {
-                fits := iszero(gt(add(q, 0x40), end))
+                fits := and(iszero(gt(add(q, 0x40), end)), iszero(shr(40, calldataload(q))))
                 q := add(q, add(0x40, shl(5, and(calldataload(q), 0xff))))
             }
             let words := add(

@@ -7,7 +7,7 @@ import { buildFinalization } from '../../core/chain/buildFinalization.ts'
 import { finalizeInterval } from '../../core/chain/finalizeInterval.ts'
 import { settleInterval } from '../../core/chain/settleInterval.ts'
 import { startAnvil, type Anvil } from '../../core/chain/startAnvil.ts'
-import { stepMarket } from '../../core/chain/stepMarket.ts'
+import { encodeStep, stepMarket } from '../../core/chain/stepMarket.ts'
 import { computeSettlement } from '../../core/market/computeSettlement.ts'
 import { packReading } from '../../core/market/encodeClearing.ts'
 import type { SignedMeterReading } from '../../core/market/signMarketData.ts'
@@ -290,4 +290,24 @@ describe('6. packed fields stay in their bits', () => {
     const sellerLock = (18_000n * price * lm.config.penaltyBps) / 10_000_000n // comes back with the income
     expect(await escrow(seller)).toBe(before + sellerLock + value)
   }, 120_000)
+})
+
+describe('9. smaller items', () => {
+  it('a step whose head has a nonzero unused bit is refused', async () => {
+    const specs: OrderSpec[] = [
+      { site: 0, side: SIDE_ASK, energyWh: 1000, limitPrice: p(0.1) },
+      { site: 1, side: SIDE_BID, energyWh: 1000, limitPrice: p(0.2) },
+    ]
+    const n = await commitNext(specs)
+    await lm.warpTo(lm.intervalStart(n.clearing.interval + 1n))
+    const readings = await signReadings(lm, n.clearing, exactDelivery(n.clearing))
+    const n2 = n.clearing.interval + 2n
+    const parameters = { finals: [], settle: { clearing: n.clearing, siteRefs: n.siteRefs, readings }, commit: clear(n2, await signOrders(lm, n2, specs)) }
+    const data = encodeStep(parameters)
+    // the head is the first word: set its lowest bit, which no field uses
+    const dirty = `${data.slice(0, 66 - 2)}${(parseInt(data.slice(64, 66), 16) | 1).toString(16).padStart(2, '0')}${data.slice(66)}` as `0x${string}`
+    const send = (suffix: `0x${string}`) => lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'marketStep', dataSuffix: suffix })
+    expect(await revertName(send(dirty))).toBe('BadParameter')
+    await mined(send(data))
+  }, 60_000)
 })
