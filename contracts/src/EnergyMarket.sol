@@ -892,9 +892,22 @@ contract EnergyMarket is EIP712 {
             uint256 absent = _verifyReadings(sites, readings, interval, mem, block.timestamp >= absentAllowedAt(interval));
             if (absent != 0) _checkNotPosted(interval, sites, absent);
         }
+        bytes32 sh = _releases(price, sites, matches, mem, n);
+        uint256 endsAt_ = intervalStart(interval) + intervalSec;
+        _ring[interval % ringSize] = ((uint256(sh) >> 64) << 64) | (uint256(interval) << 32)
+            | ((block.timestamp - endsAt_) << 8) | STATUS_SETTLED;
+    }
+
+    /// From the readings filled in at `mem` (see _verifyReadings): walks the matches, turns
+    /// each site's lock plus its balance change into its release word and returns the
+    /// record hash keccak256(keccak256(clearing hash, metas hash), releases hash).
+    function _releases(uint64 price, uint256[] calldata sites, uint256[] calldata matches, uint256 mem, uint256 n)
+        private
+        view
+        returns (bytes32 sh)
+    {
         _computeDeltas(price, matches, mem, n);
         uint256 pb = penaltyBps;
-        bytes32 sh;
         uint256 bad;
         assembly ("memory-safe") {
             let n32 := shl(5, n)
@@ -923,9 +936,6 @@ contract EnergyMarket is EIP712 {
             sh := keccak256(p, 0x40)
         }
         if (bad != 0) revert BalanceOverflow(uint32(sites[bad - 1] >> 160));
-        uint256 endsAt_ = intervalStart(interval) + intervalSec;
-        _ring[interval % ringSize] = ((uint256(sh) >> 64) << 64) | (uint256(interval) << 32)
-            | ((block.timestamp - endsAt_) << 8) | STATUS_SETTLED;
     }
 
     /// Checks every reading (interval, low-s signature by the snapshotted meter key) and
@@ -1151,11 +1161,14 @@ contract EnergyMarket is EIP712 {
 
     // ---- dispute -----------------------------------------------------------------------
     /// @notice Within the dispute window, proves that site `sites[pos]`'s meter key signed a
-    /// reading for `interval` that contradicts the one settled. The interval is voided: no
-    /// release happens and every site's lock goes back to its free balance, so balances are
-    /// as if the interval had never been committed. The offender's bond (up to its free
-    /// balance) moves to the reporter and the offender is deactivated. `releasesHash` is
-    /// keccak256 of the packed releases settle computed (see finalize).
+    /// reading for `interval` that contradicts the one settled (a meter key that signed two
+    /// readings proves neither). That site is re-settled at its worst case, as if it had
+    /// withheld its reading (see settle); every other site keeps its settlement, and the
+    /// record takes the new releases (finalize credits them after the same window). The
+    /// offender's whole reserved bond goes to the free balance of `reporterSiteId`, which
+    /// the caller must own (the first valid proof's named beneficiary), and the offender
+    /// trades again only once a deposit has restored its bond. `releasesHash` is keccak256
+    /// of the packed releases the record holds (see finalize).
     function dispute(
         uint64 interval,
         uint64 price,
@@ -1186,17 +1199,47 @@ contract EnergyMarket is EIP712 {
         _onlyOwner(reporterSiteId);
         if (reporterSiteId == offender) revert SelfDispute(offender);
 
-        _creditLanes(_locks(price, sites, matches));
+        uint256 mem = _fillFromMetas(settledMetas, pos, h);
+        bytes32 nsh = _releases(price, sites, matches, mem, sites.length);
+        // same interval, settle time and status; the new record hash
+        _ring[slot] = ((uint256(nsh) >> 64) << 64) | uint64(rec);
         uint256 slashed = _bonds[offender];
         _bonds[offender] = 0;
         uint256 reporterBal = balanceOf(reporterSiteId) + slashed;
         if (reporterBal > LANE_MASK) revert BalanceOverflow(reporterSiteId);
         _setBalance(reporterSiteId, reporterBal);
-        _sites[offender].active = false;
-        _keys[offender].unlockAt = uint40(block.timestamp + _exitDelay());
-        _writeHot(offender, siteCount);
-        _ring[slot] = (rec & ~uint256(0xff)) | STATUS_VOID;
+        _writeHot(offender, siteCount); // no longer bonded: it cannot trade
         emit Disputed(interval, offender, reporterSiteId, slashed);
+    }
+
+    /// The settlement memory (_verifyReadings's layout) from readings settle already checked,
+    /// the one at `pos` replaced by ABSENT; the clearing hash after it.
+    function _fillFromMetas(uint256[] calldata metas, uint256 pos, bytes32 h) private pure returns (uint256 mem) {
+        assembly ("memory-safe") {
+            let n32 := shl(5, metas.length)
+            mem := mload(0x40)
+            calldatacopy(add(mem, shl(1, n32)), calldatasize(), shl(1, n32))
+            for { let k := 0 } lt(k, n32) { k := add(k, 0x20) } {
+                let meta := calldataload(add(metas.offset, k))
+                if eq(k, shl(5, pos)) { meta := shl(255, 1) }
+                let out := add(mem, k)
+                switch eq(meta, shl(255, 1))
+                case 1 {
+                    mstore(out, not(0xffffffffffffffffffffffffffffffff))
+                    mstore(add(out, n32), shl(128, 1))
+                }
+                default {
+                    let net := sub(and(meta, 0xffffffff), and(shr(32, meta), 0xffffffff))
+                    mstore(out, net)
+                    if slt(net, 0) { net := sub(0, net) }
+                    mstore(add(out, n32), net)
+                }
+                mstore(add(out, shl(2, n32)), meta)
+            }
+            let hp := add(mem, mul(0xa0, metas.length))
+            mstore(hp, h)
+            mstore(0x40, add(hp, 0x40))
+        }
     }
 
     // ---- internals ---------------------------------------------------------------------

@@ -311,3 +311,51 @@ describe('9. smaller items', () => {
     await mined(send(data))
   }, 60_000)
 })
+
+describe('2. a dispute settles the double-signer at its worst case, not everyone\'s interval', () => {
+  it('the honest seller is paid, the double-signing buyer pays its worst case and loses its bond to the named beneficiary, and trades again only with a whole bond', async () => {
+    // site 3 buys from site 0 and double-signs its reading; site 5 (the same attacker) disputes
+    const specs: OrderSpec[] = [
+      { site: 0, side: SIDE_ASK, energyWh: 1000, limitPrice: p(0.1) },
+      { site: 3, side: SIDE_BID, energyWh: 1000, limitPrice: p(0.2) },
+    ]
+    const before = await balances([5, 0, 3])
+    const c = await commitNext(specs)
+    await lm.warpTo(lm.intervalStart(c.clearing.interval + 1n))
+    const readings = await signReadings(lm, c.clearing, exactDelivery(c.clearing))
+    await mined(settleInterval(lm.wallet, lm.market, { clearing: c.clearing, siteRefs: c.siteRefs, readings }))
+    const f = buildFinalization({ clearing: c.clearing, siteRefs: c.siteRefs, readings, penaltyBps: lm.config.penaltyBps })
+    const { signMeterReading } = await import('../../core/market/signMarketData.ts')
+    const second = await signMeterReading(lm.sites[3]!.meter, lm.domain, { ...readings[1]!, importWh: 0 })
+    await mined(
+      lm.walletFor(lm.sites[5]!.owner).writeContract({
+        address: lm.market,
+        abi: energyMarketAbi,
+        functionName: 'dispute',
+        args: [c.clearing.interval, c.clearing.price, c.siteRefs, c.clearing.matches, f.metas, f.releasesHash, 1n, packReading(second), 5],
+      }),
+    )
+    // the interval stays settled, with the offender's reading replaced by its worst case
+    expect((await record(c.clearing.interval))[0]).toBe(2)
+    const worst = [readings[0]!, null]
+    await finalizeAfterWindow(c, worst)
+    const value = (1000n * c.clearing.price) / 1000n
+    const penalty = (1000n * c.clearing.price * lm.config.penaltyBps) / 10_000_000n
+    const after = await balances([5, 0, 3])
+    expect(after[1]! - before[1]!).toBe(value + penalty) // the honest seller is paid
+    expect(before[2]! - after[2]!).toBe(value + penalty) // the offender pays its worst case
+    expect(after[0]! - before[0]!).toBe(lm.config.bond) // the beneficiary gets the whole bond
+    const bondOf = (id: number) => lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'bondOf', args: [id] })
+    expect(await bondOf(3)).toBe(0n)
+    // no trading without a whole bond; a deposit restores it
+    const interval = (await lm.nextInterval()) + 1n
+    await lm.warpTo(lm.intervalStart(interval - 1n))
+    const clearing = clear(interval, await signOrders(lm, interval, specs))
+    expect(await revertName(commit(lm, clearing))).toBe('BondNotPosted')
+    for (const [functionName, args] of [['mint', [lm.operator.address, lm.config.bond]], ['approve', [lm.market, lm.config.bond]]] as const)
+      await mined(lm.wallet.writeContract({ address: lm.token, abi: settlementTokenAbi, functionName, args }))
+    await mined(lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'deposit', args: [3, lm.config.bond] }))
+    expect(await bondOf(3)).toBe(lm.config.bond)
+    await commit(lm, clearing)
+  }, 120_000)
+})

@@ -1,6 +1,6 @@
 // Escrow is conserved over a random, seeded sequence of commits, settlements (with
 // withheld readings), disputes of double-signed readings, expiries, deposits, withdrawals
-// and finalizations, with adversarial sites: after every step the token the market holds
+// and finalizations, with adversarial sites (a disputed site is re-settled at its worst case): after every step the token the market holds
 // equals every free balance plus every reserved bond plus the locks of the intervals that
 // are still open, and every finalization credits what computeSettlement says.
 // MARKET_FUZZ_SEED=<n> replays a run; the seed is printed.
@@ -149,8 +149,9 @@ it(`escrow is conserved over ${ROUNDS} random intervals with adversarial sites (
               args: [interval, o.c.clearing.price, o.c.siteRefs, o.c.clearing.matches, f.metas, f.releasesHash, BigInt(k), packReading(second), reporter],
             }),
           )
+          // the offender is re-settled as absent; it trades again once a deposit restores its bond
+          readings[k] = null
           active.delete(offender)
-          open.delete(interval)
           counts.disputed++
           await checkConserved(`dispute of ${interval}`)
         }
@@ -189,6 +190,7 @@ it(`escrow is conserved over ${ROUNDS} random intervals with adversarial sites (
       for (const [functionName, args] of [['mint', [lm.operator.address, amount]], ['approve', [lm.market, amount]]] as const)
         await mined(lm.wallet.writeContract({ address: lm.token, abi: settlementTokenAbi, functionName, args }))
       await mined(lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'deposit', args: [site, amount] }))
+      if ((await read('bondOf', site)) === lm.config.bond) active.add(site)
       counts.deposited++
     }
     await checkConserved(`round ${round}`)

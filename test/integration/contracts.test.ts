@@ -12,7 +12,7 @@ import { settleInterval } from '../../core/chain/settleInterval.ts'
 import { startAnvil, type Anvil } from '../../core/chain/startAnvil.ts'
 import { computeSettlement } from '../../core/market/computeSettlement.ts'
 import { packReading, packSiteRef } from '../../core/market/encodeClearing.ts'
-import { signMeterReading, signOrder } from '../../core/market/signMarketData.ts'
+import { signMeterReading, signOrder, type SignedMeterReading } from '../../core/market/signMarketData.ts'
 import { marketTypes, SIDE_ASK, SIDE_BID } from '../../core/market/typedData.ts'
 import {
   clear,
@@ -94,7 +94,7 @@ const record = (interval: bigint) =>
   lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'intervalRecord', args: [interval] })
 
 /** Moves past the dispute window of a settled interval and credits its releases. */
-async function finalizeAfterWindow(c: Committed, readings: Awaited<ReturnType<typeof settleExact>>) {
+async function finalizeAfterWindow(c: Committed, readings: readonly (SignedMeterReading | null)[]) {
   const [, settledAt] = await record(c.clearing.interval)
   const { timestamp } = await lm.client.getBlock()
   if (timestamp < settledAt + lm.config.disputeWindowSec) await lm.warpTo(settledAt + lm.config.disputeWindowSec)
@@ -343,7 +343,7 @@ describe('attacks revert with a named error', () => {
     lm.sites[siteId]!.meter = newMeter
   })
 
-  it('dispute: a contradicting reading inside the window voids the interval and slashes the bond; after finality it reverts', async () => {
+  it('dispute: a contradicting reading inside the window re-settles the offender at its worst case and slashes its bond; after finality it reverts', async () => {
     const specs: OrderSpec[] = [
       { site: 6, side: SIDE_ASK, energyWh: 1000, limitPrice: p(0.1) },
       { site: 7, side: SIDE_BID, energyWh: 1000, limitPrice: p(0.2) },
@@ -378,22 +378,25 @@ describe('attacks revert with a named error', () => {
     expect(await revertName(disputeWith(c, readings, contradicting, keccak256('0x01')))).toBe('SettlementMismatch')
     const hash = await disputeWith(c, readings, contradicting)
     expect((await lm.client.waitForTransactionReceipt({ hash })).status).toBe('success')
-    // reversed: the locks went back and nothing was paid, as if the interval had never
-    // been committed; then the offender's bond moved to the reporter
-    const [after6, after7] = await balances([6, 7])
-    expect(after6).toBe(before6) // the slash takes the reserved bond, not the free balance
+    // the offender (the seller, site 6) is re-settled at its worst case, as if it had withheld
+    // its reading; the record stays settled with the new releases; its whole bond went to
+    // the reporter
+    expect((await record(c.clearing.interval))[0]).toBe(2)
     expect(await lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'bondOf', args: [6] })).toBe(0n)
-    expect(after7! - before7!).toBe(lm.config.bond)
-    expect((await record(c.clearing.interval))[0]).toBe(3)
     const f = buildFinalization({ clearing: c.clearing, siteRefs: c.siteRefs, readings, penaltyBps: lm.config.penaltyBps })
     await lm.warpTo((await lm.client.getBlock()).timestamp + lm.config.disputeWindowSec)
-    expect(await revertName(finalizeInterval(lm.wallet, lm.market, f))).toBe('NotSettled')
-    const [site6] = await lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'site', args: [6] })
-    expect(site6.active).toBe(false)
+    expect(await revertName(finalizeInterval(lm.wallet, lm.market, f))).toBe('SettlementMismatch')
+    await finalizeAfterWindow(c, [null, readings[1]!])
+    const penalty = (1000n * c.clearing.price * lm.config.penaltyBps) / 10_000_000n
+    const [after6, after7] = await balances([6, 7])
+    expect(after6! - before6!).toBe(-penalty) // delivered nothing, as far as the market knows
+    expect(after7! - before7!).toBe(penalty + lm.config.bond)
     expect(await revertName(disputeWith(c, readings, contradicting))).toBe('NotSettled')
-    // the offender can no longer trade
+    // the offender stays registered but cannot trade until a deposit restores its bond
+    const [site6] = await lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'site', args: [6] })
+    expect(site6.active).toBe(true)
     const interval = await freshInterval()
-    expect(await revertName(commit(lm, clear(interval, await signOrders(lm, interval, specs))))).toBe('SiteInactive')
+    expect(await revertName(commit(lm, clear(interval, await signOrders(lm, interval, specs))))).toBe('BondNotPosted')
   })
 })
 
