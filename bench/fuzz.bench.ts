@@ -4,8 +4,9 @@
 // orders and readings, the HMI API through a real server). The CI tests in test/fuzz run
 // the same generators and checks a few thousand times.
 //
-// Each target runs in its own process: its peak RSS is its own, and a target that stops
-// reporting progress for 60 s is a hang (killed, counted). Inside, an input whose check
+// Each target runs in its own process with a 256 MB heap: its peak RSS is its own, memory
+// that grows with the input count ends in an out-of-memory crash (counted), and a target
+// that stops reporting progress for 60 s is a hang (killed, counted). Inside, an input whose check
 // throws is a crash: counted, and the first few kept with fast-check's replay path.
 // Seed: GRIDMESH_FUZZ_SEED (default 20261202, as in CI). Counts: FUZZ_SCALE multiplies
 // them (0.01 for a quick look).
@@ -35,6 +36,7 @@ const counts: Record<string, number> = {
   'plan-solve': Math.round(1_000 * scale),
 }
 const hangAfterMs = 60_000
+const heapLimitMb = 256
 const progressEvery = 10_000
 
 /** slowestInputMs: the longest time between two inputs (generation and check; wall time on a shared machine). */
@@ -128,7 +130,9 @@ function runTarget(name: string, runs: number): Promise<ChildResult & { hangs: n
   return new Promise((resolve) => {
     const self = fileURLToPath(import.meta.url)
     const runTs = fileURLToPath(new URL('../bin/run-ts.js', import.meta.url))
-    const child = spawn(process.execPath, [runTs, self, '--target', name, '--runs', String(runs), '--seed', String(fuzzSeed)], { stdio: ['ignore', 'pipe', 'inherit'] })
+    // A capped heap: V8 grows lazily up to its default limit, so peak RSS alone cannot tell a
+    // leak from garbage not yet collected; with 256 MB a leak ends in an out-of-memory crash.
+    const child = spawn(process.execPath, [`--max-old-space-size=${heapLimitMb}`, runTs, self, '--target', name, '--runs', String(runs), '--seed', String(fuzzSeed)], { stdio: ['ignore', 'pipe', 'inherit'] })
     let last = ''
     let progress = 0
     let hung = false
@@ -184,6 +188,7 @@ if (argv[0] === '--target') {
     crashes: all.reduce((s, r) => s + r.crashes, 0),
     hangs: all.reduce((s, r) => s + r.hangs, 0),
     peakRssMb: Math.max(...all.map((r) => r.maxRssMb)),
+    heapLimitMb,
     seconds: Math.round((performance.now() - started) / 1000),
     loadAverage1m: Math.round(loadavg()[0]! * 10) / 10,
     cpus: cpus().length,
