@@ -32,10 +32,10 @@ contract EnergyMarket is EIP712 {
 
     // ---- constants ---------------------------------------------------------------------
     uint256 public constant MAX_SITES = 64;
-    uint256 private constant MAX_MATCHES = 128;
-    uint256 private constant MAX_RING = 1024;
-    uint8 private constant SIDE_BID = 0;
-    uint8 private constant SIDE_ASK = 1;
+    uint256 public constant MAX_MATCHES = 128;
+    uint256 public constant MAX_RING = 1024;
+    uint8 public constant SIDE_BID = 0;
+    uint8 public constant SIDE_ASK = 1;
     bytes32 public constant ORDER_TYPEHASH = keccak256(
         "Order(uint32 siteId,uint64 interval,uint8 side,uint32 energyWh,uint64 limitPrice,uint64 deadline)"
     );
@@ -241,6 +241,9 @@ contract EnergyMarket is EIP712 {
         if (c.penaltyBps > BPS) revert BadParameter("penaltyBps");
         if (c.bond > LANE_MASK) revert BadParameter("bond");
         if (c.settleWindowSec >= 1 << 24) revert BadParameter("settleWindowSec");
+        // without a dispute window a double-signed reading can never be proven; only a local
+        // development chain (anvil's 31337: tests, demos) may run without one
+        if (c.disputeWindowSec == 0 && block.chainid != 31337) revert BadParameter("disputeWindowSec");
         // every interval that can still change (committed up to 2 ahead, settled within the
         // settle window, disputed within the dispute window) must have its own ring slot
         if (c.ringSize < minRingSize(c.intervalSec, c.settleWindowSec, c.disputeWindowSec) || c.ringSize > MAX_RING) {
@@ -261,10 +264,10 @@ contract EnergyMarket is EIP712 {
         }
     }
 
-    /// The smallest ring for these windows (core/chain/deployMarket.ts's minRingSize is the same rule): 3 intervals (two ahead and the running
+    /// @notice The smallest ring for these windows (core/chain/deployMarket.ts's minRingSize is the same rule): 3 intervals (two ahead and the running
     /// one) plus the settle and dispute windows rounded up to whole intervals.
     function minRingSize(uint256 intervalSec_, uint256 settleWindowSec_, uint256 disputeWindowSec_)
-        private
+        public
         pure
         returns (uint256)
     {
@@ -423,7 +426,7 @@ contract EnergyMarket is EIP712 {
     }
 
     // ---- time --------------------------------------------------------------------------
-    function intervalStart(uint64 interval) private view returns (uint256) {
+    function intervalStart(uint64 interval) public view returns (uint256) {
         return genesis + uint256(interval) * intervalSec;
     }
 

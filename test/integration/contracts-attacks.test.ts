@@ -359,3 +359,20 @@ describe('2. a dispute settles the double-signer at its worst case, not everyone
     await commit(lm, clearing)
   }, 120_000)
 })
+
+describe('9. a dispute window of 0', () => {
+  it('is refused on any chain but a local development chain (31337)', async () => {
+    const other = await startAnvil({ chainId: 4242 })
+    try {
+      const deploy = createLocalMarket({ rpcUrl: other.rpcUrl, chainId: other.chainId, sites: 1, config: { disputeWindowSec: 0n } })
+      const error = await deploy.catch((e: unknown) => e)
+      expect(String(error)).toMatch(/BadParameter|disputeWindowSec/)
+      expect(error).toBeInstanceOf(Error)
+    } finally {
+      await other.stop()
+    }
+    // the local chain may use 0 (tests and demos that do not wait for disputes)
+    const local = await createLocalMarket({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, sites: 1, config: { disputeWindowSec: 0n } })
+    expect(await local.client.readContract({ address: local.market, abi: energyMarketAbi, functionName: 'disputeWindowSec' })).toBe(0n)
+  }, 60_000)
+})
