@@ -11,6 +11,8 @@ export type ControlStore = {
   recordWrite(w: { timeMs: number; device: string; point: string; requested: number; written: number; readBack: number | null; verified: boolean; clamped: boolean; reason: string }): void
   raiseAlarm(a: { key: string; device: string | null; severity: 'info' | 'warning' | 'critical'; message: string; timeMs: number }): unknown
   clearAlarm(key: string, timeMs: number): unknown
+  /** Keys of the alarms still active in the store (a previous run raised them), so this loop clears them when their condition is gone. */
+  activeAlarmKeys?(): readonly string[]
 }
 
 export type ControlDevice = {
@@ -118,7 +120,9 @@ export function createControlLoop(options: ControlLoopOptions) {
   }
   const siteLimits = () => (typeof options.site === 'function' ? options.site() : options.site)
   const batteryLimitsNow = () => (typeof options.batteryLimits === 'function' ? options.batteryLimits() : options.batteryLimits)
-  const activeAlarms = new Set<string>()
+  // Alarms a killed run left active are this loop's to clear once their condition is gone; without
+  // them here, stale:<device> of a service that died stayed active after the restart for good.
+  const activeAlarms = new Set<string>(options.store?.activeAlarmKeys?.() ?? [])
   let lastTickMs: number | null = null
   let lastDownsampleMs: number | null = null
   let latest: CycleReport | null = null
@@ -151,6 +155,7 @@ export function createControlLoop(options: ControlLoopOptions) {
       const extra: Record<string, number | null> = {}
       let power: number | null = null
       let soc: number | null = null
+      let pvFault = false
       watched = { timeMs: now, powerW: null }
       if (d.meter) {
         const m = await d.meter.readMeter()
@@ -160,6 +165,7 @@ export function createControlLoop(options: ControlLoopOptions) {
       }
       if (d.pv) {
         const p = await d.pv.readPv()
+        pvFault = p.fault
         power = p.powerW
         Object.assign(extra, { energyWh: p.energyWh, limitPct: p.limitPct, availableW: p.availableW ?? null })
         Object.assign(watched, { energyWh: p.energyWh, energyStepWh: p.energyStepWh ?? null })
@@ -169,11 +175,16 @@ export function createControlLoop(options: ControlLoopOptions) {
         power = b.powerW
         soc = b.socPct
         if (b.fault) throw new Error('the device reports FAULT')
+        // A battery whose SoC is not known cannot be kept inside its window: never commanded on it.
+        if (b.socPct === null || !Number.isFinite(b.socPct)) throw new Error('it reports no state of charge (not implemented or NaN)')
         Object.assign(watched, { socPct: b.socPct, socStepPct: b.socStepPct ?? null, commandW: lastWrite.get(device.name)?.setpointW ?? null })
       }
       if (power === null) throw new Error('it reports no power (not implemented)')
       watched.powerW = power
-      Object.assign(s, { lastOkMs: now, error: null, power, soc, extra })
+      // A tripped inverter converts nothing and takes no cap: it goes stale like a silent one, but
+      // its power (0 now) still goes to the meter's watch, which must see that drop.
+      if (pvFault) s.error = 'the device reports FAULT'
+      else Object.assign(s, { lastOkMs: now, error: null, power, soc, extra })
     } catch (error) {
       s.error = (error as Error).message
       watched = null
@@ -199,7 +210,7 @@ export function createControlLoop(options: ControlLoopOptions) {
       const reading = readings[i]
       if (reading) {
         const verdict = watchOf(d).observe({ ...reading, ...(d.driver.meter && { othersW: moversW }) })
-        Object.assign(s, { error: verdict.frozen && `frozen: ${verdict.frozen}`, frozen: verdict.frozen, drift: verdict.drift })
+        Object.assign(s, { error: verdict.frozen ? `frozen: ${verdict.frozen}` : s.error, frozen: verdict.frozen, drift: verdict.drift })
       }
       s.stale = s.unreachable || s.frozen !== null
     }

@@ -22,6 +22,12 @@ export type ReplannerOptions = {
   makeInput: (timeMs: number, slotStartMs: number, socPct: number) => PlanInputParameters | null
   solve: (input: PlanInputParameters, nowMs: number) => Promise<Plan>
   onPlan: (plan: Plan, input: PlanInputParameters) => void
+  /** A forecast or solve failed (alarm it); the replanner tries again after `retryAfterMs`. */
+  onFailure?: (message: string, timeMs: number) => void
+  /** The first plan after failures landed. */
+  onRecovered?: (timeMs: number) => void
+  /** Default 60 s: a failing forecast or solver is not hammered every cycle, and a passing fault costs a minute, not a slot. */
+  retryAfterMs?: number
   initialPlan?: Plan | null
   log: (message: string) => void
 }
@@ -40,6 +46,7 @@ export function createReplanner(options: ReplannerOptions) {
   let lastCheckMs = Number.NEGATIVE_INFINITY
   let solving: Promise<Plan | null> | null = null
   let planCount = 0
+  let failedAtMs: number | null = null
 
   function run(timeMs: number, slotStartMs: number, socPct: number, why: string): Promise<Plan | null> {
     lastPlannedSlot = slotStartMs
@@ -52,10 +59,17 @@ export function createReplanner(options: ReplannerOptions) {
       planned = { input, plan: next }
       planCount++
       options.onPlan(next, input)
+      if (failedAtMs !== null) {
+        failedAtMs = null
+        options.onRecovered?.(timeMs)
+      }
       return next
     })()
     const settled = solve.catch((error: unknown) => {
-      log(`planning failed: ${(error as Error).message}; the loop runs self-consumption until a plan exists`)
+      const message = (error as Error).message
+      if (failedAtMs === null) log(`planning failed: ${message}; the loop follows the last plan while it is current, else self-consumption`)
+      failedAtMs = timeMs
+      options.onFailure?.(message, timeMs)
       return null
     })
     solving = settled.finally(() => {
@@ -83,6 +97,7 @@ export function createReplanner(options: ReplannerOptions) {
         return
       }
       let why: string | null = slotStartMs !== lastPlannedSlot ? 'new slot' : null
+      if (!why && failedAtMs !== null && timeMs - failedAtMs >= (options.retryAfterMs ?? 60_000)) why = 'the last plan failed'
       if (!why && planned && timeMs - lastCheckMs >= (policy.checkEveryMs ?? 60_000)) {
         lastCheckMs = timeMs
         const decision = shouldReplan(planned, { ...planned.input, startMs: timeMs, battery: { ...planned.input.battery!, socPct } })

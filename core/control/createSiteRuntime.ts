@@ -22,11 +22,15 @@ const siteDevice = 'site'
 export type SiteClock = { now: () => number; step?: (seconds: number) => Promise<void> }
 
 /** What the runtime needs of a store (core/store implements it); a backtest runs without one. */
+const planFailedKey = 'plan:failed'
+
 export type SiteStorePort = Omit<ControlStore, 'raiseAlarm' | 'clearAlarm'> & {
   raiseAlarm(a: Parameters<ControlStore['raiseAlarm']>[0]): Alarm
   clearAlarm(key: string, timeMs: number): Alarm | null
   savePlan(plan: Plan): unknown
   saveForecast(forecast: ForecastRecord): unknown
+  /** The store's alarms, so the loop takes over those a previous run left active. */
+  listAlarms?(q: { state: 'active' }): readonly Alarm[]
 }
 
 /** What the runtime needs of a market: the market as plan variables, and the trades the loop must deliver beyond the plan. */
@@ -161,6 +165,14 @@ export function createSiteRuntime(options: SiteRuntimeOptions) {
       options.faultSeam?.beforePlan?.()
       return solver.plan(input, { nowMs })
     },
+    onFailure: (message, timeMs) => {
+      const alarm = store?.raiseAlarm({ key: planFailedKey, device: null, severity: 'warning', message: `planning failed: ${message}; the loop follows the last plan while it is current, else self-consumption, and tries again every minute`, timeMs })
+      if (alarm) emit({ type: 'alarm', alarm })
+    },
+    onRecovered: (timeMs) => {
+      const alarm = store?.clearAlarm(planFailedKey, timeMs)
+      if (alarm) emit({ type: 'alarm', alarm })
+    },
     onPlan: (plan) => {
       store?.savePlan(plan)
       emit({ type: 'plan', plan })
@@ -223,6 +235,8 @@ export function createSiteRuntime(options: SiteRuntimeOptions) {
           if (alarm) emit({ type: 'alarm', alarm })
           return alarm
         },
+        // plan:failed is the replanner's, not the loop's.
+        activeAlarmKeys: () => (store.listAlarms?.({ state: 'active' }) ?? []).map((a) => a.key).filter((key) => key !== planFailedKey),
       } satisfies ControlStore,
     }),
     log,
