@@ -4,7 +4,8 @@ import { fromJsonLine } from '../../market/jsonLines.ts'
 import { DemoSiteError } from './DemoSiteError.ts'
 
 const uint = z.number().int().nonnegative()
-const hex = z.string().regex(/^0x[0-9a-fA-F]*$/, 'a 0x hex string')
+// A compact (EIP-2098) signature is two 32-byte words; a shorter or longer one is no signature.
+const word = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'a 32-byte word as 0x and 64 hex digits')
 
 const signedOrder = z.strictObject({
   siteId: uint,
@@ -13,8 +14,8 @@ const signedOrder = z.strictObject({
   energyWh: uint,
   limitPrice: z.bigint(),
   deadline: z.bigint(),
-  r: hex,
-  vs: hex,
+  r: word,
+  vs: word,
 })
 
 const clearing = z.strictObject({
