@@ -157,6 +157,11 @@ export const energyMarketAbi = [
     "type": "error"
   },
   {
+    "inputs": [],
+    "name": "DisputeNotCommitted",
+    "type": "error"
+  },
+  {
     "inputs": [
       {
         "internalType": "uint64",
@@ -1321,6 +1326,19 @@ export const energyMarketAbi = [
       }
     ],
     "name": "commitClearing",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "commitment",
+        "type": "bytes32"
+      }
+    ],
+    "name": "commitDispute",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"

@@ -143,6 +143,7 @@ contract EnergyMarket is EIP712 {
     error SettlementMismatch(uint64 interval);
     error ReadingNotContradicting(uint32 siteId);
     error SelfDispute(uint32 siteId);
+    error DisputeNotCommitted();
     error BalanceOverflow(uint32 siteId);
     error WithdrawExceedsAvailable(uint32 siteId, uint256 amount, uint256 available);
     error ReadingMissing(uint32 siteId, uint256 allowedAt);
@@ -211,6 +212,8 @@ contract EnergyMarket is EIP712 {
     /// [siteId] = income a finalization could not fit in the 42-bit free balance; withdrawable
     /// like it, never locked. Written only in that rare case, so finalize never reverts on it.
     mapping(uint256 => uint256) private _overflow;
+    /// [commitment] = the block it was first committed in (commitDispute)
+    mapping(bytes32 => uint256) private _disputeCommits;
     /// [siteId] = requested amount << 64 | dueAt (requestWithdrawal)
     mapping(uint256 => uint256) private _withdrawals;
     uint256[(MAX_SITES + LANES - 1) / LANES] private _lanes;
@@ -1201,6 +1204,7 @@ contract EnergyMarket is EIP712 {
         _checkReading(ref, contradicting.meta, contradicting.r, contradicting.vs, interval);
         _onlyOwner(reporterSiteId);
         if (reporterSiteId == offender) revert SelfDispute(offender);
+        _checkDisputeCommitted(reporterSiteId, interval, pos, contradicting);
 
         uint256 mem = _fillFromMetas(settledMetas, pos, h);
         bytes32 nsh = _releases(price, sites, matches, mem, sites.length);
@@ -1213,6 +1217,24 @@ contract EnergyMarket is EIP712 {
         _setBalance(reporterSiteId, reporterBal);
         _writeHot(offender, siteCount); // no longer bonded: it cannot trade
         emit Disputed(interval, offender, reporterSiteId, slashed);
+    }
+
+    /// @notice The first half of a dispute: commits to keccak256(abi.encode(sender,
+    /// reporterSiteId, interval, pos, reading meta, r, vs)) (core/chain/disputeCommitment.ts)
+    /// so the proof stays private; dispute() reveals it from a later block. A copy of a
+    /// revealed proof sent by anyone else has no commitment of its own and is refused, so
+    /// the reward cannot be front-run. A commitment keeps the block it was first made in.
+    function commitDispute(bytes32 commitment) external {
+        if (_disputeCommits[commitment] == 0) _disputeCommits[commitment] = block.number;
+    }
+
+    function _checkDisputeCommitted(uint32 reporterSiteId, uint64 interval, uint256 pos, SignedReading calldata r)
+        private
+        view
+    {
+        bytes32 commitment = keccak256(abi.encode(msg.sender, reporterSiteId, interval, pos, r.meta, r.r, r.vs));
+        uint256 at = _disputeCommits[commitment];
+        if (at == 0 || at >= block.number) revert DisputeNotCommitted();
     }
 
     /// The settlement memory (_verifyReadings's layout) from readings settle already checked,

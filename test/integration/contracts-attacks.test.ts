@@ -4,6 +4,7 @@ import { parseEventLogs } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { energyMarketAbi, settlementTokenAbi } from '../../contracts/abi.ts'
 import { buildFinalization } from '../../core/chain/buildFinalization.ts'
+import { disputeCommitment } from '../../core/chain/disputeCommitment.ts'
 import { finalizeInterval } from '../../core/chain/finalizeInterval.ts'
 import { settleInterval } from '../../core/chain/settleInterval.ts'
 import { startAnvil, type Anvil } from '../../core/chain/startAnvil.ts'
@@ -327,8 +328,11 @@ describe('2. a dispute settles the double-signer at its worst case, not everyone
     const f = buildFinalization({ clearing: c.clearing, siteRefs: c.siteRefs, readings, penaltyBps: lm.config.penaltyBps })
     const { signMeterReading } = await import('../../core/market/signMarketData.ts')
     const second = await signMeterReading(lm.sites[3]!.meter, lm.domain, { ...readings[1]!, importWh: 0 })
+    const attacker = lm.walletFor(lm.sites[5]!.owner)
+    const commitment = disputeCommitment({ sender: lm.sites[5]!.owner.address, reporterSiteId: 5, interval: c.clearing.interval, pos: 1n, reading: packReading(second) })
+    await mined(attacker.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'commitDispute', args: [commitment] }))
     await mined(
-      lm.walletFor(lm.sites[5]!.owner).writeContract({
+      attacker.writeContract({
         address: lm.market,
         abi: energyMarketAbi,
         functionName: 'dispute',
@@ -374,5 +378,37 @@ describe('9. a dispute window of 0', () => {
     // the local chain may use 0 (tests and demos that do not wait for disputes)
     const local = await createLocalMarket({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, sites: 1, config: { disputeWindowSec: 0n } })
     expect(await local.client.readContract({ address: local.market, abi: energyMarketAbi, functionName: 'disputeWindowSec' })).toBe(0n)
+  }, 60_000)
+})
+
+describe('2. the dispute reward cannot be front-run', () => {
+  it('a copy of someone else\'s proof, without its own commitment from an earlier block, is refused; the committed reporter is paid', async () => {
+    const specs: OrderSpec[] = [
+      { site: 0, side: SIDE_ASK, energyWh: 1000, limitPrice: p(0.1) },
+      { site: 1, side: SIDE_BID, energyWh: 1000, limitPrice: p(0.2) },
+    ]
+    const c = await commitNext(specs)
+    await lm.warpTo(lm.intervalStart(c.clearing.interval + 1n))
+    const readings = await signReadings(lm, c.clearing, exactDelivery(c.clearing))
+    await mined(settleInterval(lm.wallet, lm.market, { clearing: c.clearing, siteRefs: c.siteRefs, readings }))
+    const f = buildFinalization({ clearing: c.clearing, siteRefs: c.siteRefs, readings, penaltyBps: lm.config.penaltyBps })
+    const { signMeterReading } = await import('../../core/market/signMarketData.ts')
+    const proof = packReading(await signMeterReading(lm.sites[0]!.meter, lm.domain, { ...readings[0]!, exportWh: 0 }))
+    const disputeAs = (site: number) =>
+      lm.walletFor(lm.sites[site]!.owner).writeContract({
+        address: lm.market,
+        abi: energyMarketAbi,
+        functionName: 'dispute',
+        args: [c.clearing.interval, c.clearing.price, c.siteRefs, c.clearing.matches, f.metas, f.releasesHash, 0n, proof, site],
+      })
+    // the honest reporter (site 5) commits to its proof first: only a hash is public
+    const reporter = lm.sites[5]!.owner
+    const commitment = disputeCommitment({ sender: reporter.address, reporterSiteId: 5, interval: c.clearing.interval, pos: 0n, reading: proof })
+    await mined(lm.walletFor(reporter).writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'commitDispute', args: [commitment] }))
+    // a front-runner that copies the revealed proof and names its own site (2) is refused
+    expect(await revertName(disputeAs(2))).toBe('DisputeNotCommitted')
+    const before = await balanceOf(5)
+    await mined(disputeAs(5))
+    expect((await balanceOf(5)) - before).toBe(lm.config.bond)
   }, 60_000)
 })

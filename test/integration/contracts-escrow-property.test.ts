@@ -8,6 +8,7 @@ import { parseEventLogs } from 'viem'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { energyMarketAbi, settlementTokenAbi } from '../../contracts/abi.ts'
 import { buildFinalization } from '../../core/chain/buildFinalization.ts'
+import { disputeCommitment } from '../../core/chain/disputeCommitment.ts'
 import { finalizeInterval } from '../../core/chain/finalizeInterval.ts'
 import { settleInterval } from '../../core/chain/settleInterval.ts'
 import { startAnvil, type Anvil } from '../../core/chain/startAnvil.ts'
@@ -141,6 +142,8 @@ it(`escrow is conserved over ${ROUNDS} random intervals with adversarial sites (
           const reporter = pick([...active].filter((id) => id !== offender))
           const f = buildFinalization({ clearing: o.c.clearing, siteRefs: o.c.siteRefs, readings, penaltyBps: lm.config.penaltyBps })
           const second = await signMeterReading(lm.sites[offender]!.meter, lm.domain, { ...readings[k]!, exportWh: readings[k]!.exportWh + 1 })
+          const commitment = disputeCommitment({ sender: lm.sites[reporter]!.owner.address, reporterSiteId: reporter, interval, pos: BigInt(k), reading: packReading(second) })
+          await mined(lm.walletFor(lm.sites[reporter]!.owner).writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'commitDispute', args: [commitment] }))
           await mined(
             lm.walletFor(lm.sites[reporter]!.owner).writeContract({
               address: lm.market,

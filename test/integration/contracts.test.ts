@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { energyMarketAbi, settlementTokenAbi } from '../../contracts/abi.ts'
 import { compileContracts, renderAbiModule } from '../../contracts/compile.ts'
 import { buildFinalization } from '../../core/chain/buildFinalization.ts'
+import { disputeCommitment } from '../../core/chain/disputeCommitment.ts'
 import { createLocalMarket, type LocalMarket } from '../support/createLocalMarket.ts'
 import { finalizeInterval } from '../../core/chain/finalizeInterval.ts'
 import { settleInterval } from '../../core/chain/settleInterval.ts'
@@ -350,12 +351,19 @@ describe('attacks revert with a named error', () => {
     ]
     const disputeWith = (c: Committed, readings: Awaited<ReturnType<typeof settleExact>>, contradicting: (typeof readings)[number], releasesHash?: Hex) => {
       const f = buildFinalization({ clearing: c.clearing, siteRefs: c.siteRefs, readings, penaltyBps: lm.config.penaltyBps })
-      return lm.walletFor(lm.sites[7]!.owner).writeContract({
-        address: lm.market,
-        abi: energyMarketAbi,
-        functionName: 'dispute',
-        args: [c.clearing.interval, c.clearing.price, c.siteRefs, c.clearing.matches, f.metas, releasesHash ?? f.releasesHash, 0n, packReading(contradicting), 7],
-      })
+      const reporter = lm.walletFor(lm.sites[7]!.owner)
+      // commit to the proof in an earlier block (the reward cannot be front-run), then reveal it
+      const commitment = disputeCommitment({ sender: lm.sites[7]!.owner.address, reporterSiteId: 7, interval: c.clearing.interval, pos: 0n, reading: packReading(contradicting) })
+      const dispute = async () => {
+        await lm.client.waitForTransactionReceipt({ hash: await reporter.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'commitDispute', args: [commitment] }) })
+        return reporter.writeContract({
+          address: lm.market,
+          abi: energyMarketAbi,
+          functionName: 'dispute',
+          args: [c.clearing.interval, c.clearing.price, c.siteRefs, c.clearing.matches, f.metas, releasesHash ?? f.releasesHash, 0n, packReading(contradicting), 7],
+        })
+      }
+      return dispute()
     }
     const contradict = (readings: Awaited<ReturnType<typeof settleExact>>) =>
       signMeterReading(lm.sites[6]!.meter, lm.domain, { ...readings[0]!, exportWh: readings[0]!.exportWh - 400 })
