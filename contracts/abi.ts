@@ -932,6 +932,31 @@ export const energyMarketAbi = [
         "internalType": "address",
         "name": "meterKey",
         "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "address",
+        "name": "by",
+        "type": "address"
+      }
+    ],
+    "name": "MeterKeyProposed",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint32",
+        "name": "siteId",
+        "type": "uint32"
+      },
+      {
+        "indexed": false,
+        "internalType": "address",
+        "name": "meterKey",
+        "type": "address"
       }
     ],
     "name": "MeterKeyRotated",

@@ -155,6 +155,7 @@ contract EnergyMarket is EIP712 {
     // ---- events ------------------------------------------------------------------------
     event SiteRegistered(uint32 indexed siteId, address indexed owner, address meterKey, uint32 importCapWh, uint32 exportCapWh);
     event MeterKeyRotated(uint32 indexed siteId, address meterKey);
+    event MeterKeyProposed(uint32 indexed siteId, address meterKey, address by);
     event SiteActiveChanged(uint32 indexed siteId, bool active);
     event Deposited(uint32 indexed siteId, address indexed from, uint256 amount);
     event Withdrawn(uint32 indexed siteId, address indexed to, uint256 amount);
@@ -212,6 +213,8 @@ contract EnergyMarket is EIP712 {
     /// [siteId] = income a finalization could not fit in the 42-bit free balance; withdrawable
     /// like it, never locked. Written only in that rare case, so finalize never reverts on it.
     mapping(uint256 => uint256) private _overflow;
+    /// [siteId] = a proposed meter key | who proposed it << 160 (1 owner, 2 operator)
+    mapping(uint256 => uint256) private _rotations;
     /// [commitment] = the block it was first committed in (commitDispute)
     mapping(bytes32 => uint256) private _disputeCommits;
     /// [siteId] = requested amount << 64 | dueAt (requestWithdrawal)
@@ -294,10 +297,23 @@ contract EnergyMarket is EIP712 {
         emit SiteRegistered(siteId, owner, meterKey, importCapWh, exportCapWh);
     }
 
-    /// @notice The owner rotates the meter key; clearings committed before keep the old key.
+    /// @notice A meter key rotation needs the owner and the operator (who registered the
+    /// meter at commissioning) to ask for the same key, in either order: the first call
+    /// proposes it (MeterKeyProposed), the other's completes it, so an owner cannot make
+    /// itself its own meter. Clearings committed before keep the old key.
     function rotateMeterKey(uint32 siteId, address meterKey) external {
-        _onlyOwner(siteId);
+        Site storage s = _site(siteId);
         if (meterKey == address(0)) revert ZeroAddress();
+        uint256 me = (msg.sender == s.owner ? 1 : 0) | (msg.sender == operator ? 2 : 0);
+        if (me == 0) revert NotSiteOwner(siteId, msg.sender);
+        uint256 proposed = _rotations[siteId];
+        if (address(uint160(proposed)) == meterKey) me |= proposed >> 160;
+        if (me != 3) {
+            _rotations[siteId] = uint256(uint160(meterKey)) | (me << 160);
+            emit MeterKeyProposed(siteId, meterKey, msg.sender);
+            return;
+        }
+        delete _rotations[siteId];
         _keys[siteId].meterKey = meterKey;
         _writeHot(siteId, siteCount);
         emit MeterKeyRotated(siteId, meterKey);

@@ -412,3 +412,22 @@ describe('2. the dispute reward cannot be front-run', () => {
     expect((await balanceOf(5)) - before).toBe(lm.config.bond)
   }, 60_000)
 })
+
+describe('7. the owner does not rotate its own meter key alone', () => {
+  it('a rotation takes effect only when the owner and the operator both ask for the same key', async () => {
+    const { privateKeyToAccount, generatePrivateKey } = await import('viem/accounts')
+    const ownMeter = privateKeyToAccount(generatePrivateKey()) // a key the owner controls
+    const meterOf = async () => (await lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'site', args: [1] }))[1]
+    const before = await meterOf()
+    const owner = lm.walletFor(lm.sites[1]!.owner)
+    await mined(owner.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'rotateMeterKey', args: [1, ownMeter.address] }))
+    // before the fix the owner's call alone replaced the meter key: it could sign its own readings
+    expect(await meterOf()).toBe(before)
+    const stranger = lm.walletFor(lm.sites[2]!.owner)
+    expect(await revertName(stranger.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'rotateMeterKey', args: [1, ownMeter.address] }))).toBe('NotSiteOwner')
+    // the operator co-signs the same key: now it rotates
+    await mined(lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'rotateMeterKey', args: [1, ownMeter.address] }))
+    expect(await meterOf()).toBe(ownMeter.address)
+    lm.sites[1]!.meter = ownMeter
+  }, 60_000)
+})

@@ -77,7 +77,9 @@ describe('registry blob', () => {
     // checks the refs against the hash the contract computed from the blob)
     const newMeter = privateKeyToAccount(generatePrivateKey())
     const site1 = lm.walletFor(lm.sites[1]!.owner)
+    // the owner proposes, the operator co-signs
     await mined(await site1.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'rotateMeterKey', args: [1, newMeter.address] }))
+    await mined(await lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'rotateMeterKey', args: [1, newMeter.address] }))
     lm.sites[1]!.meter = newMeter
     const rotated = await commitBetween(1, 2)
     expect(rotated.siteRefs[0]).toBe(packSiteRef(1, newMeter.address))

@@ -330,8 +330,11 @@ describe('attacks revert with a named error', () => {
     const owner = lm.walletFor(lm.sites[siteId]!.owner)
     const { privateKeyToAccount, generatePrivateKey } = await import('viem/accounts')
     const newMeter = privateKeyToAccount(generatePrivateKey())
-    const rotate = await owner.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'rotateMeterKey', args: [siteId, newMeter.address] })
-    await lm.client.waitForTransactionReceipt({ hash: rotate })
+    // the owner proposes, the operator co-signs (an owner alone cannot rotate its meter key)
+    for (const wallet of [owner, lm.wallet]) {
+      const rotate = await wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'rotateMeterKey', args: [siteId, newMeter.address] })
+      await lm.client.waitForTransactionReceipt({ hash: rotate })
+    }
     await endInterval(c.clearing.interval)
     await settleExact(c) // signed by the old key, which the clearing snapshotted
     const next = await commitNext()
