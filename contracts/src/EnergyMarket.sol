@@ -767,7 +767,7 @@ contract EnergyMarket is EIP712 {
                 }
                 let lock := mul(mw, price)
                 switch side
-                case 0 { lock := div(mul(lock, add(10000, pb)), 10000000) }
+                case 0 { lock := div(mul(lock, add(10000, add(pb, mul(lt(pb, 10000), sub(10000, pb))))), 10000000) }
                 default { lock := div(mul(lock, pb), 10000000) }
                 // above the lane no balance can pay it: saturated at 2^42 (the debit then fails
                 // with InsufficientEscrow naming this site) so it cannot reach the id bits
@@ -833,14 +833,20 @@ contract EnergyMarket is EIP712 {
         liability = _liability(matchedWh, side == SIDE_ASK, price);
     }
 
-    /// A buyer pays at most the full value of what it bought plus the penalty on all of it
-    /// (what a buyer that withholds its reading pays); a seller that delivers nothing pays
+    /// A buyer's penalty rate on its shortfall is max(penaltyBps, 100 %): a buyer whose meter
+    /// under-reports its import never pays less than the energy it took.
+    function _buyerPenaltyBps() private view returns (uint256) {
+        return penaltyBps < BPS ? BPS : penaltyBps;
+    }
+
+    /// A buyer pays at most the full value of what it bought plus the buyer's penalty on all
+    /// of it (what a buyer that withholds its reading pays); a seller that delivers nothing pays
     /// the penalty on all it sold. Settlement pays per match with floor rounding, so it
     /// never exceeds this.
     function _liability(uint256 matchedWh, bool ask, uint256 price) private view returns (uint256) {
         return ask
             ? (matchedWh * price * penaltyBps) / (WH_PER_KWH * BPS)
-            : (matchedWh * price * (BPS + penaltyBps)) / (WH_PER_KWH * BPS);
+            : (matchedWh * price * (BPS + _buyerPenaltyBps())) / (WH_PER_KWH * BPS);
     }
 
     /// The lock word (siteId << 64 | liability) of every site of a committed clearing,
@@ -869,7 +875,7 @@ contract EnergyMarket is EIP712 {
                 let x := mload(p)
                 let wh := and(x, not(shl(255, 1)))
                 // same rule as _liability: a seller's penalty on all it sold, a buyer's full value and penalty
-                let lock := div(mul(mul(wh, price), add(10000, pb)), 10000000)
+                let lock := div(mul(mul(wh, price), add(10000, add(pb, mul(lt(pb, 10000), sub(10000, pb))))), 10000000)
                 if shr(255, x) { lock := div(mul(mul(wh, price), pb), 10000000) }
                 mstore(p, or(shl(64, shr(160, calldataload(add(sites.offset, shl(5, k))))), lock))
             }
@@ -939,7 +945,7 @@ contract EnergyMarket is EIP712 {
                 // the lock commit took (same rule as _liability and _locks) plus the change
                 let x := mload(add(out, k))
                 let wh := and(x, not(shl(255, 1)))
-                let lock := div(mul(mul(wh, price), add(10000, pb)), 10000000)
+                let lock := div(mul(mul(wh, price), add(10000, add(pb, mul(lt(pb, 10000), sub(10000, pb))))), 10000000)
                 if shr(255, x) { lock := div(mul(mul(wh, price), pb), 10000000) }
                 // lock + delta >= 0: a site never pays more than its lock (see _liability);
                 // a release must fit 64 bits below the site id
@@ -1096,7 +1102,8 @@ contract EnergyMarket is EIP712 {
                 let sPenalty := div(mul(mul(sub(e, sAvail), price), pb), 10000000)
                 let bShort := sub(e, bAvail)
                 if eq(mload(add(mem, bp)), not(0xffffffffffffffffffffffffffffffff)) { bShort := e } // withheld: the penalty on all it bought
-                let bPenalty := div(mul(mul(bShort, price), pb), 10000000)
+                // a buyer's shortfall never costs less than the energy: max(penaltyBps, 100 %)
+                let bPenalty := div(mul(mul(bShort, price), add(pb, mul(lt(pb, 10000), sub(10000, pb)))), 10000000)
                 let toSeller := sub(add(value, bPenalty), sPenalty)
                 mstore(add(delta, sp), add(mload(add(delta, sp)), toSeller))
                 mstore(add(delta, bp), sub(mload(add(delta, bp)), toSeller))

@@ -28,12 +28,15 @@ export type Settlement = {
  * The balance change of every site of a settled interval, exactly as the contract
  * computes it: matches consume each side's delivered energy in committed order, the
  * paid energy is min(traded, seller's remaining export, buyer's remaining import), and
- * each side pays `penaltyBps` of the price on its own shortfall to its counterparty.
+ * each side pays a penalty on its own shortfall to its counterparty: a seller `penaltyBps`
+ * of the price, a buyer max(penaltyBps, 100 %) (never less than the energy).
  * A withheld reading (null) settles at the withholder's worst case. Commit locks each
  * site's worst case; finalize credits lock + delta.
  */
 export function computeSettlement({ price, penaltyBps, readings, matches }: ComputeSettlementParameters): Settlement {
   const absent = readings.map((r) => r === null)
+  // a buyer's shortfall never costs less than the energy: max(penaltyBps, 100 %)
+  const buyerPenaltyBps = penaltyBps < 10_000n ? 10_000n : penaltyBps
   // a withholding buyer takes everything it bought; a withholding seller delivered nothing
   const net = readings.map((r) => (r === null ? -Infinity : r.exportWh - r.importWh))
   const remaining = net.map((x) => Math.abs(x))
@@ -48,7 +51,7 @@ export function computeSettlement({ price, penaltyBps, readings, matches }: Comp
     if (net[b]! < 0) remaining[b]! -= bAvail
     const value = (BigInt(paid) * price) / 1000n
     const sPenalty = (BigInt(e - sAvail) * price * penaltyBps) / 10_000_000n
-    const bPenalty = (BigInt(absent[b] ? e : e - bAvail) * price * penaltyBps) / 10_000_000n
+    const bPenalty = (BigInt(absent[b] ? e : e - bAvail) * price * buyerPenaltyBps) / 10_000_000n
     const toSeller = value + bPenalty - sPenalty
     deltas[s]! += toSeller
     deltas[b]! -= toSeller
@@ -61,7 +64,7 @@ export function computeSettlement({ price, penaltyBps, readings, matches }: Comp
     soldWh[sellerPos]! += BigInt(energyWh)
     boughtWh[buyerPos]! += BigInt(energyWh)
   }
-  const locks = readings.map((_, k) => (soldWh[k]! * price * penaltyBps) / 10_000_000n + (boughtWh[k]! * price * (10_000n + penaltyBps)) / 10_000_000n)
+  const locks = readings.map((_, k) => (soldWh[k]! * price * penaltyBps) / 10_000_000n + (boughtWh[k]! * price * (10_000n + buyerPenaltyBps)) / 10_000_000n)
   const releases = locks.map((lock, k) => lock + deltas[k]!)
   return { deltas, locks, releases, tradedWh, settledWh }
 }

@@ -30,6 +30,8 @@ afterAll(async () => {
 })
 
 const p = (eurPerKWh: number) => BigInt(Math.round(eurPerKWh * 1e6))
+/** A buyer's penalty rate on its shortfall: max(penaltyBps, 100 %) (never cheaper than the energy). */
+const buyerBps = () => (lm.config.penaltyBps < 10_000n ? 10_000n : lm.config.penaltyBps)
 const balanceOf = (siteId: number) => lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'balanceOf', args: [siteId] })
 const balances = (ids: readonly number[]) => Promise.all(ids.map(balanceOf))
 const record = (interval: bigint) => lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'intervalRecord', args: [interval] })
@@ -78,7 +80,7 @@ describe('1. withholding a reading does not veto settlement', () => {
     await mined(settle())
     await finalizeAfterWindow(c, readings)
     const value = (1000n * c.clearing.price) / 1000n
-    const penalty = (1000n * c.clearing.price * lm.config.penaltyBps) / 10_000_000n
+    const penalty = (1000n * c.clearing.price * buyerBps()) / 10_000_000n // a buyer's rate: max(penaltyBps, 100 %)
     const after = await balances([0, 1])
     expect(after[0]! - before[0]!).toBe(value + penalty)
     expect(before[1]! - after[1]!).toBe(value + penalty)
@@ -265,7 +267,7 @@ describe('6. packed fields stay in their bits', () => {
     // three buyers each lock almost 2^41 and pay it to one seller: a release above 2^42
     const seller = 6 // (site 4 left the market in test 4)
     const buyers = [1, 2, 3]
-    const price = ((1n << 41n) - (1n << 32n)) * 10_000_000n / (6_000n * (10_000n + lm.config.penaltyBps))
+    const price = ((1n << 41n) - (1n << 32n)) * 10_000_000n / (6_000n * (10_000n + buyerBps()))
     for (const b of buyers) {
       const bal = await balanceOf(b)
       if (bal < 1n << 41n) await mined(fund(b, (1n << 41n) - 1n - bal))
@@ -344,7 +346,7 @@ describe('2. a dispute settles the double-signer at its worst case, not everyone
     const worst = [readings[0]!, null]
     await finalizeAfterWindow(c, worst)
     const value = (1000n * c.clearing.price) / 1000n
-    const penalty = (1000n * c.clearing.price * lm.config.penaltyBps) / 10_000_000n
+    const penalty = (1000n * c.clearing.price * buyerBps()) / 10_000_000n // the offender is the buyer
     const after = await balances([5, 0, 3])
     expect(after[1]! - before[1]!).toBe(value + penalty) // the honest seller is paid
     expect(before[2]! - after[2]!).toBe(value + penalty) // the offender pays its worst case
@@ -429,5 +431,26 @@ describe('7. the owner does not rotate its own meter key alone', () => {
     await mined(lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'rotateMeterKey', args: [1, ownMeter.address] }))
     expect(await meterOf()).toBe(ownMeter.address)
     lm.sites[1]!.meter = ownMeter
+  }, 60_000)
+})
+
+describe('7. a shortfall is never cheaper than the energy', () => {
+  it('a buyer whose meter signs an import of 0 pays at least the value of what it bought', async () => {
+    const specs: OrderSpec[] = [
+      { site: 7, side: SIDE_ASK, energyWh: 1000, limitPrice: p(0.1) },
+      { site: 3, side: SIDE_BID, energyWh: 1000, limitPrice: p(0.2) },
+    ]
+    const before = await balances([7, 3]) // (site 0 lost its bond in a dispute above)
+    const c = await commitNext(specs)
+    await lm.warpTo(lm.intervalStart(c.clearing.interval + 1n))
+    // the seller delivered 1 kWh; the buyer took it and its meter signs an import of 0
+    const readings = await signReadings(lm, c.clearing, (siteId) => (siteId === 7 ? { importWh: 0, exportWh: 1000 } : { importWh: 0, exportWh: 0 }))
+    await mined(settleInterval(lm.wallet, lm.market, { clearing: c.clearing, siteRefs: c.siteRefs, readings }))
+    await finalizeAfterWindow(c, readings)
+    const value = (1000n * c.clearing.price) / 1000n
+    const after = await balances([7, 3])
+    // before the fix the buyer paid only penaltyBps (20 %) of the value
+    expect(before[1]! - after[1]!).toBeGreaterThanOrEqual(value)
+    expect(after[0]! - before[0]!).toBeGreaterThanOrEqual(value)
   }, 60_000)
 })

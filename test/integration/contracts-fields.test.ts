@@ -24,12 +24,15 @@ let lm: LocalMarket
 beforeAll(async () => {
   anvil = await startAnvil()
   // no deposits: every balance here is set to the unit
-  lm = await createLocalMarket({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, sites: 7, depositEach: 0n, config: { ringSize: 256n } })
+  lm = await createLocalMarket({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, sites: 9, depositEach: 0n, config: { ringSize: 256n } })
 }, 60_000)
 
 afterAll(async () => {
   await anvil?.stop()
 })
+
+/** A buyer's penalty rate on its shortfall: max(penaltyBps, 100 %). */
+const buyerBps = () => (lm.config.penaltyBps < 10_000n ? 10_000n : lm.config.penaltyBps)
 
 const read = (functionName: 'balanceOf' | 'bondOf' | 'withdrawable', siteId: number) =>
   lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName, args: [siteId] })
@@ -76,18 +79,18 @@ describe('packed field edges', () => {
     await mined(send(orders))
   }, 60_000)
 
-  // one seller, two buyers of 10 kWh each at 1.1e11 units/kWh: each buyer's value is
-  // 1.1e12 and its lock (value + 20 % penalty) 1.32e12; the seller's lock is 4.4e11 and its
-  // release 4.4e11 + 2.2e12. The seller starts at 2^42 - 1 - 2.2e12 + extra.
+  // one seller, four buyers of 5 kWh each at 1.1e11 units/kWh: each buyer's value is
+  // 5.5e11 and its lock (value + the buyer's 100 % penalty) 1.1e12; the seller's lock is
+  // 4.4e11 and its release 4.4e11 + 2.2e12. The seller starts at 2^42 - 1 - 2.2e12 + extra.
   for (const [extra, seller] of [[0n, 2], [1n, 3]] as const) {
     it(`income that ${extra === 0n ? 'fills the 42-bit balance exactly stays in it' : 'overfills it by one unit puts that unit in the side balance'}; finalize does not revert`, async () => {
       const price = 110_000_000_000n
-      const value = (10_000n * price) / 1000n
-      const buyerLock = (10_000n * price * (10_000n + lm.config.penaltyBps)) / 10_000_000n
-      const startFree = LANE - 2n * value + extra
+      const value = (5_000n * price) / 1000n
+      const buyerLock = (5_000n * price * (10_000n + buyerBps())) / 10_000_000n
+      const startFree = LANE - 4n * value + extra
       expect(startFree <= DEPOSIT_CAP).toBe(true)
       await mined(deposit(seller, lm.config.bond + startFree))
-      const buyers = [1, 4]
+      const buyers = [1, 4, 7, 8]
       for (const b of buyers) {
         const need = buyerLock - (await read('balanceOf', b))
         const bonded = await read('bondOf', b)
@@ -97,7 +100,7 @@ describe('packed field edges', () => {
       const ask: OrderSpec = { site: seller, side: SIDE_ASK, energyWh: 20_000, limitPrice: price }
       const specs: OrderSpec[] = [
         ask,
-        ...buyers.map((site): OrderSpec => ({ site, side: SIDE_BID, energyWh: 10_000, limitPrice: price })),
+        ...buyers.map((site): OrderSpec => ({ site, side: SIDE_BID, energyWh: 5_000, limitPrice: price })),
       ].sort((a, b) => a.site - b.site)
       const c = await commit(lm, clear(interval, await signOrders(lm, interval, specs)))
       expect(c.clearing.price).toBe(price)
@@ -116,7 +119,7 @@ describe('packed field edges', () => {
 
   it('a lock exactly the free balance commits; one unit more is refused', async () => {
     const price = 100_000n
-    const lockOf = (wh: bigint) => (wh * price * (10_000n + lm.config.penaltyBps)) / 10_000_000n
+    const lockOf = (wh: bigint) => (wh * price * (10_000n + buyerBps())) / 10_000_000n
     // buyer 6 holds exactly the lock of 1000 Wh
     const free = lockOf(1000n)
     await mined(deposit(6, lm.config.bond + free))

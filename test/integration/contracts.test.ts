@@ -436,7 +436,8 @@ describe('escrow', () => {
     const boughtWh = BigInt(clearing.matches.reduce((a, m) => a + Number(m & 0xffffffffn), 0))
     const value = (boughtWh * clearing.price) / 1000n
     // a buyer's lock is the full value plus the penalty (what it pays if it withholds its reading)
-    const lock = (boughtWh * clearing.price * (10_000n + lm.config.penaltyBps)) / 10_000_000n
+    const buyerBps = lm.config.penaltyBps < 10_000n ? 10_000n : lm.config.penaltyBps // never cheaper than the energy
+    const lock = (boughtWh * clearing.price * (10_000n + buyerBps)) / 10_000_000n
     await lm.client.waitForTransactionReceipt({ hash: await lm.wallet.writeContract({ address: lm.token, abi: settlementTokenAbi, functionName: 'mint', args: [lm.operator.address, lock] }) })
     await lm.client.waitForTransactionReceipt({ hash: await lm.wallet.writeContract({ address: lm.token, abi: settlementTokenAbi, functionName: 'approve', args: [lm.market, lock] }) })
     await lm.client.waitForTransactionReceipt({ hash: await lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'deposit', args: [5, lock] }) })
