@@ -1,17 +1,7 @@
 import { readFile, realpath } from 'node:fs/promises'
 import { extname, resolve, sep } from 'node:path'
+import { hmiContentTypes } from '../core/api/serveHmi.ts'
 import { appContentSecurityPolicy } from './appContentSecurityPolicy.ts'
-
-const contentTypes: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.woff2': 'font/woff2',
-  '.json': 'application/json; charset=utf-8',
-}
 
 /** Where app:// paths come from: a URL prefix and the folder it maps to (the first match wins). */
 export type AppRoots = { prefix: string; dir: string }[]
@@ -48,7 +38,7 @@ export async function serveAppFile(request: Request, roots: AppRoots, host = 'gr
     const body = await readFile(real)
     return new Response(body, {
       status: 200,
-      headers: { 'content-type': contentTypes[extname(real)] ?? 'application/octet-stream', 'content-security-policy': appContentSecurityPolicy, 'x-content-type-options': 'nosniff', 'cache-control': 'no-cache' },
+      headers: { 'content-type': hmiContentTypes[extname(real)] ?? 'application/octet-stream', 'content-security-policy': appContentSecurityPolicy, 'x-content-type-options': 'nosniff', 'cache-control': 'no-cache' },
     })
   } catch {
     return answer(404, 'not found')

@@ -15,7 +15,8 @@ export const defaultHmiDir = fileURLToPath(new URL('../../renderer/dist', import
  */
 export const hmiContentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; object-src 'none'"
 
-const contentTypes: Record<string, string> = {
+/** Content types of the built HMI's files, by extension (the desktop's app:// handler serves the same files). */
+export const hmiContentTypes: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
@@ -83,7 +84,7 @@ export async function serveHmi(req: IncomingMessage, res: ServerResponse, url: U
     throw new ApiRequestError(404, `no file ${JSON.stringify(path.slice(0, 200))} in the HMI`)
   }
   const size = (await stat(file)).size
-  const type = contentTypes[extname(file).toLowerCase()] ?? 'application/octet-stream'
+  const type = hmiContentTypes[extname(file).toLowerCase()] ?? 'application/octet-stream'
   // Vite names assets by content hash: they never change; index.html must be re-read to find new ones.
   const cache = relative.startsWith('assets/') ? 'public, max-age=31536000, immutable' : 'no-cache'
   res.writeHead(200, { ...securityHeaders(type), 'content-length': size, 'cache-control': cache })
