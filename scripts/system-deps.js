@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Checks (and with --install, as root, installs) the Debian packages GridMesh's tests and
 // benchmarks use as independent Modbus peers: mbpoll, pymodbus (Debian's, which only
-// /usr/bin/python3 sees), socat for RTU pty pairs, libmodbus for the C baseline, and
-// Chromium for the HMI's end-to-end tests.
+// /usr/bin/python3 sees), socat for RTU pty pairs, libmodbus for the C baseline,
+// Chromium for the HMI's end-to-end tests, and Mosquitto, the reference MQTT broker the
+// live market's tests run against (test/support/mosquitto.ts starts its own instance).
 // Without root it prints the apt-get line to run and exits non-zero.
 import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -18,6 +19,8 @@ const checks = [
   { pkg: 'gcc', ok: () => onPath('cc') },
   // The HMI's end-to-end tests and browser benchmarks drive Debian's Chromium with playwright-core.
   { pkg: 'chromium', ok: () => existsSync('/usr/bin/chromium') },
+  // The broker (in /usr/sbin, off a user's PATH) and mosquitto_passwd for per-site credentials.
+  { pkg: 'mosquitto', ok: () => existsSync('/usr/sbin/mosquitto') && existsSync('/usr/bin/mosquitto_passwd') },
 ]
 
 function pythonHas(module) {
