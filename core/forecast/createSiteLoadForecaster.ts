@@ -24,6 +24,14 @@ export type SiteLoadForecast = {
   method: 'model' | 'seasonal-naive'
   /** Why the model was not used (or which slots it could not cover). */
   reason?: string
+  /**
+   * Load quantiles per requested slot, in W (P50 is `loadW`): 10 % of outcomes should fall below
+   * `loadP10W` and 10 % above `loadP90W`. Absent when no calibration exists (seasonal naive without history).
+   */
+  loadP10W?: number[]
+  loadP90W?: number[]
+  /** Where the P10/P90 came from, e.g. 'site history: 14 days' or 'model calibration 2014-07-25 to 2014-11-05'. */
+  quantileSource?: string
 }
 
 export type SiteLoadForecaster = {
