@@ -51,6 +51,11 @@ export type ControlLoopOptions = {
   planOverride?: (nowMs: number) => { target: PlanTarget; reason: string } | undefined
   /** A plan created longer ago than this is stale: self-consumption instead (default 2 h). */
   planMaxAgeMs?: number
+  /**
+   * How long after the first cycle (site clock) a missing plan is expected, not a fault: the
+   * first plan is being made beside the cycle, so no plan:none warning until then (default 0).
+   */
+  planStartGraceMs?: number
   market?: () => MarketCommitment
   store?: ControlStore
   /** Setpoint changes smaller than this are not written until the refresh is due (default 50 W). */
@@ -124,6 +129,7 @@ export function createControlLoop(options: ControlLoopOptions) {
   // them here, stale:<device> of a service that died stayed active after the restart for good.
   const activeAlarms = new Set<string>(options.store?.activeAlarmKeys?.() ?? [])
   let lastTickMs: number | null = null
+  let firstTickMs: number | null = null
   let lastDownsampleMs: number | null = null
   let latest: CycleReport | null = null
   let timer: NodeJS.Timeout | null = null
@@ -255,7 +261,9 @@ export function createControlLoop(options: ControlLoopOptions) {
     // 2. Decide.
     const override = options.planOverride?.(now)
     const plan = override ? override.target : planTargetAt(options.plan(), now, planMaxAgeMs)
-    if (batteries.length && !plan && !override) raise('plan:none', null, 'warning', 'no current plan: batteries run self-consumption', now, raised)
+    firstTickMs ??= now
+    const planExpected = now - firstTickMs >= (options.planStartGraceMs ?? 0)
+    if (batteries.length && !plan && !override && planExpected) raise('plan:none', null, 'warning', 'no current plan: batteries run self-consumption', now, raised)
     else clear('plan:none', now, cleared)
     const dtS = lastTickMs === null ? 1 : Math.max(0, (now - lastTickMs) / 1000)
     lastTickMs = now

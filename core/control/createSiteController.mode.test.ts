@@ -66,7 +66,10 @@ it('manual drives the battery inside the envelope until it expires; self-consump
     return controller.tick()
   }
 
-  // auto without a plan: self-consumption as a fallback, and the warning that no plan exists
+  // auto without a plan: no warning while the first plan is being made (one slot), then
+  // self-consumption as a fallback and the warning that no plan exists
+  expect((await step()).alarms.raised).not.toContain('plan:none')
+  nowMs += 15 * 60_000
   expect((await step()).alarms.raised).toContain('plan:none')
 
   controller.operatingMode.set({ mode: 'manual', setpointW: 2000, expiresInMs: 60_000 }, 'ann')

@@ -219,6 +219,8 @@ export function createSiteRuntime(options: SiteRuntimeOptions) {
     plan: () => replanner.current(),
     ...(options.planOverride && { planOverride: options.planOverride }),
     ...(options.planMaxAgeMs !== undefined && { planMaxAgeMs: options.planMaxAgeMs }),
+    // The first plan is made beside the cycle within a slot: no plan:none warning before then.
+    planStartGraceMs: slotMs,
     ...(options.market && { market: () => options.market!.commitment(clock.now(), replanner.current()) }),
     ...(store && {
       store: {
