@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, realpathSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { AnvilStartError, startAnvil } from './startAnvil.ts'
+import { AnvilStartError, findAnvilBinary, startAnvil } from './startAnvil.ts'
 
 const rpc = async (rpcUrl: string, method: string, params: unknown[] = []) => {
   const res = await fetch(rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) })
@@ -66,6 +66,35 @@ describe('startAnvil', () => {
       const anvil = await startAnvil({ statePath: join(dir, `${i}.json`), stateIntervalSec: 2 })
       await anvil.stop()
       expect({ i, code: anvil.process.exitCode, written: existsSync(join(dir, `${i}.json`)) }).toEqual({ i, code: 0, written: true })
+    }
+  })
+
+  it('runs the anvil a packaged app carries in <resourcesPath>/anvil/, and node_modules\' own in development', async () => {
+    const development = findAnvilBinary({ resourcesPath: undefined })
+    // the platform package's binary, not npm's wrapper (which would not forward a SIGKILL)
+    expect(development).toMatch(/node_modules[/\\]@foundry-rs[/\\]anvil-[a-z0-9]+-[a-z0-9]+[/\\]bin[/\\]anvil(\.exe)?$/)
+    // a resources folder without anvil in it (an unpacked dev Electron): still node_modules'
+    const empty = mkdtempSync(join(tmpdir(), 'gm-resources-'))
+    expect(findAnvilBinary({ resourcesPath: empty })).toBe(development)
+    // what electron-builder's extraResources makes: <resources>/anvil/anvil
+    const resources = mkdtempSync(join(tmpdir(), 'gm-resources-'))
+    mkdirSync(join(resources, 'anvil'))
+    copyFileSync(realpathSync(development), join(resources, 'anvil', 'anvil'))
+    expect(findAnvilBinary({ resourcesPath: resources })).toBe(join(resources, 'anvil', 'anvil'))
+    expect(findAnvilBinary({ resourcesPath: resources, platform: 'win32', arch: 'x64' })).not.toBe(join(resources, 'anvil', 'anvil')) // Windows looks for anvil.exe
+    // and startAnvil runs that one when Electron sets process.resourcesPath (the packaged app's core process)
+    const electronProcess = process as { resourcesPath?: string }
+    electronProcess.resourcesPath = resources
+    try {
+      const anvil = await startAnvil()
+      try {
+        expect(anvil.process.spawnfile).toBe(join(resources, 'anvil', 'anvil'))
+        expect(await rpc(anvil.rpcUrl, 'eth_chainId')).toBe('0x7a69')
+      } finally {
+        await anvil.stop()
+      }
+    } finally {
+      delete electronProcess.resourcesPath
     }
   })
 })

@@ -14,15 +14,33 @@ const platformPackages: Record<string, Record<string, string>> = {
   win32: { x64: 'anvil-win32-amd64' },
 }
 
+export type AnvilLookup = {
+  /** Electron's process.resourcesPath: set in a packaged app (electron-builder's extraResources put anvil in `<resources>/anvil/`). */
+  resourcesPath?: string | undefined
+  platform?: NodeJS.Platform
+  arch?: string
+  /** Where node_modules' platform package is resolved from (this module). */
+  resolveFrom?: string
+}
+
 /**
- * The platform binary itself: the npm wrapper (`.bin/anvil`) forwards SIGTERM and exits at
- * once, before anvil has dumped its state, and a SIGKILL to it leaves anvil running.
+ * The anvil to run. In a packaged app, the binary electron-builder put beside the asar
+ * (`<resourcesPath>/anvil/anvil[.exe]`): an executable cannot run from inside the asar, and
+ * node_modules' @foundry-rs packages are left out of it. In development, the platform
+ * binary from node_modules itself: the npm wrapper (`.bin/anvil`) forwards SIGTERM and
+ * exits at once, before anvil has dumped its state, and a SIGKILL to it leaves anvil
+ * running; the wrapper is the last resort.
  */
-function anvilBinary(): string {
-  const pkg = platformPackages[process.platform]?.[process.arch]
+export function findAnvilBinary({ resourcesPath = (process as { resourcesPath?: string }).resourcesPath, platform = process.platform, arch = process.arch, resolveFrom = import.meta.url }: AnvilLookup = {}): string {
+  const exe = platform === 'win32' ? '.exe' : ''
+  if (resourcesPath) {
+    const packaged = join(resourcesPath, 'anvil', `anvil${exe}`)
+    if (existsSync(packaged)) return packaged
+  }
+  const pkg = platformPackages[platform]?.[arch]
   if (pkg) {
     try {
-      const path = createRequire(import.meta.url).resolve(`@foundry-rs/${pkg}/bin/anvil${process.platform === 'win32' ? '.exe' : ''}`)
+      const path = createRequire(resolveFrom).resolve(`@foundry-rs/${pkg}/bin/anvil${exe}`)
       if (existsSync(path)) return path
     } catch {
       // not installed for this platform: the wrapper finds its own fallback binary
@@ -96,7 +114,7 @@ export async function startAnvil({
 }: StartAnvilParameters = {}): Promise<Anvil> {
   const port = await freePort()
   const stateArgs = statePath ? ['--state', statePath, ...(stateIntervalSec ? ['--state-interval', String(stateIntervalSec)] : [])] : []
-  const bin = anvilBinary()
+  const bin = findAnvilBinary()
   const child = spawn(bin, ['--host', '127.0.0.1', '--port', String(port), '--chain-id', String(chainId), ...stateArgs, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
