@@ -26,10 +26,10 @@ function resolveTsxApi(): string {
 /** Trains in a worker thread so the caller's event loop (the control loop) never waits on TensorFlow. */
 export function trainInWorker(parameters: TrainInWorkerParameters): Promise<TrainLoadModelResult> {
   const { onProgress, onLog, ...rest } = parameters
-  const tsxApi = resolveTsxApi()
   const entry = new URL('./trainWorkerMain.ts', import.meta.url).href
-  // An eval worker registers the TypeScript loader itself: hooks from the parent's loader do not reach workers.
-  const source = `import(${JSON.stringify(tsxApi)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}) }).then((m) => m.trainWorkerMain())`
+  // A compiled entry (.js, the packaged app: scripts/buildApp.ts points it there) is imported as it is: a packaged app has no tsx.
+  // A .ts entry registers the TypeScript loader itself: hooks from the parent's loader do not reach an eval worker.
+  const source = entry.endsWith('.js') ? `import(${JSON.stringify(entry)}).then((m) => m.trainWorkerMain())` : `import(${JSON.stringify(resolveTsxApi())}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}) }).then((m) => m.trainWorkerMain())`
   return new Promise((resolvePromise, reject) => {
     const worker = new Worker(source, { eval: true, workerData: rest })
     let settled = false

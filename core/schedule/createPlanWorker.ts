@@ -35,10 +35,10 @@ export function createPlanWorker(): PlanWorker {
     pending.clear()
   }
   const start = (): Worker => {
-    const tsxApi = resolveTsxApi()
     const entry = new URL('./planWorkerMain.ts', import.meta.url).href
-    // An eval worker registers the TypeScript loader itself: hooks from the parent's loader do not reach workers.
-    const source = `import(${JSON.stringify(tsxApi)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}) }).then((m) => m.planWorkerMain())`
+    // A compiled entry (.js, the packaged app: scripts/buildApp.ts points it there) is imported as it is: a packaged app has no tsx.
+    // A .ts entry registers the TypeScript loader itself: hooks from the parent's loader do not reach an eval worker.
+    const source = entry.endsWith('.js') ? `import(${JSON.stringify(entry)}).then((m) => m.planWorkerMain())` : `import(${JSON.stringify(resolveTsxApi())}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}) }).then((m) => m.planWorkerMain())`
     const w = new Worker(source, { eval: true })
     // A worker waiting for work must not keep a finished process alive.
     w.unref()
