@@ -43,6 +43,8 @@ export type Simulator = {
   readonly devices: Map<string, DeviceRuntime>
   readonly ready: ReadyLine[]
   readonly apiUrl: string
+  /** The cloud seed: the sky and the weather forecast the API serves. */
+  readonly seed: number
   /** Runs the physics up to the clock's target and refreshes every register image. */
   tick(): void
   /** Advances simulated time by hand (works paused or running). */
@@ -231,7 +233,7 @@ export async function startSimulator(site: SiteConfig, options: StartSimulatorOp
   })
 
   const simulator: Simulator = {
-    site, physics, clock, devices, ready,
+    site, physics, clock, devices, ready, seed,
     get apiUrl() {
       return api?.url ?? ''
     },

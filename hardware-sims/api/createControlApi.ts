@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Duplex } from 'node:stream'
 import { z } from 'zod'
 import { faultsPatchSchema, noFaults } from '../faults.ts'
+import { forecastWeather } from '../physics/forecastWeather.ts'
 import { describeSimulator, type Simulator } from '../startSimulator.ts'
 
 export type ControlApi = { readonly url: string; close(): Promise<void> }
@@ -20,6 +21,7 @@ const routes = [
   'PUT    /api/clock                   {speed}   (0 pauses)',
   'POST   /api/clock/advance           {seconds}',
   'GET    /api/events',
+  'GET    /api/weather/forecast?past_days=&forecast_days=&timezone=auto   (Open-Meteo hourly JSON: shortwave_radiation, cloud_cover)',
 ]
 
 class HttpError extends Error {
@@ -143,6 +145,13 @@ export function createControlApi(sim: Simulator, { host, port, log }: { host: st
       sim.advance(seconds * 1000)
       return { time: new Date(sim.physics.timeMs).toISOString(), timeMs: sim.physics.timeMs }
     }
+    if (method === 'GET' && a === 'weather' && b === 'forecast' && !c) {
+      sim.tick()
+      const query = weatherQuery(url.searchParams, sim.site.location.timezone)
+      const { latitudeDeg, longitudeDeg } = sim.site.location
+      // One sky: whatever place is asked, the forecast is for the simulated site's (the reply says where).
+      return forecastWeather({ seed: sim.seed, latitudeDeg, longitudeDeg, nowMs: sim.physics.timeMs, ...query })
+    }
     throw new HttpError(404, `no route ${method} ${url.pathname}; routes:\n${routes.join('\n')}`)
   }
 
@@ -189,6 +198,29 @@ export function createControlApi(sim: Simulator, { host, port, log }: { host: st
       })
     })
   })
+}
+
+/** Open-Meteo's query parameters the simulated service honours; a bad value is a 400 naming it. */
+function weatherQuery(params: URLSearchParams, siteZone: string): { pastDays: number; forecastDays: number; timeZone: string | null } {
+  const days = (name: string, min: number, max: number, fallback: number) => {
+    const text = params.get(name)
+    if (text === null) return fallback
+    const n = Number(text)
+    if (!/^\d+$/.test(text) || n < min || n > max) throw new HttpError(400, `query ${name}=${JSON.stringify(text.slice(0, 40))}: expected a whole number of days from ${min} to ${max}`)
+    return n
+  }
+  for (const name of ['latitude', 'longitude']) {
+    const text = params.get(name)
+    if (text !== null && !Number.isFinite(Number(text))) throw new HttpError(400, `query ${name}=${JSON.stringify(text.slice(0, 40))}: expected degrees`)
+  }
+  const hourly = params.get('hourly')
+  if (hourly !== null) {
+    const unknown = hourly.split(',').filter((v) => v !== 'shortwave_radiation' && v !== 'cloud_cover')
+    if (unknown.length) throw new HttpError(400, `query hourly: the simulator forecasts shortwave_radiation and cloud_cover only, not ${unknown.join(', ')}`)
+  }
+  const zone = params.get('timezone')
+  if (zone !== null && zone !== 'auto' && zone !== siteZone && zone !== 'GMT' && zone !== 'UTC') throw new HttpError(400, `query timezone=${JSON.stringify(zone.slice(0, 40))}: expected auto, GMT or the site's ${siteZone}`)
+  return { pastDays: days('past_days', 0, 7, 0), forecastDays: days('forecast_days', 1, 16, 7), timeZone: zone === null || zone === 'GMT' || zone === 'UTC' ? null : siteZone }
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {

@@ -31,12 +31,17 @@ export type PlaneOfArrayParameters = {
   albedo?: number
 }
 
+/** Clear-sky global horizontal irradiance in W/m² (Haurwitz), the sky the clearness scales. */
+export function clearSkyGhi(sun: SunPosition): number {
+  const cosZenith = Math.cos(sun.zenithDeg * rad)
+  return cosZenith <= 0.01 ? 0 : 1098 * cosZenith * Math.exp(-0.057 / cosZenith)
+}
+
 /** Irradiance on the panel plane in W/m², from the Haurwitz clear-sky model and an isotropic sky. */
 export function planeOfArrayIrradiance({ sun, tiltDeg, azimuthDeg, clearness, albedo = 0.2 }: PlaneOfArrayParameters): number {
   const cosZenith = Math.cos(sun.zenithDeg * rad)
   if (cosZenith <= 0.01) return 0
-  const ghiClear = 1098 * cosZenith * Math.exp(-0.057 / cosZenith)
-  const ghi = ghiClear * clearness
+  const ghi = clearSkyGhi(sun) * clearness
   const diffuseShare = Math.min(1, 0.12 + 0.88 * (1 - clearness) ** 1.5)
   const dhi = ghi * diffuseShare
   const dni = (ghi - dhi) / cosZenith
