@@ -5,29 +5,22 @@ import { isIP } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, type WebSocket } from 'ws'
-import type { z } from 'zod'
-import type { SiteController } from '../control/createSiteController.ts'
-import { BaseError } from '../errors/BaseError.ts'
-import { describeZodIssue } from '../errors/describeZodIssue.ts'
 import { ApiRequestError } from './ApiRequestError.ts'
 import { createAuthenticator, localUser, type SiteAuthenticator } from './auth/createAuthenticator.ts'
 import { authorizeRequest, type Principal } from './authorizeRequest.ts'
 import { checkSameOrigin } from './checkSameOrigin.ts'
 import { parseJsonBody } from './parseJsonBody.ts'
 import { parseRequestUrl } from './parseRequestUrl.ts'
-import { createSiteCommandHandlers } from './routes/createSiteCommandHandlers.ts'
-import { handleSiteDataRoutes, type SiteCommandServices } from './routes/handleSiteDataRoutes.ts'
-import { executeCommand, type CommandHandlers } from './executeCommand.ts'
-import { createCoreCommandHandlers } from './routes/createCoreCommandHandlers.ts'
+import { createApiDispatch, sendJson, type ApiBackend, type ApiCall, type ApiCallAnswer } from './createApiDispatch.ts'
+import type { SiteCommandServices } from './routes/handleSiteDataRoutes.ts'
+import type { CommandHandlers } from './executeCommand.ts'
 import { handleSessionRoutes } from './routes/handleSessionRoutes.ts'
 import { serveHmi } from './serveHmi.ts'
 import type { Store } from '../store/createStore.ts'
-import { alarmsQuerySchema, auditQuerySchema, trendQuerySchema, type ApiErrorBody, type ApiEvent, type AuditEntry, type SiteSummary } from './contract.ts'
+import type { ApiErrorBody, ApiEvent, SiteSummary } from './contract.ts'
 
 export { ApiRequestError } from './ApiRequestError.ts'
-
-/** What the server needs of a running site: the controller's queries, commands and events. */
-export type ApiBackend = Pick<SiteController, 'latest' | 'plan' | 'forecast' | 'alarms' | 'acknowledgeAlarm' | 'trend' | 'subscribe'> & Partial<Pick<SiteController, 'operatingMode' | 'settings'>>
+export type { ApiBackend, ApiCall, ApiCallAnswer } from './createApiDispatch.ts'
 
 export type CreateApiServerOptions = {
   backend: ApiBackend
@@ -63,24 +56,16 @@ export type ApiServer = {
   token: string
   /** A one-time link that signs the local owner in (single use, 10 minutes) and opens the HMI. */
   signInUrl(): string
+  /** The same contract in this process, without HTTP, for a principal the caller vouches for (the desktop window over IPC: via 'ipc'); recorded in the audit as that principal. */
+  call(request: ApiCall, principal: Principal): Promise<ApiCallAnswer>
+  /** The event stream in this process (hello, the site's events, the audit's); returns the unsubscribe. */
+  subscribe(send: (event: ApiEvent) => void): () => void
   close(): Promise<void>
 }
 
 const maxBodyBytes = 64 * 1024
 // A client that cannot keep up misses cycle events rather than growing the server's memory.
 const maxBufferedBytes = 1 << 20
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body)
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) })
-  res.end(text)
-}
-
-function parse<T extends z.ZodType>(schema: T, input: unknown, where: string): z.infer<T> {
-  const result = schema.safeParse(input)
-  if (!result.success) throw new ApiRequestError(400, `${where}: ${result.error.issues.map((i) => describeZodIssue(i, input)).join('; ')}`)
-  return result.data
-}
 
 function readBody(req: IncomingMessage): Promise<unknown> {
   return new Promise((resolve, reject) => {
@@ -122,74 +107,15 @@ export async function createApiServer(options: CreateApiServerOptions): Promise<
   if (!loopback && !secure) log(`WARNING: the API listens on ${host} without TLS: passwords, session cookies and commands cross the network in clear text; use --tls-cert/--tls-key`)
   const names = options.hostNames ?? []
   const auth: SiteAuthenticator | null = options.people ? createAuthenticator({ token, users: options.people.users, sessions: options.people.sessions, now: Date.now, secureCookies: secure }) : null
-  const memoryAudit: AuditEntry[] = []
-  // Without the store (tests, a bare API) the audit lives in memory, newest first, the last 1000.
-  const audit = options.people?.audit ?? {
-    record: (e: Omit<AuditEntry, 'id'>) => {
-      const entry = { ...e, id: (memoryAudit[0]?.id ?? 0) + 1 }
-      memoryAudit.unshift(entry)
-      memoryAudit.length = Math.min(memoryAudit.length, 1000)
-      return entry
-    },
-    list: ({ sinceMs = 0, limit = 200 } = {}) => memoryAudit.filter((e) => e.timeMs >= sinceMs).slice(0, limit),
-  }
-  // Every open event stream, for the events the server makes itself (the audit).
-  const streams = new Set<(event: ApiEvent) => void>()
-  const onAudit = (entry: AuditEntry) => streams.forEach((send) => send({ type: 'audit', entry }))
+  // The contract itself (routes, validation, commands, audit, events): the same for every transport.
+  const dispatch = createApiDispatch({ backend, site, people: options.people, now: options.now, commandHandlers: options.commandHandlers, siteData: options.siteData, log })
   /** Every request's gate: same origin first, then who it is. */
   const authorize = (req: IncomingMessage, url: URL, upgrade: boolean): Principal => {
     checkSameOrigin(req, { host, port, secure, names })
     return authorizeRequest(req, url, auth ? { auth, upgrade } : { token, upgrade })
   }
 
-  const siteCommands = options.siteData ? createSiteCommandHandlers(options.siteData) : null
-  const handlers: Partial<CommandHandlers> = { ...createCoreCommandHandlers(backend), ...siteCommands, ...options.commandHandlers }
-
-  async function route(req: IncomingMessage, url: URL, principal: Principal): Promise<unknown> {
-    const query = Object.fromEntries(url.searchParams)
-    const get = req.method === 'GET'
-    switch (url.pathname) {
-      case '/api/state':
-        if (get) return { site, cycle: backend.latest(), mode: backend.operatingMode?.current() ?? null, settings: backend.settings?.current() ?? null }
-        break
-      case '/api/plan':
-        if (get) return { plan: backend.plan() }
-        break
-      case '/api/forecast':
-        if (get) return backend.forecast()
-        break
-      case '/api/alarms':
-        if (get) return { alarms: backend.alarms(parse(alarmsQuerySchema, query, 'query')) }
-        break
-      case '/api/trend':
-        if (get) return { rows: backend.trend(parse(trendQuerySchema, query, 'query')) }
-        break
-      case '/api/commands':
-        // The role, the contract, the handler; every command recorded (core/api/executeCommand.ts).
-        if (req.method === 'POST') return executeCommand({ body: await readBody(req), principal, handlers, audit, now: options.now ?? Date.now, onAudit })
-        break
-      case '/api/audit':
-        if (get) return { entries: audit.list(parse(auditQuerySchema, query, 'query')) }
-        break
-      case '/api/settings':
-        if (get) return { settings: backend.settings?.current() ?? null, mode: backend.operatingMode?.current() ?? null }
-        break
-      default:
-        throw new ApiRequestError(404, `no such endpoint ${url.pathname}; the API has /api/state, /api/plan, /api/forecast, /api/alarms, /api/trend, POST /api/commands and WebSocket /api/events`)
-    }
-    throw new ApiRequestError(405, `${req.method} is not allowed on ${url.pathname}`)
-  }
-
-  /** How a failure is answered: its status and the error body; unexpected ones are logged. */
-  const describeFailure = (req: IncomingMessage, error: unknown): { status: number; body: ApiErrorBody } => {
-    // Errors that know their answer carry `status` (ApiRequestError; the auth errors: 401, 403, 429).
-    const own = error instanceof BaseError && typeof (error as { status?: unknown }).status === 'number' ? (error as unknown as { status: number }).status : null
-    const status = own ?? (error instanceof BaseError && error.name === 'AlarmNotOpenError' ? 409 : error instanceof BaseError && error.name === 'StoreInputError' ? 400 : 500)
-    const e = error instanceof Error ? error : new Error(String(error))
-    if (status === 500) log(`api: ${req.method} ${JSON.stringify((req.url ?? '').slice(0, 200))} failed: ${e.stack ?? e.message}`)
-    const field = (error as { field?: unknown }).field
-    return { status, body: { error: { name: e.name, message: (e as BaseError).shortMessage ?? e.message, ...(typeof field === 'string' && { field }) } } }
-  }
+  const describeFailure = (req: IncomingMessage, error: unknown) => dispatch.describeFailure(`${req.method} ${JSON.stringify((req.url ?? '').slice(0, 200))}`, error)
 
   /**
    * The one error boundary: every request, plain or upgrade, runs inside it from its
@@ -222,8 +148,7 @@ export async function createApiServer(options: CreateApiServerOptions): Promise<
           if (await handleSessionRoutes(req, res, url, { auth, readBody })) return
         }
         const principal = authorize(req, url, false)
-        if (options.siteData && (await handleSiteDataRoutes(req, res, url, options.siteData))) return
-        sendJson(res, 200, await route(req, url, principal))
+        await dispatch.handle({ method: req.method ?? '', url, readBody: () => readBody(req) }, principal, res)
       },
       (status, body) => sendJson(res, status, body),
       () => res.destroy(),
@@ -256,16 +181,13 @@ export async function createApiServer(options: CreateApiServerOptions): Promise<
       if (event.type === 'cycle' && ws.bufferedAmount > maxBufferedBytes) return
       ws.send(JSON.stringify(event))
     }
-    send({ type: 'hello', site })
-    const unsubscribe = backend.subscribe(send)
-    streams.add(send)
+    const unsubscribe = dispatch.subscribe(send)
     // A stream outlives no sign-in: its cookie is checked again, and it is closed once the session ended (logout, expiry, account removed).
     const cookieOnly = { cookie: req.headers.cookie }
     const recheck = auth && !req.headers.authorization && auth.authenticate(cookieOnly) ? setInterval(() => auth.authenticate(cookieOnly) ?? ws.close(4401, 'session ended: sign in again'), options.sessionRecheckMs ?? 30_000) : null
     ws.on('close', () => {
       if (recheck) clearInterval(recheck)
       unsubscribe()
-      streams.delete(send)
     })
     // The stream is one-way: a client that talks on it is told where commands go.
     ws.on('message', () => ws.close(1008, 'commands go to POST /api/commands'))
@@ -292,6 +214,8 @@ export async function createApiServer(options: CreateApiServerOptions): Promise<
       if (!auth) throw new ApiRequestError(0, `api: no sign-in links without the store; use the token (user '${localUser}')`)
       return `${url}/api/signin?code=${auth.createSignInLink()}`
     },
+    call: dispatch.call,
+    subscribe: dispatch.subscribe,
     close: () =>
       new Promise<void>((resolve) => {
         for (const client of wss.clients) client.terminate()
