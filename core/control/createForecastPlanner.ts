@@ -2,23 +2,33 @@ import type { SiteControl } from '../site/siteControlSchema.ts'
 import type { SiteLoadForecaster } from '../forecast/createSiteLoadForecaster.ts'
 import { forecastPv } from '../forecast/forecastPv.ts'
 import { forecastPvPersistence } from '../forecast/forecastPvPersistence.ts'
+import { createWeatherSource, type WeatherOutcome, type WeatherSource } from '../forecast/weather/createWeatherSource.ts'
+import { forecastPvWithWeather } from '../forecast/weather/forecastPvWithWeather.ts'
+import type { WeatherProblem } from '../forecast/weather/WeatherSourceError.ts'
 import type { MeasuredSlot } from '../simulator/measureHistoryOnDevices.ts'
 
 /** What a plan is made from: load and PV over the horizon, and where they came from. */
 export type PlannerForecast = {
   loadW: number[]
+  /** The load forecast's P90 per slot, W, where the forecaster gives quantiles (the oracle's truth has none). */
+  loadP90W?: number[]
   pvW: number[]
   /** Stored with the forecast: 'model:<source>', 'seasonal-naive', 'oracle'. */
   loadModel: string
   loadMethod: string
   loadReason: string | null
   pvModel: string
+  /** How the PV forecast was made, in words (the weather forecast used, or why not). */
+  pvMethod?: string
+  /** The site's weather source: used, not configured, or refused with its problem (the PV forecast then fell back). */
+  weather?: { state: 'used' | 'none' } | { state: 'fallback'; problem: WeatherProblem; reason: string }
 }
 
 /** Where a runtime's plans get their load and PV from: a forecast, or the truth (perfect foresight). */
 export type Planner = {
   kind: 'forecast' | 'oracle'
-  forecast(p: { fromMs: number; slotMs: number; history: readonly MeasuredSlot[] }): PlannerForecast
+  /** A planner with a weather source answers with a promise (it may fetch). `nowMs` defaults to `fromMs`. */
+  forecast(p: { fromMs: number; slotMs: number; history: readonly MeasuredSlot[]; nowMs?: number }): PlannerForecast | Promise<PlannerForecast>
 }
 
 export type PvArray = { latitudeDeg: number; longitudeDeg: number; tiltDeg: number; azimuthDeg: number; peakPowerKw: number }
@@ -37,6 +47,12 @@ export type ForecastPlannerOptions = {
   pvArray: PvArray | null
   pv: PvForecastSettings
   horizonSlots: number
+  /**
+   * The site's weather forecast (control.weather): PV is clear sky x the forecast's clearness x
+   * a calibration from measured production; when the source fails the PV forecast falls back
+   * to `pv` and says why.
+   */
+  weather?: WeatherSource | null | undefined
   /** Diagnostics: plan with the truth instead of the load and/or PV forecast where the truth has the slot. */
   oracle?: { truth: ReadonlyMap<number, { loadW: number; pvW: number }>; load: boolean; pv: boolean } | null
 }
@@ -46,30 +62,65 @@ export function pvArrayOf(control: SiteControl): PvArray | null {
   return control.pv && control.location ? { ...control.location, tiltDeg: control.pv.tiltDeg, azimuthDeg: control.pv.azimuthDeg, peakPowerKw: control.pv.peakPowerKw } : null
 }
 
-/** The live planner: the site's load forecaster and a PV forecast from its measured history. */
+/** The weather source a site file's control section names (control.weather), or null. */
+export function weatherSourceOf(control: SiteControl, log?: (message: string) => void): WeatherSource | null {
+  return control.weather && control.location ? createWeatherSource(control.weather, { log }) : null
+}
+
+/** The live planner: the site's load forecaster and a PV forecast from the weather forecast and measured history, or from the history alone. */
 export function createForecastPlanner(options: ForecastPlannerOptions): Planner {
+  const make = (fromMs: number, slotMs: number, history: readonly MeasuredSlot[], weather: WeatherOutcome | null): PlannerForecast => {
+    const slots = options.horizonSlots
+    const load = options.forecaster.forecast({ history: [...history], fromMs, slotMs, slots })
+    const pvHistory = { timesMs: history.map((h) => h.startMs + slotMs / 2), powerKw: history.map((h) => h.pvW / 1000) }
+    const site = options.pvArray
+    let pvW: number[]
+    let pvModel: string
+    let pvMethod: string
+    if (!site) {
+      pvW = new Array<number>(slots).fill(0)
+      pvModel = 'none'
+      pvMethod = 'no PV array in the site file'
+    } else if (weather?.ok) {
+      const pv = forecastPvWithWeather({ site, fromMs, slotMs, slots, weather: weather.forecast, history: pvHistory })
+      pvW = pv.powerKw.map((kw) => kw * 1000)
+      pvModel = 'clear-sky-weather'
+      pvMethod = pv.method
+    } else if (options.pv.kind === 'persistence') {
+      pvW = forecastPvPersistence({ site, fromMs, slotMs, slots, history: pvHistory, persistenceMs: options.pv.persistenceMs, climatologyQuantile: options.pv.climatologyQuantile ?? undefined }).powerKw.map((kw) => kw * 1000)
+      pvModel = 'clear-sky-persistence'
+      pvMethod = 'clear sky x measured clearness (persistence)'
+    } else {
+      pvW = forecastPv({ site, fromMs, slotMs, slots, history: pvHistory }).forecast.map((f) => f.powerKw * 1000)
+      pvModel = 'clear-sky-scaled'
+      pvMethod = 'clear sky x the last 3 days\' measured ratio'
+    }
+    if (weather && !weather.ok && site) pvMethod += ` (weather not used: ${weather.reason})`
+    const oracle = options.oracle
+    const loadW = load.loadW.map((w, i) => (oracle?.load ? (oracle.truth.get(fromMs + i * slotMs)?.loadW ?? w) : w))
+    return {
+      loadW,
+      pvW: pvW.map((w, i) => (oracle?.pv ? (oracle.truth.get(fromMs + i * slotMs)?.pvW ?? w) : w)),
+      loadModel: oracle?.load ? 'oracle' : load.method === 'model' ? `model:${options.modelSource() ?? 'unknown'}` : load.method,
+      loadMethod: oracle?.load ? 'oracle' : load.method,
+      loadReason: load.reason ?? null,
+      pvModel: oracle?.pv ? 'oracle' : pvModel,
+      pvMethod: oracle?.pv ? 'oracle' : pvMethod,
+      weather: !weather ? { state: 'none' } : weather.ok ? { state: 'used' } : { state: 'fallback', problem: weather.problem, reason: weather.reason },
+    }
+  }
   return {
     kind: 'forecast',
-    forecast({ fromMs, slotMs, history }) {
-      const slots = options.horizonSlots
-      const load = options.forecaster.forecast({ history: [...history], fromMs, slotMs, slots })
-      const pvHistory = { timesMs: history.map((h) => h.startMs + slotMs / 2), powerKw: history.map((h) => h.pvW / 1000) }
+    forecast({ fromMs, slotMs, history, nowMs }) {
+      const source = options.weather
       const site = options.pvArray
-      const pvW = !site
-        ? new Array<number>(slots).fill(0)
-        : options.pv.kind === 'persistence'
-          ? forecastPvPersistence({ site, fromMs, slotMs, slots, history: pvHistory, persistenceMs: options.pv.persistenceMs, climatologyQuantile: options.pv.climatologyQuantile ?? undefined }).powerKw.map((kw) => kw * 1000)
-          : forecastPv({ site, fromMs, slotMs, slots, history: pvHistory }).forecast.map((f) => f.powerKw * 1000)
-      const oracle = options.oracle
-      const loadW = load.loadW.map((w, i) => (oracle?.load ? (oracle.truth.get(fromMs + i * slotMs)?.loadW ?? w) : w))
-      return {
-        loadW,
-        pvW: pvW.map((w, i) => (oracle?.pv ? (oracle.truth.get(fromMs + i * slotMs)?.pvW ?? w) : w)),
-        loadModel: oracle?.load ? 'oracle' : load.method === 'model' ? `model:${options.modelSource() ?? 'unknown'}` : load.method,
-        loadMethod: oracle?.load ? 'oracle' : load.method,
-        loadReason: load.reason ?? null,
-        pvModel: oracle?.pv ? 'oracle' : !site ? 'none' : options.pv.kind === 'persistence' ? 'clear-sky-persistence' : 'clear-sky-scaled',
-      }
+      if (!source || !site || options.oracle?.pv) return make(fromMs, slotMs, history, null)
+      const request = { nowMs: nowMs ?? fromMs, fromMs, toMs: fromMs + options.horizonSlots * slotMs, site }
+      // The plan never fails for the weather: a source that breaks is a fallback with its reason.
+      return source.forecast(request).then(
+        (outcome) => make(fromMs, slotMs, history, outcome),
+        (error: unknown) => make(fromMs, slotMs, history, { ok: false, problem: 'missing', reason: `weather ${source.describe}: ${(error as Error).message}` }),
+      )
     },
   }
 }

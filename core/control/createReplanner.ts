@@ -19,7 +19,7 @@ export type ReplannerOptions = {
   policy: PlanPolicy
   slotMs: number
   /** Makes the plan input now (forecasts included); null when the site cannot be planned (no battery, no SoC). */
-  makeInput: (timeMs: number, slotStartMs: number, socPct: number) => PlanInputParameters | null
+  makeInput: (timeMs: number, slotStartMs: number, socPct: number) => PlanInputParameters | null | Promise<PlanInputParameters | null>
   solve: (input: PlanInputParameters, nowMs: number) => Promise<Plan>
   onPlan: (plan: Plan, input: PlanInputParameters) => void
   /** A forecast or solve failed (alarm it); the replanner tries again after `retryAfterMs`. */
@@ -52,7 +52,7 @@ export function createReplanner(options: ReplannerOptions) {
     lastPlannedSlot = slotStartMs
     if (why !== 'new slot' && why !== 'first plan' && why !== 'asked') log(`re-planning: ${why}`)
     const solve = (async () => {
-      const input = options.makeInput(timeMs, slotStartMs, socPct)
+      const input = await options.makeInput(timeMs, slotStartMs, socPct)
       if (!input) return null
       const next = await options.solve(input, timeMs)
       plan = next

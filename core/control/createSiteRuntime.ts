@@ -7,7 +7,7 @@ import type { MeasuredSlot } from '../simulator/measureHistoryOnDevices.ts'
 import type { Alarm, ForecastRecord } from '../store/createStore.ts'
 import { buildPlanInput, type PlanMarket, type PlanSettings } from './buildPlanInput.ts'
 import { createControlLoop, type ControlStore, type CycleReport } from './createControlLoop.ts'
-import type { Planner } from './createForecastPlanner.ts'
+import type { Planner, PlannerForecast } from './createForecastPlanner.ts'
 import { createReplanner, type PlanPolicy } from './createReplanner.ts'
 import type { createRetrainSchedule } from './createRetrainSchedule.ts'
 import type { OperatingMode, PlanOverride } from './createOperatingMode.ts'
@@ -23,6 +23,7 @@ export type SiteClock = { now: () => number; step?: (seconds: number) => Promise
 
 /** What the runtime needs of a store (core/store implements it); a backtest runs without one. */
 const planFailedKey = 'plan:failed'
+const weatherAlarmPrefix = 'weather:'
 
 export type SiteStorePort = Omit<ControlStore, 'raiseAlarm' | 'clearAlarm'> & {
   raiseAlarm(a: Parameters<ControlStore['raiseAlarm']>[0]): Alarm
@@ -149,11 +150,30 @@ export function createSiteRuntime(options: SiteRuntimeOptions) {
   }
   const history = createSlotHistory({ slotMs, hasPv: options.drivers.some((d) => d.pv), seed: options.history })
   let lastCounted: { loadW: number } | null = null
-  let latestForecast: { load: ForecastRecord; pv: ForecastRecord; method: string } | null = null
+  let latestForecast: { load: ForecastRecord; pv: ForecastRecord; method: string; pvMethod: string } | null = null
   let lastStoredSlot: number | null = null
   const localMinute = (utcMs: number) => {
     const parts = new Intl.DateTimeFormat('en-GB', { timeZone: options.timeZone, minute: 'numeric' }).formatToParts(new Date(utcMs))
     return Number(parts.find((p) => p.type === 'minute')?.value ?? 0)
+  }
+
+  // Weather alarms are the forecast's (weather:<problem>, info): raised while the site's weather
+  // source is refused and the PV forecast falls back, cleared by the first forecast that uses it.
+  // Those a previous run left active are taken over.
+  const weatherAlarms = new Set((store?.listAlarms?.({ state: 'active' }) ?? []).map((a) => a.key).filter((key) => key.startsWith(weatherAlarmPrefix)))
+  const noteWeather = (weather: PlannerForecast['weather'], pvMethod: string | undefined, timeMs: number) => {
+    if (!weather || weather.state === 'none') return
+    const key = weather.state === 'fallback' ? `${weatherAlarmPrefix}${weather.problem}` : null
+    for (const other of [...weatherAlarms].filter((k) => k !== key)) {
+      weatherAlarms.delete(other)
+      const alarm = store?.clearAlarm(other, timeMs)
+      if (alarm) emit({ type: 'alarm', alarm })
+    }
+    if (weather.state !== 'fallback' || !key || weatherAlarms.has(key)) return
+    log(`PV forecast without the weather: ${weather.reason}`)
+    weatherAlarms.add(key)
+    const alarm = store?.raiseAlarm({ key, device: null, severity: 'info', message: `${weather.reason}; the PV forecast falls back to ${pvMethod?.replace(/ \(weather not used:.*$/, '') ?? 'measured production'}`, timeMs })
+    if (alarm) emit({ type: 'alarm', alarm })
   }
 
   const replanner = createReplanner({
@@ -177,17 +197,18 @@ export function createSiteRuntime(options: SiteRuntimeOptions) {
       store?.savePlan(plan)
       emit({ type: 'plan', plan })
     },
-    makeInput: (timeMs, slotStartMs, socPct) => {
+    makeInput: async (timeMs, slotStartMs, socPct) => {
       const planner = options.planner
       if (!planner) return null
       const past = history.slots()
       // A first start has no finished slot yet: what is measured now is a better guess than nothing.
       if (!past.length && lastCounted) past.push({ startMs: slotStartMs - slotMs, loadW: lastCounted.loadW, pvW: Number.NaN, batteryW: 0 })
       options.faultSeam?.beforeForecast?.()
-      const f = planner.forecast({ fromMs: slotStartMs, slotMs, history: past })
+      const f = await planner.forecast({ fromMs: slotStartMs, slotMs, history: past, nowMs: timeMs })
+      noteWeather(f.weather, f.pvMethod, timeMs)
       const load: ForecastRecord = { createdAtMs: timeMs, kind: 'load', model: f.loadModel, startMs: slotStartMs, slotMs, valuesW: f.loadW }
       const pv: ForecastRecord = { createdAtMs: timeMs, kind: 'pv', model: f.pvModel, startMs: slotStartMs, slotMs, valuesW: f.pvW }
-      latestForecast = { load, pv, method: f.loadMethod + (f.loadReason ? ` (${f.loadReason})` : '') }
+      latestForecast = { load, pv, method: f.loadMethod + (f.loadReason ? ` (${f.loadReason})` : ''), pvMethod: f.pvMethod ?? f.pvModel }
       // One stored forecast an hour (and at every local midnight) is enough to score day-ahead and hour-ahead accuracy.
       if (store && localMinute(slotStartMs) === 0 && lastStoredSlot !== slotStartMs) {
         lastStoredSlot = slotStartMs
@@ -202,6 +223,7 @@ export function createSiteRuntime(options: SiteRuntimeOptions) {
         slotMs,
         loadW: f.loadW,
         pvW: f.pvW,
+        loadP90W: f.loadP90W ?? null,
         tariff: tariff(),
         battery: { capacityWh: battery.battery!.capacityWh ?? 10_000, socPct, limits: batteryLimitsNow()[battery.name]! },
         grid: gridLimits(),
@@ -237,8 +259,8 @@ export function createSiteRuntime(options: SiteRuntimeOptions) {
           if (alarm) emit({ type: 'alarm', alarm })
           return alarm
         },
-        // plan:failed is the replanner's, not the loop's.
-        activeAlarmKeys: () => (store.listAlarms?.({ state: 'active' }) ?? []).map((a) => a.key).filter((key) => key !== planFailedKey),
+        // plan:failed is the replanner's and weather:* the forecast's, not the loop's.
+        activeAlarmKeys: () => (store.listAlarms?.({ state: 'active' }) ?? []).map((a) => a.key).filter((key) => key !== planFailedKey && !key.startsWith(weatherAlarmPrefix)),
       } satisfies ControlStore,
     }),
     log,

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { weatherSourceSchema } from '../forecast/weather/weatherSourceSchema.ts'
 import { checkSocRange } from './checkSocRange.ts'
 
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a local date YYYY-MM-DD')
@@ -8,6 +9,8 @@ export const siteControlSchema = z.strictObject({
   location: z.strictObject({ latitudeDeg: z.number().min(-90).max(90), longitudeDeg: z.number().min(-180).max(180) }).optional(),
   /** The PV array for the clear-sky forecast (peak power in kWp DC). */
   pv: z.strictObject({ tiltDeg: z.number().min(0).max(90).default(20), azimuthDeg: z.number().min(-180).max(360).default(0), peakPowerKw: z.number().positive() }).optional(),
+  /** A weather forecast for the PV forecast (Open-Meteo hourly JSON at a URL or in a file); without it PV is forecast from measured production alone. */
+  weather: weatherSourceSchema.optional(),
   grid: z.strictObject({ maxImportW: z.number().positive().nullable().default(null), maxExportW: z.number().min(0).nullable().default(null) }).default({ maxImportW: null, maxExportW: null }),
   battery: z
     .strictObject({

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest'
+import { clearSkyPvPower } from '../forecast/clearSkyPvPower.ts'
+import { createSiteLoadForecaster } from '../forecast/createSiteLoadForecaster.ts'
+import { forecastPvPersistence } from '../forecast/forecastPvPersistence.ts'
+import type { WeatherOutcome, WeatherSource } from '../forecast/weather/createWeatherSource.ts'
+import { siteRuntimeDefaults } from './createSiteRuntime.ts'
+import { createForecastPlanner, type PvArray } from './createForecastPlanner.ts'
+
+const hourMs = 3_600_000
+const slotMs = 900_000
+const pvArray: PvArray = { latitudeDeg: -37.81, longitudeDeg: 144.96, tiltDeg: 25, azimuthDeg: 0, peakPowerKw: 8.8 }
+const fromMs = Date.parse('2013-01-14T13:00:00Z')
+const history = Array.from({ length: 3 * 96 }, (_, i) => {
+  const startMs = fromMs - 3 * 86_400_000 + i * slotMs
+  return { startMs, loadW: 1000, pvW: clearSkyPvPower(pvArray, startMs + slotMs / 2).powerKw * 700, batteryW: 0 }
+})
+const overcast: WeatherOutcome = {
+  ok: true,
+  forecast: {
+    source: 'test',
+    ...pvArray,
+    issuedAtMs: fromMs,
+    hours: Array.from({ length: 4 * 24 }, (_, i) => ({ endMs: fromMs - 3 * 86_400_000 + (i + 1) * hourMs, ghiWPerM2: 0, cloudCoverPct: 100 })).map((h) => {
+      let clear = 0
+      for (let j = 0; j < 6; j++) clear += clearSkyPvPower(pvArray, h.endMs - hourMs + (j + 0.5) * (hourMs / 6)).globalWPerM2 / 6
+      return { ...h, ghiWPerM2: clear * (h.endMs <= fromMs ? 0.8 : 0.25) }
+    }),
+  },
+}
+const sourceOf = (answer: () => Promise<WeatherOutcome>): WeatherSource => ({ describe: 'test', forecast: answer })
+const planner = (weather: WeatherSource | null) =>
+  createForecastPlanner({ forecaster: createSiteLoadForecaster({ timeZone: 'Australia/Melbourne' }), modelSource: () => null, pvArray, pv: siteRuntimeDefaults.pvForecast, horizonSlots: 96, weather })
+const persistenceW = forecastPvPersistence({
+  site: pvArray, fromMs, slotMs, slots: 96,
+  history: { timesMs: history.map((h) => h.startMs + slotMs / 2), powerKw: history.map((h) => h.pvW / 1000) },
+  persistenceMs: siteRuntimeDefaults.pvForecast.persistenceMs, climatologyQuantile: siteRuntimeDefaults.pvForecast.climatologyQuantile,
+}).powerKw.map((kw) => kw * 1000)
+
+describe('createForecastPlanner: PV from the weather source, or a fallback with its reason', () => {
+  it('uses the weather forecast when the source answers', async () => {
+    const f = await planner(sourceOf(async () => overcast)).forecast({ fromMs, slotMs, history })
+    expect(f).toMatchObject({ pvModel: 'clear-sky-weather', weather: { state: 'used' } })
+    expect(f.pvMethod).toContain('x calibration 0.88')
+    // The weather says a dull day where persistence carries the bright ones on.
+    expect(Math.max(...f.pvW)).toBeLessThan(0.5 * Math.max(...persistenceW))
+  })
+
+  it.each([
+    ['malformed', 'weather test: not Open-Meteo hourly JSON: hourly: expected object'],
+    ['stale', 'weather test: issued 2013-01-13T00:00Z, 37.0 h before now'],
+    ['location', 'weather test: the forecast is for -33.87, 151.21, 713 km from the site'],
+    ['partial', 'weather test: hourly.cloud_cover[30] is null'],
+    ['missing', 'weather test: cannot fetch: no answer within 5000 ms'],
+  ] as const)('%s: falls back to persistence, exactly, and says why', async (problem, reason) => {
+    const f = await planner(sourceOf(async () => ({ ok: false, problem, reason }))).forecast({ fromMs, slotMs, history })
+    expect(f).toMatchObject({ pvModel: 'clear-sky-persistence', weather: { state: 'fallback', problem, reason } })
+    expect(f.pvMethod).toBe(`clear sky x measured clearness (persistence) (weather not used: ${reason})`)
+    expect(f.pvW).toEqual(persistenceW)
+  })
+
+  it('a source that throws is a fallback too: the plan never fails for the weather', async () => {
+    const f = await planner(sourceOf(() => Promise.reject(new Error('socket hang up')))).forecast({ fromMs, slotMs, history })
+    expect(f).toMatchObject({ pvModel: 'clear-sky-persistence', weather: { state: 'fallback', problem: 'missing', reason: 'weather test: socket hang up' } })
+    expect(f.pvW).toEqual(persistenceW)
+  })
+
+  it('without a source it is today\'s planner, synchronous', () => {
+    const f = planner(null).forecast({ fromMs, slotMs, history })
+    expect(f).not.toBeInstanceOf(Promise)
+    expect(f).toMatchObject({ pvModel: 'clear-sky-persistence', weather: { state: 'none' }, pvW: persistenceW })
+  })
+})
