@@ -11,7 +11,7 @@ import type { Alarm, AlarmFilterState, ForecastRecord, Store } from '../store/cr
 import { createAccuracyScore } from './createAccuracyScore.ts'
 import { createOperatingMode } from './createOperatingMode.ts'
 import { createSiteSettings } from './createSiteSettings.ts'
-import { createForecastPlanner, pvArrayOf } from './createForecastPlanner.ts'
+import { createForecastPlanner, pvArrayOf, weatherSourceOf } from './createForecastPlanner.ts'
 import { createRetrainSchedule } from './createRetrainSchedule.ts'
 import { createSiteRuntime, siteRuntimeDefaults, type FaultSeam, type SiteClock, type SiteEvent, type SiteStorePort } from './createSiteRuntime.ts'
 import { defaultTariff, type Tariff } from './timeOfUseTariff.ts'
@@ -140,6 +140,7 @@ export function createSiteController(options: SiteControllerOptions) {
       pvArray: pvArrayOf(control),
       pv: siteRuntimeDefaults.pvForecast,
       horizonSlots: siteRuntimeDefaults.horizonSlots,
+      weather: weatherSourceOf(control, log),
     }),
     solver: options.solver,
     store,

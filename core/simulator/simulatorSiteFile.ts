@@ -17,6 +17,8 @@ export type SimulatorSiteFileParameters = {
   /** The control section beside what the simulated hardware says (location, PV array); a site file's input form. */
   control?: Record<string, unknown>
   timeoutMs?: number
+  /** The simulator's control API: the site's weather forecast comes from its Open-Meteo-shaped endpoint (3 past days for the PV calibration). */
+  apiUrl?: string
 }
 
 /**
@@ -32,6 +34,7 @@ export function simulatorSiteFile(p: SimulatorSiteFileParameters): SiteFile {
     devices: p.ready.map((r) => ({ name: r.device, connection: { type: 'tcp', host: r.host ?? '127.0.0.1', port: r.port }, unitId: r.unitId, driver: 'sunspec', sunspecBase: r.sunspecBase, timeoutMs: p.timeoutMs ?? 2000 })),
     control: {
       location: { latitudeDeg: p.sim.location.latitudeDeg, longitudeDeg: p.sim.location.longitudeDeg },
+      ...(p.apiUrl && { weather: { url: `${p.apiUrl}/api/weather/forecast?latitude=${p.sim.location.latitudeDeg}&longitude=${p.sim.location.longitudeDeg}&hourly=shortwave_radiation,cloud_cover&past_days=3&forecast_days=3` } }),
       ...(inverter && { pv: { tiltDeg: Number(inverter.tiltDeg ?? 20), azimuthDeg: Number(inverter.azimuthDeg ?? 180), peakPowerKw: (Number(inverter.ratedW ?? 0) * Number(inverter.dcAcRatio ?? 1.1)) / 1000 } }),
       ...p.control,
     },

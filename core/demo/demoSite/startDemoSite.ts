@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { createForecastPlanner, pvArrayOf } from '../../control/createForecastPlanner.ts'
+import { createForecastPlanner, pvArrayOf, weatherSourceOf } from '../../control/createForecastPlanner.ts'
 import { createSiteRuntime, siteRuntimeDefaults, type SiteMarketPort, type SiteRuntime } from '../../control/createSiteRuntime.ts'
 import { defaultTariff, type Tariff } from '../../control/timeOfUseTariff.ts'
 import { createSiteLoadForecaster } from '../../forecast/createSiteLoadForecaster.ts'
@@ -76,7 +76,7 @@ export async function startDemoSite(p: StartDemoSiteParameters) {
     await sim.stop()
   }
   try {
-    const site = simulatorSiteFile({ sim: simSite, ready: sim.ready, control: { battery: { socMinPct: 10, socMaxPct: 95 } } })
+    const site = simulatorSiteFile({ sim: simSite, ready: sim.ready, apiUrl: sim.apiUrl, control: { battery: { socMinPct: 10, socMaxPct: 95 } } })
     devices = await openSiteDevices(site)
     const drivers = devices.drivers
     const meter = drivers.find((d) => d.meter)?.meter
@@ -132,6 +132,7 @@ export async function startDemoSite(p: StartDemoSiteParameters) {
         pvArray: pvArrayOf(site.control!),
         pv: siteRuntimeDefaults.pvForecast,
         horizonSlots,
+        weather: weatherSourceOf(site.control!),
       }),
       market,
       history,
