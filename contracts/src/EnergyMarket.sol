@@ -585,8 +585,14 @@ contract EnergyMarket is EIP712 {
         }
     }
 
-    /// @notice A committed interval nobody settled within the settle window: its locks go
-    /// back to the sites and its ring slot is free again. Anyone may call it.
+    /// @notice A committed interval nobody settled within the settle window stands as
+    /// committed: every trade is settled as delivered at the clearing price (no penalty),
+    /// and the releases are credited at once (no reading to dispute); the record is final
+    /// and its ring slot free again. So a buyer that withheld its reading cannot wait out
+    /// the window: it pays the full value of what it bought, and the seller is paid. (Within
+    /// the window's second half either side could settle with the other absent, which is
+    /// the withholder's worst case; a site wronged by the clearing must settle.) Anyone may
+    /// call it.
     function expire(uint64 interval, uint64 price, uint256[] calldata sites, uint256[] calldata matches) external {
         uint256 slot = interval % ringSize;
         uint256 rec = _ring[slot];
@@ -596,9 +602,32 @@ contract EnergyMarket is EIP712 {
         if (block.timestamp < closesAt) revert SettleWindowOpen(interval, closesAt);
         bytes32 h = _clearingHashCalldata(interval, price, sites, matches);
         if ((uint256(h) ^ rec) >> 64 != 0) revert ClearingMismatch(interval);
-        _creditLanes(_locks(price, sites, matches));
-        _ring[slot] = (rec & ~uint256(0xff)) | STATUS_VOID;
-        emit IntervalVoided(interval);
+        uint256 n = sites.length;
+        uint256 mem;
+        // the settlement memory (see _fillFromMetas) of readings that delivered every trade:
+        // a seller's net export and a buyer's net import beyond any match, never absent
+        assembly ("memory-safe") {
+            mem := mload(0x40)
+            calldatacopy(mem, calldatasize(), mul(0xa0, n))
+            for { let m := 0 } lt(m, matches.length) { m := add(m, 1) } {
+                let w := calldataload(add(matches.offset, shl(5, m)))
+                mstore(add(mem, shl(5, and(shr(40, w), 0xff))), shl(128, 1))
+                mstore(add(mem, shl(5, and(shr(32, w), 0xff))), sub(1, shl(128, 1)))
+            }
+            for { let k := 0 } lt(k, n) { k := add(k, 1) } { mstore(add(mem, shl(5, add(n, k))), shl(128, 1)) }
+            let hp := add(mem, mul(0xa0, n))
+            mstore(hp, h)
+            mstore(0x40, add(hp, 0x40))
+        }
+        _releases(price, sites, matches, mem, n);
+        uint256[] memory words = new uint256[](n);
+        assembly ("memory-safe") {
+            mcopy(add(words, 0x20), add(mem, mul(0x60, n)), shl(5, n))
+        }
+        _creditLanes(words);
+        // final, as if settled when the window closed
+        _ring[slot] = (rec & ~uint256(0xffffffff)) | (settleWindowSec << 8) | STATUS_FINAL;
+        emit IntervalFinalized(interval);
     }
 
     // ---- commit ------------------------------------------------------------------------
@@ -849,39 +878,6 @@ contract EnergyMarket is EIP712 {
             : (matchedWh * price * (BPS + _buyerPenaltyBps())) / (WH_PER_KWH * BPS);
     }
 
-    /// The lock word (siteId << 64 | liability) of every site of a committed clearing,
-    /// recomputed from its matches (sides were checked at commit; the hash binds them).
-    function _locks(uint256 price, uint256[] calldata sites, uint256[] calldata matches)
-        private
-        view
-        returns (uint256[] memory words)
-    {
-        uint256 n = sites.length;
-        words = new uint256[](n);
-        uint256 pb = penaltyBps;
-        // positions were range-checked at commit and the clearing hash binds them
-        assembly ("memory-safe") {
-            let base := add(words, 0x20)
-            for { let m := 0 } lt(m, matches.length) { m := add(m, 1) } {
-                let w := calldataload(add(matches.offset, shl(5, m)))
-                let e := and(w, 0xffffffff)
-                let sp := add(base, shl(5, and(shr(40, w), 0xff)))
-                mstore(sp, or(add(mload(sp), e), shl(255, 1)))
-                let bp := add(base, shl(5, and(shr(32, w), 0xff)))
-                mstore(bp, add(mload(bp), e))
-            }
-            for { let k := 0 } lt(k, n) { k := add(k, 1) } {
-                let p := add(base, shl(5, k))
-                let x := mload(p)
-                let wh := and(x, not(shl(255, 1)))
-                // same rule as _liability: a seller's penalty on all it sold, a buyer's full value and penalty
-                let lock := div(mul(mul(wh, price), add(10000, add(pb, mul(lt(pb, 10000), sub(10000, pb))))), 10000000)
-                if shr(255, x) { lock := div(mul(mul(wh, price), pb), 10000000) }
-                mstore(p, or(shl(64, shr(160, calldataload(add(sites.offset, shl(5, k))))), lock))
-            }
-        }
-    }
-
     // ---- settle ------------------------------------------------------------------------
     /// The hot path is assembly: per site one signature check in calldata. No balance is
     /// written here: each site's release (its lock plus its balance change) is bound into
@@ -942,7 +938,7 @@ contract EnergyMarket is EIP712 {
             let delta := add(mem, shl(6, n))
             let out := add(mem, mul(0x60, n))
             for { let k := 0 } lt(k, n32) { k := add(k, 0x20) } {
-                // the lock commit took (same rule as _liability and _locks) plus the change
+                // the lock commit took (same rule as _liability) plus the change
                 let x := mload(add(out, k))
                 let wh := and(x, not(shl(255, 1)))
                 let lock := div(mul(mul(wh, price), add(10000, add(pb, mul(lt(pb, 10000), sub(10000, pb))))), 10000000)
@@ -1064,7 +1060,7 @@ contract EnergyMarket is EIP712 {
     /// Walks the matches in committed order; each side's delivered energy is consumed
     /// match by match: paid = min(traded, seller's remaining export, buyer's remaining
     /// import); each side pays the penalty on its own shortfall to its counterparty. Also
-    /// sums each site's traded energy (the lock's basis, as in _locks) in the same walk.
+    /// sums each site's traded energy (the lock's basis) in the same walk.
     /// Positions and energies were range-checked at commit (the hash binds them).
     function _computeDeltas(uint256 price, uint256[] calldata matches, uint256 mem, uint256 n)
         private

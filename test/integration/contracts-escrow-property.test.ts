@@ -17,7 +17,7 @@ import { packReading } from '../../core/market/encodeClearing.ts'
 import { MarketInputError } from '../../core/market/MarketInputError.ts'
 import { signMeterReading, type SignedMeterReading } from '../../core/market/signMarketData.ts'
 import { SIDE_ASK, SIDE_BID } from '../../core/market/typedData.ts'
-import { clear, commit, revertName, signOrders, signReadings, unpackMatches, type Committed, type OrderSpec } from '../fixtures/market/marketFlow.ts'
+import { clear, commit, exactDelivery, revertName, signOrders, signReadings, unpackMatches, type Committed, type OrderSpec } from '../fixtures/market/marketFlow.ts'
 import { createLocalMarket, type LocalMarket } from '../support/createLocalMarket.ts'
 
 const SITES = 6
@@ -115,8 +115,12 @@ it(`escrow is conserved over ${ROUNDS} random intervals with adversarial sites (
       const endsAt = lm.intervalStart(interval + 1n)
       if (o.settledAt === undefined && t >= endsAt) {
         if (t >= endsAt + lm.config.settleWindowSec) {
-          // nobody settled in time: expire gives the locks back
+          // nobody settled in time: expire settles the trades as committed (as delivered) and credits at once
+          const delivered = computeSettlement({ price: o.c.clearing.price, penaltyBps: lm.config.penaltyBps, readings: o.c.clearing.siteIds.map((id) => exactDelivery(o.c.clearing)(id)), matches: unpackMatches(o.c.clearing.matches) })
+          const before = await Promise.all(o.c.clearing.siteIds.map((id) => read('balanceOf', id)))
           await mined(lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'expire', args: [interval, o.c.clearing.price, o.c.siteRefs, o.c.clearing.matches] }))
+          const after = await Promise.all(o.c.clearing.siteIds.map((id) => read('balanceOf', id)))
+          expect(after.map((b, i) => b - before[i]!), `expiry of ${interval} (seed ${seed})`).toEqual(delivered.releases)
           open.delete(interval)
           counts.expired++
           await checkConserved(`expiry of ${interval}`)

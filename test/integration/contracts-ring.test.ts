@@ -87,7 +87,7 @@ describe('interval ring', () => {
     await settleAndFinalize(reused)
   })
 
-  it('a committed interval nobody settled keeps its slot and its locks until expire() returns them', async () => {
+  it('a committed interval nobody settled keeps its slot and its locks until expire() settles it as committed', async () => {
     const before = await balances()
     const m = (await lm.nextInterval()) + 1n
     await lm.warpTo(lm.intervalStart(m - 1n))
@@ -103,8 +103,10 @@ describe('interval ring', () => {
     const tampered = lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'expire', args: [m, c.clearing.price + 1n, c.siteRefs, c.clearing.matches] })
     expect(await revertName(tampered)).toBe('ClearingMismatch')
     await mined(await expire())
-    expect(await balances()).toEqual(before)
-    expect((await record(m))[0]).toBe(3)
+    // the trades stand as committed (as if every site delivered exactly what it traded), credited at once
+    const delivered = computeSettlement({ price: c.clearing.price, penaltyBps: lm.config.penaltyBps, readings: c.clearing.siteIds.map((id) => exactDelivery(c.clearing)(id)), matches: unpackMatches(c.clearing.matches) })
+    expect(await balances()).toEqual(before.map((b, i) => b + delivered.deltas[i]!))
+    expect((await record(m))[0]).toBe(4)
     expect(await revertName(expire())).toBe('AlreadySettled')
     await settleAndFinalize(await commitAt(m + 9n))
   })
