@@ -1191,7 +1191,8 @@ contract EnergyMarket is EIP712 {
     /// withheld its reading (see settle); every other site keeps its settlement, and the
     /// record takes the new releases (finalize credits them after the same window). The
     /// offender's whole reserved bond goes to the free balance of `reporterSiteId`, which
-    /// the caller must own (the first valid proof's named beneficiary), and the offender
+    /// the caller must own (the first valid proof's named beneficiary) and which must not be
+    /// the offender's owner (`SelfDispute`: self-reporting pays nothing), and the offender
     /// trades again only once a deposit has restored its bond. `releasesHash` is keccak256
     /// of the packed releases the record holds (see finalize).
     function dispute(
@@ -1222,7 +1223,9 @@ contract EnergyMarket is EIP712 {
         if (contradicting.meta == settledMetas[pos] || settledMetas[pos] == ABSENT) revert ReadingNotContradicting(offender);
         _checkReading(ref, contradicting.meta, contradicting.r, contradicting.vs, interval);
         _onlyOwner(reporterSiteId);
-        if (reporterSiteId == offender) revert SelfDispute(offender);
+        // the offender's own owner (it owns the reporter site: _onlyOwner) is paid nothing: it
+        // could otherwise report itself from a second site and take its own bond back
+        if (msg.sender == _sites[offender].owner) revert SelfDispute(offender);
         _checkDisputeCommitted(reporterSiteId, interval, pos, contradicting);
 
         uint256 mem = _fillFromMetas(settledMetas, pos, h);

@@ -1,10 +1,17 @@
 // Issue 14 (expiry, self-reporting, owner and meter roles, the feeder check): each attack
 // reproduced against a real chain (anvil). Every test here failed against the contract
 // before its fix (the comment at the failing assertion says how).
+import { parseEventLogs } from 'viem'
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { energyMarketAbi } from '../../contracts/abi.ts'
+import { buildFinalization } from '../../core/chain/buildFinalization.ts'
+import { disputeCommitment } from '../../core/chain/disputeCommitment.ts'
+import { settleInterval } from '../../core/chain/settleInterval.ts'
 import { startAnvil, type Anvil } from '../../core/chain/startAnvil.ts'
 import { computeSettlement } from '../../core/market/computeSettlement.ts'
+import { packReading } from '../../core/market/encodeClearing.ts'
+import { signMeterReading } from '../../core/market/signMarketData.ts'
 import { SIDE_ASK, SIDE_BID } from '../../core/market/typedData.ts'
 import { clear, commit, exactDelivery, revertName, signOrders, signReadings, unpackMatches, type Committed, type OrderSpec } from '../fixtures/market/marketFlow.ts'
 import { createLocalMarket, type LocalMarket } from '../support/createLocalMarket.ts'
@@ -65,5 +72,39 @@ describe('a. an interval nobody settled expires as committed, not as if it never
     expect(before[1]! - after[1]!).toBe(value)
     expect((await record(c.clearing.interval))[0]).toBe(4) // final: nothing left to dispute
     expect(await revertName(expire())).toBe('AlreadySettled')
+  }, 60_000)
+})
+
+describe('b. an offender who reports itself gets nothing back', () => {
+  it('a dispute from a second site of the offender\'s owner is refused; another owner\'s report is paid', async () => {
+    // the owner of site 3 gets a second site (7 is someone else's): the operator registers it
+    const attacker = lm.sites[3]!.owner
+    const reg = await mined(lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'registerSite', args: [attacker.address, privateKeyToAccount(generatePrivateKey()).address, 1000, 1000] }))
+    const [registered] = parseEventLogs({ abi: energyMarketAbi, logs: reg.logs, eventName: 'SiteRegistered' })
+    const second = registered!.args.siteId
+    const c = await commitNext(pair(2, 3))
+    await lm.warpTo(lm.intervalStart(c.clearing.interval + 1n))
+    const readings = await signReadings(lm, c.clearing, exactDelivery(c.clearing))
+    await mined(settleInterval(lm.wallet, lm.market, { clearing: c.clearing, siteRefs: c.siteRefs, readings }))
+    const f = buildFinalization({ clearing: c.clearing, siteRefs: c.siteRefs, readings, penaltyBps: lm.config.penaltyBps })
+    // site 3's meter double-signs: an import of 0
+    const proof = packReading(await signMeterReading(lm.sites[3]!.meter, lm.domain, { ...readings[1]!, importWh: 0 }))
+    const disputeFrom = async (owner: typeof attacker, reporterSiteId: number) => {
+      const w = lm.walletFor(owner)
+      const commitment = disputeCommitment({ sender: owner.address, reporterSiteId, interval: c.clearing.interval, pos: 1n, reading: proof })
+      await mined(w.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'commitDispute', args: [commitment] }))
+      return w.writeContract({
+        address: lm.market,
+        abi: energyMarketAbi,
+        functionName: 'dispute',
+        args: [c.clearing.interval, c.clearing.price, c.siteRefs, c.clearing.matches, f.metas, f.releasesHash, 1n, proof, reporterSiteId],
+      })
+    }
+    // before the fix this went through and the slashed bond landed in the attacker's second site
+    expect(await revertName(disputeFrom(attacker, second))).toBe('SelfDispute')
+    expect(await balanceOf(second)).toBe(0n)
+    const before = await balanceOf(7)
+    await mined(disputeFrom(lm.sites[7]!.owner, 7))
+    expect((await balanceOf(7)) - before).toBe(lm.config.bond)
   }, 60_000)
 })
