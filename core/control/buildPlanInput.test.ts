@@ -41,3 +41,28 @@ describe('buildPlanInput with the market', () => {
     expect(plain.grid).toEqual({ maxImportPowerW: 9_000 })
   })
 })
+
+describe('buildPlanInput with the load P90', () => {
+  // 14:00 in Melbourne (AEDT), then the 15:00-21:00 peak: 4 shoulder slots and 4 peak slots.
+  const fromMs = Date.parse('2026-11-27T03:00:00Z')
+  const p = (loadP90Headroom: boolean | undefined, loadP90W: number[] | null) =>
+    buildPlanInput({
+      startMs: fromMs, slotMs, loadW: new Array(8).fill(1_000), pvW: new Array(8).fill(0), loadP90W, tariff, battery: { capacityWh: 10_000, socPct: 50, limits }, grid: { maxImportW: null, maxExportW: null },
+      settings: { targetEndSocPct: null, degradationCostEurPerKWh: 0, exportTieBreakEurPerKWh: 0, ...(loadP90Headroom !== undefined && { loadP90Headroom }) },
+    })
+
+  it('passes the P90 to the plan only when the headroom setting is on, and the plan keeps the headroom through the peak', async () => {
+    const p90 = [1_500, 1_500, 1_500, 1_500, 2_000, 2_000, 2_000, Number.NaN]
+    expect(p(undefined, p90).slots.some((s) => 'loadP90PowerW' in s)).toBe(false)
+    expect(p(false, p90).slots.some((s) => 'loadP90PowerW' in s)).toBe(false)
+    const on = p(true, p90)
+    expect(on.slots.map((s) => s.loadP90PowerW)).toEqual([1_500, 1_500, 1_500, 1_500, 2_000, 2_000, 2_000, undefined])
+    expect(on.slots.map((s) => s.importPriceEurPerKWh)).toEqual([0.25, 0.25, 0.25, 0.25, 0.38, 0.38, 0.38, 0.38])
+    const plain = await planSchedule(p(false, p90))
+    const hedged = await planSchedule(on)
+    // Three peak slots 1 kW over the forecast: 0.75 kWh AC, 0.79 kWh stored, kept to the end of the horizon.
+    expect(hedged.slots[7]!.socPct! - plain.slots[7]!.socPct!).toBeCloseTo((100 * 0.75) / 0.95 / 10, 1)
+    expect(hedged.slots[6]!.reasons?.[0]).toMatch(/^load P90 2000 W at the peak import price 0\.38 EUR\/kWh: keeps 0\.79 kWh/)
+    expect(plain.slots.every((s) => s.reasons === undefined)).toBe(true)
+  })
+})

@@ -14,6 +14,12 @@ export type PlanSettings = {
    * is the robust order, and this breaks the tie that way.
    */
   exportTieBreakEurPerKWh: number
+  /**
+   * Keep SoC headroom against the load forecast's P90 in peak-price slots (planInputSchema's
+   * loadP90PowerW), where the forecast gives one. Default off; core/control/backtest/NOTES.md
+   * (section 7) says what it was measured to do.
+   */
+  loadP90Headroom?: boolean
 }
 
 /** The market as plan variables: open from `fromMs`, at the price a site expects it to clear at, within the site's registered caps. */
@@ -25,6 +31,8 @@ export type BuildPlanInputParameters = {
   /** forecasts, one value per slot, W; their length is the horizon */
   loadW: readonly number[]
   pvW: readonly number[]
+  /** The load forecast's P90 per slot, W (absent: none); used when settings.loadP90Headroom. */
+  loadP90W?: readonly number[] | null | undefined
   tariff: Tariff
   battery: { capacityWh: number; socPct: number; limits: BatteryLimits }
   grid: { maxImportW: number | null; maxExportW: number | null }
@@ -37,6 +45,7 @@ export function buildPlanInput(p: BuildPlanInputParameters): PlanInputParameters
   const { limits } = p.battery
   const last = Math.max(1, p.loadW.length - 1)
   const tieBreak = p.settings.exportTieBreakEurPerKWh
+  const p90 = p.settings.loadP90Headroom && p.loadP90W && p.loadP90W.length > 0 ? p.loadP90W : null
   return {
     startMs: p.startMs,
     slotDurationMs: p.slotMs,
@@ -47,6 +56,7 @@ export function buildPlanInput(p: BuildPlanInputParameters): PlanInputParameters
       return {
         loadPowerW: Math.max(0, loadW),
         pvPowerW: Math.max(0, p.pvW[i] ?? 0),
+        ...(p90 && Number.isFinite(p90[i]) && { loadP90PowerW: Math.max(0, p90[i]!) }),
         importPriceEurPerKWh: importPriceAt(p.tariff, t),
         exportPriceEurPerKWh: p.tariff.exportEurPerKWh - tieBreak * (1 - i / last),
         ...(price !== null && { marketBuyPriceEurPerKWh: price, marketSellPriceEurPerKWh: price }),

@@ -21,6 +21,8 @@ export type PlanModelColumns = {
   flexibleUnmet: number[]
   peak: number
   endSocShortfall: number
+  /** Per n.loadHeadroom block: how far (stored kWh) the plan falls short of the P90 load's headroom at its worst slot. */
+  loadHeadroomShortfall: number[]
 }
 
 export type PlanModel = { data: ModelData; columns: PlanModelColumns; integerColumns: number }
@@ -98,6 +100,7 @@ export function buildPlanModel(n: NormalizedPlanInput, integral: Integrality): P
     flexibleUnmet: [],
     peak: -1,
     endSocShortfall: -1,
+    loadHeadroomShortfall: [],
   }
 
   const { maxImportPowerW, maxExportPowerW, peakChargeEurPerKW, billingPeakSoFarW } = input.grid
@@ -240,6 +243,25 @@ export function buildPlanModel(n: NormalizedPlanInput, integral: Integrality): P
       [columns.soc[slotCount - 1]!, 1],
       [columns.endSocShortfall, 1],
     ])
+  }
+
+  // Headroom against the P90 load through each peak-price run: the SoC at the end of every
+  // slot of the run stays above the minimum by the extra energy the P90 load would have
+  // drawn since the run began. Soft: a stored kWh short costs the spread between the peak and
+  // the horizon's lowest import price (what storing it would have saved had the P90 come), so
+  // headroom is bought where the battery has room, but never displaces the forecast load's own
+  // energy (that saves the whole peak price). Only the cost objective weighs prices.
+  if (battery && objective === 'cost') {
+    for (const block of n.loadHeadroom) {
+      const shortfall = addColumn(0, INFINITY, (block.importPriceEurPerKWh - block.lowestImportPriceEurPerKWh) * battery.dischargeEfficiency)
+      columns.loadHeadroomShortfall.push(shortfall)
+      block.slots.forEach((t, j) => {
+        addRow(battery.minKWh[t]! + block.extraKWh[j]!, INFINITY, [
+          [columns.soc[t]!, 1],
+          [shortfall, 1],
+        ])
+      })
+    }
   }
 
   n.flexibleLoads.forEach((load, f) => {

@@ -27,12 +27,24 @@ export type NormalizedFlexibleLoad = {
   windowSlots: number[]
 }
 
+/**
+ * A run of consecutive peak-price slots (the horizon's highest import price, above its lowest)
+ * where the P90 load exceeds the forecast: the plan keeps SoC headroom through it.
+ * `extraKWh[j]` is the stored energy the P90 load would take beyond the forecast from the
+ * run's first slot to the end of `slots[j]` (AC energy / discharge efficiency).
+ */
+export type LoadHeadroomBlock = { slots: number[]; extraKWh: number[]; importPriceEurPerKWh: number; lowestImportPriceEurPerKWh: number }
+
 /** The input in solver units (kW, kWh, hours) with every hole filled. */
 export type NormalizedPlanInput = {
   input: PlanInput
   slotCount: number
   slotHours: number
   loadKw: number[]
+  /** P90 of the load where given (never below loadKw), else loadKw. */
+  loadP90Kw: number[]
+  /** Where the plan keeps headroom against the P90 load (empty without loadP90PowerW or a battery). */
+  loadHeadroom: LoadHeadroomBlock[]
   pvKw: number[]
   importPrice: number[]
   exportPrice: number[]
@@ -85,6 +97,8 @@ export function normalizePlanInput(parsed: PlanInput): NormalizedPlanInput {
   const marketSellPrice = input.slots.map((slot) => slot.marketSellPriceEurPerKWh ?? undefined)
 
   const battery = input.battery ? normalizeBattery(input, slotCount, slotHours, warnings) : undefined
+  const loadP90Kw = input.slots.map((slot, t) => Math.max(loadKw[t]!, (slot.loadP90PowerW ?? 0) / 1000))
+  const loadHeadroom = battery ? findLoadHeadroom(loadKw, loadP90Kw, importPrice, slotHours, battery.dischargeEfficiency) : []
 
   const flexibleLoads = input.flexibleLoads.map((load) => {
     const windowStartMs = load.earliestStartMs ?? input.startMs
@@ -102,6 +116,8 @@ export function normalizePlanInput(parsed: PlanInput): NormalizedPlanInput {
     slotCount,
     slotHours,
     loadKw,
+    loadP90Kw,
+    loadHeadroom,
     pvKw,
     importPrice,
     exportPrice,
@@ -111,6 +127,28 @@ export function normalizePlanInput(parsed: PlanInput): NormalizedPlanInput {
     flexibleLoads,
     warnings,
   }
+}
+
+/** Runs of peak-price slots (the highest import price, above the lowest) and the P90 load's extra stored energy through each. */
+function findLoadHeadroom(loadKw: number[], loadP90Kw: number[], importPrice: number[], slotHours: number, dischargeEfficiency: number): LoadHeadroomBlock[] {
+  const peak = Math.max(...importPrice)
+  const lowest = Math.min(...importPrice)
+  if (!(peak > lowest) || loadP90Kw.every((p90, t) => p90 <= loadKw[t]!)) return []
+  const blocks: LoadHeadroomBlock[] = []
+  let open: LoadHeadroomBlock | null = null
+  for (let t = 0; t < loadKw.length; t++) {
+    if (importPrice[t]! !== peak) {
+      open = null
+      continue
+    }
+    if (!open) blocks.push((open = { slots: [], extraKWh: [], importPriceEurPerKWh: peak, lowestImportPriceEurPerKWh: lowest }))
+    const before = open.extraKWh.at(-1) ?? 0
+    // Below a milliwatt the two are the same forecast (rounding), not a spread to hedge.
+    const extraKw = loadP90Kw[t]! - loadKw[t]! > 1e-6 ? loadP90Kw[t]! - loadKw[t]! : 0
+    open.slots.push(t)
+    open.extraKWh.push(before + (extraKw * slotHours) / dischargeEfficiency)
+  }
+  return blocks.filter((b) => b.extraKWh.at(-1)! > 0)
 }
 
 function normalizeBattery(
@@ -249,6 +287,7 @@ function withoutTinyMagnitudes(input: PlanInput): PlanInput {
     ...slot,
     loadPowerW: snapOptional(slot.loadPowerW),
     pvPowerW: snapOptional(slot.pvPowerW),
+    loadP90PowerW: snapOptional(slot.loadP90PowerW),
     importPriceEurPerKWh: snapOptional(slot.importPriceEurPerKWh),
     exportPriceEurPerKWh: snapOptional(slot.exportPriceEurPerKWh),
     marketBuyPriceEurPerKWh: snapOptional(slot.marketBuyPriceEurPerKWh),

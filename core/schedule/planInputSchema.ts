@@ -28,6 +28,9 @@ export const PlanSlotInputSchema = z
   .object({
     loadPowerW: optionalValue(powerW()).describe('forecast base load (average over the slot), W; null = hole'),
     pvPowerW: optionalValue(powerW()).describe('forecast PV production before curtailment, W; null = hole'),
+    loadP90PowerW: optionalValue(powerW()).describe(
+      'P90 of the base load (10 % of outcomes above it), W; null or absent = none. In peak-price slots (the horizon\'s highest import price, above its lowest) the plan keeps SoC headroom for the load above loadPowerW',
+    ),
     importPriceEurPerKWh: optionalValue(price()).describe('retail import price, EUR/kWh; null = hole'),
     exportPriceEurPerKWh: optionalValue(price()).describe('retail export (feed-in) price, EUR/kWh; null = hole'),
     marketBuyPriceEurPerKWh: optionalValue(price()).describe(

@@ -26,6 +26,8 @@ export type PlanSlot = {
   marketSellW: number
   importPriceEurPerKWh: number
   exportPriceEurPerKWh: number
+  /** Why the plan does something beyond the plain optimum in this slot (e.g. SoC headroom against the P90 load); absent when nothing to say. */
+  reasons?: string[]
 }
 
 export type UnmetGoal = {
@@ -353,8 +355,29 @@ function toPlan(
       columns: result.model.data.numCols,
       rows: result.model.data.numRows,
     },
-    slots,
+    slots: solved ? withHeadroomReasons(n, c, x, slots) : slots,
   }
+}
+
+/** Says, in each slot of a peak-price run with a P90 load above the forecast, what headroom the plan keeps and whether it falls short. */
+function withHeadroomReasons(n: NormalizedPlanInput, c: PlanModel['columns'], x: Float64Array, slots: PlanSlot[]): PlanSlot[] {
+  const battery = n.battery
+  if (!battery || c.loadHeadroomShortfall.length === 0) return slots
+  const out = [...slots]
+  n.loadHeadroom.forEach((block, b) => {
+    const shortKWh = value(x, c.loadHeadroomShortfall[b]!)
+    block.slots.forEach((t, j) => {
+      const p90W = roundW(n.loadP90Kw[t]!)
+      const extra = block.extraKWh[j]!
+      const kept = Math.max(0, value(x, c.soc[t]!) - battery.minKWh[t]!)
+      const reason =
+        shortKWh > GOAL_TOLERANCE && kept < extra - GOAL_TOLERANCE
+          ? `load P90 ${p90W} W at the peak import price ${block.importPriceEurPerKWh} EUR/kWh: headroom of ${kept.toFixed(2)} kWh above the minimum SoC, short of the ${extra.toFixed(2)} kWh the P90 load would draw beyond the forecast since the peak began (the battery's room goes to the forecast load first)`
+          : `load P90 ${p90W} W at the peak import price ${block.importPriceEurPerKWh} EUR/kWh: keeps ${extra.toFixed(2)} kWh of SoC above the minimum as headroom for the P90 load beyond the forecast since the peak began`
+      out[t] = { ...out[t]!, reasons: [...(out[t]!.reasons ?? []), reason] }
+    })
+  })
+  return out
 }
 
 const GOAL_TOLERANCE = 1e-5

@@ -46,6 +46,7 @@ export const PlanSchema = z.object({
       marketSellW: z.number().nonnegative(),
       importPriceEurPerKWh: z.number(),
       exportPriceEurPerKWh: z.number(),
+      reasons: z.array(z.string()).optional(),
     }),
   ),
 })
