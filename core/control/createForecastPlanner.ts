@@ -100,6 +100,7 @@ export function createForecastPlanner(options: ForecastPlannerOptions): Planner 
     const loadW = load.loadW.map((w, i) => (oracle?.load ? (oracle.truth.get(fromMs + i * slotMs)?.loadW ?? w) : w))
     return {
       loadW,
+      ...(!oracle?.load && load.loadP90W && { loadP90W: load.loadP90W }),
       pvW: pvW.map((w, i) => (oracle?.pv ? (oracle.truth.get(fromMs + i * slotMs)?.pvW ?? w) : w)),
       loadModel: oracle?.load ? 'oracle' : load.method === 'model' ? `model:${options.modelSource() ?? 'unknown'}` : load.method,
       loadMethod: oracle?.load ? 'oracle' : load.method,
