@@ -79,6 +79,11 @@ export function createSitePhysics(site: SiteConfig, startMs: number): SitePhysic
   }
 }
 
+/** What an inverter's array can deliver at a plane-of-array irradiance: 14 % DC losses (temperature, soiling, wiring), 97 % conversion, clipped at the AC rating. */
+export function inverterAvailableW(config: InverterConfig, planeOfArrayWPerM2: number): number {
+  return Math.min(config.ratedW, config.ratedW * config.dcAcRatio * (planeOfArrayWPerM2 / 1000) * 0.86 * 0.97)
+}
+
 function expire<T extends { expiresAtMs: number }>(setpoint: T | null, nowMs: number, onExpire: () => void): T | null {
   if (setpoint && setpoint.expiresAtMs <= nowMs) {
     onExpire()
@@ -115,8 +120,7 @@ function step(physics: SitePhysics, site: SiteConfig, shape: LoadShape, seed: nu
   for (const inv of physics.inverters) {
     inv.limitPct = expire(inv.limitPct, t, () => physics.events.push(`${inv.config.name}: power limit not refreshed; reverted to 100 %`))
     const poa = planeOfArrayIrradiance({ sun, tiltDeg: inv.config.tiltDeg, azimuthDeg: inv.config.azimuthDeg, clearness: physics.clearness })
-    // 14 % DC losses (temperature, soiling, wiring), 97 % conversion, clipped at the AC rating.
-    inv.availableW = inv.tripped || !inv.connected ? 0 : Math.min(inv.config.ratedW, inv.config.ratedW * inv.config.dcAcRatio * (poa / 1000) * 0.86 * 0.97)
+    inv.availableW = inv.tripped || !inv.connected ? 0 : inverterAvailableW(inv.config, poa)
     const capW = inv.limitPct ? (inv.config.ratedW * inv.limitPct.value) / 100 : inv.config.ratedW
     inv.powerW = Math.max(0, Math.min(inv.availableW, capW))
     inv.energyWh += inv.powerW * hours
