@@ -49,10 +49,21 @@ export class DemoError extends BaseError {
   override name = 'DemoError' as const
 }
 
-type DemoOptions = { sites: number; intervals: number; json: boolean; seed: number; keyDir: string | null; startHour: number; site: string | null; ledger: string | null }
+/** What a market demo run does: `gridmesh market demo`'s flags. */
+export type MarketDemoOptions = {
+  sites: number
+  /** market intervals to run; Infinity runs until `seams.signal` aborts (the single-site demo's peers) */
+  intervals: number
+  json: boolean
+  seed: number
+  keyDir: string | null
+  startHour: number
+  site: string | null
+  ledger: string | null
+}
 
-function parseArgs(argv: string[]): DemoOptions {
-  const options: DemoOptions = { sites: 3, intervals: 4, json: false, seed: 1, keyDir: null, startHour: 11, site: null, ledger: null }
+function parseArgs(argv: string[]): MarketDemoOptions {
+  const options: MarketDemoOptions = { sites: 3, intervals: 4, json: false, seed: 1, keyDir: null, startHour: 11, site: null, ledger: null }
   const int = (flag: string, value: string | undefined, min: number, max: number) => {
     const n = Number(value)
     if (value === undefined || !Number.isInteger(n) || n < min || n > max)
@@ -83,12 +94,23 @@ function parseArgs(argv: string[]): DemoOptions {
   return options
 }
 
-/** Test seams: where the demo's files go, and what reaches a site process. */
+/** Seams: where the demo's files go, what reaches a site process, and how a live demo (gridmesh demo) runs the market beside its site. */
 export type RunDemoOptions = {
   /** parent of the demo's temporary directory (default the OS temp directory) */
   workDir?: string
   /** the hardware of each site (default chooseDemoHardware) */
   hardware?: (siteId: number) => DemoHardware
+  /** ends the run after the interval in progress (its sites and chain are stopped; intervals settled so far stay in the ledger) */
+  signal?: AbortSignal
+  /** at least this much real time per interval (default 0: as fast as the sites step) */
+  paceMs?: number
+  /** where the progress lines go (default stdout, none with --json) */
+  log?: (line: string) => void
+}
+
+/** How a run its signal aborted leaves the steps in progress (runMarket then returns 0). */
+class MarketDemoStopped extends BaseError {
+  override name = 'MarketDemoStopped' as const
 }
 
 type SiteHandle = { siteId: number; child: ChildProcess; ask<T>(req: SiteRequest, timeoutMs?: number): Promise<T> }
@@ -142,8 +164,8 @@ function spawnSite(siteId: number, passphrase: string, workDir: string): SiteHan
   return { siteId, child, ask }
 }
 
-/** Ends a site process: 'bye', then SIGTERM, then SIGKILL; each site stops its own simulators on the way out. */
-async function stopSite(h: SiteHandle): Promise<void> {
+/** Ends a site process: 'bye' (unless `now`), then SIGTERM, then SIGKILL; each site stops its own simulators on the way out. */
+async function stopSite(h: SiteHandle, now = false): Promise<void> {
   const closed = (ms: number) =>
     h.child.exitCode !== null || h.child.signalCode !== null
       ? Promise.resolve(true)
@@ -154,9 +176,9 @@ async function stopSite(h: SiteHandle): Promise<void> {
             resolve(true)
           })
         })
-  if (h.child.exitCode === null && h.child.signalCode === null && h.child.stdin!.writable) h.child.stdin!.end(toJsonLine({ type: 'bye' }))
-  if (await closed(15_000)) return
-  h.child.kill('SIGTERM')
+  if (!now && h.child.exitCode === null && h.child.signalCode === null && h.child.stdin!.writable) h.child.stdin!.end(toJsonLine({ type: 'bye' }))
+  if (!now && (await closed(15_000))) return
+  if (h.child.exitCode === null && h.child.signalCode === null) h.child.kill('SIGTERM')
   if (await closed(10_000)) return
   h.child.kill('SIGKILL')
   await closed(5_000)
@@ -166,20 +188,39 @@ const localHour = (timeZone: string, utcMs: number) => Number(new Intl.DateTimeF
 
 /** Runs the demo; returns the exit code. */
 export async function runMarketDemo(argv: string[], options: RunDemoOptions = {}): Promise<number> {
-  const opts = parseArgs(argv)
+  return runMarket(parseArgs(argv), options)
+}
+
+/** Runs the market demo with typed options (the single-site demo runs its peers with it); returns the exit code. */
+export async function runMarket(opts: MarketDemoOptions, options: RunDemoOptions = {}): Promise<number> {
   const log = (line: string) => {
-    if (!opts.json) process.stdout.write(`${line}\n`)
+    if (options.log) options.log(line)
+    else if (!opts.json) process.stdout.write(`${line}\n`)
+  }
+  const { signal } = options
+  /** Resolves as `work` does, or rejects once the signal aborts (the work is left to the cleanup below). */
+  const unlessStopped = <T>(work: Promise<T>): Promise<T> => {
+    if (!signal) return work
+    if (signal.aborted) return Promise.reject(new MarketDemoStopped('the market demo was stopped'))
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => reject(new MarketDemoStopped('the market demo was stopped'))
+      signal.addEventListener('abort', onAbort, { once: true })
+      work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+    })
   }
   const dir = mkdtempSync(join(options.workDir ?? tmpdir(), 'gridmesh-demo-'))
   const handles: SiteHandle[] = []
   let chain: OpenedChain | null = null
+  let opening: Promise<OpenedChain> | null = null
+  let closeOutbox = () => {}
   try {
     // the chain the operator's site file names (market.chain: the embedded anvil, or any
     // EVM JSON-RPC URL); the demo deploys a fresh market on it every run, from a data
     // folder of its own, and needs a chain whose clock it can move (anvil)
     const settings = (opts.site ? loadSiteFile(opts.site).market : undefined) ?? siteMarketSchema.parse({})
     const marketDir = join(dir, 'market')
-    chain = await openChain({ chain: settings.chain, dataDir: marketDir })
+    opening = openChain({ chain: settings.chain, dataDir: marketDir })
+    chain = await unlessStopped(opening)
     // every key file of the run (operator and sites) is sealed with it; only environments carry it
     const passphrase = process.env[passphraseEnv] || randomBytes(24).toString('base64url')
     const opened = await openMarket({ chain, settings, dataDir: marketDir, passphrase })
@@ -210,7 +251,7 @@ export async function runMarketDemo(argv: string[], options: RunDemoOptions = {}
     const hardware = handles.map((h) => (options.hardware ?? chooseDemoHardware)(h.siteId))
     // a hello takes the keys' scrypt, a simulator's start and a day's history pass
     const helloTimeoutMs = 300_000
-    const keys = await Promise.all(
+    const keys = await unlessStopped(Promise.all(
       handles.map((h) =>
         h.ask<{ owner: Address; meter: Address }>(
           {
@@ -228,7 +269,7 @@ export async function runMarketDemo(argv: string[], options: RunDemoOptions = {}
           helloTimeoutMs,
         ),
       ),
-    )
+    ))
     for (const [siteId, k] of keys.entries()) {
       sites.push({ siteId, owner: k.owner, meter: k.meter, hardware: hardware[siteId]! })
       const hw = hardware[siteId]!
@@ -252,12 +293,14 @@ export async function runMarketDemo(argv: string[], options: RunDemoOptions = {}
     const initial = await balances()
     if ((await lm.nextInterval()) !== first) throw new DemoError(`the chain moved past the start of interval ${first} while the sites started; expected it to still take orders for it`)
     const outbox = createOutbox({ path: join(dir, 'outbox.db'), client: lm.client, account: lm.operator, chainId: chain.chainId, abi: energyMarketAbi })
+    closeOutbox = () => outbox.close()
 
     const intervals: ({ interval: bigint } & Record<string, unknown>)[] = []
     let commitGasTotal = 0n
     let settleGasTotal = 0n
     let finalizeGasTotal = 0n
     const settled: Finalization[] = []
+    const settledAtS = new Map<bigint, bigint>()
     const ledgerIntervals: MarketLedger['intervals'] = []
     let tradesTotal = 0
     type OrderAnswer = { order: SignedOrder | null; planned: PlannedMarketSlot & { planStatus: string; planAtMs: number } }
@@ -334,7 +377,9 @@ export async function runMarketDemo(argv: string[], options: RunDemoOptions = {}
         }),
         `interval ${interval}: settlement`,
       )
-      ledgerEntry({ settleTx, commitTx: p.committed.commitTx, settledAtS: (await lm.client.getBlock({ blockNumber: settleReceipt.blockNumber })).timestamp })
+      const settledAt = (await lm.client.getBlock({ blockNumber: settleReceipt.blockNumber })).timestamp
+      settledAtS.set(interval, settledAt)
+      ledgerEntry({ settleTx, commitTx: p.committed.commitTx, settledAtS: settledAt })
       commitGasTotal += commitGas
       settleGasTotal += settleReceipt.gasUsed
       tradesTotal += clearing.matches.length
@@ -362,34 +407,61 @@ export async function runMarketDemo(argv: string[], options: RunDemoOptions = {}
       })
     }
 
+    const chainSummary = { rpcUrl: redactRpcUrl(chain.rpcUrl), chainId: chain.chainId, embedded: chain.embedded, market: lm.market, token: lm.token }
+    /** The ledger as it stands (the HMI's market view re-reads the file): written after every interval and at the end. */
+    const writeLedger = (file: string, after: readonly bigint[]) =>
+      writeMarketLedger(file, {
+        version: 1, source: 'market-demo', writtenAtMs: Date.now(), chain: chainSummary, intervalSec: Number(lm.config.intervalSec), disputeWindowSec: Number(lm.config.disputeWindowSec),
+        sites: sites.map(({ siteId, owner, meter }) => ({ siteId, owner, meter })),
+        intervals: [...ledgerIntervals].sort((a, b) => (BigInt(a.interval) < BigInt(b.interval) ? -1 : 1)),
+        balances: sites.map((s, i) => ({ siteId: s.siteId, before: initial[i]!.toString(), after: after[i]!.toString() })),
+      })
+    /** Finalizes the settled intervals whose dispute window has ended by chain time `nowS`. */
+    const finalizeDue = async (nowS: bigint) => {
+      for (const f of settled.filter((x) => settledAtS.get(x.interval)! + lm.config.disputeWindowSec <= nowS)) {
+        const { receipt, hash: finalizeTx } = await send(
+          `finalize:${lm.market}:${f.interval}`,
+          encodeFunctionData({ abi: energyMarketAbi, functionName: 'finalize', args: finalizeArgs(f) }),
+          `interval ${f.interval}: finalization`,
+        )
+        finalizeGasTotal += receipt.gasUsed
+        finalizedCount++
+        settled.splice(settled.indexOf(f), 1)
+        const entry = ledgerIntervals.find((e) => e.interval === f.interval.toString())
+        if (entry) entry.settlement = { ...entry.settlement, state: 'finalized', finalizeTx }
+      }
+    }
+    // A run until stopped finalizes as it goes; a run of N intervals once after the last.
+    const rolling = !Number.isFinite(opts.intervals)
+    let finalizedCount = 0
+
     // pipelined like a live market: interval i+1 is cleared (and committed) while i runs,
     // i is delivered and settled once it ended
-    let prepared = await prepare(first)
+    let prepared = await unlessStopped(prepare(first))
     await lm.warpTo(lm.intervalStart(first))
-    for (let n = 0; n < opts.intervals; n++) {
+    let intervalDueMs = performance.now()
+    for (let n = 0; n < opts.intervals && !signal?.aborted; n++) {
       const interval = first + BigInt(n)
-      const next = n + 1 < opts.intervals ? await prepare(interval + 1n) : null
+      if (n > 0 && options.paceMs) {
+        intervalDueMs += options.paceMs
+        await unlessStopped(new Promise((r) => setTimeout(r, Math.max(0, intervalDueMs - performance.now()))))
+      }
+      const next = n + 1 < opts.intervals ? await unlessStopped(prepare(interval + 1n)) : null
       await lm.warpTo(lm.intervalStart(interval + 1n))
-      await deliverAndSettle(prepared)
+      await unlessStopped(deliverAndSettle(prepared))
+      if (rolling) await unlessStopped(finalizeDue((await lm.client.getBlock()).timestamp))
+      if (opts.ledger) writeLedger(opts.ledger, await balances())
       if (next) prepared = next
     }
+    if (signal?.aborted) return 0
     // nothing is credited before the dispute window has passed: then finalize every
     // settled interval (balances before this are free escrow minus the open locks)
     await lm.warpTo((await lm.client.getBlock()).timestamp + lm.config.disputeWindowSec)
-    for (const f of settled) {
-      const { receipt, hash: finalizeTx } = await send(
-        `finalize:${lm.market}:${f.interval}`,
-        encodeFunctionData({ abi: energyMarketAbi, functionName: 'finalize', args: finalizeArgs(f) }),
-        `interval ${f.interval}: finalization`,
-      )
-      finalizeGasTotal += receipt.gasUsed
-      const entry = ledgerIntervals.find((e) => e.interval === f.interval.toString())
-      if (entry) entry.settlement = { ...entry.settlement, state: 'finalized', finalizeTx }
-    }
-    log(`finalized ${settled.length} intervals after the dispute window: ${finalizeGasTotal} gas`)
+    await finalizeDue((await lm.client.getBlock()).timestamp)
+    log(`finalized ${finalizedCount} intervals after the dispute window: ${finalizeGasTotal} gas`)
     const final = await balances()
     const summary = {
-      chain: { rpcUrl: redactRpcUrl(chain.rpcUrl), chainId: chain.chainId, embedded: chain.embedded, market: lm.market, token: lm.token },
+      chain: chainSummary,
       start: { iso: new Date(startMs).toISOString(), timezone, localHour: opts.startHour, seed: opts.seed },
       sites,
       intervals: intervals.sort((a, b) => (a.interval < b.interval ? -1 : 1)),
@@ -403,22 +475,22 @@ export async function runMarketDemo(argv: string[], options: RunDemoOptions = {}
         settleGasPerTrade: tradesTotal ? Number(settleGasTotal) / tradesTotal : null,
       },
     }
-    outbox.close()
     if (opts.ledger) {
-      writeMarketLedger(opts.ledger, {
-        version: 1, source: 'market-demo', writtenAtMs: Date.now(), chain: summary.chain, intervalSec: Number(lm.config.intervalSec), disputeWindowSec: Number(lm.config.disputeWindowSec),
-        sites: sites.map(({ siteId, owner, meter }) => ({ siteId, owner, meter })),
-        intervals: ledgerIntervals.sort((a, b) => (BigInt(a.interval) < BigInt(b.interval) ? -1 : 1)),
-        balances: sites.map((s, i) => ({ siteId: s.siteId, before: initial[i]!.toString(), after: final[i]!.toString() })),
-      })
+      writeLedger(opts.ledger, final)
       log(`market ledger written to ${opts.ledger} (for the HMI: serve --market-ledger ${opts.ledger})`)
     }
     if (opts.json) process.stdout.write(toJsonLine(summary).replace(/\{"\$bigint":"(-?\d+)"\}/g, '"$1"'))
     else log(`balances: ${summary.balances.map((b) => `site ${b.siteId} ${Number(b.balance) / 1e6}`).join(', ')}; settle gas per trade ${summary.gas.settleGasPerTrade ?? '-'}`)
     return 0
+  } catch (error) {
+    if (error instanceof MarketDemoStopped) return 0
+    throw error
   } finally {
-    await Promise.all(handles.map(stopSite))
-    await chain?.stop()
+    // A stopped run does not wait for its sites to finish what they were asked.
+    await Promise.all(handles.map((h) => stopSite(h, signal?.aborted)))
+    // a chain still starting when the run was stopped is stopped once it is up
+    await (chain ?? (await opening?.catch(() => null)))?.stop()
+    closeOutbox()
     rmSync(dir, { recursive: true, force: true })
   }
 }
