@@ -70,3 +70,26 @@ describe('createForecastPlanner: PV from the weather source, or a fallback with 
     expect(f).toMatchObject({ pvModel: 'clear-sky-persistence', weather: { state: 'none' }, pvW: persistenceW })
   })
 })
+
+describe('createForecastPlanner: PV P10/P90 next to the P50', () => {
+  it('starts on the prior and calibrates on its own forecasts against the production measured since', () => {
+    const p = planner(null)
+    const first = p.forecast({ fromMs, slotMs, history }) as Exclude<ReturnType<typeof p.forecast>, Promise<unknown>>
+    expect(first.pvQuantileSource).toBe('prior (fewer than 100 daylight residuals per lead block)')
+    expect(first.pvP10W).toHaveLength(96)
+    first.pvW.forEach((w, i) => {
+      expect(first.pvP10W![i]!).toBeLessThanOrEqual(w)
+      expect(first.pvP90W![i]!).toBeGreaterThanOrEqual(w)
+    })
+    expect(Math.max(...first.pvP90W!.map((w, i) => w - first.pvP10W![i]!))).toBeGreaterThan(500)
+    // Two more days, planned every hour, the sky as measured before (clear x 0.7).
+    const measured = (startMs: number) => ({ startMs, loadW: 1000, pvW: clearSkyPvPower(pvArray, startMs + slotMs / 2).powerKw * 700 })
+    let last = first
+    for (let h = 1; h <= 48; h++) {
+      const at = fromMs + h * hourMs
+      const past = [...history, ...Array.from({ length: 4 * h }, (_, i) => measured(fromMs + i * slotMs))]
+      last = p.forecast({ fromMs: at, slotMs, history: past }) as typeof first
+    }
+    expect(last.pvQuantileSource).toMatch(/^site residuals: \d+ daylight slots; prior for leads 24 h\+$/)
+  })
+})

@@ -1,8 +1,12 @@
 import type { SiteControl } from '../site/siteControlSchema.ts'
 import type { SiteLoadForecaster } from '../forecast/createSiteLoadForecaster.ts'
+import { clearSkyPvPower } from '../forecast/clearSkyPvPower.ts'
 import { forecastPv } from '../forecast/forecastPv.ts'
 import { forecastPvPersistence } from '../forecast/forecastPvPersistence.ts'
 import { createWeatherSource, type WeatherOutcome, type WeatherSource } from '../forecast/weather/createWeatherSource.ts'
+import { applyPvQuantiles } from '../forecast/weather/applyPvQuantiles.ts'
+import { calibratePvQuantiles } from '../forecast/weather/calibratePvQuantiles.ts'
+import { createPvResidualLog } from '../forecast/weather/createPvResidualLog.ts'
 import { forecastPvWithWeather } from '../forecast/weather/forecastPvWithWeather.ts'
 import type { WeatherProblem } from '../forecast/weather/WeatherSourceError.ts'
 import type { MeasuredSlot } from '../simulator/measureHistoryOnDevices.ts'
@@ -20,6 +24,14 @@ export type PlannerForecast = {
   pvModel: string
   /** How the PV forecast was made, in words (the weather forecast used, or why not). */
   pvMethod?: string
+  /**
+   * PV quantiles per slot, in W (P50 is `pvW`): 10 % of outcomes should fall below `pvP10W` and
+   * 10 % above `pvP90W`; from this planner's own past forecasts against the production measured
+   * since, by lead block (a prior until there are enough). Absent without a PV array or with the oracle.
+   */
+  pvP10W?: number[]
+  pvP90W?: number[]
+  pvQuantileSource?: string
   /** The site's weather source: used, not configured, or refused with its problem (the PV forecast then fell back). */
   weather?: { state: 'used' | 'none' } | { state: 'fallback'; problem: WeatherProblem; reason: string }
 }
@@ -69,6 +81,7 @@ export function weatherSourceOf(control: SiteControl, log?: (message: string) =>
 
 /** The live planner: the site's load forecaster and a PV forecast from the weather forecast and measured history, or from the history alone. */
 export function createForecastPlanner(options: ForecastPlannerOptions): Planner {
+  const residualLog = createPvResidualLog()
   const make = (fromMs: number, slotMs: number, history: readonly MeasuredSlot[], weather: WeatherOutcome | null): PlannerForecast => {
     const slots = options.horizonSlots
     const load = options.forecaster.forecast({ history: [...history], fromMs, slotMs, slots })
@@ -97,6 +110,16 @@ export function createForecastPlanner(options: ForecastPlannerOptions): Planner 
     }
     if (weather && !weather.ok && site) pvMethod += ` (weather not used: ${weather.reason})`
     const oracle = options.oracle
+    let bands: { pvP10W: number[]; pvP90W: number[]; pvQuantileSource: string } | null = null
+    if (site && !oracle?.pv) {
+      const clearSkyKw = Array.from({ length: slots }, (_, k) => clearSkyPvPower(site, fromMs + k * slotMs + slotMs / 2).powerKw)
+      const powerKw = pvW.map((w) => w / 1000)
+      const measuredKw = new Map(history.map((h) => [h.startMs, h.pvW / 1000]))
+      const table = calibratePvQuantiles(residualLog.residuals((startMs) => measuredKw.get(startMs), 0.1 * site.peakPowerKw))
+      const band = applyPvQuantiles({ table, powerKw, clearSkyKw, leadMs: clearSkyKw.map((_, k) => k * slotMs), peakPowerKw: site.peakPowerKw })
+      bands = { pvP10W: band.p10Kw.map((kw) => kw * 1000), pvP90W: band.p90Kw.map((kw) => kw * 1000), pvQuantileSource: table.source }
+      residualLog.record({ fromMs, slotMs, powerKw, clearSkyKw })
+    }
     const loadW = load.loadW.map((w, i) => (oracle?.load ? (oracle.truth.get(fromMs + i * slotMs)?.loadW ?? w) : w))
     return {
       loadW,
@@ -107,6 +130,7 @@ export function createForecastPlanner(options: ForecastPlannerOptions): Planner 
       loadReason: load.reason ?? null,
       pvModel: oracle?.pv ? 'oracle' : pvModel,
       pvMethod: oracle?.pv ? 'oracle' : pvMethod,
+      ...bands,
       weather: !weather ? { state: 'none' } : weather.ok ? { state: 'used' } : { state: 'fallback', problem: weather.problem, reason: weather.reason },
     }
   }
