@@ -1,14 +1,15 @@
 // The entry of the core process: an Electron utility process (process.parentPort) in the
 // app, or a plain forked Node child (process.send) in the tests. It starts the site service
 // (startSite: devices, store, forecast, plan, control loop and the API on 127.0.0.1), and
-// answers the window's API calls, which main has already checked, through that API with the
-// local owner's token: the same handlers, validation, roles and audit as a browser gets.
+// answers the window's API calls, which main has already checked, in process through the
+// API's dispatch (core/api/createApiDispatch.ts) as principal via 'ipc': the same routes,
+// validation, roles and audit as a browser gets, without the loopback HTTP hop.
 // Training and solving run here (and in this process's workers), so a window never waits.
 // It never imports electron.
 import { fileURLToPath } from 'node:url'
+import { privateKeyToAccount } from 'viem/accounts'
 import { join } from 'node:path'
-import WebSocket from 'ws'
-import type { ApiEvent } from '../core/api/contract.ts'
+import type { Principal } from '../core/api/contract.ts'
 import { startSite, type RunningSite } from '../core/api/startSite.ts'
 import { demoSiteFile } from '../core/demo/siteDemoCli.ts'
 import { loadSiteFile } from '../core/devices/site/loadSiteFile.ts'
@@ -32,7 +33,7 @@ const log = (line: string) => post({ type: 'log', line })
 
 let site: RunningSite | null = null
 let sim: SimulatorProcess | null = null
-let events: WebSocket | null = null
+let unsubscribeEvents: (() => void) | null = null
 let stopping = false
 
 async function start(message: CoreStartMessage): Promise<void> {
@@ -52,6 +53,9 @@ async function start(message: CoreStartMessage): Promise<void> {
       site.controller.start(periodMs)
     } else {
       siteFile = loadSiteFile(message.site.file)
+      const keys = message.site.marketKeys
+      // The keys main unsealed stay in this process; the site service has no market runtime to hand them to yet (issue 15).
+      if (siteFile.market && keys) log(`core: market keys received (site ${privateKeyToAccount(keys.site).address}, operator ${privateKeyToAccount(keys.operator).address}); this site service does not trade yet`)
       site = await startSite({ site: siteFile, dataDir: message.site.dataDir, port: 0, log })
       site.controller.start(1000)
     }
@@ -63,55 +67,34 @@ async function start(message: CoreStartMessage): Promise<void> {
   }
 }
 
+/** The desktop user: the site's local owner, as the api-token is on the command line (electron/registerIpcHandlers.ts's session answer says the same). */
+const windowPrincipal: Principal = { name: 'local', role: 'installer', via: 'ipc' }
+
 function openEvents(running: RunningSite): void {
   if (stopping) return
-  const ws = new WebSocket(`${running.api.url.replace(/^http/, 'ws')}/api/events?token=${encodeURIComponent(running.api.token)}`)
-  events = ws
-  ws.on('open', () => post({ type: 'status', status: { state: 'online', reason: null } }))
-  ws.on('message', (data) => {
-    try {
-      post({ type: 'event', event: JSON.parse(String(data)) as ApiEvent })
-    } catch {
-      log('core: an event that is not JSON was dropped')
-    }
-  })
-  ws.on('error', (error) => log(`core: event stream: ${error.message}`))
-  ws.on('close', (_code, reason) => {
-    events = null
-    if (stopping) return
-    post({ type: 'status', status: { state: 'offline', reason: reason.toString() || 'event stream closed' } })
-    setTimeout(() => openEvents(running), 1000).unref()
-  })
+  unsubscribeEvents = running.api.subscribe((event) => post({ type: 'event', event }))
+  post({ type: 'status', status: { state: 'online', reason: null } })
 }
 
 async function answer(message: CoreRequestMessage): Promise<void> {
   const reply = (body: { ok: true; value: unknown } | { ok: false; error: { status: number; name: string; message: string; field?: string } }) => post({ type: 'response', id: message.id, ...body })
   if (!site) return reply({ ok: false, error: { status: 503, name: 'CoreNotReady', message: 'the site is still starting' } })
-  const { url, token } = site.api
   const request = message.request
-  const path = request.kind === 'command' ? '/api/commands' : `/api/${request.path}?${new URLSearchParams(Object.entries(request.params).map(([k, v]) => [k, String(v)]))}`
   try {
-    const res = await fetch(`${url}${path}`, {
-      method: request.kind === 'command' ? 'POST' : 'GET',
-      headers: { authorization: `Bearer ${token}`, ...(request.kind === 'command' && { 'content-type': 'application/json' }) },
-      ...(request.kind === 'command' && { body: JSON.stringify(request.body) }),
-    })
-    if (request.kind === 'download' && res.ok) {
-      const disposition = res.headers.get('content-disposition') ?? ''
-      return reply({ ok: true, value: { contentType: res.headers.get('content-type') ?? 'application/octet-stream', filename: /filename="([^"]+)"/.exec(disposition)?.[1] ?? null, text: await res.text() } })
-    }
-    const body = (await res.json()) as { error?: { name: string; message: string; field?: string } }
-    if (res.ok) return reply({ ok: true, value: body })
-    reply({ ok: false, error: { status: res.status, name: body.error?.name ?? `HTTP ${res.status}`, message: body.error?.message ?? res.statusText, ...(body.error?.field && { field: body.error.field }) } })
+    const answered = await site.api.call(request.kind === 'command' ? { method: 'POST', path: '/api/commands', body: request.body } : { method: 'GET', path: `/api/${request.path}`, query: request.params }, windowPrincipal)
+    if (!answered.ok) return reply({ ok: false, error: { status: answered.status, ...answered.error } })
+    if ('file' in answered) return reply({ ok: true, value: answered.file })
+    if (request.kind === 'download') return reply({ ok: true, value: { contentType: 'application/json', filename: null, text: JSON.stringify(answered.value) } })
+    reply({ ok: true, value: answered.value })
   } catch (error) {
-    reply({ ok: false, error: { status: 502, name: 'CoreRequestError', message: `the site service did not answer: ${(error as Error).message}` } })
+    reply({ ok: false, error: { status: 500, name: 'CoreRequestError', message: `the site service failed: ${(error as Error).message}` } })
   }
 }
 
 /** Stops the site (controller first, while the devices are still there), then the simulator, then exits. */
 async function stop(code = 0): Promise<never> {
   stopping = true
-  events?.terminate()
+  unsubscribeEvents?.()
   try {
     await site?.stop()
   } catch (error) {

@@ -20,9 +20,14 @@ export type KeyVaultParameters = {
   dir: string
   safeStorage: SafeStorageLike
   /** Asks the user for the passphrase (the window's prompt) when the OS keychain is not there; null when cancelled. */
-  askPassphrase: (reason: string) => Promise<string | null>
+  askPassphrase: (request: PassphraseRequest) => Promise<string | null>
   scrypt?: ScryptParameters
+  /** How many passphrases a key may be tried with before unseal gives up; default 3. */
+  attempts?: number
 }
+
+/** What the prompt shows: why it asks, whether the passphrase is a new one (typed twice), and what was wrong with the last one. */
+export type PassphraseRequest = { reason: string; confirm: boolean; error: string | null }
 
 const keyName = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'a key name (lower-case letters, digits, -)')
 
@@ -34,11 +39,11 @@ const keyName = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'a key name (lower-ca
  * passphrase, a damaged file) is a message naming the key and its address, with the
  * file left exactly as it was.
  */
-export function createKeyVault({ dir, safeStorage, askPassphrase, scrypt }: KeyVaultParameters) {
+export function createKeyVault({ dir, safeStorage, askPassphrase, scrypt, attempts = 3 }: KeyVaultParameters) {
   const fileOf = (name: string) => join(dir, `${keyName.parse(name)}.key.json`)
-  const passphrase = async (reason: string) => {
-    const answer = await askPassphrase(reason)
-    if (!answer) throw new DesktopError(`${reason}: no passphrase given; nothing was changed`)
+  const passphrase = async (request: PassphraseRequest) => {
+    const answer = await askPassphrase(request)
+    if (!answer) throw new DesktopError(`${request.reason}: no passphrase given; nothing was changed`)
     return answer
   }
   return {
@@ -50,7 +55,7 @@ export function createKeyVault({ dir, safeStorage, askPassphrase, scrypt }: KeyV
       const address = privateKeyToAccount(privateKey).address
       const record = safeStorage.isEncryptionAvailable()
         ? { version: 1, kind: 'safeStorage', address, sealed: safeStorage.encryptString(privateKey).toString('base64') }
-        : { version: 1, kind: 'passphrase', address, keystore: await encryptKeystore(privateKey, await passphrase(`the OS keychain is not available: choose a passphrase for key '${name}' (${address})`), scrypt) }
+        : { version: 1, kind: 'passphrase', address, keystore: await encryptKeystore(privateKey, await passphrase({ reason: `the OS keychain is not available: choose a passphrase for key '${name}' (${address})`, confirm: true, error: null }), scrypt) }
       mkdirSync(dir, { recursive: true, mode: 0o700 })
       const tmp = `${file}.${process.pid}.tmp`
       writeFileSync(tmp, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600, flag: 'wx' })
@@ -78,11 +83,18 @@ export function createKeyVault({ dir, safeStorage, askPassphrase, scrypt }: KeyV
           throw new DesktopError(`key '${name}' (${record.address}) cannot be unsealed: the OS keychain refused it (sealed by another user account or machine?); ${file} was left as it is`, { cause })
         }
       } else {
-        try {
-          key = await decryptKeystore(record.keystore, await passphrase(`the passphrase of key '${name}' (${record.address})`), file)
-        } catch (cause) {
-          if (cause instanceof DesktopError) throw cause
-          throw new DesktopError(`key '${name}' (${record.address}) cannot be unsealed: ${(cause as BaseError).shortMessage ?? (cause as Error).message}; ${file} was left as it is`, { cause })
+        // A wrong passphrase is asked again, saying so; the file is only read.
+        let error: string | null = null
+        for (let attempt = 1; ; attempt++) {
+          const given = await passphrase({ reason: `the passphrase of key '${name}' (${record.address})`, confirm: false, error })
+          try {
+            key = await decryptKeystore(record.keystore, given, file)
+            break
+          } catch (cause) {
+            const why = (cause as BaseError).shortMessage ?? (cause as Error).message
+            if (attempt >= attempts) throw new DesktopError(`key '${name}' (${record.address}) cannot be unsealed after ${attempts} passphrases: ${why}; ${file} was left as it is`, { cause })
+            error = `that passphrase does not open key '${name}' (wrong passphrase, or the file was modified); ${attempts - attempt} ${attempts - attempt === 1 ? 'try' : 'tries'} left`
+          }
         }
       }
       let address: string

@@ -14,6 +14,7 @@ export const invokeChannels = {
   subscribe: 'gridmesh:subscribe',
   unsubscribe: 'gridmesh:unsubscribe',
   sites: 'gridmesh:sites',
+  prompt: 'gridmesh:prompt',
 } as const
 /** Main -> renderer (webContents.send). */
 export const pushChannels = { event: 'gridmesh:event', status: 'gridmesh:status' } as const
@@ -55,6 +56,19 @@ export const sitesRequestSchema = z.discriminatedUnion('action', [
   z.strictObject({ action: z.literal('openRecent'), id: z.string().regex(/^[a-z0-9-]{1,80}$/) }),
   z.strictObject({ action: z.literal('startDemo') }),
   z.strictObject({ action: z.literal('createFromYaml'), name: z.string().trim().min(1).max(64), siteYaml: z.string().min(1).max(60_000) }),
+])
+
+/**
+ * The window's passphrase prompt (a key sealed without the OS keychain): wait for the next
+ * prompt, or answer one. A passphrase that does not fit is refused without being quoted.
+ */
+export const promptRequestSchema = z.discriminatedUnion('action', [
+  z.strictObject({ action: z.literal('next') }),
+  z.strictObject({
+    action: z.literal('answer'),
+    id: z.number().int().positive(),
+    passphrase: z.custom<string>((v) => typeof v === 'string' && v.length >= 1 && v.length <= 1024, 'expected a passphrase of 1 to 1024 characters (what was sent is not shown)').nullable(),
+  }),
 ])
 
 export { commandSchema }

@@ -1,6 +1,6 @@
 // The bridge between the sandboxed page and main: exactly the API contract (queries,
-// commands, downloads, the session, the event stream) and the site manager's requests,
-// each as one ipcRenderer.invoke on its channel. The page never gets ipcRenderer, an
+// commands, downloads, the session, the event stream), the site manager's requests and the
+// passphrase prompt, each as one ipcRenderer.invoke on its channel. The page never gets ipcRenderer, an
 // IpcRendererEvent or any other Electron object. CommonJS, since a sandboxed preload
 // cannot load ES modules, and self-contained (a sandboxed preload can require only
 // 'electron'): the channel names repeat electron/ipcContract.ts, and a test holds them equal.
@@ -20,6 +20,8 @@ const bridge = {
   download: (path: string, params?: Params) => invoke('gridmesh:download', params === undefined ? { path } : { path, params }),
   session: () => invoke('gridmesh:session'),
   sites: (request: unknown) => invoke('gridmesh:sites', request),
+  /** The passphrase prompt: { action: 'next' } waits for one; { action: 'answer', id, passphrase } answers it (null: cancel). */
+  prompt: (request: unknown) => invoke('gridmesh:prompt', request),
   /** The event stream: events and connection status as plain data; returns the unsubscribe. */
   subscribe(onEvent: (event: unknown) => void, onStatus: (status: unknown) => void): () => void {
     const eventListener = (_e: unknown, event: unknown) => onEvent(event)

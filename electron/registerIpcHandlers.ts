@@ -1,7 +1,8 @@
 import type { ApiEvent, Command } from '../core/api/contract.ts'
 import { BaseError } from '../core/errors/BaseError.ts'
 import { checkIpcSender, type IpcSenderEvent, type TrustedSenders } from './checkIpcSender.ts'
-import { commandSchema, downloadRequestSchema, invokeChannels, noPayloadSchema, pushChannels, queryRequestSchema, schemaForDownload, schemaForQuery, sitesRequestSchema, type SitesRequest } from './ipcContract.ts'
+import { createPassphrasePrompt, type PassphrasePrompt } from './createPassphrasePrompt.ts'
+import { commandSchema, downloadRequestSchema, invokeChannels, noPayloadSchema, promptRequestSchema, pushChannels, queryRequestSchema, schemaForDownload, schemaForQuery, sitesRequestSchema, type SitesRequest } from './ipcContract.ts'
 import { IpcRequestError } from './IpcRequestError.ts'
 import { parseIpcPayload } from './parseIpcPayload.ts'
 
@@ -26,6 +27,8 @@ export type RegisterIpcHandlersParameters = {
   core: () => CoreClient | null
   /** The site manager (first start). */
   sites: (request: SitesRequest) => Promise<unknown>
+  /** The window's passphrase prompt (the key vault asks through it); default: one nobody raises. */
+  prompt?: PassphrasePrompt
   log?: (message: string) => void
 }
 
@@ -36,7 +39,7 @@ export type RegisterIpcHandlersParameters = {
  * the renderer sees its status and reason instead of Electron's generic invoke error.
  * Returns the unregister.
  */
-export function registerIpcHandlers({ ipcMain, trusted, core, sites, log = () => {} }: RegisterIpcHandlersParameters): () => void {
+export function registerIpcHandlers({ ipcMain, trusted, core, sites, prompt = createPassphrasePrompt(), log = () => {} }: RegisterIpcHandlersParameters): () => void {
   const subscribers = new Map<number, { contents: WebContentsLike; unsubscribe: () => void }>()
   const needCore = (): CoreClient => {
     const c = core()
@@ -81,6 +84,10 @@ export function registerIpcHandlers({ ipcMain, trusted, core, sites, log = () =>
       return { subscribed: false }
     },
     [invokeChannels.sites]: async (payload) => sites(parseIpcPayload(sitesRequestSchema, payload, 'sites')),
+    [invokeChannels.prompt]: async (payload) => {
+      const request = parseIpcPayload(promptRequestSchema, payload, 'prompt')
+      return request.action === 'next' ? prompt.next() : prompt.answer(request.id, request.passphrase)
+    },
   }
   const drop = (id: number) => {
     subscribers.get(id)?.unsubscribe()

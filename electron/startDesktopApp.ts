@@ -1,9 +1,13 @@
 import { join } from 'node:path'
-import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, shell, utilityProcess, type MenuItemConstructorOptions } from 'electron'
+import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, safeStorage, shell, utilityProcess, type MenuItemConstructorOptions } from 'electron'
+import type { ScryptParameters } from '../core/chain/keystore.ts'
+import { loadSiteFile } from '../core/devices/site/loadSiteFile.ts'
 import type { BaseError } from '../core/errors/BaseError.ts'
 import type { CoreSiteChoice } from './coreMessages.ts'
 import { appOrigin, createMainWindow } from './createMainWindow.ts'
+import { createPassphrasePrompt } from './createPassphrasePrompt.ts'
 import { createSiteManager } from './createSiteManager.ts'
+import { openMarketKeys } from './openMarketKeys.ts'
 import { registerIpcHandlers } from './registerIpcHandlers.ts'
 import { serveAppFile } from './serveAppFile.ts'
 import { startCoreProcess, type CoreProcess } from './startCoreProcess.ts'
@@ -17,6 +21,8 @@ export type StartDesktopAppParameters = {
   argv?: string[]
   /** The demo simulator's site file (tests: free ports). */
   demoSimSite?: string
+  /** The key vault's scrypt cost (tests: a cheap one); default the keystore's. */
+  scrypt?: ScryptParameters
   log?: (line: string) => void
 }
 
@@ -38,7 +44,7 @@ const managerPage = '/site-manager/index.html'
  * manager; `--demo` or `--site FILE` open a site at once. Quitting stops the core process
  * and everything it started before the app exits.
  */
-export function startDesktopApp({ rootDir, coreEntry, preload, demoSimSite, argv = process.argv, log = (line) => process.stderr.write(`${line}\n`) }: StartDesktopAppParameters): DesktopApp | null {
+export function startDesktopApp({ rootDir, coreEntry, preload, demoSimSite, scrypt, argv = process.argv, log = (line) => process.stderr.write(`${line}\n`) }: StartDesktopAppParameters): DesktopApp | null {
   // Registered before ready: app:// behaves as a standard, secure origin (fetch, CSP 'self').
   protocol.registerSchemesAsPrivileged([{ scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true } }])
   if (!app.requestSingleInstanceLock()) {
@@ -52,8 +58,20 @@ export function startDesktopApp({ rootDir, coreEntry, preload, demoSimSite, argv
   let stopping: Promise<void> | null = null
   let notice: string | null = null
 
-  const showPage = (page: string) => void win?.loadURL(`${appOrigin}${page}`)
+  let shown = managerPage
+  const showPage = (page: string) => {
+    shown = page
+    void win?.loadURL(`${appOrigin}${page}`)
+  }
+  // The key vault asks here; the site manager page shows the prompt (brought up if the HMI shows).
+  const prompt = createPassphrasePrompt({
+    reveal: () => {
+      if (shown !== managerPage) showPage(managerPage)
+    },
+  })
   const openSite = async (choice: CoreSiteChoice, name: string) => {
+    // A site with a market section gets its keys first: one that cannot be unsealed stops the open while the old site still runs.
+    if (choice.kind === 'file' && loadSiteFile(choice.file).market) choice = { ...choice, marketKeys: await openMarketKeys({ dataDir: choice.dataDir, safeStorage, askPassphrase: (request) => prompt.ask(request), ...(scrypt && { scrypt }), log }) }
     if (core) {
       const old = core
       core = null
@@ -94,9 +112,13 @@ export function startDesktopApp({ rootDir, coreEntry, preload, demoSimSite, argv
   void app.whenReady().then(async () => {
     protocol.handle('app', (request) => serveAppFile(request, roots))
     Menu.setApplicationMenu(Menu.buildFromTemplate(menuTemplate({ devTools, openManager: () => showPage(managerPage), startDemo: () => void manager.handle({ action: 'startDemo' }).catch(report), quit: () => app.quit() })))
-    registerIpcHandlers({ ipcMain, trusted: { windowIds: () => new Set(win && !win.isDestroyed() ? [win.webContents.id] : []), appOrigin }, core: () => core, sites: (request) => manager.handle(request), log })
+    registerIpcHandlers({ ipcMain, trusted: { windowIds: () => new Set(win && !win.isDestroyed() ? [win.webContents.id] : []), appOrigin }, core: () => core, sites: (request) => manager.handle(request), prompt, log })
     win = createMainWindow({ BrowserWindow, preload, page: managerPage, devTools, openExternal: (url) => void shell.openExternal(url), log })
-    win.on('closed', () => (win = null))
+    win.on('closed', () => {
+      win = null
+      // Nobody is left to answer: the open that asked fails as cancelled.
+      prompt.cancelAll()
+    })
     const siteFlag = argv.indexOf('--site')
     if (argv.includes('--demo')) await manager.handle({ action: 'startDemo' }).catch(report)
     else if (siteFlag >= 0 && argv[siteFlag + 1]) await manager.openPath(argv[siteFlag + 1]!).catch(report)
@@ -109,6 +131,7 @@ export function startDesktopApp({ rootDir, coreEntry, preload, demoSimSite, argv
 
   app.on('window-all-closed', () => app.quit())
   app.on('before-quit', (event) => {
+    prompt.cancelAll()
     if (!core) return
     // Hold the quit until core, the simulator and whatever else it started are gone.
     event.preventDefault()

@@ -3,12 +3,21 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { describe, expect, it } from 'vitest'
-import { createKeyVault } from '../../electron/createKeyVault.ts'
+import { createKeyVault, type PassphraseRequest } from '../../electron/createKeyVault.ts'
 import { fakeElectron } from '../support/fakeElectron.ts'
 
 // Fast scrypt for tests; the app uses the keystore's default (N = 2^15).
 const scrypt = { N: 1024, r: 8, p: 1 }
-const vault = (dir: string, passphrases: (string | null)[] = []) => createKeyVault({ dir, safeStorage: fakeElectron.safeStorage, askPassphrase: async () => passphrases.shift() ?? null, scrypt })
+const vault = (dir: string, passphrases: (string | null)[] = [], asked: PassphraseRequest[] = []) =>
+  createKeyVault({
+    dir,
+    safeStorage: fakeElectron.safeStorage,
+    askPassphrase: async (request) => {
+      asked.push(request)
+      return passphrases.shift() ?? null
+    },
+    scrypt,
+  })
 
 describe('createKeyVault', () => {
   it('seals with safeStorage where the OS offers it, and unseals to the same key', async () => {
@@ -24,11 +33,19 @@ describe('createKeyVault', () => {
     fakeElectron.safeStorage.available = false
     const dir = mkdtempSync(join(tmpdir(), 'gridmesh-keys-'))
     const key = generatePrivateKey()
-    expect((await vault(dir, ['correct horse']).seal('operator', key)).sealedWith).toBe('passphrase')
+    const asked: PassphraseRequest[] = []
+    expect((await vault(dir, ['correct horse'], asked).seal('operator', key)).sealedWith).toBe('passphrase')
+    // a new passphrase is typed twice in the prompt
+    expect(asked).toEqual([{ reason: expect.stringMatching(/choose a passphrase for key 'operator'/), confirm: true, error: null }])
     expect(await vault(dir, ['correct horse']).unseal('operator')).toBe(key)
     const before = readFileSync(join(dir, 'operator.key.json'), 'utf8')
-    await expect(vault(dir, ['wrong']).unseal('operator')).rejects.toThrow(/key 'operator' \(0x[0-9a-fA-F]{40}\) cannot be unsealed: .*left as it is/)
-    await expect(vault(dir, [null]).unseal('operator')).rejects.toThrow(/no passphrase given; nothing was changed/)
+    // A wrong passphrase is asked again, saying so (never showing what was typed); the right one then opens it.
+    const retried: PassphraseRequest[] = []
+    expect(await vault(dir, ['hunter2-typo', 'correct horse'], retried).unseal('operator')).toBe(key)
+    expect(retried.map((r) => r.error)).toEqual([null, expect.stringMatching(/^that passphrase does not open key 'operator' .*; 2 tries left$/)])
+    expect(JSON.stringify(retried)).not.toContain('hunter2-typo')
+    await expect(vault(dir, ['wrong', 'wrong too', 'still wrong']).unseal('operator')).rejects.toThrow(/key 'operator' \(0x[0-9a-fA-F]{40}\) cannot be unsealed after 3 passphrases: .*left as it is/)
+    await expect(vault(dir, ['wrong', null]).unseal('operator')).rejects.toThrow(/no passphrase given; nothing was changed/)
     expect(readFileSync(join(dir, 'operator.key.json'), 'utf8')).toBe(before)
   })
 

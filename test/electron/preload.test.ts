@@ -35,7 +35,7 @@ describe('preload', () => {
     expect(required).toEqual(['electron'])
     expect(Object.keys(exposed)).toEqual(['gridmesh'])
     const bridge = exposed.gridmesh as Record<string, unknown>
-    expect(Object.keys(bridge).sort()).toEqual(['command', 'download', 'query', 'session', 'sites', 'subscribe'])
+    expect(Object.keys(bridge).sort()).toEqual(['command', 'download', 'prompt', 'query', 'session', 'sites', 'subscribe'])
     for (const value of Object.values(bridge)) expect(typeof value).toBe('function')
   })
 

@@ -75,6 +75,10 @@ describe('registerIpcHandlers', () => {
       [invokeChannels.unsubscribe, 'x', /this channel takes no payload/],
       [invokeChannels.sites, { action: 'rm -rf' }, /sites: action: /],
       [invokeChannels.sites, { action: 'openRecent', id: '../x' }, /id:/],
+      [invokeChannels.prompt, { action: 'answer', id: 0, passphrase: 'p' }, /prompt: id: /],
+      [invokeChannels.prompt, { action: 'answer', id: 1, passphrase: ['not', 'a', 'string'] }, /prompt: passphrase: expected a passphrase of 1 to 1024 characters \(what was sent is not shown\)$/],
+      [invokeChannels.prompt, { action: 'answer', id: 1, passphrase: '' }, /prompt: passphrase: expected a passphrase/],
+      [invokeChannels.prompt, { action: 'answer', id: 1, passphrase: 'p' }, /prompt: no open prompt 1/],
     ]
     for (const [channel, payload, reason] of cases) {
       const error = refused(await invoke(channel, payload))

@@ -61,7 +61,10 @@ describe('startDesktopApp (electron faked)', () => {
     const mode = (await fakeElectron.invoke('gridmesh:command', { type: 'setMode', mode: 'self-consumption' }, win.webContents)) as IpcAnswer
     expect(mode).toMatchObject({ ok: true, value: { type: 'setMode', mode: { mode: 'self-consumption' } } })
     const audit = (await fakeElectron.invoke('gridmesh:query', { path: 'audit' }, win.webContents)) as IpcAnswer
-    expect(audit).toMatchObject({ ok: true, value: { entries: [{ command: 'setMode', who: 'local', outcome: 'ok' }] } })
+    // In process through the API's dispatch, not loopback HTTP with the owner's token: the audit says 'ipc'.
+    expect(audit).toMatchObject({ ok: true, value: { entries: [{ command: 'setMode', who: 'local', via: 'ipc', outcome: 'ok' }] } })
+    const csv = (await fakeElectron.invoke('gridmesh:download', { path: 'trend.csv', params: { device: 'meter1', fromMs: 0, toMs: Date.parse('2014-01-01T00:00:00Z') } }, win.webContents)) as IpcAnswer
+    expect(csv).toMatchObject({ ok: true, value: { contentType: 'text/csv; charset=utf-8', filename: expect.stringMatching(/^demo-meter1-.*\.csv$/), text: expect.stringMatching(/^time,device,point,/) } })
 
     // The core process and what it started (the simulator) are real processes.
     const core = desktop.core()!
