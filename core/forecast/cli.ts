@@ -6,6 +6,7 @@ import { UsageError } from '../errors/BaseError.ts'
 import { createFeatureContext } from './createFeatureContext.ts'
 import { LoadCsvError } from './errors.ts'
 import { evaluateLoadForecast } from './evaluateLoadForecast.ts'
+import { crossValidateLoadForecast, type CrossValidationFold } from './crossValidateLoadForecast.ts'
 import { testWindowStart } from './testWindowStart.ts'
 import { forecastPv } from './forecastPv.ts'
 import { predictLoad } from './predictLoad.ts'
@@ -18,7 +19,7 @@ import { saveLoadModel } from './saveLoadModel.ts'
 import { selectBackend, type BackendPreference } from './selectBackend.ts'
 import { toRegularSeries, type ToRegularSeriesResult } from './toRegularSeries.ts'
 import { trainInWorker } from './trainInWorker.ts'
-import { defaultSeed, minimumTrainingDays, type TrainProgress } from './trainLoadModel.ts'
+import { defaultSeed, minimumTrainingDays, trainLoadModel, type TrainProgress } from './trainLoadModel.ts'
 
 const defaultModelDir = fileURLToPath(new URL('../../models/default', import.meta.url))
 const siteModelDir = fileURLToPath(new URL('../../models/site', import.meta.url))
@@ -43,6 +44,11 @@ const usage = `usage: gridmesh forecast <train | eval | predict | pv> [options]
   train    --csv FILE [--out DIR]             train the load model on a history (default out: models/site)
   eval     --csv FILE --test-days N [--horizon 24h] [--json]
                                               train on all but the last N days, score model and baselines on them
+  eval     --csv FILE --cv [--cv-months 3] [--cv-min-train-days 180] [--cv-folds K] [--samples N] [--json]
+                                              rolling-origin cross-validation: a fold at each local 1st of every
+                                              --cv-months months (quarters by default), trained only on the history
+                                              before it and scored day-ahead until the next origin (default per fold:
+                                              6 epochs, 40,000 sampled rows, to keep a 10-fold run to minutes)
   predict  --csv FILE [--model DIR] [--horizon 24h] [--holidays YYYY-MM-DD,...] [--json]
                                               next horizon from the end of the history (default model: models/site,
                                               else the shipped models/default); --holidays marks public holidays
@@ -176,8 +182,19 @@ async function train(argv: string[]): Promise<number> {
 }
 
 async function evaluate(argv: string[]): Promise<number> {
-  const values = parse(argv, { ...trainOptions, 'test-days': { type: 'string' }, horizon: { type: 'string' }, json: { type: 'boolean' } })
+  const values = parse(argv, {
+    ...trainOptions,
+    'test-days': { type: 'string' },
+    horizon: { type: 'string' },
+    json: { type: 'boolean' },
+    cv: { type: 'boolean' },
+    'cv-months': { type: 'string' },
+    'cv-min-train-days': { type: 'string' },
+    'cv-folds': { type: 'string' },
+    samples: { type: 'string' },
+  })
   if (values.help) return help()
+  if (values.cv) return crossValidate(values)
   if (values['test-days'] === undefined) throw new UsageError('--test-days N is required', { metaMessages: [usage] })
   const testDays = parseInteger('--test-days', values['test-days'], 0, 1, 3650)
   const timeZone = timeZoneOf(values)
@@ -215,8 +232,74 @@ async function evaluate(argv: string[]): Promise<number> {
   for (const [name, score] of Object.entries(result.dayAhead.overall)) process.stdout.write(`${line(name, score)}\n`)
   process.stdout.write('rolling one slot ahead:\n')
   for (const [name, score] of Object.entries(result.rollingOneStep.overall)) process.stdout.write(`${line(name, score)}\n`)
-  process.stdout.write(`day-ahead MAPE ${result.summary.dayAheadMapeReductionPct.toFixed(1)} % lower than ${result.summary.betterSeasonalNaive} (target 25 %: ${result.summary.targetMet ? 'met' : 'not met'})\n`)
+  for (const q of [result.quantiles, result.quantilesFromTraining]) {
+    if (!q) continue
+    process.stdout.write(`P10-P90 coverage ${q.coveragePct.toFixed(1)} % (below P10 ${q.belowLowPct.toFixed(1)} %, above P90 ${q.aboveHighPct.toFixed(1)} %, mean width ${q.meanWidthPct.toFixed(1)} % of load; target ${q.targetCoveragePct[0]}-${q.targetCoveragePct[1]} %: ${q.targetMet ? 'met' : 'not met'}), band from ${q.source}\n`)
+  }
+  process.stdout.write(
+    `day-ahead MAPE ${result.summary.dayAheadMapeReductionPct.toFixed(1)} % lower than ${result.summary.betterSeasonalNaive}, ${result.summary.beatsHoltWinters ? 'below' : 'not below'} Holt-Winters (target ${result.summary.targetReductionPct} % and below Holt-Winters: ${result.summary.targetMet ? 'met' : 'not met'})\n`,
+  )
   return 0
+}
+
+type EvalValues = { [key: string]: string | boolean | undefined }
+
+async function crossValidate(values: EvalValues): Promise<number> {
+  const text = (key: string) => (typeof values[key] === 'string' ? (values[key] as string) : undefined)
+  if (values['test-days'] !== undefined) throw new UsageError('--cv and --test-days exclude each other: --cv picks its own test windows (one per fold)')
+  const timeZone = timeZoneOf({ timezone: text('timezone') })
+  const history = loadHistory(values as CsvValues, timeZone)
+  const foldMonths = parseInteger('--cv-months', text('cv-months'), 3, 1, 12)
+  if (12 % foldMonths !== 0) throw new UsageError(`--cv-months: expected 1, 2, 3, 4, 6 or 12 (a divisor of a year), got '${foldMonths}'`)
+  const minimumDays = parseInteger('--cv-min-train-days', text('cv-min-train-days'), 180, minimumTrainingDays + 7, 3650)
+  const maxFolds = text('cv-folds') === undefined ? undefined : parseInteger('--cv-folds', text('cv-folds'), 1, 1, 1000)
+  assertLongEnough(history, minimumDays + 7, `for cross-validation (${minimumDays} days before the first fold, 7 to test)`)
+  const { series } = history
+  const horizonSlots = Math.round(parseDuration('--horizon', text('horizon'), 86_400_000) / series.slotMs)
+  const maxLead = 2 * Math.round(86_400_000 / series.slotMs)
+  if (horizonSlots < 1 || horizonSlots > maxLead) throw new UsageError(`--horizon: expected 1 slot to 48h, got '${text('horizon')}'`)
+  const epochs = parseInteger('--epochs', text('epochs'), 6, 1, 1000)
+  const maxSamples = parseInteger('--samples', text('samples'), 40_000, 1000, 10_000_000)
+  const seed = seedOf(text('seed'))
+  // Folds train one after another in this process (the CLI has no control loop to keep responsive).
+  const backend = await selectBackend(backendOf(text('backend')))
+  const started = Date.now()
+  const result = await crossValidateLoadForecast({
+    series,
+    timeZone,
+    source: history.file,
+    foldMonths,
+    minimumTrainingDays: minimumDays,
+    maxFolds,
+    horizonSlots,
+    withTemperature: values['no-temperature'] ? false : undefined,
+    epochs,
+    maxSamples,
+    seed,
+    train: (p) => trainLoadModel({ ...p, backend }),
+    onFold: (f, i, count) => process.stderr.write(`forecast: fold ${i + 1}/${count} ${f.test.fromIso.slice(0, 10)}: model ${f.dayAhead.model.mapePct.toFixed(2)} %, ${f.betterSeasonalNaive} ${f.dayAhead[f.betterSeasonalNaive].mapePct.toFixed(2)} %, Holt-Winters ${f.dayAhead.holtWinters.mapePct.toFixed(2)} % (${((Date.now() - started) / 1000).toFixed(0)} s)\n`),
+  })
+  const report = { command: 'forecast eval --cv', csv: history.file, backend, durationMs: Date.now() - started, ...result }
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(report)}\n`)
+    return 0
+  }
+  process.stdout.write(formatCrossValidation(result.folds))
+  const s = result.summary
+  process.stdout.write(
+    `${s.foldsMet} of ${s.folds} folds meet the target (day-ahead MAPE >= ${s.targetReductionPct} % below the better seasonal naive and below Holt-Winters); worst reduction ${s.worstReductionPct.toFixed(1)} %; below Holt-Winters in ${s.foldsBeatingHoltWinters}; P10-P90 coverage in ${s.targetCoveragePct[0]}-${s.targetCoveragePct[1]} % in ${s.foldsCoverageMet}; ${epochs} epochs, ${maxSamples} rows per fold, seed ${seed}, ${backend}, ${((Date.now() - started) / 1000).toFixed(0)} s\n`,
+  )
+  return 0
+}
+
+/** One row per fold: MAPE and RMSE of the model and each baseline, the reduction and the band's coverage. */
+function formatCrossValidation(folds: CrossValidationFold[]): string {
+  const head = '| fold | test from | days | model MAPE / RMSE | naive day | naive week | Holt-Winters | better naive | reduction | P10-P90 coverage (rolling / training) | met |'
+  const rows = folds.map((f) => {
+    const cell = (m: keyof CrossValidationFold['dayAhead']) => `${f.dayAhead[m].mapePct.toFixed(2)} % / ${f.dayAhead[m].rmseKw.toFixed(0)}`
+    return `| ${f.fold} | ${f.test.fromIso.slice(0, 10)} | ${f.test.days} | ${cell('model')} | ${cell('seasonalNaiveDay')} | ${cell('seasonalNaiveWeek')} | ${cell('holtWinters')} | ${f.betterSeasonalNaive === 'seasonalNaiveDay' ? 'day' : 'week'} | ${f.dayAheadMapeReductionPct.toFixed(1)} % | ${f.quantiles ? `${f.quantiles.coveragePct.toFixed(1)} %` : '-'} / ${f.quantilesFromTraining ? `${f.quantilesFromTraining.coveragePct.toFixed(1)} %` : '-'} | ${f.targetMet ? 'yes' : 'no'} |`
+  })
+  return `${[head, `|${' --- |'.repeat(11)}`, ...rows].join('\n')}\n(RMSE in kW)\n`
 }
 
 async function predict(argv: string[]): Promise<number> {

@@ -36,6 +36,22 @@ export const loadModelMetadataSchema = z.object({
     seasonalNaiveWeekMapePct: z.number(),
     loss: z.number(),
   }),
+  /**
+   * P10/P90 as ratios to the forecast per lead block, calibrated on the validation days (which training never
+   * fitted on); absent in models trained before quantiles existed.
+   */
+  quantiles: z
+    .object({
+      low: z.number().gt(0).lt(1),
+      high: z.number().gt(0).lt(1),
+      leadBlockSlots: z.number().int().positive(),
+      lowRatio: z.array(z.number()),
+      highRatio: z.array(z.number()),
+      samples: z.array(z.number().int()),
+      fromIso: z.string(),
+      toIso: z.string(),
+    })
+    .optional(),
   versions: z.object({ tfjs: z.string(), node: z.string(), gridmesh: z.string() }),
   trainedAt: z.string(),
 })

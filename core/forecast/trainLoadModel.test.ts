@@ -46,7 +46,7 @@ describe('trainLoadModel', () => {
     const bestNaive = Math.min(metadata.validation.seasonalNaiveDayMapePct, metadata.validation.seasonalNaiveWeekMapePct)
     expect(metadata.training.epochs).toBeGreaterThan(12)
     expect(metadata.validation.dayAheadMapePct).toBeLessThan(1.5 * bestNaive)
-  })
+  }, 120_000)
 
   it('gives the same weights for the same seed, and other weights for another seed', async () => {
     // model.fit's own shuffle draws from Math.random: two evals of one file differed by up to 5 %.

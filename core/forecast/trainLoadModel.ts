@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
 import { buildFeatures, featureNames } from './buildFeatures.ts'
+import { calibrateModelQuantiles } from './calibrateModelQuantiles.ts'
 import { oneHot } from './oneHot.ts'
 import { localMidnights } from './localMidnights.ts'
 import { createFeatureContext } from './createFeatureContext.ts'
@@ -240,6 +241,9 @@ export async function trainLoadModel(parameters: TrainLoadModelParameters): Prom
   metadata.validation.seasonalNaiveDayMapePct = scoreForecasts(actual, naiveDay).mapePct
   metadata.validation.seasonalNaiveWeekMapePct = scoreForecasts(actual, naiveWeek).mapePct
   if (!Number.isFinite(score.mapePct)) throw new ForecastTrainingError('the trained model gives no finite forecast on the validation days; the previous model is kept')
+  // The validation days also calibrate P10/P90: the weights never fitted on them (they only picked the epoch).
+  const quantiles = calibrateModelQuantiles({ model, metadata, context, from: validationStart, to: end })
+  if (quantiles.lowRatio.every(Number.isFinite) && quantiles.highRatio.every(Number.isFinite)) metadata.quantiles = { ...quantiles, fromIso: metadata.validation.fromIso, toIso: metadata.validation.toIso }
 
   let artifacts: ModelArtifacts | undefined
   await model.save(
