@@ -180,7 +180,7 @@ export async function startDemo(options: StartDemoOptions): Promise<RunningDemo>
     probe.release()
     probeHeld = false
     if (options.signal?.aborted) throw stopped()
-    site = await startSite({ site: demoSiteFile(running.ready), dataDir, now: simNow, port: options.port ?? 8700, staleAfterMs: Math.max(10_000, 3 * simPeriodMs), refreshMs: Math.max(20_000, 2 * simPeriodMs), simApiUrl: running.apiUrl, marketLedgerFile: join(dataDir, 'market-ledger.json'), log })
+    site = await startSite({ site: demoSiteFile(running.ready, running.apiUrl), dataDir, now: simNow, port: options.port ?? 8700, staleAfterMs: Math.max(10_000, 3 * simPeriodMs), refreshMs: Math.max(20_000, 2 * simPeriodMs), simApiUrl: running.apiUrl, marketLedgerFile: join(dataDir, 'market-ledger.json'), log })
     site.controller.start(periodMs)
     const model = site.controller.forecast().model
     log(
