@@ -64,6 +64,14 @@ describe('createForecastPlanner: PV from the weather source, or a fallback with 
     expect(f.pvW).toEqual(persistenceW)
   })
 
+  it('a forecast the PV model cannot use (a source that skipped the checks) is a fallback too', async () => {
+    const { forecast } = overcast as Extract<WeatherOutcome, { ok: true }>
+    const broken: WeatherOutcome = { ok: true, forecast: { ...forecast, hours: forecast.hours.map((h) => ({ ...h, ghiWPerM2: Number.NaN })) } }
+    const f = await planner(sourceOf(async () => broken)).forecast({ fromMs, slotMs, history })
+    expect(f).toMatchObject({ pvModel: 'clear-sky-persistence', weather: { state: 'fallback', problem: 'malformed', reason: 'weather test: no PV forecast from it: the PV forecast has non-finite values' } })
+    expect(f.pvW).toEqual(persistenceW)
+  })
+
   it('without a source it is today\'s planner, synchronous', () => {
     const f = planner(null).forecast({ fromMs, slotMs, history })
     expect(f).not.toBeInstanceOf(Promise)

@@ -82,11 +82,22 @@ export function weatherSourceOf(control: SiteControl, log?: (message: string) =>
 /** The live planner: the site's load forecaster and a PV forecast from the weather forecast and measured history, or from the history alone. */
 export function createForecastPlanner(options: ForecastPlannerOptions): Planner {
   const residualLog = createPvResidualLog()
-  const make = (fromMs: number, slotMs: number, history: readonly MeasuredSlot[], weather: WeatherOutcome | null): PlannerForecast => {
+  const make = (fromMs: number, slotMs: number, history: readonly MeasuredSlot[], answer: WeatherOutcome | null): PlannerForecast => {
     const slots = options.horizonSlots
     const load = options.forecaster.forecast({ history: [...history], fromMs, slotMs, slots })
     const pvHistory = { timesMs: history.map((h) => h.startMs + slotMs / 2), powerKw: history.map((h) => h.pvW / 1000) }
     const site = options.pvArray
+    let weather = answer
+    let fromWeather: ReturnType<typeof forecastPvWithWeather> | null = null
+    if (site && weather?.ok) {
+      try {
+        fromWeather = forecastPvWithWeather({ site, fromMs, slotMs, slots, weather: weather.forecast, history: pvHistory })
+        if (!fromWeather.powerKw.every(Number.isFinite)) throw new Error('the PV forecast has non-finite values')
+      } catch (error) {
+        fromWeather = null
+        weather = { ok: false, problem: 'malformed', reason: `weather ${weather.forecast.source}: no PV forecast from it: ${(error as Error).message}` }
+      }
+    }
     let pvW: number[]
     let pvModel: string
     let pvMethod: string
@@ -94,11 +105,10 @@ export function createForecastPlanner(options: ForecastPlannerOptions): Planner 
       pvW = new Array<number>(slots).fill(0)
       pvModel = 'none'
       pvMethod = 'no PV array in the site file'
-    } else if (weather?.ok) {
-      const pv = forecastPvWithWeather({ site, fromMs, slotMs, slots, weather: weather.forecast, history: pvHistory })
-      pvW = pv.powerKw.map((kw) => kw * 1000)
+    } else if (fromWeather) {
+      pvW = fromWeather.powerKw.map((kw) => kw * 1000)
       pvModel = 'clear-sky-weather'
-      pvMethod = pv.method
+      pvMethod = fromWeather.method
     } else if (options.pv.kind === 'persistence') {
       pvW = forecastPvPersistence({ site, fromMs, slotMs, slots, history: pvHistory, persistenceMs: options.pv.persistenceMs, climatologyQuantile: options.pv.climatologyQuantile ?? undefined }).powerKw.map((kw) => kw * 1000)
       pvModel = 'clear-sky-persistence'
