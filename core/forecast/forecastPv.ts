@@ -1,4 +1,5 @@
 import { clearSkyPvPower, type PvSite } from './clearSkyPvPower.ts'
+import { daylightPvSamples } from './daylightPvSamples.ts'
 
 export type ForecastPvParameters = {
   site: PvSite
@@ -24,20 +25,10 @@ export function forecastPv(parameters: ForecastPvParameters): ForecastPvResult {
   let scale = 1
   let scaleSource = 'clear sky only (no measured production given)'
   if (history) {
-    let measured = 0
-    let clear = 0
-    let used = 0
-    for (let i = 0; i < history.timesMs.length; i++) {
-      const t = history.timesMs[i] ?? Number.NaN
-      const p = history.powerKw[i] ?? Number.NaN
-      if (!(t < fromMs && t >= fromMs - recentMs) || !Number.isFinite(p)) continue
-      const expected = clearSkyPvPower(site, t).powerKw
-      // Dawn and dusk say little about the weather and a lot about shading: use the brighter hours only.
-      if (expected < 0.1 * site.peakPowerKw) continue
-      measured += p
-      clear += expected
-      used++
-    }
+    const samples = daylightPvSamples(site, history, fromMs, recentMs)
+    const measured = samples.reduce((sum, x) => sum + x.measured, 0)
+    const clear = samples.reduce((sum, x) => sum + x.clear, 0)
+    const used = samples.length
     if (used >= 4 && clear > 0) {
       scale = Math.min(1.3, Math.max(0, measured / clear))
       scaleSource = `measured / clear-sky over ${used} daylight samples of the last 3 days`

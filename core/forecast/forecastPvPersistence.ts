@@ -1,4 +1,5 @@
 import { clearSkyPvPower, type PvSite } from './clearSkyPvPower.ts'
+import { daylightPvSamples } from './daylightPvSamples.ts'
 
 export type ForecastPvPersistenceParameters = {
   site: PvSite
@@ -43,17 +44,7 @@ export function forecastPvPersistence(parameters: ForecastPvPersistenceParameter
   const climatologyMs = (parameters.climatologyDays ?? 7) * dayMs
   const recentSamples = parameters.recentSamples ?? 4
   const persistenceMs = parameters.persistenceMs ?? 6 * 3_600_000
-  const daylight: { t: number; measured: number; clear: number }[] = []
-  for (let i = 0; i < history.timesMs.length; i++) {
-    const t = history.timesMs[i] ?? Number.NaN
-    const p = history.powerKw[i] ?? Number.NaN
-    if (!(t < fromMs && t >= fromMs - climatologyMs) || !Number.isFinite(p)) continue
-    const clear = clearSkyPvPower(site, t).powerKw
-    // Dawn and dusk say little about the weather and a lot about shading: use the brighter hours only.
-    if (clear < 0.1 * site.peakPowerKw) continue
-    daylight.push({ t, measured: p, clear })
-  }
-  daylight.sort((a, b) => a.t - b.t)
+  const daylight = daylightPvSamples(site, history, fromMs, climatologyMs)
   const ratio = (samples: typeof daylight, fallback: number) => {
     const clear = samples.reduce((s, x) => s + x.clear, 0)
     return samples.length > 0 && clear > 0 ? Math.min(1.3, Math.max(0, samples.reduce((s, x) => s + x.measured, 0) / clear)) : fallback

@@ -1,4 +1,5 @@
 import { clearSkyPvPower, type PvSite } from '../clearSkyPvPower.ts'
+import { daylightPvSamples } from '../daylightPvSamples.ts'
 import type { WeatherForecast } from './parseOpenMeteoForecast.ts'
 
 const hourMs = 3_600_000
@@ -63,19 +64,10 @@ export function forecastPvWithWeather(p: ForecastPvWithWeatherParameters): Forec
     return value
   }
 
-  const samples: { t: number; measured: number; expected: number }[] = []
-  for (let i = 0; i < history.timesMs.length; i++) {
-    const t = history.timesMs[i] ?? Number.NaN
-    const measured = history.powerKw[i] ?? Number.NaN
-    if (!(t < fromMs && t >= fromMs - calibrationMs) || !Number.isFinite(measured)) continue
-    const clear = clearSkyPvPower(site, t).powerKw
-    // Dawn and dusk say little about the weather and a lot about shading: use the brighter hours only.
-    if (clear < 0.1 * site.peakPowerKw) continue
-    const k = clearnessAt(t)
-    if (k === null) continue
-    samples.push({ t, measured, expected: clear * k })
-  }
-  samples.sort((a, b) => a.t - b.t)
+  const samples = daylightPvSamples(site, history, fromMs, calibrationMs).flatMap((x) => {
+    const k = clearnessAt(x.t)
+    return k === null ? [] : [{ t: x.t, measured: x.measured, expected: x.clear * k }]
+  })
   const sum = (xs: typeof samples, f: (x: (typeof samples)[number]) => number) => xs.reduce((s, x) => s + f(x), 0)
   const expectedTotal = sum(samples, (x) => x.expected)
   const enough = samples.length >= 8 && expectedTotal > 0
