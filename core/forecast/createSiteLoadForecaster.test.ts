@@ -88,6 +88,42 @@ describe('createSiteLoadForecaster', () => {
     expect(leaked.loadW).toEqual(half.loadW)
   })
 
+  it('gives P10/P90 calibrated on the site\'s own errors: a site far noisier than the training data is still covered 70-90 %', () => {
+    // A house is much less predictable than a state: vic-elec with +-40 % seeded noise on every half hour.
+    let state = 12345
+    const noisy = vic.map((h) => {
+      state = (Math.imul(state, 1664525) + 1013904223) >>> 0
+      return { startMs: h.startMs, loadW: h.loadW * (1 + 0.4 * (2 * (state / 4294967296) - 1)) }
+    })
+    const forecaster = createSiteLoadForecaster({ timeZone: 'Australia/Melbourne', model })
+    const coverage = (series: { startMs: number; loadW: number }[], historyDays: number) => {
+      let inside = 0
+      let count = 0
+      let source = ''
+      for (let day = 0; day < 14; day++) {
+        const fromMs = Date.parse('2014-10-05T13:00:00Z') + day * dayMs
+        const result = forecaster.forecast({ history: series.filter((h) => h.startMs < fromMs && h.startMs >= fromMs - historyDays * dayMs), fromMs, slotMs: halfHourMs, slots: 48 })
+        expect(result.loadP10W).toHaveLength(48)
+        source = result.quantileSource ?? ''
+        series.filter((h) => h.startMs >= fromMs && h.startMs < fromMs + dayMs).forEach((h, k) => {
+          count++
+          if (h.loadW >= result.loadP10W![k]! && h.loadW <= result.loadP90W![k]!) inside++
+          expect(result.loadP10W![k]!).toBeLessThanOrEqual(result.loadW[k]!)
+          expect(result.loadP90W![k]!).toBeGreaterThanOrEqual(result.loadW[k]!)
+        })
+      }
+      return { pct: (100 * inside) / count, source }
+    }
+    const own = coverage(noisy, 40)
+    expect(own.source).toMatch(/errors on this site over the last 28 days/)
+    expect(own.pct).toBeGreaterThan(70)
+    expect(own.pct).toBeLessThan(90)
+    // With too little history for its own calibration the band is the training's: far too narrow for this site.
+    const borrowed = coverage(noisy, 12)
+    expect(borrowed.source).toMatch(/calibration 2014-09-13 to 2014-12-31 on its training data/)
+    expect(borrowed.pct).toBeLessThan(50)
+  })
+
   it('swaps models with setModel and falls back when the model needs temperature', () => {
     const forecaster = createSiteLoadForecaster({ timeZone: 'Australia/Melbourne' })
     const fromMs = Date.parse('2014-10-20T13:00:00Z')

@@ -3,6 +3,8 @@ import { createCalendar } from './createCalendar.ts'
 import { createFeatureContext } from './createFeatureContext.ts'
 import type { LoadModelMetadata } from './loadModelMetadata.ts'
 import { predictLoad } from './predictLoad.ts'
+import { applyLoadQuantiles } from './applyLoadQuantiles.ts'
+import { calibrateRecentQuantiles, recentCalibrationDays } from './calibrateRecentQuantiles.ts'
 import type { LoadSeries } from './toRegularSeries.ts'
 
 const dayMs = 86_400_000
@@ -70,8 +72,8 @@ export function createSiteLoadForecaster(parameters: CreateSiteLoadForecasterPar
     if (n < 7 * spd + 1) {
       return { ...naive(), reason: `${((n * m) / dayMs).toFixed(2)} days of history; the model needs 7 days + 1 slot for its lags` }
     }
-    // The last 8 days are all the lags and the level read; more only costs time.
-    const keep = Math.min(n, 8 * spd + 1)
+    // The last 8 days are all the lags and the level read; 28 more calibrate the P10/P90 on the site's own errors.
+    const keep = Math.min(n, (8 + recentCalibrationDays) * spd + 1)
     const startMs = issueMs - keep * m
     const loadKw = resample(history, startMs, m, keep)
     for (let i = 0; i < keep; i++) loadKw[i] = (loadKw[i] ?? Number.NaN) / 1000
@@ -83,26 +85,52 @@ export function createSiteLoadForecaster(parameters: CreateSiteLoadForecasterPar
     const context = createFeatureContext(series, parameters.timeZone, modelLeads, false)
     const predicted = predictLoad(model, metadata, context, { issue: new Int32Array(modelLeads).fill(keep), lead: Int32Array.from({ length: modelLeads }, (_, k) => k + 1) })
     const fallback = naive().loadW
+    // P10/P90: the site's own errors over the last 4 weeks when it has them, else the training's calibration.
+    const leadsOfModel = Int32Array.from({ length: modelLeads }, (_, k) => k + 1)
+    const recent = calibrateRecentQuantiles({ model, metadata, context, issue: keep, maxLeadSlots: modelLeads })
+    const table = recent ?? metadata.quantiles
+    const band = table ? applyLoadQuantiles(table, predicted, leadsOfModel) : undefined
+    const quantileSource = recent
+      ? `the model's errors on this site over the last ${Math.min(recentCalibrationDays, Math.floor((keep - 7 * spd - 1) / spd))} days`
+      : metadata.quantiles
+        ? `the model's calibration ${metadata.quantiles.fromIso.slice(0, 10)} to ${metadata.quantiles.toIso.slice(0, 10)} on its training data (${metadata.training.source}); the site has less than 3 weeks of history to calibrate its own`
+        : undefined
     let filled = 0
-    const loadW = Array.from({ length: slots }, (_, k) => {
-      // A model slot covers every requested slot inside it; a longer requested slot averages the model slots it spans.
+    /** A model slot covers every requested slot inside it; a longer requested slot averages the model slots it spans. */
+    const onRequestedSlot = (values: ArrayLike<number>, k: number): number => {
       const t0 = fromMs + k * slotMs
       const t1 = t0 + slotMs
       let sum = 0
       let weight = 0
       for (let j = Math.floor((t0 - issueMs) / m); j * m + issueMs < t1; j++) {
-        const value = j < modelLeads ? (predicted[j] ?? Number.NaN) * 1000 : Number.NaN
+        const value = j < modelLeads ? (values[j] ?? Number.NaN) * 1000 : Number.NaN
         if (!Number.isFinite(value)) continue
         const overlap = Math.min(t1, issueMs + (j + 1) * m) - Math.max(t0, issueMs + j * m)
         sum += value * overlap
         weight += overlap
       }
-      if (weight >= slotMs / 2) return sum / weight
+      return weight >= slotMs / 2 ? sum / weight : Number.NaN
+    }
+    const loadW = Array.from({ length: slots }, (_, k) => {
+      const value = onRequestedSlot(predicted, k)
+      if (Number.isFinite(value)) return value
       filled++
       return fallback[k] ?? 0
     })
     if (filled === slots && slots > 0) return { loadW, method: 'seasonal-naive', reason: 'the last week of history has too many holes for the model\'s lags and level' }
-    return filled > 0 ? { loadW, method: 'model', reason: `${filled} of ${slots} slots from seasonal naive (beyond the model's ${metadata.maxLeadSlots}-slot horizon or missing lags)` } : { loadW, method: 'model' }
+    const quantiles =
+      band && table && quantileSource
+        ? (() => {
+            // A slot from seasonal naive gets the band of the model's last lead block around its value.
+            const last = table.lowRatio.length - 1
+            const lowOf = (k: number) => onRequestedSlot(band.lowKw, k)
+            const highOf = (k: number) => onRequestedSlot(band.highKw, k)
+            const loadP10W = loadW.map((w, k) => (Number.isFinite(lowOf(k)) ? Math.min(w, lowOf(k)) : w * Math.min(1, table.lowRatio[last] ?? 1)))
+            const loadP90W = loadW.map((w, k) => (Number.isFinite(highOf(k)) ? Math.max(w, highOf(k)) : w * Math.max(1, table.highRatio[last] ?? 1)))
+            return { loadP10W, loadP90W, quantileSource }
+          })()
+        : {}
+    return filled > 0 ? { loadW, method: 'model', reason: `${filled} of ${slots} slots from seasonal naive (beyond the model's ${metadata.maxLeadSlots}-slot horizon or missing lags)`, ...quantiles } : { loadW, method: 'model', ...quantiles }
   }
 
   return {
