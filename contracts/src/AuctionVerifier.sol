@@ -1,0 +1,316 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+
+/// What the verifier reads of, and sets in, its market.
+interface IClearedMarket {
+    struct Site {
+        address owner;
+        uint32 importCapWh;
+        uint32 exportCapWh;
+        bool active;
+    }
+
+    function clearingRecord(uint64 interval) external view returns (uint256);
+    function site(uint32 siteId) external view returns (Site memory, address meterKey);
+    function setOperatorBonded(bool bonded) external;
+}
+
+/// @title The operator's bond and the fraud proof of a clearing (issue 14, attack 8).
+/// @notice The market's operator commits each interval's clearing; the commit binds every
+/// order it includes, matched or not (each site ref carries its order's side, energy and
+/// limit, and the clearing hash covers the refs). Anyone may prove here, within the dispute
+/// window, that a committed clearing is not the deterministic auction of its committed
+/// orders (core/market/clearAuction.ts: bids by limit descending, asks by limit ascending,
+/// ties by site id ascending, the best remaining pair trades min(remaining) while bid >= ask,
+/// uniform price floor((b + a) / 2) of the last matched pair; orders of 0 Wh take no part).
+/// A proven clearing slashes the operator's bond, posted here: each site is paid, out of the
+/// bond, what the auction would have given it beyond what the committed clearing gave it
+/// (surplus at its own limit price: (price - limit) * Wh for a seller, (limit - price) * Wh
+/// for a buyer, / 1000), pro rata when the bond is short; then the reporter gets up to the
+/// market's site bond. The trades and their settlement stand. Until the bond is whole again
+/// the market refuses the operator's commits. The market creates this contract; it lives
+/// apart so the market's runtime stays under EIP-170.
+contract AuctionVerifier {
+    using SafeERC20 for IERC20;
+
+    uint256 private constant STATUS_COMMITTED = 1;
+    uint256 private constant STATUS_SETTLED = 2;
+    uint256 private constant MAX_ORDERS = 64;
+    /// The reporter's commitment is keccak256(abi.encode(sender, interval, PROOF_TAG)).
+    bytes32 public constant PROOF_TAG = keccak256("GridMesh clearing proof");
+
+    IClearedMarket public immutable market;
+    IERC20 public immutable token;
+    address public immutable operator;
+    uint256 public immutable unit;
+    /// what the operator must keep posted to commit
+    uint256 public immutable required;
+    /// the most a reporter is paid (the market's site bond)
+    uint256 public immutable reward;
+    uint256 public immutable genesis;
+    uint256 public immutable intervalSec;
+    uint256 public immutable disputeWindowSec;
+    /// how long a leaving operator's bond stays: the commit look-ahead, the settle and dispute windows
+    uint256 public immutable exitDelay;
+
+    /// the operator's posted bond, in market units
+    uint256 public bondOf;
+    /// when a requested withdrawal may be paid (0: none requested)
+    uint256 public exitAt;
+    /// [interval] = a proof of its clearing was accepted
+    mapping(uint64 => bool) public proven;
+    /// [commitment] = the block it was first made in
+    mapping(bytes32 => uint256) private _commits;
+
+    error NotOperator(address caller);
+    error NotMarket(address caller);
+    error ZeroAmount();
+    error TooManyOrders(uint256 count, uint256 max);
+    error ProofNotCommitted();
+    error AlreadyProven(uint64 interval);
+    error ClearingNotFound(uint64 interval);
+    error ClearingMismatch(uint64 interval);
+    error ProofWindowClosed(uint64 interval, uint256 closedAt);
+    error ClearingIsTheAuctions(uint64 interval);
+    error BondLocked(uint256 exitAt);
+
+    event OperatorBondPosted(address indexed from, uint256 amount, uint256 bond);
+    event OperatorBondLeaving(uint256 exitAt);
+    event OperatorBondWithdrawn(uint256 amount);
+    /// `compensated` in market units, paid to the sites' owners; `rewarded` to `reporter`
+    event ClearingProven(uint64 indexed interval, address indexed reporter, uint256 compensated, uint256 rewarded);
+    event SiteCompensated(uint64 indexed interval, uint32 indexed siteId, uint256 amount);
+
+    struct Params {
+        IERC20 token;
+        address operator;
+        uint256 unit;
+        uint256 required;
+        uint256 reward;
+        uint256 genesis;
+        uint256 intervalSec;
+        uint256 settleWindowSec;
+        uint256 disputeWindowSec;
+    }
+
+    /// Created by the market (msg.sender).
+    constructor(Params memory p) {
+        market = IClearedMarket(msg.sender);
+        token = p.token;
+        operator = p.operator;
+        unit = p.unit;
+        required = p.required;
+        reward = p.reward;
+        genesis = p.genesis;
+        intervalSec = p.intervalSec;
+        disputeWindowSec = p.disputeWindowSec;
+        exitDelay = 3 * p.intervalSec + p.settleWindowSec + p.disputeWindowSec;
+    }
+
+    // ---- the operator's bond ---------------------------------------------------------------
+    /// @notice Posts `amount` units to the operator's bond (anyone may; usually the operator
+    /// at opening). Cancels a requested withdrawal; the market takes commits again once the
+    /// bond is whole.
+    function depositBond(uint256 amount) external {
+        if (amount == 0) revert ZeroAmount();
+        token.safeTransferFrom(msg.sender, address(this), amount * unit);
+        bondOf += amount;
+        exitAt = 0;
+        emit OperatorBondPosted(msg.sender, amount, bondOf);
+        if (bondOf >= required) market.setOperatorBonded(true);
+    }
+
+    /// @notice The operator stops committing at once and may withdraw its bond after every
+    /// interval it could have committed is past its dispute window (exitDelay).
+    function requestBondWithdrawal() external {
+        if (msg.sender != operator) revert NotOperator(msg.sender);
+        exitAt = block.timestamp + exitDelay;
+        market.setOperatorBonded(false);
+        emit OperatorBondLeaving(exitAt);
+    }
+
+    function withdrawBond(uint256 amount) external {
+        if (msg.sender != operator) revert NotOperator(msg.sender);
+        if (exitAt == 0 || block.timestamp < exitAt) revert BondLocked(exitAt);
+        bondOf -= amount;
+        emit OperatorBondWithdrawn(amount);
+        token.safeTransfer(operator, amount * unit);
+    }
+
+    // ---- the auction -----------------------------------------------------------------------
+    /// @notice The deterministic auction of committed site refs (siteId << 160 | limitPrice << 96
+    /// | energyWh << 192 | side << 224 | meter tag, ascending by site id, as the clearing hash
+    /// binds them): its price (0 without trades) and its matches as commit takes them
+    /// (sellerPos << 40 | buyerPos << 32 | energyWh, positions into `refs`).
+    function auction(uint256[] calldata refs) public pure returns (uint64 price, uint256[] memory matches) {
+        uint256 n = refs.length;
+        if (n > MAX_ORDERS) revert TooManyOrders(n, MAX_ORDERS);
+        // sort keys: a bid's (2^64 - 1 - limit) << 8 | pos, an ask's limit << 8 | pos, both
+        // ascending: limit descending (bids) or ascending (asks), then site id ascending
+        // (positions follow site ids)
+        uint256[] memory bids = new uint256[](n);
+        uint256[] memory asks = new uint256[](n);
+        uint256 nb;
+        uint256 na;
+        for (uint256 k; k < n; ++k) {
+            uint256 r = refs[k];
+            if (uint32(r >> 192) == 0) continue; // 0 Wh: nothing to trade
+            uint256 limit = uint64(r >> 96);
+            if ((r >> 224) & 1 == 1) na = _insert(asks, na, (limit << 8) | k);
+            else nb = _insert(bids, nb, ((type(uint64).max - limit) << 8) | k);
+        }
+        matches = new uint256[](nb + na);
+        uint256 count;
+        uint256 bi;
+        uint256 ai;
+        uint256 bidLeft = nb > 0 ? uint32(refs[bids[0] & 0xff] >> 192) : 0;
+        uint256 askLeft = na > 0 ? uint32(refs[asks[0] & 0xff] >> 192) : 0;
+        while (bi < nb && ai < na) {
+            uint256 bp = bids[bi] & 0xff;
+            uint256 sp = asks[ai] & 0xff;
+            uint256 bidLimit = uint64(refs[bp] >> 96);
+            uint256 askLimit = uint64(refs[sp] >> 96);
+            if (bidLimit < askLimit) break;
+            uint256 e = bidLeft < askLeft ? bidLeft : askLeft;
+            matches[count++] = (sp << 40) | (bp << 32) | e;
+            price = uint64((bidLimit + askLimit) / 2);
+            bidLeft -= e;
+            askLeft -= e;
+            if (bidLeft == 0 && ++bi < nb) bidLeft = uint32(refs[bids[bi] & 0xff] >> 192);
+            if (askLeft == 0 && ++ai < na) askLeft = uint32(refs[asks[ai] & 0xff] >> 192);
+        }
+        assembly ("memory-safe") {
+            mstore(matches, count)
+        }
+    }
+
+    /// Insertion into the ascending prefix a[0..len); returns the new length (n <= 64).
+    function _insert(uint256[] memory a, uint256 len, uint256 key) private pure returns (uint256) {
+        uint256 i = len;
+        while (i > 0 && a[i - 1] > key) {
+            a[i] = a[i - 1];
+            --i;
+        }
+        a[i] = key;
+        return len + 1;
+    }
+
+    // ---- the proof -------------------------------------------------------------------------
+    /// @notice The first half of a proof: keccak256(abi.encode(sender, interval, PROOF_TAG)) from
+    /// an earlier block than proveClearing, so a copy of a revealed proof (the committed
+    /// clearing is public) sent by someone without its own earlier commitment is refused.
+    function commitProof(bytes32 commitment) external {
+        if (_commits[commitment] == 0) _commits[commitment] = block.number;
+    }
+
+    /// @notice Proves that `interval`'s committed clearing (interval, price, sites, matches as
+    /// settle takes them) is not the auction of its committed orders. While the interval is
+    /// committed `metasHash` and `releasesHash` are ignored; once settled they are the
+    /// settlement's (keccak256 of the packed reading metas and of the packed releases: see
+    /// EnergyMarket.dispute) and the proof is accepted until its dispute window closes.
+    function proveClearing(
+        uint64 interval,
+        uint64 price,
+        uint256[] calldata sites,
+        uint256[] calldata matches,
+        bytes32 metasHash,
+        bytes32 releasesHash
+    ) external {
+        {
+            uint256 at = _commits[keccak256(abi.encode(msg.sender, interval, PROOF_TAG))];
+            if (at == 0 || at >= block.number) revert ProofNotCommitted();
+        }
+        if (proven[interval]) revert AlreadyProven(interval);
+        _checkCommitted(interval, price, sites, matches, metasHash, releasesHash);
+        (uint64 aPrice, uint256[] memory aMatches) = auction(sites);
+        if (_same(price, matches, aPrice, aMatches)) revert ClearingIsTheAuctions(interval);
+        proven[interval] = true;
+
+        // what each site lost against the auction, at its own limit price
+        uint256[] memory owed = _surplus(sites, aMatches, aPrice);
+        uint256[] memory got = _surplus(sites, _copy(matches), price);
+        uint256 total;
+        for (uint256 k; k < owed.length; ++k) {
+            owed[k] = owed[k] > got[k] ? (owed[k] - got[k]) / 1000 : 0;
+            total += owed[k];
+        }
+        uint256 available = bondOf;
+        uint256 paid;
+        for (uint256 k; k < owed.length; ++k) {
+            uint256 amount = total > available ? (owed[k] * available) / total : owed[k];
+            if (amount == 0) continue;
+            paid += amount;
+            uint32 id = uint32(sites[k] >> 160);
+            (IClearedMarket.Site memory s,) = market.site(id);
+            emit SiteCompensated(interval, id, amount);
+            token.safeTransfer(s.owner, amount * unit);
+        }
+        uint256 rewarded = available - paid < reward ? available - paid : reward;
+        bondOf = available - paid - rewarded;
+        if (bondOf < required) market.setOperatorBonded(false);
+        emit ClearingProven(interval, msg.sender, paid, rewarded);
+        if (rewarded != 0) token.safeTransfer(msg.sender, rewarded * unit);
+    }
+
+    /// The clearing must be the one the market holds for `interval`, and still disputable.
+    function _checkCommitted(
+        uint64 interval,
+        uint64 price,
+        uint256[] calldata sites,
+        uint256[] calldata matches,
+        bytes32 metasHash,
+        bytes32 releasesHash
+    ) private view {
+        uint256 rec = market.clearingRecord(interval);
+        uint256 status = uint8(rec);
+        if (uint32(rec >> 32) != interval || (status != STATUS_COMMITTED && status != STATUS_SETTLED)) {
+            revert ClearingNotFound(interval);
+        }
+        bytes32 h = keccak256(abi.encode(interval, price, sites, matches));
+        if (status == STATUS_SETTLED) {
+            uint256 closedAt = genesis + (uint256(interval) + 1) * intervalSec + ((rec >> 8) & 0xffffff) + disputeWindowSec;
+            if (block.timestamp >= closedAt) revert ProofWindowClosed(interval, closedAt);
+            h = keccak256(abi.encode(keccak256(abi.encode(h, metasHash)), releasesHash));
+        }
+        if ((uint256(h) ^ rec) >> 64 != 0) revert ClearingMismatch(interval);
+    }
+
+    function _same(uint64 price, uint256[] calldata matches, uint64 aPrice, uint256[] memory aMatches)
+        private
+        pure
+        returns (bool)
+    {
+        if (matches.length != aMatches.length) return false;
+        if (matches.length != 0 && price != aPrice) return false;
+        for (uint256 m; m < matches.length; ++m) {
+            if (matches[m] != aMatches[m]) return false;
+        }
+        return true;
+    }
+
+    function _copy(uint256[] calldata a) private pure returns (uint256[] memory b) {
+        b = a;
+    }
+
+    /// Per position, the surplus of `matches` at `price` (units * 1000): a seller's
+    /// (price - limit) * Wh, a buyer's (limit - price) * Wh. A committed clearing has every
+    /// matched bid >= price >= every matched ask (the market checks it), as has the auction.
+    function _surplus(uint256[] calldata sites, uint256[] memory matches, uint256 price)
+        private
+        pure
+        returns (uint256[] memory s)
+    {
+        s = new uint256[](sites.length);
+        for (uint256 m; m < matches.length; ++m) {
+            uint256 w = matches[m];
+            uint256 sp = (w >> 40) & 0xff;
+            uint256 bp = (w >> 32) & 0xff;
+            uint256 e = uint32(w);
+            s[sp] += (price - uint64(sites[sp] >> 96)) * e;
+            s[bp] += (uint64(sites[bp] >> 96) - price) * e;
+        }
+    }
+}
