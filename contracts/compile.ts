@@ -16,7 +16,7 @@ const outDir = join(here, 'out')
 const abiModulePath = join(here, 'abi.ts')
 
 /** The contracts this build produces, in a stable order. */
-export const contractNames = ['EnergyMarket', 'SettlementToken'] as const
+export const contractNames = ['EnergyMarket', 'SettlementToken', 'AuctionVerifier'] as const
 export type ContractName = (typeof contractNames)[number]
 export type ContractArtifact = { abi: unknown[]; bytecode: `0x${string}` }
 export type CompileResult = { hash: string; cached: boolean; artifacts: Record<ContractName, ContractArtifact> }
