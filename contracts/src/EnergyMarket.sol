@@ -5,6 +5,7 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {AuctionVerifier} from "./AuctionVerifier.sol";
 
 /// @title GridMesh peer-to-peer energy market: site registry, escrow, interval records.
 /// @notice Matching happens off-chain (a uniform-price double auction every site can
@@ -151,6 +152,8 @@ contract EnergyMarket is EIP712 {
     error WithdrawalNotDue(uint32 siteId, uint256 dueAt);
     error LeaveNotDue(uint32 siteId, uint256 activeUntil);
     error BondNotPosted(uint32 siteId, uint256 posted);
+    error OperatorBondNotPosted();
+    error NotVerifier(address caller);
 
     // ---- events ------------------------------------------------------------------------
     event SiteRegistered(uint32 indexed siteId, address indexed owner, address meterKey, uint32 importCapWh, uint32 exportCapWh);
@@ -192,6 +195,8 @@ contract EnergyMarket is EIP712 {
     uint256 public immutable penaltyBps;
     uint256 public immutable bond;
     uint256 public immutable ringSize;
+    /// holds the operator's bond and proves a clearing that is not the auction's (issue 14, attack 8)
+    AuctionVerifier public immutable verifier;
 
     // ---- state -------------------------------------------------------------------------
     uint32 public siteCount;
@@ -205,6 +210,8 @@ contract EnergyMarket is EIP712 {
     /// change creates a new blob (registry writes are rare). Shares siteCount's slot.
     /// _sites and _keys keep the full record for the rest.
     address private _registry;
+    /// the verifier holds the operator's whole bond (no commit otherwise); shares _registry's slot
+    bool private _operatorBonded;
     mapping(uint256 => Site) private _sites;
     mapping(uint256 => SiteKey) private _keys;
     /// [siteId] = the reserved bond, apart from the free balance: no lock and no withdrawal
@@ -238,6 +245,8 @@ contract EnergyMarket is EIP712 {
         uint256 penaltyBps;
         uint256 bond;
         uint256 ringSize;
+        /// units the operator keeps posted in the verifier to commit (0: none needed)
+        uint256 operatorBond;
     }
 
     constructor(Config memory c) EIP712("GridMesh Market", "1") {
@@ -268,6 +277,12 @@ contract EnergyMarket is EIP712 {
         for (uint256 i; i < c.ringSize; ++i) {
             _ring[i] = STATUS_FREE;
         }
+        verifier = new AuctionVerifier(
+            AuctionVerifier.Params(
+                c.token, c.operator, c.unit, c.operatorBond, c.bond, c.genesis, c.intervalSec, c.settleWindowSec, c.disputeWindowSec
+            )
+        );
+        _operatorBonded = c.operatorBond == 0;
     }
 
     /// @notice The smallest ring for these windows (core/chain/deployMarket.ts's minRingSize is the same rule): 3 intervals (two ahead and the running
@@ -466,8 +481,11 @@ contract EnergyMarket is EIP712 {
 
     // ---- entry points ------------------------------------------------------------------
     /// @notice Commits the clearing of `interval` at uniform `price`. `orders` are the
-    /// matched sites' signed orders sorted by site id; a match word is
-    /// sellerPos << 40 | buyerPos << 32 | energyWh with positions into `orders`.
+    /// signed orders the operator includes, matched or not, sorted by site id (an unmatched
+    /// one locks nothing and its limit is not held to the price; the clearing hash binds
+    /// every one's side, energy and limit, so AuctionVerifier can prove a clearing that is not
+    /// their auction); a match word is sellerPos << 40 | buyerPos << 32 | energyWh with
+    /// positions into `orders`. Refused while the operator's bond is not whole.
     function commitClearing(uint64 interval, uint64 price, SignedOrder[] calldata orders, uint256[] calldata matches)
         external
     {
@@ -635,6 +653,7 @@ contract EnergyMarket is EIP712 {
         private
         returns (bytes32 h)
     {
+        if (!_operatorBonded) revert OperatorBondNotPosted();
         uint256 n = orders.length;
         if (n > MAX_SITES) revert TooManyOrders(n, MAX_SITES);
         if (matches.length > MAX_MATCHES) revert TooManyMatches(matches.length, MAX_MATCHES);
@@ -777,7 +796,7 @@ contract EnergyMarket is EIP712 {
                 let mw := mload(mp)
                 if or(
                     or(iszero(eq(and(shr(248, a), 3), 3)), gt(e, and(shr(add(192, mul(28, side)), a), 0xfffffff))),
-                    or(bad1, or(iszero(mw), gt(mw, e)))
+                    or(and(bad1, gt(mw, 0)), gt(mw, e))
                 ) { break }
                 mstore(add(sBuf, 0x120), keccak256(sBuf, 0xe0))
                 mstore(add(sBuf, 0x140), keccak256(add(sBuf, 0xfe), 0x42))
@@ -802,8 +821,12 @@ contract EnergyMarket is EIP712 {
                 // with InsufficientEscrow naming this site) so it cannot reach the id bits
                 if gt(lock, 0x3ffffffffff) { lock := 0x40000000000 }
                 mstore(mp, or(shl(64, id), lock))
-                // the meter key is snapshotted as its tag: settle compares tags
-                mstore(add(mp, toRefs), or(shl(160, id), and(shr(96, a), 0xffffffffffffffffffffffff)))
+                // the meter key is snapshotted as its tag (settle compares tags), the order's
+                // side, energy and limit so the clearing hash binds them (AuctionVerifier)
+                mstore(
+                    add(mp, toRefs),
+                    or(or(shl(160, id), and(shr(96, a), 0xffffffffffffffffffffffff)), or(or(shl(96, lim), shl(192, e)), shl(224, side)))
+                )
             }
             bad := div(sub(o, orders.offset), 0x60)
         }
@@ -850,14 +873,13 @@ contract EnergyMarket is EIP712 {
         if (signer != s.owner) revert OrderSignerMismatch(id, signer);
         if (side == SIDE_BID) {
             if (energyWh > s.importCapWh) revert EnergyExceedsCap(id, energyWh, s.importCapWh);
-            if (limitPrice < price) revert PriceOutsideLimit(id, limitPrice, price);
+            if (matchedWh != 0 && limitPrice < price) revert PriceOutsideLimit(id, limitPrice, price);
         } else if (side == SIDE_ASK) {
             if (energyWh > s.exportCapWh) revert EnergyExceedsCap(id, energyWh, s.exportCapWh);
-            if (limitPrice > price) revert PriceOutsideLimit(id, limitPrice, price);
+            if (matchedWh != 0 && limitPrice > price) revert PriceOutsideLimit(id, limitPrice, price);
         } else {
             revert InvalidSide(id, side);
         }
-        if (matchedWh == 0) revert UnmatchedOrder(id);
         if (matchedWh > energyWh) revert MatchExceedsOrder(id, matchedWh, energyWh);
         liability = _liability(matchedWh, side == SIDE_ASK, price);
     }
@@ -950,7 +972,7 @@ contract EnergyMarket is EIP712 {
                     bad := add(shr(5, k), 1)
                     break
                 }
-                mstore(add(out, k), or(shl(64, shr(160, calldataload(add(sites.offset, k)))), release))
+                mstore(add(out, k), or(shl(64, and(shr(160, calldataload(add(sites.offset, k))), 0xffffffff)), release))
             }
             // inputsHash = keccak256(clearing hash, metas hash); record hash = keccak256(inputsHash, releases hash)
             let p := add(mem, mul(0xa0, n))
@@ -1287,6 +1309,19 @@ contract EnergyMarket is EIP712 {
             mstore(hp, h)
             mstore(0x40, add(hp, 0x40))
         }
+    }
+
+    // ---- operator fraud proof (AuctionVerifier) -------------------------------------------
+    /// @notice The interval's ring word (hash prefix | interval | settle offset | status): what
+    /// the verifier checks a proven clearing against.
+    function clearingRecord(uint64 interval) external view returns (uint256) {
+        return _ring[interval % ringSize];
+    }
+
+    /// @notice The verifier's word on the operator's bond: commits need it whole.
+    function setOperatorBonded(bool bonded) external {
+        if (msg.sender != address(verifier)) revert NotVerifier(msg.sender);
+        _operatorBonded = bonded;
     }
 
     // ---- internals ---------------------------------------------------------------------

@@ -47,7 +47,7 @@ export function buildFinalization({ clearing, siteRefs, readings, penaltyBps }: 
     energyWh: Number(m & 0xffffffffn),
   }))
   const { releases: amounts } = computeSettlement({ price: clearing.price, penaltyBps, readings, matches })
-  const releases = siteRefs.map((ref, k) => ((ref >> 160n) << 64n) | amounts[k]!)
+  const releases = siteRefs.map((ref, k) => (((ref >> 160n) & 0xffffffffn) << 64n) | amounts[k]!)
   const releasesHash = keccak256(encodePacked(['uint256[]'], [releases]))
   const inputsHash = keccak256(encodeAbiParameters([{ type: 'bytes32' }, { type: 'bytes32' }], [clearingHash, metasHash]))
   return { interval: clearing.interval, clearingHash, metasHash, inputsHash, releases, releasesHash, metas }

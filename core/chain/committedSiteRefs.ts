@@ -10,7 +10,7 @@ export class CommittedRefsError extends BaseError {
 }
 
 /**
- * The site refs (siteId << 160 | meter key tag) a commit snapshotted, which settle(),
+ * The site refs (the order's side, energy and limit, siteId and meter key tag: packSiteRef) a commit snapshotted, which settle(),
  * expire() and dispute() take: the contract logs only the clearing hash (in ClearingCommitted
  * from commitClearing(), in Stepped from marketStep()), so they are rebuilt
  * from each site's meter key at the commit's block and checked against that hash (a key
@@ -19,7 +19,7 @@ export class CommittedRefsError extends BaseError {
 export async function committedSiteRefs(
   client: PublicClient,
   market: Address,
-  clearing: Pick<EncodedClearing, 'interval' | 'price' | 'siteIds' | 'matches'>,
+  clearing: Pick<EncodedClearing, 'interval' | 'price' | 'siteIds' | 'orders' | 'matches'>,
   receipt: Pick<TransactionReceipt, 'logs' | 'blockNumber' | 'transactionHash'>,
 ): Promise<bigint[]> {
   // commitClearing() logs ClearingCommitted; marketStep() logs one Stepped carrying the same hash
@@ -34,7 +34,7 @@ export async function committedSiteRefs(
       client.readContract({ address: market, abi: energyMarketAbi, functionName: 'site', args: [siteId], blockNumber: receipt.blockNumber }),
     ),
   )
-  const refs = clearing.siteIds.map((siteId, k) => packSiteRef(siteId, keys[k]![1]))
+  const refs = clearing.siteIds.map((siteId, k) => packSiteRef(siteId, keys[k]![1], clearing.orders[k]!))
   const rebuilt = clearingHashOf(clearing, refs)
   if (rebuilt !== clearingHash)
     throw new CommittedRefsError(`interval ${clearing.interval}: site refs rebuilt at block ${receipt.blockNumber} hash to ${rebuilt}; expected the logged clearing hash ${clearingHash}`)

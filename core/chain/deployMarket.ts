@@ -1,5 +1,5 @@
-import type { Account, Address, Chain, PublicClient, Transport, WalletClient } from 'viem'
-import { energyMarketAbi, settlementTokenAbi } from '../../contracts/abi.ts'
+import type { Account, Address, Chain, Hash, PublicClient, Transport, WalletClient } from 'viem'
+import { auctionVerifierAbi, energyMarketAbi, settlementTokenAbi } from '../../contracts/abi.ts'
 import { compileContracts } from '../../contracts/compile.ts'
 import { BaseError } from '../errors/BaseError.ts'
 
@@ -17,7 +17,13 @@ export type MarketConfig = {
   bond: bigint
   /** interval records kept on chain; at least minRingSize(intervalSec, settleWindowSec, disputeWindowSec) */
   ringSize: bigint
+  /** units the operator keeps posted in the market's AuctionVerifier to commit (slashed by a
+   * proven clearing that is not the auction's); default OPERATOR_BOND_PER_SITE_BOND * bond */
+  operatorBond?: bigint
 }
+
+/** The operator's bond by default: this many site bonds. */
+export const OPERATOR_BOND_PER_SITE_BOND = 10n
 
 /** The contract's smallest ring: two intervals ahead, the running one, and the settle and dispute windows. */
 export function minRingSize({ intervalSec, settleWindowSec, disputeWindowSec }: Pick<MarketConfig, 'intervalSec' | 'settleWindowSec' | 'disputeWindowSec'>): bigint {
@@ -32,7 +38,13 @@ export type DeployMarketParameters = {
   token?: Address
 }
 
-export type DeployedMarket = { market: Address; token: Address; deployBlock: bigint }
+export type DeployedMarket = {
+  market: Address
+  token: Address
+  /** the market's AuctionVerifier: holds the operator's bond, takes clearing proofs */
+  verifier: Address
+  deployBlock: bigint
+}
 
 /** A deployment transaction did not produce a contract. */
 export class DeployError extends BaseError {
@@ -42,9 +54,17 @@ export class DeployError extends BaseError {
   }
 }
 
-/** Deploys the settlement token (unless given) and the market; waits for both receipts. */
+async function succeeded(client: PublicClient, what: string, hash: Hash): Promise<void> {
+  const receipt = await client.waitForTransactionReceipt({ hash })
+  if (receipt.status !== 'success') throw new DeployError(what, hash, receipt.status)
+}
+
+/** Deploys the settlement token (unless given) and the market (which creates its
+ * AuctionVerifier), then posts the operator's bond from the wallet: minted when the test
+ * token was deployed here, else from the wallet's balance of the given token. */
 export async function deployMarket({ wallet, client, config, token }: DeployMarketParameters): Promise<DeployedMarket> {
   const { artifacts } = compileContracts()
+  const operatorBond = config.operatorBond ?? OPERATOR_BOND_PER_SITE_BOND * config.bond
   let tokenAddress = token
   if (!tokenAddress) {
     const hash = await wallet.deployContract({
@@ -59,9 +79,17 @@ export async function deployMarket({ wallet, client, config, token }: DeployMark
   const hash = await wallet.deployContract({
     abi: energyMarketAbi,
     bytecode: artifacts.EnergyMarket.bytecode,
-    args: [{ token: tokenAddress, ...config }],
+    args: [{ token: tokenAddress, ...config, operatorBond }],
   })
   const receipt = await client.waitForTransactionReceipt({ hash })
   if (!receipt.contractAddress) throw new DeployError('EnergyMarket', hash, receipt.status)
-  return { market: receipt.contractAddress, token: tokenAddress, deployBlock: receipt.blockNumber }
+  const market = receipt.contractAddress
+  const verifier = await client.readContract({ address: market, abi: energyMarketAbi, functionName: 'verifier' })
+  if (operatorBond > 0n) {
+    const amount = operatorBond * config.unit
+    if (!token) await succeeded(client, 'operator bond: mint', await wallet.writeContract({ address: tokenAddress, abi: settlementTokenAbi, functionName: 'mint', args: [wallet.account.address, amount] }))
+    await succeeded(client, 'operator bond: approve', await wallet.writeContract({ address: tokenAddress, abi: settlementTokenAbi, functionName: 'approve', args: [verifier, amount] }))
+    await succeeded(client, 'operator bond: depositBond', await wallet.writeContract({ address: verifier, abi: auctionVerifierAbi, functionName: 'depositBond', args: [operatorBond] }))
+  }
+  return { market, token: tokenAddress, verifier, deployBlock: receipt.blockNumber }
 }

@@ -2,12 +2,13 @@ import { keccak256, type Address, type Hex } from 'viem'
 import type { Clearing } from './clearAuction.ts'
 import { MarketInputError } from './MarketInputError.ts'
 import type { SignedMeterReading, SignedOrder } from './signMarketData.ts'
+import type { Order } from './typedData.ts'
 
 /** A clearing in the contract's calldata layout (see EnergyMarket.commitClearing/settle). */
 export type EncodedClearing = {
   interval: bigint
   price: bigint
-  /** matched sites, ascending by id */
+  /** the committed sites (matched, and with includeUnmatched every order's), ascending by id */
   siteIds: number[]
   /** their signed orders, in `siteIds` order */
   orders: SignedOrder[]
@@ -15,10 +16,18 @@ export type EncodedClearing = {
   matches: bigint[]
 }
 
-/** One word per matched site as settle() takes it: siteId << 160 | the meter key's tag
- * (low 96 bits of keccak256 of the address, what the contract keeps per site). */
-export function packSiteRef(siteId: number, meterKey: Address): bigint {
-  return (BigInt(siteId) << 160n) | (BigInt(keccak256(meterKey)) & ((1n << 96n) - 1n))
+/** One word per committed site as settle() takes it: side << 224 | energyWh << 192 | siteId << 160 |
+ * limitPrice << 96 | the meter key's tag (low 96 bits of keccak256 of the address, what the
+ * contract keeps per site). The commit snapshots the order's fields so the clearing hash binds
+ * them (EnergyMarket.commitClearing, AuctionVerifier.proveClearing). */
+export function packSiteRef(siteId: number, meterKey: Address, order: Pick<Order, 'side' | 'energyWh' | 'limitPrice'>): bigint {
+  return (
+    (BigInt(order.side) << 224n) |
+    (BigInt(order.energyWh) << 192n) |
+    (BigInt(siteId) << 160n) |
+    (order.limitPrice << 96n) |
+    (BigInt(keccak256(meterKey)) & ((1n << 96n) - 1n))
+  )
 }
 
 const fits = (value: bigint, bits: bigint) => typeof value === 'bigint' && value >= 0n && value < 1n << bits
@@ -57,11 +66,19 @@ export function packOrder(order: SignedOrder): { meta: bigint; r: Hex; vs: Hex }
   return { meta, r: order.r, vs: order.vs }
 }
 
+export type EncodeClearingOptions = {
+  /** commit every signed order, matched or not, so the clearing hash binds them all and a
+   * clearing that leaves one out of the matching can be proven (AuctionVerifier); each of
+   * them then settles with a reading too. Default: only the matched sites' orders. */
+  includeUnmatched?: boolean
+}
+
 /** Lays a clearing and its signed orders out for commitClearing and settle. */
-export function encodeClearing(clearing: Clearing, signedOrders: readonly SignedOrder[]): EncodedClearing {
+export function encodeClearing(clearing: Clearing, signedOrders: readonly SignedOrder[], { includeUnmatched = false }: EncodeClearingOptions = {}): EncodedClearing {
   if (clearing.price === null) throw new MarketInputError(`interval ${clearing.interval}`, 'a clearing with trades', 'no trades')
   const bySite = new Map(signedOrders.map((o) => [o.siteId, o]))
-  const siteIds = [...new Set(clearing.matches.flatMap((m) => [m.sellerSiteId, m.buyerSiteId]))].sort((a, b) => a - b)
+  const committed = includeUnmatched ? signedOrders.map((o) => o.siteId) : clearing.matches.flatMap((m) => [m.sellerSiteId, m.buyerSiteId])
+  const siteIds = [...new Set(committed)].sort((a, b) => a - b)
   const position = new Map(siteIds.map((id, i) => [id, i]))
   const orders = siteIds.map((id) => {
     const order = bySite.get(id)

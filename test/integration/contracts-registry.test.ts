@@ -71,7 +71,7 @@ describe('registry blob', () => {
     await mined(await lm.wallet.writeContract({ address: lm.token, abi: settlementTokenAbi, functionName: 'approve', args: [lm.market, amount] }))
     await mined(await lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'deposit', args: [4, amount] }))
     const withNew = await commitBetween(0, 4)
-    expect(withNew.siteRefs).toEqual([packSiteRef(0, lm.sites[0]!.meter.address), packSiteRef(4, meter.address)])
+    expect(withNew.siteRefs).toEqual([packSiteRef(0, lm.sites[0]!.meter.address, withNew.clearing.orders[0]!), packSiteRef(4, meter.address, withNew.clearing.orders[1]!)])
 
     // rotate site 1's meter key: the next commit snapshots the new key's tag (committedSiteRefs
     // checks the refs against the hash the contract computed from the blob)
@@ -82,7 +82,7 @@ describe('registry blob', () => {
     await mined(await lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'rotateMeterKey', args: [1, newMeter.address] }))
     lm.sites[1]!.meter = newMeter
     const rotated = await commitBetween(1, 2)
-    expect(rotated.siteRefs[0]).toBe(packSiteRef(1, newMeter.address))
+    expect(rotated.siteRefs[0]).toBe(packSiteRef(1, newMeter.address, rotated.clearing.orders[0]!))
 
     // the operator deactivates site 1 (at once; an owner's leave waits the commit delay):
     // refused by name; the operator re-admits it: accepted again

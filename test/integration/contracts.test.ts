@@ -133,8 +133,8 @@ describe('happy path', () => {
     const c = await commitNext()
     const { clearing } = c
     expect(clearing.siteIds).toEqual([0, 1, 2, 3])
-    // the commit snapshots each meter key as its 96-bit tag
-    expect(c.siteRefs).toEqual(clearing.siteIds.map((id) => packSiteRef(id, lm.sites[id]!.meter.address)))
+    // the commit snapshots each meter key as its 96-bit tag, and each order's side, energy and limit
+    expect(c.siteRefs).toEqual(clearing.siteIds.map((id, k) => packSiteRef(id, lm.sites[id]!.meter.address, clearing.orders[k]!)))
     await endInterval(clearing.interval)
     // site 1 delivers only half of what it sold; site 3 takes 300 Wh less than it bought
     const exact = exactDelivery(clearing)
