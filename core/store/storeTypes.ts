@@ -20,7 +20,19 @@ export type WriteRecord = {
 }
 export type PlanDocument = Record<string, unknown> & { version: number; createdAtMs: number }
 export type ForecastKind = 'load' | 'pv'
-export type ForecastRecord = { createdAtMs: number; kind: ForecastKind; model: string; startMs: number; slotMs: number; valuesW: number[] }
+export type ForecastRecord = {
+  createdAtMs: number
+  kind: ForecastKind
+  model: string
+  startMs: number
+  slotMs: number
+  valuesW: number[]
+  /** P10 and P90 per slot, W, where the forecast has calibrated quantiles (live only: the store keeps valuesW). */
+  p10W?: number[]
+  p90W?: number[]
+  /** Where the quantiles came from. */
+  quantileSource?: string
+}
 export type AlarmSeverity = 'info' | 'warning' | 'critical'
 /** An ISA-18.2 state, or a group: `active` (unacknowledged or acknowledged: the condition holds and is annunciated), `open` (not normal). */
 export type AlarmFilterState = AlarmState | 'active' | 'open'
