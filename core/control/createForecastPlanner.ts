@@ -16,6 +16,9 @@ export type PlannerForecast = {
   loadW: number[]
   /** The load forecast's P90 per slot, W, where the forecaster gives quantiles (the oracle's truth has none). */
   loadP90W?: number[]
+  /** The load forecast's P10 per slot, W, and where both quantiles came from (SiteLoadForecast.quantileSource). */
+  loadP10W?: number[]
+  loadQuantileSource?: string
   pvW: number[]
   /** Stored with the forecast: 'model:<source>', 'seasonal-naive', 'oracle'. */
   loadModel: string
@@ -134,6 +137,8 @@ export function createForecastPlanner(options: ForecastPlannerOptions): Planner 
     return {
       loadW,
       ...(!oracle?.load && load.loadP90W && { loadP90W: load.loadP90W }),
+      ...(!oracle?.load && load.loadP10W && { loadP10W: load.loadP10W }),
+      ...(!oracle?.load && load.quantileSource && { loadQuantileSource: load.quantileSource }),
       pvW: pvW.map((w, i) => (oracle?.pv ? (oracle.truth.get(fromMs + i * slotMs)?.pvW ?? w) : w)),
       loadModel: oracle?.load ? 'oracle' : load.method === 'model' ? `model:${options.modelSource() ?? 'unknown'}` : load.method,
       loadMethod: oracle?.load ? 'oracle' : load.method,
