@@ -206,8 +206,11 @@ export function createSiteRuntime(options: SiteRuntimeOptions) {
       options.faultSeam?.beforeForecast?.()
       const f = await planner.forecast({ fromMs: slotStartMs, slotMs, history: past, nowMs: timeMs })
       noteWeather(f.weather, f.pvMethod, timeMs)
-      const load: ForecastRecord = { createdAtMs: timeMs, kind: 'load', model: f.loadModel, startMs: slotStartMs, slotMs, valuesW: f.loadW }
-      const pv: ForecastRecord = { createdAtMs: timeMs, kind: 'pv', model: f.pvModel, startMs: slotStartMs, slotMs, valuesW: f.pvW }
+      // The bands go to /api/forecast and the HMI with the forecast; the store keeps the P50 only.
+      const loadBand = f.loadP10W && f.loadP90W ? { p10W: f.loadP10W, p90W: f.loadP90W, ...(f.loadQuantileSource && { quantileSource: f.loadQuantileSource }) } : {}
+      const pvBand = f.pvP10W && f.pvP90W ? { p10W: f.pvP10W, p90W: f.pvP90W, ...(f.pvQuantileSource && { quantileSource: f.pvQuantileSource }) } : {}
+      const load: ForecastRecord = { createdAtMs: timeMs, kind: 'load', model: f.loadModel, startMs: slotStartMs, slotMs, valuesW: f.loadW, ...loadBand }
+      const pv: ForecastRecord = { createdAtMs: timeMs, kind: 'pv', model: f.pvModel, startMs: slotStartMs, slotMs, valuesW: f.pvW, ...pvBand }
       latestForecast = { load, pv, method: f.loadMethod + (f.loadReason ? ` (${f.loadReason})` : ''), pvMethod: f.pvMethod ?? f.pvModel }
       // One stored forecast an hour (and at every local midnight) is enough to score day-ahead and hour-ahead accuracy.
       if (store && localMinute(slotStartMs) === 0 && lastStoredSlot !== slotStartMs) {
