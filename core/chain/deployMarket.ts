@@ -54,6 +54,11 @@ export class DeployError extends BaseError {
   }
 }
 
+/** The operator's wallet cannot post the operator's bond in the given settlement token. */
+export class OperatorBondError extends BaseError {
+  override name = 'OperatorBondError' as const
+}
+
 async function succeeded(client: PublicClient, what: string, hash: Hash): Promise<void> {
   const receipt = await client.waitForTransactionReceipt({ hash })
   if (receipt.status !== 'success') throw new DeployError(what, hash, receipt.status)
@@ -65,6 +70,14 @@ async function succeeded(client: PublicClient, what: string, hash: Hash): Promis
 export async function deployMarket({ wallet, client, config, token }: DeployMarketParameters): Promise<DeployedMarket> {
   const { artifacts } = compileContracts()
   const operatorBond = config.operatorBond ?? OPERATOR_BOND_PER_SITE_BOND * config.bond
+  if (token && operatorBond > 0n) {
+    // checked before anything is deployed: a market without the bond takes no commits
+    const held = await client.readContract({ address: token, abi: settlementTokenAbi, functionName: 'balanceOf', args: [wallet.account.address] })
+    if (held < operatorBond * config.unit)
+      throw new OperatorBondError(
+        `operator ${wallet.account.address} holds ${held} of settlement token ${token}; expected at least ${operatorBond * config.unit} (operatorBond ${operatorBond} units x unit ${config.unit}) to post the operator's bond; nothing was deployed`,
+      )
+  }
   let tokenAddress = token
   if (!tokenAddress) {
     const hash = await wallet.deployContract({

@@ -5,9 +5,11 @@
 // simply dropped it). Now the commit binds every included order and AuctionVerifier proves it.
 import fc from 'fast-check'
 import { parseEventLogs } from 'viem'
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { auctionVerifierAbi, energyMarketAbi, settlementTokenAbi } from '../../contracts/abi.ts'
 import { buildFinalization } from '../../core/chain/buildFinalization.ts'
+import { deployMarket, OperatorBondError } from '../../core/chain/deployMarket.ts'
 import { clearingProofCommitment, proveClearing, proveClearingArgs } from '../../core/chain/proveClearing.ts'
 import { settleInterval } from '../../core/chain/settleInterval.ts'
 import { startAnvil, type Anvil } from '../../core/chain/startAnvil.ts'
@@ -218,6 +220,22 @@ describe('8. operator discretion: a clearing that is not the auction of its orde
     await mined(lm.wallet.writeContract({ address: verifier, abi: auctionVerifierAbi, functionName: 'depositBond', args: [1n] }))
     expect(await read('exitAt')).toBe(0n)
     await commit(lm, honest)
+  })
+})
+
+describe('8. the operator\'s bond is posted at deployment', () => {
+  it('deployMarket refuses, before deploying anything, an operator that cannot post its bond in the given token; with the tokens, the bond is posted in the market\'s verifier', async () => {
+    const stranger = privateKeyToAccount(generatePrivateKey())
+    await lm.test.setBalance({ address: stranger.address, value: 10n ** 20n })
+    const wallet = lm.walletFor(stranger)
+    const config = { ...lm.config, operator: stranger.address, operatorBond: 5_000_000n }
+    const error = await deployMarket({ wallet, client: lm.client, config, token: lm.token }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(OperatorBondError)
+    expect(await lm.client.getTransactionCount({ address: stranger.address })).toBe(0)
+    await mined(lm.wallet.writeContract({ address: lm.token, abi: settlementTokenAbi, functionName: 'mint', args: [stranger.address, 5_000_000n] }))
+    const deployed = await deployMarket({ wallet, client: lm.client, config, token: lm.token })
+    expect(await lm.client.readContract({ address: deployed.verifier, abi: auctionVerifierAbi, functionName: 'bondOf' })).toBe(5_000_000n)
+    expect(await tokenOf(deployed.verifier)).toBe(5_000_000n)
   })
 })
 
