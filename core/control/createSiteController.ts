@@ -52,6 +52,8 @@ export type ForecastView = {
   load: ForecastRecord | null
   pv: ForecastRecord | null
   loadMethod: string | null
+  /** How the PV forecast was made: the weather forecast used, or the fallback and why (`weather not used: <reason>`). */
+  pvMethod: string | null
   /** Yesterday (local day) scored: day-ahead, short lead and the seasonal-naive baseline. */
   accuracy: ForecastAccuracy | null
   model: { dir: string; trainedAt: string; source: string; validationMapePct: number } | null
@@ -185,6 +187,7 @@ export function createSiteController(options: SiteControllerOptions) {
         load: f?.load ?? null,
         pv: f?.pv ?? null,
         loadMethod: f?.method ?? null,
+        pvMethod: f?.pvMethod ?? null,
         accuracy: score(rt.latest()?.timeMs ?? now()),
         model: meta && model ? { dir: model.dir, trainedAt: meta.trainedAt, source: meta.training.source, validationMapePct: meta.validation.dayAheadMapePct } : null,
       }

@@ -114,7 +114,7 @@ export class SiteStore {
         this.plan = e.plan
         return
       case 'forecast':
-        this.forecast = { ...(this.forecast ?? { loadMethod: null, accuracy: null, model: null }), load: e.load, pv: e.pv }
+        this.forecast = { ...(this.forecast ?? { loadMethod: null, pvMethod: null, accuracy: null, model: null }), load: e.load, pv: e.pv }
         return
       case 'alarm': {
         const others = this.alarms.filter((a) => a.id !== e.alarm.id)
