@@ -5,7 +5,7 @@ import { createMarketDomain, SIDE_ASK, SIDE_BID, type Order } from '../typedData
 import { clearingBody } from './clearingBody.ts'
 import { createLiveValidator, type SiteKeys } from './createLiveValidator.ts'
 import { encodeLiveMessage, type LiveMessage } from './liveMessageSchema.ts'
-import { ROLE_OPERATOR, ROLE_SITE } from './liveTypedData.ts'
+import { ROLE_OPERATOR, ROLE_SITE, type PresenceRole } from './liveTypedData.ts'
 import { marketTopics } from './marketTopics.ts'
 import { signLiveMessage } from './signLiveMessage.ts'
 
@@ -138,7 +138,7 @@ describe('createLiveValidator', () => {
 
   it('orders presence by connection epoch: an old epoch replayed after a newer one is dropped, offline ends an epoch', async () => {
     const { validator } = setup()
-    const presence = (online: boolean, epoch: bigint, role = ROLE_SITE, by = owners[1]!) =>
+    const presence = (online: boolean, epoch: bigint, role: PresenceRole = ROLE_SITE, by = owners[1]!) =>
       signLiveMessage<Extract<LiveMessage, { kind: 'presence' }>>(by, domain, { kind: 'presence', body: { role, siteId: role === ROLE_SITE ? 1 : 0, online, epoch, deadline: epoch + 1_000n } })
     expect(await send(validator, topics.presence(1), await presence(true, 900n))).toMatchObject({ ok: true })
     expect(await send(validator, topics.presence(1), await presence(false, 900n))).toMatchObject({ ok: true })
