@@ -1,29 +1,26 @@
 // The entry of the core process: an Electron utility process (process.parentPort) in the
 // app, or a plain forked Node child (process.send) in the tests. It starts the site service
-// (startSite: devices, store, forecast, plan, control loop and the API on 127.0.0.1), and
+// (startSite: devices, store, forecast, plan, control loop and the API on 127.0.0.1), or the
+// demo exactly as `gridmesh demo` composes it (core/demo/startDemo.ts: the simulator, a week
+// of measured history, the site service, the market's peer sites on the embedded anvil), and
 // answers the window's API calls, which main has already checked, in process through the
 // API's dispatch (core/api/createApiDispatch.ts) as principal via 'ipc': the same routes,
 // validation, roles and audit as a browser gets, without the loopback HTTP hop.
 // Training and solving run here (and in this process's workers), so a window never waits.
 // It never imports electron.
-import { fileURLToPath } from 'node:url'
 import { privateKeyToAccount } from 'viem/accounts'
-import { join } from 'node:path'
-import type { Principal } from '../core/api/contract.ts'
+import type { Principal, StateResult } from '../core/api/contract.ts'
 import { startSite, type RunningSite } from '../core/api/startSite.ts'
-import { demoSiteFile } from '../core/demo/siteDemoCli.ts'
+import { startDemo, type RunningDemo } from '../core/demo/startDemo.ts'
 import { loadSiteFile } from '../core/devices/site/loadSiteFile.ts'
-import type { SiteFile } from '../core/devices/site/siteFileSchema.ts'
 import type { BaseError } from '../core/errors/BaseError.ts'
-import { startSimulatorProcess, type SimulatorProcess } from '../core/simulator/startSimulatorProcess.ts'
 import type { CoreMessage, CoreRequestMessage, CoreStartMessage } from './coreMessages.ts'
 
 type ParentPort = { postMessage(message: unknown): void; on(event: 'message', listener: (e: { data: unknown }) => void): void }
 
-// Children spawned with this process's executable (the simulator) are Node, not another Electron.
+// Children spawned with this process's executable (simulators, the market's sites) are Node, not another Electron.
 process.env.ELECTRON_RUN_AS_NODE = '1'
 
-const demoSimSite = fileURLToPath(new URL('../hardware-sims/sites/demo.yaml', import.meta.url))
 const parentPort = (process as unknown as { parentPort?: ParentPort }).parentPort
 const post = (message: CoreMessage): void => {
   if (parentPort) parentPort.postMessage(message)
@@ -32,43 +29,39 @@ const post = (message: CoreMessage): void => {
 const log = (line: string) => post({ type: 'log', line })
 
 let site: RunningSite | null = null
-let sim: SimulatorProcess | null = null
+let demo: RunningDemo | null = null
+// A stop while the demo is still starting aborts it (startDemo stops what it had started).
+const starting = new AbortController()
 let unsubscribeEvents: (() => void) | null = null
-let stopping = false
+let stopping: Promise<never> | null = null
+
+/** The desktop user: the site's local owner, as the api-token is on the command line (electron/registerIpcHandlers.ts's session answer says the same). */
+const windowPrincipal: Principal = { name: 'local', role: 'installer', via: 'ipc' }
 
 async function start(message: CoreStartMessage): Promise<void> {
-  let siteFile: SiteFile | null = null
   try {
-    if (message.site.kind === 'demo') {
-      const speed = message.site.speed ?? 60
-      sim = await startSimulatorProcess(['--site', message.site.simSiteFile ?? demoSimSite, '--seed', String(message.site.seed ?? 1), '--speed', String(speed)], 60_000)
-      post({ type: 'child', pid: sim.child.pid!, what: 'simulator' })
-      const state0 = (await (await fetch(`${sim.apiUrl}/api/state`)).json()) as { timeMs: number }
-      const realStart = performance.now()
-      const simNow = () => Math.round(state0.timeMs + (performance.now() - realStart) * speed)
-      const periodMs = Math.min(1000, 15_000 / speed)
-      const simPeriodMs = periodMs * speed
-      siteFile = demoSiteFile(sim.ready)
-      site = await startSite({ site: siteFile, dataDir: message.site.dataDir, now: simNow, port: 0, staleAfterMs: Math.max(10_000, 3 * simPeriodMs), refreshMs: Math.max(20_000, 2 * simPeriodMs), simApiUrl: sim.apiUrl, marketLedgerFile: join(message.site.dataDir, 'market-ledger.json'), log })
-      site.controller.start(periodMs)
+    const choice = message.site
+    if (choice.kind === 'demo') {
+      const { kind: _kind, dataDir, ...options } = choice
+      demo = await startDemo({ ...options, dataDir, port: 0, log, signal: starting.signal })
+      site = demo.site
     } else {
-      siteFile = loadSiteFile(message.site.file)
-      const keys = message.site.marketKeys
+      const siteFile = loadSiteFile(choice.file)
+      const keys = choice.marketKeys
       // The keys main unsealed stay in this process; the site service has no market runtime to hand them to yet (issue 15).
       if (siteFile.market && keys) log(`core: market keys received (site ${privateKeyToAccount(keys.site).address}, operator ${privateKeyToAccount(keys.operator).address}); this site service does not trade yet`)
-      site = await startSite({ site: siteFile, dataDir: message.site.dataDir, port: 0, log })
+      site = await startSite({ site: siteFile, dataDir: choice.dataDir, port: 0, log })
       site.controller.start(1000)
     }
     openEvents(site)
-    post({ type: 'started', apiUrl: site.api.url, signInUrl: site.api.signInUrl(), site: { name: siteFile.name, dataDir: message.site.dataDir } })
+    const state = await site.api.call({ method: 'GET', path: '/api/state' }, windowPrincipal)
+    const name = state.ok && 'value' in state ? (state.value as StateResult).site.name : 'site'
+    post({ type: 'started', apiUrl: site.api.url, signInUrl: site.api.signInUrl(), site: { name, dataDir: choice.dataDir } })
   } catch (error) {
     post({ type: 'failed', error: { name: (error as Error).name, message: (error as BaseError).shortMessage ?? (error as Error).message, details: (error as BaseError).details ?? null } })
     await stop(1)
   }
 }
-
-/** The desktop user: the site's local owner, as the api-token is on the command line (electron/registerIpcHandlers.ts's session answer says the same). */
-const windowPrincipal: Principal = { name: 'local', role: 'installer', via: 'ipc' }
 
 function openEvents(running: RunningSite): void {
   if (stopping) return
@@ -91,16 +84,19 @@ async function answer(message: CoreRequestMessage): Promise<void> {
   }
 }
 
-/** Stops the site (controller first, while the devices are still there), then the simulator, then exits. */
-async function stop(code = 0): Promise<never> {
-  stopping = true
+/** Stops the site (controller first, while the devices are still there), or the whole demo (market, site, simulator), then exits. */
+function stop(code = 0): Promise<never> {
+  stopping ??= stopOnce(code)
+  return stopping
+}
+async function stopOnce(code: number): Promise<never> {
+  starting.abort()
   unsubscribeEvents?.()
   try {
-    await site?.stop()
+    await (demo ? demo.stop() : site?.stop())
   } catch (error) {
     log(`core: stopping the site: ${(error as Error).message}`)
   }
-  await sim?.stop()
   post({ type: 'stopped' })
   // Let the last message leave before the process ends.
   setTimeout(() => process.exit(code), 50)

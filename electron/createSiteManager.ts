@@ -5,7 +5,7 @@ import { z } from 'zod'
 import { loadSiteFile, parseSiteFile } from '../core/devices/site/loadSiteFile.ts'
 import type { BaseError } from '../core/errors/BaseError.ts'
 import { describeZodIssue } from '../core/errors/describeZodIssue.ts'
-import type { CoreSiteChoice } from './coreMessages.ts'
+import type { CoreSiteChoice, DemoOptions } from './coreMessages.ts'
 import { DesktopError } from './DesktopError.ts'
 import type { SitesRequest } from './ipcContract.ts'
 
@@ -23,8 +23,8 @@ export type SiteManagerParameters = {
   /** Starts core on the chosen site (stopping the one before); rejects with why it could not. */
   open: (choice: CoreSiteChoice, name: string) => Promise<void>
   now?: () => number
-  /** The demo simulator's site file (tests: free ports); default the bundled demo. */
-  demoSimSite?: string
+  /** How the demo runs (tests: free ports, a shorter history); default `gridmesh demo`'s. */
+  demo?: DemoOptions
 }
 
 const slug = (name: string, key: string) => `${name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60) || 'site'}-${createHash('sha256').update(key).digest('hex').slice(0, 8)}`
@@ -36,7 +36,7 @@ const slug = (name: string, key: string) => `${name.toLowerCase().replace(/[^a-z
  * corrupt site file is not remembered, a missing data folder is not silently recreated, a
  * new site never replaces an existing folder, and a corrupt sites.json is left as it is.
  */
-export function createSiteManager({ userDataDir, chooseSiteFile, open, now = Date.now, demoSimSite }: SiteManagerParameters) {
+export function createSiteManager({ userDataDir, chooseSiteFile, open, now = Date.now, demo = {} }: SiteManagerParameters) {
   const recentFile = join(userDataDir, 'sites.json')
   const sitesDir = join(userDataDir, 'sites')
 
@@ -62,7 +62,7 @@ export function createSiteManager({ userDataDir, chooseSiteFile, open, now = Dat
   const openRemembered = async (site: RecentSite) => {
     // A list that cannot be updated stops the open before anything starts.
     readRecent()
-    const choice: CoreSiteChoice = site.kind === 'demo' ? { kind: 'demo', dataDir: site.dataDir, ...(demoSimSite && { simSiteFile: demoSimSite }) } : { kind: 'file', file: site.file!, dataDir: site.dataDir }
+    const choice: CoreSiteChoice = site.kind === 'demo' ? { kind: 'demo', dataDir: site.dataDir, ...demo } : { kind: 'file', file: site.file!, dataDir: site.dataDir }
     await open(choice, site.name)
     remember({ ...site, lastOpenedMs: now() })
     return { opened: { id: site.id, name: site.name, dataDir: site.dataDir } }

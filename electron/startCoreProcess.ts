@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process'
 import type { ApiEvent } from '../core/api/contract.ts'
 import type { CoreMessage, CoreSiteChoice } from './coreMessages.ts'
 import { DesktopError } from './DesktopError.ts'
+import { listDescendants } from './listDescendants.ts'
 import type { CoreClient, CoreRequest, CoreStatus } from './registerIpcHandlers.ts'
 
 /** What main needs of Electron's UtilityProcess (and what the tests' fake gives). */
@@ -29,7 +31,7 @@ export type CoreProcess = CoreClient & {
   apiUrl: string
   signInUrl: string
   site: { name: string; dataDir: string }
-  /** The utility process and every child it reported (the simulator). */
+  /** The utility process and every process seen below it (simulators, anvil, the market's sites). */
   pids(): number[]
   /** Stops the site and every child; resolves once they are gone. */
   stop(): Promise<void>
@@ -45,6 +47,13 @@ const alive = (pid: number) => {
   }
 }
 
+/** The command line of a running process, or null when it is gone (or there is no ps). */
+const commandLineOf = (pid: number) =>
+  new Promise<string | null>((resolve) => (process.platform === 'win32' ? resolve(null) : execFile('ps', ['-o', 'args=', '-p', String(pid)], (error, stdout) => resolve(error ? null : stdout.trim() || null))))
+
+/** How often the processes below the core process are looked up, so a crash of it leaves none running. */
+const trackEveryMs = 5000
+
 /**
  * Starts core in its own process (an Electron utility process): the site service with its
  * control loop, forecast training and MILP solves, so none of them can freeze a window.
@@ -53,7 +62,14 @@ const alive = (pid: number) => {
  */
 export function startCoreProcess({ fork, entry, site, startTimeoutMs = 120_000, stopTimeoutMs = 20_000, log = () => {} }: StartCoreProcessParameters): Promise<CoreProcess> {
   const child = fork(entry)
-  const childPids = new Set<number>()
+  // Every process below the core process, with its command line when main saw it in the process table
+  // (null: the core process reported it); a crashed core's orphans are stopped from this list.
+  const children = new Map<number, string | null>()
+  const track = async () => {
+    if (!child.pid || exitCode !== undefined) return
+    for (const d of await listDescendants(child.pid)) if (!children.has(d.pid)) children.set(d.pid, d.args)
+  }
+  let tracker: ReturnType<typeof setInterval> | null = null
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>()
   const eventListeners = new Set<(event: ApiEvent) => void>()
   const statusListeners = new Set<(status: CoreStatus) => void>()
@@ -71,6 +87,7 @@ export function startCoreProcess({ fork, entry, site, startTimeoutMs = 120_000, 
     }, startTimeoutMs)
     child.on('exit', (code) => {
       exitCode = code
+      if (tracker) clearInterval(tracker)
       clearTimeout(timer)
       for (const p of pending.values()) p.reject(new DesktopError(`the core process exited (code ${code})`))
       pending.clear()
@@ -85,7 +102,7 @@ export function startCoreProcess({ fork, entry, site, startTimeoutMs = 120_000, 
           child.postMessage({ type: 'start', site })
           break
         case 'child':
-          childPids.add(message.pid)
+          children.set(message.pid, null)
           break
         case 'log':
           log(message.line)
@@ -96,6 +113,9 @@ export function startCoreProcess({ fork, entry, site, startTimeoutMs = 120_000, 
           break
         case 'started':
           clearTimeout(timer)
+          void track()
+          tracker = setInterval(() => void track(), trackEveryMs)
+          tracker.unref()
           resolve({ apiUrl: message.apiUrl, signInUrl: message.signInUrl, site: message.site, request, subscribe, pids, stop })
           break
         case 'response': {
@@ -137,11 +157,13 @@ export function startCoreProcess({ fork, entry, site, startTimeoutMs = 120_000, 
     }
   }
   function pids(): number[] {
-    return [...(child.pid ? [child.pid] : []), ...childPids]
+    return [...(child.pid ? [child.pid] : []), ...children.keys()]
   }
   function stop(): Promise<void> {
     stopping ??= (async () => {
       if (exitCode === undefined) {
+        // The last look at what runs below it, before it stops them.
+        await track()
         child.postMessage({ type: 'stop' })
         const late = await Promise.race([exited.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), stopTimeoutMs).unref())])
         if (late) {
@@ -151,8 +173,10 @@ export function startCoreProcess({ fork, entry, site, startTimeoutMs = 120_000, 
         }
       }
       // Whatever it started and did not stop (it was killed, or crashed) is stopped here.
-      for (const pid of childPids) {
+      for (const [pid, args] of children) {
         if (!alive(pid)) continue
+        // A pid seen in the table is stopped only while it is still that process (pids are reused).
+        if (args !== null && (await commandLineOf(pid)) !== args) continue
         log(`core: child ${pid} outlived the core process; stopping it`)
         process.kill(pid, 'SIGTERM')
         for (let i = 0; i < 50 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100))

@@ -3,7 +3,7 @@ import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, safeStorage, shell
 import type { ScryptParameters } from '../core/chain/keystore.ts'
 import { loadSiteFile } from '../core/devices/site/loadSiteFile.ts'
 import type { BaseError } from '../core/errors/BaseError.ts'
-import type { CoreSiteChoice } from './coreMessages.ts'
+import type { CoreSiteChoice, DemoOptions } from './coreMessages.ts'
 import { appOrigin, createMainWindow } from './createMainWindow.ts'
 import { createPassphrasePrompt } from './createPassphrasePrompt.ts'
 import { createSiteManager } from './createSiteManager.ts'
@@ -19,8 +19,8 @@ export type StartDesktopAppParameters = {
   coreEntry: string
   preload: string
   argv?: string[]
-  /** The demo simulator's site file (tests: free ports). */
-  demoSimSite?: string
+  /** How `--demo` and the site manager's demo run (tests: free ports, a shorter history); default `gridmesh demo`'s. */
+  demo?: DemoOptions
   /** The key vault's scrypt cost (tests: a cheap one); default the keystore's. */
   scrypt?: ScryptParameters
   log?: (line: string) => void
@@ -44,7 +44,7 @@ const managerPage = '/site-manager/index.html'
  * manager; `--demo` or `--site FILE` open a site at once. Quitting stops the core process
  * and everything it started before the app exits.
  */
-export function startDesktopApp({ rootDir, coreEntry, preload, demoSimSite, scrypt, argv = process.argv, log = (line) => process.stderr.write(`${line}\n`) }: StartDesktopAppParameters): DesktopApp | null {
+export function startDesktopApp({ rootDir, coreEntry, preload, demo, scrypt, argv = process.argv, log = (line) => process.stderr.write(`${line}\n`) }: StartDesktopAppParameters): DesktopApp | null {
   // Registered before ready: app:// behaves as a standard, secure origin (fetch, CSP 'self').
   protocol.registerSchemesAsPrivileged([{ scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true } }])
   if (!app.requestSingleInstanceLock()) {
@@ -89,7 +89,7 @@ export function startDesktopApp({ rootDir, coreEntry, preload, demoSimSite, scry
       return answer.canceled ? null : (answer.filePaths[0] ?? null)
     },
     open: openSite,
-    demoSimSite,
+    ...(demo && { demo }),
   })
 
   app.on('second-instance', () => {

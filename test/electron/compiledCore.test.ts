@@ -2,31 +2,43 @@
 // Node, without tsx, as the packaged app's utility process does: it starts the demo (the
 // simulator from dist/bin/gridmesh.js), answers a query and stops with its children.
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { startCoreProcess, type UtilityProcessLike } from '../../electron/startCoreProcess.ts'
 import { ensureAppBuilt } from '../support/ensureAppBuilt.ts'
 import { fakeElectron } from '../support/fakeElectron.ts'
-import { testSite } from '../support/simSites.ts'
 
 const repo = fileURLToPath(new URL('../../', import.meta.url))
+/** A process's command line, or '' once it is gone. */
+const argsOf = (pid: number) => {
+  try {
+    return execFileSync('ps', ['-o', 'args=', '-p', String(pid)], { encoding: 'utf8' })
+  } catch {
+    return ''
+  }
+}
 
 describe('the compiled core process', () => {
   it('starts the demo from dist/ without tsx, answers over its port, and stops every child', async () => {
     const entry = join(repo, 'dist', 'electron', 'coreProcess.js')
     await ensureAppBuilt()
     const dir = mkdtempSync(join(tmpdir(), 'gridmesh-compiled-core-'))
-    const simSite = join(dir, 'sim-site.json')
-    writeFileSync(simSite, JSON.stringify(testSite()))
-    const core = await startCoreProcess({ fork: (e) => fakeElectron.utilityProcess.fork(e) as unknown as UtilityProcessLike, entry, site: { kind: 'demo', dataDir: join(dir, 'data'), simSiteFile: simSite } })
+    const core = await startCoreProcess({ fork: (e) => fakeElectron.utilityProcess.fork(e) as unknown as UtilityProcessLike, entry, site: { kind: 'demo', dataDir: join(dir, 'data'), freePorts: true, peers: 0, historyDays: 1 } })
     try {
       const child = fakeElectron.utilityProcess.started.at(-1)!
       expect(child.child.spawnargs.join(' ')).not.toMatch(/tsx/)
-      const simulator = execFileSync('ps', ['-o', 'args=', '-p', String(core.pids()[1])], { encoding: 'utf8' })
-      expect(simulator).toContain(join('dist', 'bin', 'gridmesh.js'))
+      const below = await vi.waitFor(
+        () => {
+          const args = core.pids().slice(1).map((pid) => argsOf(pid))
+          if (!args.some((a) => / sim --site /.test(a))) throw new Error('main has not seen the simulator yet')
+          return args
+        },
+        { timeout: 20_000, interval: 250 },
+      )
+      expect(below.find((a) => / sim --site /.test(a))).toContain(join('dist', 'bin', 'gridmesh.js'))
       expect(await core.request({ kind: 'query', path: 'state', params: {} })).toMatchObject({ site: { name: 'demo', devices: ['pv1', 'bat1', 'meter1'] } })
     } finally {
       const pids = core.pids()

@@ -3,23 +3,36 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { startCoreProcess, type UtilityProcessLike } from '../../electron/startCoreProcess.ts'
 import { fakeElectron } from '../support/fakeElectron.ts'
-import { testSite } from '../support/simSites.ts'
 
 const repo = fileURLToPath(new URL('../../', import.meta.url))
+/** A process's command line, or '' once it is gone. */
+const argsOf = (pid: number) => {
+  try {
+    return execFileSync('ps', ['-o', 'args=', '-p', String(pid)], { encoding: 'utf8' })
+  } catch {
+    return ''
+  }
+}
 const running = () => execFileSync('ps', ['-eo', 'pid=,stat='], { encoding: 'utf8' }).trim().split('\n').map((l) => l.trim().split(/\s+/)).filter((r) => !r[1]!.startsWith('Z')).map((r) => Number(r[0]))
 
 describe('startCoreProcess', () => {
-  it('a core process that crashed (SIGKILL, no chance to stop) leaves no simulator behind: main stops what it reported', async () => {
+  it('a core process that crashed (SIGKILL, no chance to stop) leaves no simulator behind: main stops what it saw below it in the process table', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gridmesh-core-crash-'))
-    const simSite = join(dir, 'sim-site.json')
-    writeFileSync(simSite, JSON.stringify(testSite()))
     const lines: string[] = []
-    const core = await startCoreProcess({ fork: (e) => fakeElectron.utilityProcess.fork(e) as unknown as UtilityProcessLike, entry: join(repo, 'electron', 'coreProcess.ts'), site: { kind: 'demo', dataDir: join(dir, 'data'), simSiteFile: simSite }, log: (l) => lines.push(l) })
-    const [corePid, simPid] = core.pids()
-    expect(simPid).toBeGreaterThan(0)
+    const core = await startCoreProcess({ fork: (e) => fakeElectron.utilityProcess.fork(e) as unknown as UtilityProcessLike, entry: join(repo, 'electron', 'coreProcess.ts'), site: { kind: 'demo', dataDir: join(dir, 'data'), freePorts: true, peers: 0, historyDays: 1 }, log: (l) => lines.push(l) })
+    const [corePid] = core.pids()
+    // Nothing reports the simulator's pid: main found it below the core process in the process table.
+    const simPid = await vi.waitFor(
+      () => {
+        const pid = core.pids().find((p) => p !== corePid && / sim --site /.test(argsOf(p)))
+        if (!pid) throw new Error('main has not seen the simulator yet')
+        return pid
+      },
+      { timeout: 20_000, interval: 250 },
+    )
     fakeElectron.utilityProcess.started.at(-1)!.child.kill('SIGKILL')
     await expect(core.request({ kind: 'query', path: 'state', params: {} })).rejects.toThrow(/core process (exited|is not running)/)
     await core.stop()

@@ -1,12 +1,11 @@
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it, vi } from 'vitest'
 import type { IpcAnswer } from '../../electron/registerIpcHandlers.ts'
 import { fakeElectron, FakeBrowserWindow } from '../support/fakeElectron.ts'
-import { testSite } from '../support/simSites.ts'
 
 vi.mock('electron', async () => (await import('../support/fakeElectron.ts')).fakeElectron)
 
@@ -20,6 +19,7 @@ function processTable(): Map<number, number> {
   const rows = out.trim().split('\n').map((l) => l.trim().split(/\s+/))
   return new Map(rows.filter((r) => !r[2]!.startsWith('Z')).map((r) => [Number(r[0]), Number(r[1])] as [number, number]))
 }
+const commandLines = (pids: number[]) => (pids.length ? execFileSync('ps', ['-o', 'args=', '-p', pids.join(',')], { encoding: 'utf8' }).trim().split('\n') : [])
 function descendants(root: number, table = processTable()): number[] {
   const found: number[] = []
   const walk = (pid: number) => {
@@ -34,18 +34,16 @@ function descendants(root: number, table = processTable()): number[] {
 }
 
 describe('startDesktopApp (electron faked)', () => {
-  it('opens the demo with core in its own process, answers the contract over IPC, and a quit leaves no process behind', async () => {
+  it('opens the demo (gridmesh demo\'s composition: simulator, site, market peers on anvil) with core in its own process, answers the contract over IPC, and a quit leaves no process behind', async () => {
     fakeElectron.app.userData = mkdtempSync(join(tmpdir(), 'gridmesh-desktop-'))
     // As a packaged build: no devtools, in the window or the menu.
     fakeElectron.app.isPackaged = true
     const lines: string[] = []
-    // The demo's devices on free ports: another demo on this machine must not make the test fail.
-    const simSite = join(fakeElectron.app.userData, 'sim-site.json')
-    writeFileSync(simSite, JSON.stringify(testSite({ start: '2013-01-15T02:00:00Z' })))
-    const desktop = startDesktopApp({ demoSimSite: simSite, rootDir: repo, coreEntry: join(repo, 'electron', 'coreProcess.ts'), preload: join(repo, 'electron', 'preload.cjs'), argv: ['electron', '.', '--demo'], log: (l) => lines.push(l) })!
+    // The demo's devices on free ports (another demo on this machine must not make the test fail), a day of history instead of a week; its 2 market peers as the app runs them.
+    const desktop = startDesktopApp({ demo: { freePorts: true, historyDays: 1 }, rootDir: repo, coreEntry: join(repo, 'electron', 'coreProcess.ts'), preload: join(repo, 'electron', 'preload.cjs'), argv: ['electron', '.', '--demo'], log: (l) => lines.push(l) })!
     expect(fakeElectron.protocol.privileged).toEqual([{ scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true } }])
     fakeElectron.ready()
-    await vi.waitFor(() => expect(desktop.core()).not.toBeNull(), { timeout: 150_000, interval: 200 })
+    await vi.waitFor(() => expect(desktop.core()).not.toBeNull(), { timeout: 200_000, interval: 200 })
     const win = FakeBrowserWindow.all[0]!
     expect(win.webContents.mainFrame.url).toBe('app://gridmesh/index.html')
     expect((win.options.webPreferences as { devTools: boolean }).devTools).toBe(false)
@@ -66,13 +64,24 @@ describe('startDesktopApp (electron faked)', () => {
     const csv = (await fakeElectron.invoke('gridmesh:download', { path: 'trend.csv', params: { device: 'meter1', fromMs: 0, toMs: Date.parse('2014-01-01T00:00:00Z') } }, win.webContents)) as IpcAnswer
     expect(csv).toMatchObject({ ok: true, value: { contentType: 'text/csv; charset=utf-8', filename: expect.stringMatching(/^demo-meter1-.*\.csv$/), text: expect.stringMatching(/^time,device,point,/) } })
 
-    // The core process and what it started (the simulator) are real processes.
+    // The core process and what the demo started are real processes: the site's simulator, and once
+    // the market is up, anvil and the 2 peer sites (each with its own simulator).
     const core = desktop.core()!
     const corePid = fakeElectron.utilityProcess.started[0]!.pid!
     expect(core.pids()[0]).toBe(corePid)
-    expect(core.pids().length).toBeGreaterThanOrEqual(2)
+    await vi.waitFor(
+      () => {
+        const below = commandLines(descendants(corePid))
+        const market = lines.filter((l) => l.startsWith('market')).join('\n')
+        expect(below.filter((a) => /[/\\]anvil(\.exe)? /.test(a)), market).toHaveLength(1)
+        expect(below.filter((a) => /demoSiteProcess/.test(a)), market).toHaveLength(2)
+        expect(below.filter((a) => / sim --site /.test(a)).length).toBeGreaterThanOrEqual(3)
+      },
+      { timeout: 200_000, interval: 1000 },
+    )
     const started = [corePid, ...descendants(corePid)]
-    for (const pid of core.pids()) expect(started).toContain(pid)
+    // main has seen them in the process table too, so a crash of core would not leave them behind
+    await vi.waitFor(() => expect(started.filter((pid) => !core.pids().includes(pid))).toEqual([]), { timeout: 15_000, interval: 500 })
 
     // A second start: refused there, and the first window comes forward and says so.
     fakeElectron.app.emit('second-instance')
