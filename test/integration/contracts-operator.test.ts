@@ -9,10 +9,12 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { auctionVerifierAbi, energyMarketAbi, settlementTokenAbi } from '../../contracts/abi.ts'
 import { buildFinalization } from '../../core/chain/buildFinalization.ts'
+import { committedSiteRefs } from '../../core/chain/committedSiteRefs.ts'
 import { deployMarket, OperatorBondError } from '../../core/chain/deployMarket.ts'
 import { clearingProofCommitment, proveClearing, proveClearingArgs } from '../../core/chain/proveClearing.ts'
 import { settleInterval } from '../../core/chain/settleInterval.ts'
 import { startAnvil, type Anvil } from '../../core/chain/startAnvil.ts'
+import { stepMarket } from '../../core/chain/stepMarket.ts'
 import { checkClearing } from '../../core/market/checkClearing.ts'
 import { clearAuction } from '../../core/market/clearAuction.ts'
 import { encodeClearing, packSiteRef, type EncodedClearing } from '../../core/market/encodeClearing.ts'
@@ -220,6 +222,39 @@ describe('8. operator discretion: a clearing that is not the auction of its orde
     await mined(lm.wallet.writeContract({ address: verifier, abi: auctionVerifierAbi, functionName: 'depositBond', args: [1n] }))
     expect(await read('exitAt')).toBe(0n)
     await commit(lm, honest)
+  })
+})
+
+describe('8. unmatched orders in a commit', () => {
+  it('a step commits every order, matched or not: the unmatched site locks nothing (its limit below the price is no fault), settles with its reading, is released 0, and the settlement finalizes as buildFinalization says', async () => {
+    const interval = await nextCommittable()
+    const signed = await signOrders(lm, interval, [
+      { site: 3, side: SIDE_BID, energyWh: 1000, limitPrice: p(0.3) },
+      { site: 4, side: SIDE_ASK, energyWh: 1000, limitPrice: p(0.1) },
+      { site: 5, side: SIDE_BID, energyWh: 500, limitPrice: p(0.05) },
+    ])
+    const auction = clearAuction(interval, signed)
+    expect(auction.price).toBe(p(0.2))
+    const encoded = encodeClearing(auction, signed, { includeUnmatched: true })
+    expect(encoded.siteIds).toEqual([3, 4, 5])
+    const before = await Promise.all([3, 4, 5].map((id) => lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'balanceOf', args: [id] })))
+    const nothing = { clearing: { interval: 0n, price: 0n, matches: [] }, siteRefs: [], readings: [] }
+    const receipt = await mined(stepMarket(lm.wallet, lm.market, { finals: [], settle: nothing, commit: encoded }))
+    const siteRefs = await committedSiteRefs(lm.client, lm.market, encoded, receipt)
+    const locked = await Promise.all([3, 4, 5].map((id) => lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'balanceOf', args: [id] })))
+    expect(locked[2]).toBe(before[2])
+    expect(locked[0]).toBeLessThan(before[0]!)
+    await lm.warpTo(lm.intervalStart(interval + 1n))
+    const readings = await signReadings(lm, encoded, (id) => (id === 5 ? { importWh: 400, exportWh: 0 } : exactDelivery(encoded)(id)))
+    await mined(settleInterval(lm.wallet, lm.market, { clearing: encoded, siteRefs, readings }))
+    const f = buildFinalization({ clearing: encoded, siteRefs, readings, penaltyBps: lm.config.penaltyBps })
+    expect(f.releases[2]).toBe(5n << 64n)
+    const [, settledAt] = await lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'intervalRecord', args: [interval] })
+    await lm.warpTo(settledAt + lm.config.disputeWindowSec)
+    await mined(lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'finalize', args: [interval, f.inputsHash, f.releases] }))
+    const after = await Promise.all([3, 4, 5].map((id) => lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'balanceOf', args: [id] })))
+    // the buyer paid 1 kWh at 0.20 to the seller; the unmatched site is untouched
+    expect(after.map((b, i) => b - before[i]!)).toEqual([-p(0.2), p(0.2), 0n])
   })
 })
 
