@@ -101,3 +101,20 @@ describe('createForecastPlanner: PV P10/P90 next to the P50', () => {
     expect(last.pvQuantileSource).toMatch(/^site residuals: \d+ daylight slots; prior for leads 24 h\+$/)
   })
 })
+
+describe('createForecastPlanner: load P10/P90', () => {
+  const banded = { forecast: () => ({ loadW: [1000, 1100], method: 'model' as const, loadP10W: [900, 950], loadP90W: [1200, 1300], quantileSource: 'test calibration' }), setModel: () => undefined }
+  const make = (oracle: { truth: Map<number, { loadW: number; pvW: number }>; load: boolean; pv: boolean } | null) =>
+    createForecastPlanner({ forecaster: banded, modelSource: () => 'm', pvArray: null, pv: siteRuntimeDefaults.pvForecast, horizonSlots: 2, oracle }).forecast({ fromMs, slotMs, history }) as { loadP10W?: number[]; loadP90W?: number[]; loadQuantileSource?: string }
+
+  it('passes the load forecaster\'s P10, P90 and their source on with the plan\'s forecast', () => {
+    expect(make(null)).toMatchObject({ loadP10W: [900, 950], loadP90W: [1200, 1300], loadQuantileSource: 'test calibration' })
+  })
+
+  it('drops them when the load is the truth (perfect foresight has no spread)', () => {
+    const f = make({ truth: new Map(), load: true, pv: false })
+    expect(f.loadP10W).toBeUndefined()
+    expect(f.loadP90W).toBeUndefined()
+    expect(f.loadQuantileSource).toBeUndefined()
+  })
+})
