@@ -41,6 +41,7 @@ async function runServe(name: string, control: Record<string, unknown>) {
       apiUrl: sim.apiUrl,
       plans: site.controller.runtime.planCount(),
       forecast: site.controller.runtime.forecast(),
+      apiPvMethod: site.controller.forecast().pvMethod,
       alarms: site.controller.alarms({ state: 'active' }),
       logged,
     }
@@ -60,6 +61,7 @@ describe('weather source end to end (simulator endpoint -> serve runtime)', () =
     // A summer morning: the forecast has PV in it.
     expect(Math.max(...good.forecast!.pv.valuesW)).toBeGreaterThan(1000)
     expect(good.alarms.filter((a) => a.key.startsWith('weather:'))).toEqual([])
+    expect(good.apiPvMethod).toBe(good.forecast?.pvMethod)
 
     // The site file says the site is a degree east of where the simulator's sky (and its forecast) is.
     const moved = await runServe('moved', { location: { latitudeDeg: -37.81, longitudeDeg: 145.96 } })
@@ -74,6 +76,7 @@ describe('weather source end to end (simulator endpoint -> serve runtime)', () =
       }),
     ])
     expect(moved.forecast?.pvMethod).toContain('weather not used: weather http://127.0.0.1:')
+    expect(moved.apiPvMethod).toBe(moved.forecast?.pvMethod)
     expect(moved.logged.filter((m) => m.includes('PV forecast without the weather'))).toHaveLength(1)
   })
 })
