@@ -112,15 +112,16 @@ contract AuctionVerifier {
 
     // ---- the operator's bond ---------------------------------------------------------------
     /// @notice Posts `amount` units to the operator's bond (anyone may; usually the operator
-    /// at opening). Cancels a requested withdrawal; the market takes commits again once the
-    /// bond is whole.
+    /// at opening). The operator's own deposit cancels its requested withdrawal (anyone
+    /// else's does not, so nobody can keep its bond locked by depositing a unit); the market
+    /// takes commits again once the bond is whole and no withdrawal is pending.
     function depositBond(uint256 amount) external {
         if (amount == 0) revert ZeroAmount();
         token.safeTransferFrom(msg.sender, address(this), amount * unit);
         bondOf += amount;
-        exitAt = 0;
+        if (msg.sender == operator) exitAt = 0;
         emit OperatorBondPosted(msg.sender, amount, bondOf);
-        if (bondOf >= required) market.setOperatorBonded(true);
+        if (bondOf >= required && exitAt == 0) market.setOperatorBonded(true);
     }
 
     /// @notice The operator stops committing at once and may withdraw its bond after every

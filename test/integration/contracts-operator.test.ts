@@ -216,7 +216,15 @@ describe('8. operator discretion: a clearing that is not the auction of its orde
     ]))
     expect(await revertName(commit(lm, honest))).toBe('OperatorBondNotPosted')
     expect(await revertName(lm.wallet.writeContract({ address: verifier, abi: auctionVerifierAbi, functionName: 'withdrawBond', args: [bond] }))).toBe('BondLocked')
-    // depositing again cancels the withdrawal and the operator commits again
+    // someone else's deposit neither cancels the withdrawal nor re-admits the operator's commits
+    // (else a unit deposited now and then would keep the bond locked for good)
+    const stranger = lm.walletFor(lm.sites[5]!.owner)
+    await mined(lm.wallet.writeContract({ address: lm.token, abi: settlementTokenAbi, functionName: 'mint', args: [lm.sites[5]!.owner.address, 1n] }))
+    await mined(stranger.writeContract({ address: lm.token, abi: settlementTokenAbi, functionName: 'approve', args: [verifier, 1n] }))
+    await mined(stranger.writeContract({ address: verifier, abi: auctionVerifierAbi, functionName: 'depositBond', args: [1n] }))
+    expect(await read('exitAt')).toBe(exitAt)
+    expect(await revertName(commit(lm, honest))).toBe('OperatorBondNotPosted')
+    // the operator's own deposit cancels its withdrawal and it commits again
     await mined(lm.wallet.writeContract({ address: lm.token, abi: settlementTokenAbi, functionName: 'mint', args: [lm.operator.address, 1n] }))
     await mined(lm.wallet.writeContract({ address: lm.token, abi: settlementTokenAbi, functionName: 'approve', args: [verifier, 1n] }))
     await mined(lm.wallet.writeContract({ address: verifier, abi: auctionVerifierAbi, functionName: 'depositBond', args: [1n] }))
