@@ -52,8 +52,10 @@ export class DemoError extends BaseError {
 /** What a market demo run does: `gridmesh market demo`'s flags. */
 export type MarketDemoOptions = {
   sites: number
-  /** market intervals to run; Infinity runs until `seams.signal` aborts (the single-site demo's peers) */
+  /** market intervals to run; Infinity (--until-stopped) runs until SIGINT/SIGTERM or `seams.signal` (the single-site demo's peers) */
   intervals: number
+  /** at least this much real time per interval (--pace-ms; default 0: as fast as the sites step) */
+  paceMs: number
   json: boolean
   seed: number
   keyDir: string | null
@@ -63,7 +65,8 @@ export type MarketDemoOptions = {
 }
 
 function parseArgs(argv: string[]): MarketDemoOptions {
-  const options: MarketDemoOptions = { sites: 3, intervals: 4, json: false, seed: 1, keyDir: null, startHour: 11, site: null, ledger: null }
+  const options: MarketDemoOptions = { sites: 3, intervals: 4, paceMs: 0, json: false, seed: 1, keyDir: null, startHour: 11, site: null, ledger: null }
+  let untilStopped = false
   const int = (flag: string, value: string | undefined, min: number, max: number) => {
     const n = Number(value)
     if (value === undefined || !Number.isInteger(n) || n < min || n > max)
@@ -73,6 +76,8 @@ function parseArgs(argv: string[]): MarketDemoOptions {
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!
     if (flag === '--json') options.json = true
+    else if (flag === '--until-stopped') untilStopped = true
+    else if (flag === '--pace-ms') options.paceMs = int(flag, argv[++i], 0, 3_600_000)
     else if (flag === '--sites') options.sites = int(flag, argv[++i], 2, 8)
     else if (flag === '--intervals') options.intervals = int(flag, argv[++i], 1, 96)
     else if (flag === '--seed') options.seed = int(flag, argv[++i], 0, 2 ** 31 - 1)
@@ -89,8 +94,9 @@ function parseArgs(argv: string[]): MarketDemoOptions {
       const value = argv[++i]
       if (!value) throw new UsageError(`gridmesh market demo: --ledger: expected a file for the market ledger (the HMI's GET /api/market), got nothing`)
       options.ledger = value
-    } else throw new UsageError(`gridmesh market demo: unknown option '${flag}'; expected --sites N, --intervals N, --seed N, --start-hour H, --key-dir DIR, --site FILE, --ledger FILE, --json`)
+    } else throw new UsageError(`gridmesh market demo: unknown option '${flag}'; expected --sites N, --intervals N, --until-stopped, --pace-ms N, --seed N, --start-hour H, --key-dir DIR, --site FILE, --ledger FILE, --json`)
   }
+  if (untilStopped) options.intervals = Number.POSITIVE_INFINITY
   return options
 }
 
@@ -102,8 +108,6 @@ export type RunDemoOptions = {
   hardware?: (siteId: number) => DemoHardware
   /** ends the run after the interval in progress (its sites and chain are stopped; intervals settled so far stay in the ledger) */
   signal?: AbortSignal
-  /** at least this much real time per interval (default 0: as fast as the sites step) */
-  paceMs?: number
   /** where the progress lines go (default stdout, none with --json) */
   log?: (line: string) => void
 }
@@ -186,9 +190,20 @@ async function stopSite(h: SiteHandle, now = false): Promise<void> {
 
 const localHour = (timeZone: string, utcMs: number) => Number(new Intl.DateTimeFormat('en-US', { timeZone, hour: 'numeric', hourCycle: 'h23' }).format(utcMs))
 
-/** Runs the demo; returns the exit code. */
+/** Runs the demo; returns the exit code. SIGINT or SIGTERM ends it after stopping its sites and chain (the single-site demo runs it so, in a process of its own). */
 export async function runMarketDemo(argv: string[], options: RunDemoOptions = {}): Promise<number> {
-  return runMarket(parseArgs(argv), options)
+  const opts = parseArgs(argv)
+  const stop = new AbortController()
+  const onSignal = () => stop.abort()
+  // Caught for the whole run: Ctrl-C and the single-site demo's SIGTERM may both arrive.
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  try {
+    return await runMarket(opts, { ...options, signal: options.signal ?? stop.signal })
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
 }
 
 /** Runs the market demo with typed options (the single-site demo runs its peers with it); returns the exit code. */
@@ -201,6 +216,8 @@ export async function runMarket(opts: MarketDemoOptions, options: RunDemoOptions
   /** Resolves as `work` does, or rejects once the signal aborts (the work is left to the cleanup below). */
   const unlessStopped = <T>(work: Promise<T>): Promise<T> => {
     if (!signal) return work
+    // After a stop the work runs out on its own; how it ends is the cleanup's business, never an unhandled rejection.
+    work.catch(() => undefined)
     if (signal.aborted) return Promise.reject(new MarketDemoStopped('the market demo was stopped'))
     return new Promise<T>((resolve, reject) => {
       const onAbort = () => reject(new MarketDemoStopped('the market demo was stopped'))
@@ -223,7 +240,7 @@ export async function runMarket(opts: MarketDemoOptions, options: RunDemoOptions
     chain = await unlessStopped(opening)
     // every key file of the run (operator and sites) is sealed with it; only environments carry it
     const passphrase = process.env[passphraseEnv] || randomBytes(24).toString('base64url')
-    const opened = await openMarket({ chain, settings, dataDir: marketDir, passphrase })
+    const opened = await unlessStopped(openMarket({ chain, settings, dataDir: marketDir, passphrase }))
     const { warpTo } = opened
     if (!warpTo) throw new DemoError(`chain ${chain.chainId} at ${redactRpcUrl(chain.rpcUrl)} cannot move its clock; the demo runs hours of market in seconds and needs a dev chain (anvil)`)
     const lm = { ...opened, warpTo }
@@ -442,8 +459,8 @@ export async function runMarket(opts: MarketDemoOptions, options: RunDemoOptions
     let intervalDueMs = performance.now()
     for (let n = 0; n < opts.intervals && !signal?.aborted; n++) {
       const interval = first + BigInt(n)
-      if (n > 0 && options.paceMs) {
-        intervalDueMs += options.paceMs
+      if (n > 0 && opts.paceMs) {
+        intervalDueMs += opts.paceMs
         await unlessStopped(new Promise((r) => setTimeout(r, Math.max(0, intervalDueMs - performance.now()))))
       }
       const next = n + 1 < opts.intervals ? await unlessStopped(prepare(interval + 1n)) : null

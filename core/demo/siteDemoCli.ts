@@ -58,16 +58,21 @@ export async function run(argv: string[]): Promise<number> {
   const say = (m: string) => process.stderr.write(`${new Date().toISOString()} demo: ${m}\n`)
   let wake: () => void = () => {}
   const stopping = new AbortController()
+  // Every signal is caught while the demo runs: Ctrl-C reaches it from the terminal and again
+  // from whatever started it (npm, startDesktop), and a second one must not cut the cleanup short.
   const stop = () => {
+    if (stopping.signal.aborted) say('stopping; everything it started is being stopped')
     stopping.abort()
     wake()
   }
-  process.once('SIGINT', stop)
-  process.once('SIGTERM', stop)
+  process.on('SIGINT', stop)
+  process.on('SIGTERM', stop)
   let demo
   try {
     demo = await startDemo({ dataDir, speed, seed, port, historyDays, peers, freePorts: flags['free-ports'] ?? false, log: say, signal: stopping.signal })
   } catch (error) {
+    process.off('SIGINT', stop)
+    process.off('SIGTERM', stop)
     if (error instanceof DemoStoppedError) {
       say('stopped while starting; everything it started is stopped')
       return 0
@@ -97,6 +102,8 @@ export async function run(argv: string[]): Promise<number> {
     return 0
   } finally {
     await demo.stop()
+    process.off('SIGINT', stop)
+    process.off('SIGTERM', stop)
     say('stopped')
   }
 }

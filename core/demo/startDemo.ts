@@ -2,8 +2,11 @@
 // week of the simulated site measured under time warp into the site's store, this site's
 // service on it exactly as `gridmesh serve` runs one (forecast, plan, control, HMI API),
 // and the market demo's peer sites trading on the embedded anvil beside it.
+import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
 import { stringify } from 'yaml'
 import { ensureHmiBuilt } from '../api/ensureHmiBuilt.ts'
 import { lockDataDir } from '../api/lockDataDir.ts'
@@ -19,7 +22,7 @@ import { writeSteppedSiteFile } from '../simulator/writeSteppedSiteFile.ts'
 import { createStore } from '../store/createStore.ts'
 import { demoSimSite, demoSiteFile, demoSocMinPct } from './demoSiteFile.ts'
 import { planDemoHistory } from './planDemoHistory.ts'
-import { DemoError, runMarket } from './runMarketDemo.ts'
+import { DemoError } from './runMarketDemo.ts'
 import { storeMeasuredHistory } from './storeMeasuredHistory.ts'
 
 /** The demo was stopped (its signal aborted) while it was starting; everything it had started is stopped. */
@@ -60,6 +63,7 @@ export type RunningDemo = {
 }
 
 const slotMs = 900_000
+const cli = fileURLToPath(new URL('../../bin/gridmesh.js', import.meta.url))
 
 /** Starts the demo microgrid; resolves once the HMI answers, with the week of history stored and the load model in use. */
 export async function startDemo(options: StartDemoOptions): Promise<RunningDemo> {
@@ -81,6 +85,7 @@ export async function startDemo(options: StartDemoOptions): Promise<RunningDemo>
   const onAbort = () => stopMarket.abort()
   options.signal?.addEventListener('abort', onAbort, { once: true })
   let market: Promise<void> | null = null
+  let marketProcess: ChildProcess | null = null
   let sim: Awaited<ReturnType<typeof spawnSimulator>> | null = null
   let site: RunningSite | null = null
   let stopping: Promise<void> | null = null
@@ -88,6 +93,12 @@ export async function startDemo(options: StartDemoOptions): Promise<RunningDemo>
     (stopping ??= (async () => {
       options.signal?.removeEventListener('abort', onAbort)
       stopMarket.abort()
+      // The market stops its own sites and chain on SIGTERM; one that hangs is killed.
+      if (marketProcess && marketProcess.exitCode === null && marketProcess.signalCode === null) {
+        marketProcess.kill('SIGTERM')
+        const killer = setTimeout(() => marketProcess?.kill('SIGKILL'), 30_000)
+        void market?.then(() => clearTimeout(killer))
+      }
       // The controller stops before the simulator does: its last cycle must not see the devices vanish.
       await Promise.all([market, (async () => {
         await site?.stop()
@@ -107,13 +118,20 @@ export async function startDemo(options: StartDemoOptions): Promise<RunningDemo>
           `in their own simulated time from 11:00 in the site's town, one 15-minute interval every ${(900 / speed).toFixed(0)} s; ` +
           `this site does not trade yet (its service has no market port: live trading is issue 15). The HMI's market view shows their ledger (${ledger})`,
       )
-      market = runMarket(
-        { sites: peers, intervals: Number.POSITIVE_INFINITY, json: false, seed, keyDir: null, startHour: 11, site: null, ledger },
-        { signal: stopMarket.signal, paceMs: (slotMs / speed), log: (line) => log(`market: ${line}`) },
-      ).then(
-        (code) => void (code !== 0 && log(`market: ended with code ${code}`)),
-        (error: unknown) => void (stopMarket.signal.aborted || log(`market: stopped: ${(error as BaseError).shortMessage ?? (error as Error).message}; the site runs on without it`)),
-      )
+      // In a process of its own: compiling the contract and the coordinator's work never hold up this site's cycles.
+      const child = spawn(process.execPath, [cli, 'market', 'demo', '--sites', String(peers), '--until-stopped', '--pace-ms', String(Math.round(slotMs / speed)), '--seed', String(seed), '--ledger', ledger], { stdio: ['ignore', 'pipe', 'pipe'] })
+      marketProcess = child
+      for (const stream of [child.stdout!, child.stderr!]) createInterface({ input: stream }).on('line', (line) => log(`market: ${line}`))
+      market = new Promise<void>((resolve) => {
+        child.once('error', (error) => {
+          log(`market: cannot start: ${error.message}; the site runs on without it`)
+          resolve()
+        })
+        child.once('exit', (code, signal) => {
+          if (!stopMarket.signal.aborted) log(`market: ended (${signal ?? `exit code ${code}`}); the site runs on without it`)
+          resolve()
+        })
+      })
     }
 
     // One simulator: paused at the start of the history, stepped through it, then let run time-warped.
