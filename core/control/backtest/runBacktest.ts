@@ -12,7 +12,7 @@ import { simulatorSiteFile, type SimulatorSite } from '../../simulator/simulator
 import { spawnSimulator } from '../../simulator/spawnSimulator.ts'
 import { steppedSimulatorClock } from '../../simulator/steppedSimulatorClock.ts'
 import { writeSteppedSiteFile } from '../../simulator/writeSteppedSiteFile.ts'
-import { createForecastPlanner, pvArrayOf } from '../createForecastPlanner.ts'
+import { createForecastPlanner, pvArrayOf, weatherSourceOf } from '../createForecastPlanner.ts'
 import { createOraclePlanner } from '../createOraclePlanner.ts'
 import { createSiteRuntime, siteRuntimeDefaults, type SiteRuntime } from '../createSiteRuntime.ts'
 import { defaultTariff, importPriceAt, type Tariff } from '../timeOfUseTariff.ts'
@@ -49,6 +49,8 @@ export type BacktestOptions = {
   endSocTargetPct?: number | null
   /** The site's past load as a CSV: the controller's load model is trained (in a worker, cached) on its rows before `fromMs`. */
   historyFile?: string
+  /** Train the model on the history before this instant instead of `fromMs` (at or before it): a multi-window backtest trains one model for all its windows. */
+  modelCutoffMs?: number
   /** A trained load model directory to use instead of training; refused when its data overlaps the backtested days. */
   modelDir?: string
   /** Days of measured history before the warm-up, read by a fast pass over the simulator (default with a load model: 8 days less the warm-up, else 0). */
@@ -66,6 +68,14 @@ export type BacktestOptions = {
    * forecast error, storing first is the robust choice, and this breaks the tie that way.
    */
   exportTieBreakEurPerKWh?: number
+  /**
+   * The controller's PV forecast also uses the simulator's weather forecast (its Open-Meteo-shaped
+   * endpoint, seeded error growing with lead time), as a site with `control.weather` does
+   * (default false until it is measured to pay; core/control/backtest/NOTES.md section 7); false: measured production only.
+   */
+  weather?: boolean
+  /** Keep SoC headroom against the load forecast's P90 at peak prices (buildPlanInput's loadP90Headroom; default: serve's). */
+  loadP90Headroom?: boolean
   /** Diagnostics: the controller plans with the truth (the self-consumption run's slots, as perfect foresight does) instead of forecasting load and/or PV. */
   oracle?: { load?: boolean; pv?: boolean }
   onProgress?: (message: string) => void
@@ -116,6 +126,12 @@ export type ControllerSetup = {
   horizonSlots: number
   endSocTargetPct: number | null
   exportTieBreakEurPerKWh: number
+  loadP90Headroom: boolean
+  weather: boolean
+  /** How many controller plans used each PV forecast: 'clear-sky-weather', or the fallback without it. */
+  pvForecastMethods: Record<string, number>
+  /** Controller plans with a slot that keeps (or falls short of) headroom against the load P90. */
+  plansWithLoadHeadroom: number
   model: { dir: string; cached: boolean; trainedFromIso: string; trainedToIso: string; trainingWallTimeS: number } | null
   historyPass: { days: number; slots: number; wallTimeS: number } | null
   /** How many plans used each load forecast method, and the distinct reasons given for falling back. */
@@ -167,6 +183,8 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
   const tariff = options.tariff ?? defaultTariff(site.location.timezone)
   const endMs = options.fromMs + options.days * dayMs
   const warmupDays = options.warmupDays ?? 1
+  const modelCutoffMs = options.modelCutoffMs ?? options.fromMs
+  if (!(modelCutoffMs <= options.fromMs)) throw new BacktestError(`--model-cutoff: ${new Date(modelCutoffMs).toISOString()} is after --from (${new Date(options.fromMs).toISOString()}); the model would see the backtested days`)
   // A given model is checked before anything runs, so a wrong one fails at once.
   const givenModel = options.modelDir !== undefined && !options.oracle?.load ? await readModelDir(options.modelDir, options.fromMs, endMs, progress) : null
   const oracle = { load: options.oracle?.load ?? false, pv: options.oracle?.pv ?? false }
@@ -183,6 +201,10 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     horizonSlots,
     endSocTargetPct,
     exportTieBreakEurPerKWh: options.exportTieBreakEurPerKWh ?? defaultExportTieBreakEurPerKWh,
+    loadP90Headroom: options.loadP90Headroom ?? false,
+    weather: !oracle.pv && (options.weather ?? false),
+    pvForecastMethods: {},
+    plansWithLoadHeadroom: 0,
     model: null,
     historyPass: null,
     loadForecastMethods: {},
@@ -198,7 +220,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     ? Promise.resolve(null)
     : givenModel
       ? Promise.resolve(givenModel)
-      : prepareSiteLoadModel({ historyFile: options.historyFile!, cutoffMs: options.fromMs, timeZone: site.location.timezone, onProgress: progress })
+      : prepareSiteLoadModel({ historyFile: options.historyFile!, cutoffMs: modelCutoffMs, timeZone: site.location.timezone, onProgress: progress })
   // Keep an early training failure from surfacing as an unhandled rejection before it is awaited.
   modelPromise.catch(() => undefined)
   // One plan worker (HiGHS kept warm) for the three runs.
@@ -294,7 +316,7 @@ async function runOnce(name: RunResult['name'], o: Common, truth: SlotRecord[] |
   let devices: OpenedDevices | null = null
   let runtime: SiteRuntime | null = null
   try {
-    const site = simulatorSiteFile({ sim: o.simSite, ready: sim.ready, control: { battery: { socMinPct: o.socMinPct ?? 10, socMaxPct: o.socMaxPct ?? 95 } } })
+    const site = simulatorSiteFile({ sim: o.simSite, ready: sim.ready, control: { battery: { socMinPct: o.socMinPct ?? 10, socMaxPct: o.socMaxPct ?? 95 } }, ...(name === 'controller' && o.setup.weather && { apiUrl: sim.apiUrl }) })
     devices = await openSiteDevices(site)
     const drivers = devices.drivers
     const meter = drivers.find((d) => d.meter)
@@ -318,6 +340,7 @@ async function runOnce(name: RunResult['name'], o: Common, truth: SlotRecord[] |
               pvArray: pvArrayOf(site.control!),
               pv: s.pvPersistenceHours !== null ? { kind: 'persistence', persistenceMs: s.pvPersistenceHours * 3_600_000, climatologyQuantile: s.pvClimatologyQuantile } : { kind: 'clear-sky-scaled' },
               horizonSlots: o.horizonSlots,
+              weather: weatherSourceOf(site.control!),
               oracle: o.oracleTruth ? { truth: o.oracleTruth, load: o.oracle.load, pv: o.oracle.pv } : null,
             })
     const rt = createSiteRuntime({
@@ -327,7 +350,7 @@ async function runOnce(name: RunResult['name'], o: Common, truth: SlotRecord[] |
       clock,
       control: site.control!,
       tariff: o.tariff,
-      planSettings: name === 'perfect-foresight' ? { targetEndSocPct: 30, exportTieBreakEurPerKWh: 0 } : { targetEndSocPct: o.endSocTargetPct, exportTieBreakEurPerKWh: s.exportTieBreakEurPerKWh },
+      planSettings: name === 'perfect-foresight' ? { targetEndSocPct: 30, exportTieBreakEurPerKWh: 0 } : { targetEndSocPct: o.endSocTargetPct, exportTieBreakEurPerKWh: s.exportTieBreakEurPerKWh, loadP90Headroom: s.loadP90Headroom },
       planPolicy: name === 'perfect-foresight' ? { kind: 'once', fromMs: o.fromMs } : name === 'controller' ? { kind: 'serve', fromMs: o.fromMs } : { kind: 'manual' },
       planner,
       solver: o.solver,
@@ -349,9 +372,13 @@ async function runOnce(name: RunResult['name'], o: Common, truth: SlotRecord[] |
           setpoints.sum += d.setpointW
           setpoints.n++
         }
-      } else if (e.type === 'plan') optimumEur ??= e.plan.expectedCostEur
+      } else if (e.type === 'plan') {
+        optimumEur ??= e.plan.expectedCostEur
+        if (name === 'controller' && e.plan.slots.some((x) => x.reasons?.some((r) => r.startsWith('load P90')))) s.plansWithLoadHeadroom++
+      }
       else if (e.type === 'forecast' && name === 'controller' && e.method !== 'oracle') {
         s.loadForecastMethods[e.method] = (s.loadForecastMethods[e.method] ?? 0) + 1
+        s.pvForecastMethods[e.pv.model] = (s.pvForecastMethods[e.pv.model] ?? 0) + 1
         if (e.reason && !s.loadForecastReasons.includes(e.reason) && s.loadForecastReasons.length < 5) s.loadForecastReasons.push(e.reason)
       }
     })
