@@ -152,6 +152,7 @@ contract EnergyMarket is EIP712 {
     error WithdrawalNotDue(uint32 siteId, uint256 dueAt);
     error LeaveNotDue(uint32 siteId, uint256 activeUntil);
     error BondNotPosted(uint32 siteId, uint256 posted);
+    error RotationNotDue(uint32 siteId, uint256 dueAt);
     error OperatorBondNotPosted();
     error NotVerifier(address caller);
 
@@ -160,6 +161,9 @@ contract EnergyMarket is EIP712 {
     event MeterKeyRotated(uint32 indexed siteId, address meterKey);
     event MeterKeyProposed(uint32 indexed siteId, address meterKey, address by);
     event SiteActiveChanged(uint32 indexed siteId, bool active);
+    /// The owner asked to hand the site to `newOwner`, which may take it (rotateOwner) from `dueAt`.
+    event OwnerRotationRequested(uint32 indexed siteId, address newOwner, uint256 dueAt);
+    event OwnerRotated(uint32 indexed siteId, address owner);
     event Deposited(uint32 indexed siteId, address indexed from, uint256 amount);
     event Withdrawn(uint32 indexed siteId, address indexed to, uint256 amount);
     /// clearingHash = keccak256(abi.encode(interval, price, sites, matches)); price and matches
@@ -222,6 +226,8 @@ contract EnergyMarket is EIP712 {
     mapping(uint256 => uint256) private _overflow;
     /// [siteId] = a proposed meter key | who proposed it << 160 (1 owner, 2 operator)
     mapping(uint256 => uint256) private _rotations;
+    /// [siteId] = the requested new owner | dueAt << 160 (rotateOwner)
+    mapping(uint256 => uint256) private _ownerRotations;
     /// [commitment] = the block it was first committed in (commitDispute)
     mapping(bytes32 => uint256) private _disputeCommits;
     /// [siteId] = requested amount << 64 | dueAt (requestWithdrawal)
@@ -332,6 +338,31 @@ contract EnergyMarket is EIP712 {
         _keys[siteId].meterKey = meterKey;
         _writeHot(siteId, siteCount);
         emit MeterKeyRotated(siteId, meterKey);
+    }
+
+    /// @notice Owner key rotation, two calls: the owner names the new key (OwnerRotationRequested;
+    /// a later request replaces it), then from `dueAt` = request + the commit delay the new key
+    /// takes the site by calling this with its own address. Until then orders signed by the old
+    /// key can still be committed (so a rotation cannot make the operator's commit revert);
+    /// from then on the old key's orders are refused (OrderSignerMismatch) and it can no longer
+    /// withdraw. A pending meter key proposal is dropped.
+    function rotateOwner(uint32 siteId, address newOwner) external {
+        Site storage s = _site(siteId);
+        if (newOwner == address(0)) revert ZeroAddress();
+        if (msg.sender == s.owner) {
+            uint256 dueAt = block.timestamp + _commitDelay();
+            _ownerRotations[siteId] = uint256(uint160(newOwner)) | (dueAt << 160);
+            emit OwnerRotationRequested(siteId, newOwner, dueAt);
+            return;
+        }
+        uint256 pending = _ownerRotations[siteId];
+        if (msg.sender != newOwner || address(uint160(pending)) != newOwner) revert NotSiteOwner(siteId, msg.sender);
+        if (block.timestamp < pending >> 160) revert RotationNotDue(siteId, pending >> 160);
+        delete _ownerRotations[siteId];
+        delete _rotations[siteId];
+        s.owner = newOwner;
+        _writeHot(siteId, siteCount);
+        emit OwnerRotated(siteId, newOwner);
     }
 
     /// @notice The owner may leave: the site stays active for the commit delay (orders it

@@ -1,7 +1,7 @@
 // Issue 14 (expiry, self-reporting, owner and meter roles, the feeder check): each attack
 // reproduced against a real chain (anvil). Every test here failed against the contract
 // before its fix (the comment at the failing assertion says how).
-import { parseEventLogs } from 'viem'
+import { parseEventLogs, type Address } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { energyMarketAbi } from '../../contracts/abi.ts'
@@ -106,5 +106,42 @@ describe('b. an offender who reports itself gets nothing back', () => {
     const before = await balanceOf(7)
     await mined(disputeFrom(lm.sites[7]!.owner, 7))
     expect((await balanceOf(7)) - before).toBe(lm.config.bond)
+  }, 60_000)
+})
+
+describe('c. owner key rotation', () => {
+  it('the owner rotates its key after the commit delay; orders signed before stay committable until then, old-key orders are refused after', async () => {
+    const site = lm.sites[5]!
+    const oldOwner = site.owner
+    const newOwner = privateKeyToAccount(generatePrivateKey())
+    await lm.test.setBalance({ address: newOwner.address, value: 10n ** 18n })
+    const rotate = (by: typeof oldOwner, to: Address) => lm.walletFor(by).writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'rotateOwner', args: [5, to] })
+    const ownerOf = async () => (await lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'site', args: [5] }))[0].owner
+    // nobody but the owner may ask (before the fix: no rotateOwner at all)
+    expect(await revertName(rotate(lm.sites[6]!.owner, newOwner.address))).toBe('NotSiteOwner')
+    expect(await revertName(rotate(newOwner, newOwner.address))).toBe('NotSiteOwner')
+    // an order the old key signed for the next interval, then the rotation request
+    const next = await lm.nextInterval()
+    await lm.warpTo(lm.intervalStart(next))
+    const interval = next + 1n
+    const signedBefore = clear(interval, await signOrders(lm, interval, pair(4, 5)))
+    const request = await mined(rotate(oldOwner, newOwner.address))
+    const [requested] = parseEventLogs({ abi: energyMarketAbi, logs: request.logs, eventName: 'OwnerRotationRequested' })
+    const { timestamp } = await lm.client.getBlock({ blockNumber: request.blockNumber })
+    expect(requested?.args.dueAt).toBe(timestamp + 3n * lm.config.intervalSec)
+    // the new key accepts only once the delay has run; until then the old key's orders commit
+    expect(await revertName(rotate(newOwner, newOwner.address))).toBe('RotationNotDue')
+    await commit(lm, signedBefore)
+    await lm.warpTo(requested!.args.dueAt)
+    await mined(rotate(newOwner, newOwner.address))
+    expect((await ownerOf()).toLowerCase()).toBe(newOwner.address.toLowerCase())
+    // after the rotation an order signed by the old key is refused, the new key's commits
+    const later = (await lm.nextInterval()) + 1n
+    await lm.warpTo(lm.intervalStart(later - 1n))
+    expect(await revertName(commit(lm, clear(later, await signOrders(lm, later, pair(4, 5)))))).toBe('OrderSignerMismatch')
+    site.owner = newOwner
+    await commit(lm, clear(later, await signOrders(lm, later, pair(4, 5))))
+    // the old key cannot withdraw any more
+    expect(await revertName(lm.walletFor(oldOwner).writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'requestWithdrawal', args: [5, 1n] }))).toBe('NotSiteOwner')
   }, 60_000)
 })
