@@ -921,6 +921,25 @@ export const energyMarketAbi = [
     "inputs": [
       {
         "indexed": true,
+        "internalType": "address",
+        "name": "installer",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "bool",
+        "name": "appointed",
+        "type": "bool"
+      }
+    ],
+    "name": "InstallerSet",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
         "internalType": "uint64",
         "name": "interval",
         "type": "uint64"
@@ -1764,6 +1783,25 @@ export const energyMarketAbi = [
     "type": "function"
   },
   {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "",
+        "type": "address"
+      }
+    ],
+    "name": "isInstaller",
+    "outputs": [
+      {
+        "internalType": "bool",
+        "name": "",
+        "type": "bool"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
     "inputs": [],
     "name": "marketStep",
     "outputs": [],
@@ -1995,6 +2033,24 @@ export const energyMarketAbi = [
       }
     ],
     "name": "setActive",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "installer",
+        "type": "address"
+      },
+      {
+        "internalType": "bool",
+        "name": "appointed",
+        "type": "bool"
+      }
+    ],
+    "name": "setInstaller",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"

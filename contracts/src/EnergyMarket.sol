@@ -160,6 +160,7 @@ contract EnergyMarket is EIP712 {
     event SiteRegistered(uint32 indexed siteId, address indexed owner, address meterKey, uint32 importCapWh, uint32 exportCapWh);
     event MeterKeyRotated(uint32 indexed siteId, address meterKey);
     event MeterKeyProposed(uint32 indexed siteId, address meterKey, address by);
+    event InstallerSet(address indexed installer, bool appointed);
     event SiteActiveChanged(uint32 indexed siteId, bool active);
     /// The owner asked to hand the site to `newOwner`, which may take it (rotateOwner) from `dueAt`.
     event OwnerRotationRequested(uint32 indexed siteId, address newOwner, uint256 dueAt);
@@ -226,6 +227,9 @@ contract EnergyMarket is EIP712 {
     mapping(uint256 => uint256) private _overflow;
     /// [siteId] = a proposed meter key | who proposed it << 160 (1 owner, 2 operator)
     mapping(uint256 => uint256) private _rotations;
+    /// installers the operator appointed: they commission sites (registerSite) and co-sign
+    /// meter key rotations like the operator
+    mapping(address => bool) public isInstaller;
     /// [siteId] = the requested new owner | dueAt << 160 (rotateOwner)
     mapping(uint256 => uint256) private _ownerRotations;
     /// [commitment] = the block it was first committed in (commitDispute)
@@ -302,11 +306,20 @@ contract EnergyMarket is EIP712 {
     }
 
     // ---- registry ----------------------------------------------------------------------
+    /// @notice The operator appoints (or dismisses) an installer.
+    function setInstaller(address installer, bool appointed) external {
+        if (msg.sender != operator) revert NotOperator(msg.sender);
+        isInstaller[installer] = appointed;
+        emit InstallerSet(installer, appointed);
+    }
+
+    /// @notice Commissioning: the operator or an installer it appointed registers a site with
+    /// its owner's key and the meter key it installed (the owner never names its own meter).
     function registerSite(address owner, address meterKey, uint32 importCapWh, uint32 exportCapWh)
         external
         returns (uint32 siteId)
     {
-        if (msg.sender != operator) revert NotOperator(msg.sender);
+        if (msg.sender != operator && !isInstaller[msg.sender]) revert NotOperator(msg.sender);
         if (owner == address(0) || meterKey == address(0)) revert ZeroAddress();
         siteId = siteCount;
         if (siteId >= MAX_SITES) revert TooManySites(MAX_SITES);
@@ -318,14 +331,16 @@ contract EnergyMarket is EIP712 {
         emit SiteRegistered(siteId, owner, meterKey, importCapWh, exportCapWh);
     }
 
-    /// @notice A meter key rotation needs the owner and the operator (who registered the
-    /// meter at commissioning) to ask for the same key, in either order: the first call
-    /// proposes it (MeterKeyProposed), the other's completes it, so an owner cannot make
-    /// itself its own meter. Clearings committed before keep the old key.
+    /// @notice A meter key rotation needs the owner and the operator or an installer (who
+    /// commission meters) to ask for the same key, in either order: the first call proposes it
+    /// (MeterKeyProposed), the other's completes it, so an owner cannot make itself its own
+    /// meter (an installer that owns the site counts only as its owner). Clearings committed
+    /// before keep the old key.
     function rotateMeterKey(uint32 siteId, address meterKey) external {
         Site storage s = _site(siteId);
         if (meterKey == address(0)) revert ZeroAddress();
-        uint256 me = (msg.sender == s.owner ? 1 : 0) | (msg.sender == operator ? 2 : 0);
+        uint256 me = (msg.sender == s.owner ? 1 : 0)
+            | (msg.sender == operator || (isInstaller[msg.sender] && msg.sender != s.owner) ? 2 : 0);
         if (me == 0) revert NotSiteOwner(siteId, msg.sender);
         uint256 proposed = _rotations[siteId];
         if (address(uint160(proposed)) == meterKey) me |= proposed >> 160;

@@ -145,3 +145,38 @@ describe('c. owner key rotation', () => {
     expect(await revertName(lm.walletFor(oldOwner).writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'requestWithdrawal', args: [5, 1n] }))).toBe('NotSiteOwner')
   }, 60_000)
 })
+
+describe('d. the installer role commissions meters', () => {
+  it('an installer the operator appointed registers a site and co-signs a meter rotation; an owner that is also the installer cannot rotate alone', async () => {
+    const installer = privateKeyToAccount(generatePrivateKey())
+    await lm.test.setBalance({ address: installer.address, value: 10n ** 18n })
+    const asInstaller = lm.walletFor(installer)
+    const register = (w: typeof asInstaller, owner: Address) =>
+      w.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'registerSite', args: [owner, privateKeyToAccount(generatePrivateKey()).address, 1000, 1000] })
+    expect(await revertName(register(asInstaller, installer.address))).toBe('NotOperator')
+    // only the operator appoints (before the fix: no setInstaller)
+    expect(await revertName(asInstaller.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'setInstaller', args: [installer.address, true] }))).toBe('NotOperator')
+    await mined(lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'setInstaller', args: [installer.address, true] }))
+    const reg = await mined(register(asInstaller, lm.sites[6]!.owner.address))
+    const [registered] = parseEventLogs({ abi: energyMarketAbi, logs: reg.logs, eventName: 'SiteRegistered' })
+    const id = registered!.args.siteId
+    const meterOf = async (siteId: number) => (await lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'site', args: [siteId] }))[1]
+    // the owner and the installer co-sign a new meter key
+    const newMeter = privateKeyToAccount(generatePrivateKey()).address
+    const rotateMeter = (w: typeof asInstaller, siteId: number, key: Address) => w.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'rotateMeterKey', args: [siteId, key] })
+    await mined(rotateMeter(lm.walletFor(lm.sites[6]!.owner), id, newMeter))
+    await mined(rotateMeter(asInstaller, id, newMeter))
+    expect(await meterOf(id)).toBe(newMeter)
+    // a site the installer owns itself: its own calls count only as the owner's
+    const own = await mined(register(asInstaller, installer.address))
+    const [ownReg] = parseEventLogs({ abi: energyMarketAbi, logs: own.logs, eventName: 'SiteRegistered' })
+    const ownId = ownReg!.args.siteId
+    const before = await meterOf(ownId)
+    await mined(rotateMeter(asInstaller, ownId, newMeter))
+    await mined(rotateMeter(asInstaller, ownId, newMeter))
+    expect(await meterOf(ownId)).toBe(before)
+    // a dismissed installer registers nothing more
+    await mined(lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'setInstaller', args: [installer.address, false] }))
+    expect(await revertName(register(asInstaller, installer.address))).toBe('NotOperator')
+  }, 60_000)
+})
