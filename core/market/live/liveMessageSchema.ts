@@ -37,7 +37,7 @@ export const liveMessageSchema = z.discriminatedUnion('kind', [
   z.strictObject({ v: z.literal(1), kind: z.literal('clearing'), body: clearingBody, ...signature }),
   z.strictObject({ v: z.literal(1), kind: z.literal('reading'), body: readingBody, ...signature }),
   z.strictObject({ v: z.literal(1), kind: z.literal('presence'), body: presenceBody, ...signature }),
-])
+]).transform(({ v: _version, ...message }) => message)
 
 /** A live message: what was signed (body) and the compact signature over it. */
 export type LiveMessage =
