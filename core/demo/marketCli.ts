@@ -7,7 +7,7 @@ subcommands:
   demo --sites N --intervals N [--seed N] [--start-hour H] [--key-dir DIR] [--site FILE] [--json]   simulated sites trade on a local anvil chain
 `
 
-const demoHelp = `usage: gridmesh market demo [--sites N] [--intervals N] [--seed N] [--start-hour H] [--key-dir DIR] [--site FILE] [--ledger FILE] [--json]
+const demoHelp = `usage: gridmesh market demo [--sites N] [--intervals N | --until-stopped] [--pace-ms N] [--seed N] [--start-hour H] [--key-dir DIR] [--site FILE] [--ledger FILE] [--json]
 
 Starts the embedded anvil on 127.0.0.1 (or uses the chain the --site file names), deploys the settlement token and the market, and runs N sites
 (2-8), each a separate process with its own scrypt key files and its own simulated site:
@@ -26,6 +26,10 @@ site, balances and gas (--json: one JSON document).
 
   --sites N       number of sites (default 3)
   --intervals N   market intervals (default 4)
+  --until-stopped run intervals until SIGINT or SIGTERM (then its sites and chain are
+                  stopped; settled intervals are finalized as their dispute window passes)
+  --pace-ms N     at least N real milliseconds per interval (default 0: as fast as the
+                  sites step); gridmesh demo runs its peers with --until-stopped --pace-ms 15000
   --seed N        weather (cloud) seed of the sites' simulators (default 1)
   --start-hour H  the market opens at the next H:00 local time of the sites (0-23, default 11)
   --key-dir DIR   where the sites' key files go (default: a temporary directory)
@@ -35,7 +39,8 @@ site, balances and gas (--json: one JSON document).
                   fresh market is deployed on it every run
   --ledger FILE   also write the run's ledger (signed orders and readings, clearing, trades,
                   transactions, dispute window, balances) as JSON for the HMI's market view
-                  (gridmesh serve --market-ledger FILE serves it at GET /api/market)
+                  (gridmesh serve --market-ledger FILE serves it at GET /api/market),
+                  rewritten after every interval
 `
 
 /** Entry point of `gridmesh market`; returns the exit code. */
