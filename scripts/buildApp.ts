@@ -3,7 +3,7 @@
 //   1. tsc -p tsconfig.build.json -> dist/ (imports rewritten .ts -> .js; the preload .cts -> .cjs)
 //   2. worker and child entries named as `new URL('./x.ts', import.meta.url)` point at x.js
 //   3. the data files the code reads beside itself: SunSpec models, device profiles, the
-//      demo site, the shipped load model and its data, the compiled contracts, the built
+//      demo site, the shipped load model and its data, the contracts (sources and compiled), the built
 //      renderer and the site manager's page
 //   4. dist/bin/gridmesh.js: the CLI entry without tsx
 import { spawnSync } from 'node:child_process'
@@ -61,14 +61,15 @@ for (const top of ['core', 'hardware-sims', 'models', 'electron/pages']) {
     copied++
   })
 }
-for (const dir of ['contracts/out', 'renderer/dist']) {
+// contracts/src beside contracts/out: deployMarket takes the compiled contracts from out/'s cache by the sources' hash.
+for (const dir of ['contracts/src', 'contracts/out', 'renderer/dist']) {
   if (!existsSync(join(repo, dir))) {
     say(`${dir} is missing (${dir === 'renderer/dist' ? 'npm run build' : 'npx tsx contracts/compile.ts'} makes it); the app will lack it`)
     continue
   }
   cpSync(join(repo, dir), join(dist, dir), { recursive: true })
 }
-say(`${copied} data files, contracts/out and renderer/dist copied`)
+say(`${copied} data files, contracts/src and out, and renderer/dist copied`)
 
 // The CLI without tsx: the same dispatcher, compiled.
 writeFileSync(join(dist, 'bin', 'gridmesh.js'), "#!/usr/bin/env node\n// The gridmesh CLI, compiled (scripts/buildApp.ts): no TypeScript loader at run time.\nawait import('./main.js')\n")
