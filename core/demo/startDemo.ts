@@ -108,7 +108,6 @@ export async function startDemo(options: StartDemoOptions): Promise<RunningDemo>
     })())
   try {
     log(`seed ${seed} (weather of every simulator; --seed N)`)
-    ensureHmiBuilt(log)
     if (peers > 0) {
       const ledger = join(dataDir, 'market-ledger.json')
       // The HMI's market view shows this run's ledger only, from its first interval on.
@@ -133,6 +132,10 @@ export async function startDemo(options: StartDemoOptions): Promise<RunningDemo>
         })
       })
     }
+
+    // After the market's start, which runs on beside a first build of the HMI (a clean clone has none).
+    ensureHmiBuilt(log)
+    if (options.signal?.aborted) throw stopped()
 
     // One simulator: paused at the start of the history, stepped through it, then let run time-warped.
     const store = createStore({ path: join(dataDir, 'gridmesh.db') })
