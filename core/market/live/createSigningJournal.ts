@@ -96,12 +96,12 @@ export function createSigningJournal(dir: string) {
     /** The recorded message of (kind, site, interval), or null. */
     get: read,
     /** Every recorded message of `kind` from `fromInterval` on, by interval: the readings to re-send until they are settled. */
-    list(kind: JournalKind, fromInterval = 0n): Journaled[] {
-      return readdirSync(dir)
+    list<K extends JournalKind>(kind: K, fromInterval = 0n): Extract<LiveMessage, { kind: K }>[] {
+      return (readdirSync(dir)
         .map((name) => entryPattern.exec(name))
         .filter((m): m is RegExpExecArray => m !== null && m[1] === kind && BigInt(m[3]!) >= fromInterval)
         .map((m) => read(kind, Number(m[2]), BigInt(m[3]!))!)
-        .sort((a, b) => (a.body.interval < b.body.interval ? -1 : a.body.interval > b.body.interval ? 1 : a.body.siteId - b.body.siteId))
+        .sort((a, b) => (a.body.interval < b.body.interval ? -1 : a.body.interval > b.body.interval ? 1 : a.body.siteId - b.body.siteId)) as Extract<LiveMessage, { kind: K }>[])
     },
     /** Forgets entries of `kind` before `beforeInterval` (settled and past the dispute window). */
     prune(kind: JournalKind, beforeInterval: bigint): number {
