@@ -921,6 +921,50 @@ export const energyMarketAbi = [
     "inputs": [
       {
         "indexed": true,
+        "internalType": "uint64",
+        "name": "interval",
+        "type": "uint64"
+      },
+      {
+        "indexed": false,
+        "internalType": "int256",
+        "name": "feederNetWh",
+        "type": "int256"
+      },
+      {
+        "indexed": false,
+        "internalType": "int256",
+        "name": "sitesNetWh",
+        "type": "int256"
+      }
+    ],
+    "name": "FeederMismatch",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": false,
+        "internalType": "address",
+        "name": "key",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "toleranceBps",
+        "type": "uint256"
+      }
+    ],
+    "name": "FeederSet",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
         "internalType": "address",
         "name": "installer",
         "type": "address"
@@ -1871,6 +1915,56 @@ export const energyMarketAbi = [
         "type": "uint64"
       },
       {
+        "internalType": "bytes32",
+        "name": "clearingHash",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint256[]",
+        "name": "metas",
+        "type": "uint256[]"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "releasesHash",
+        "type": "bytes32"
+      },
+      {
+        "components": [
+          {
+            "internalType": "uint256",
+            "name": "meta",
+            "type": "uint256"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "r",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "vs",
+            "type": "bytes32"
+          }
+        ],
+        "internalType": "struct EnergyMarket.SignedReading",
+        "name": "reading",
+        "type": "tuple"
+      }
+    ],
+    "name": "postFeederReading",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "interval",
+        "type": "uint64"
+      },
+      {
         "internalType": "uint64",
         "name": "price",
         "type": "uint64"
@@ -2033,6 +2127,24 @@ export const energyMarketAbi = [
       }
     ],
     "name": "setActive",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "key",
+        "type": "address"
+      },
+      {
+        "internalType": "uint16",
+        "name": "toleranceBps",
+        "type": "uint16"
+      }
+    ],
+    "name": "setFeeder",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"

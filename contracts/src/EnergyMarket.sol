@@ -188,6 +188,13 @@ contract EnergyMarket is EIP712 {
     /// treat it as withheld. The reading is here for whoever settles.
     event ReadingPosted(uint64 indexed interval, uint32 indexed siteId, uint256 meta, bytes32 r, bytes32 vs);
     event Disputed(uint64 indexed interval, uint32 indexed offenderSiteId, uint32 reporterSiteId, uint256 slashed);
+    /// The operator registered the point-of-coupling (feeder) meter's key and the tolerance of
+    /// the feeder check in basis points of the sites' gross flow.
+    event FeederSet(address key, uint256 toleranceBps);
+    /// The feeder check failed for `interval`: the point of coupling's import - export
+    /// (`feederNetWh`) differs from the sum of the settled sites' import - export
+    /// (`sitesNetWh`) by more than the tolerance (see postFeederReading).
+    event FeederMismatch(uint64 indexed interval, int256 feederNetWh, int256 sitesNetWh);
 
     // ---- configuration -----------------------------------------------------------------
     IERC20 public immutable token;
@@ -232,6 +239,8 @@ contract EnergyMarket is EIP712 {
     mapping(address => bool) public isInstaller;
     /// [siteId] = the requested new owner | dueAt << 160 (rotateOwner)
     mapping(uint256 => uint256) private _ownerRotations;
+    /// the feeder meter's key | toleranceBps << 160 (setFeeder)
+    uint256 private _feeder;
     /// [commitment] = the block it was first committed in (commitDispute)
     mapping(bytes32 => uint256) private _disputeCommits;
     /// [siteId] = requested amount << 64 | dueAt (requestWithdrawal)
@@ -1250,6 +1259,50 @@ contract EnergyMarket is EIP712 {
         if (posted >> 64 != interval) posted = uint256(interval) << 64;
         _posted[slot] = posted | (1 << pos);
         emit ReadingPosted(interval, uint32(sites[pos] >> 160), reading.meta, reading.r, reading.vs);
+    }
+
+    // ---- feeder check --------------------------------------------------------------------
+    /// @notice The operator registers the community's point-of-coupling meter key (it signs a
+    /// MeterReading with siteId 2^32 - 1, FEEDER_SITE_ID in TypeScript) and the check's
+    /// tolerance in basis points of the sites' gross flow (import + export).
+    function setFeeder(address key, uint16 toleranceBps) external {
+        if (msg.sender != operator) revert NotOperator(msg.sender);
+        _feeder = uint256(uint160(key)) | (uint256(toleranceBps) << 160);
+        emit FeederSet(key, toleranceBps);
+    }
+
+    /// @notice The feeder check, off the step's path: anyone posts the feeder meter's signed
+    /// reading of a settled (or final) interval with the settled readings' metas (checked
+    /// against the record: `clearingHash` as ClearingCommitted logged it, `releasesHash` as in
+    /// dispute); the point of coupling's import - export is compared with the sum of the
+    /// sites' import - export (a withheld reading counts 0), and a difference above
+    /// toleranceBps of the sites' gross flow logs FeederMismatch. Nothing else changes:
+    /// the flag is for people (the HMI shows it) to look at that interval's meters.
+    function postFeederReading(
+        uint64 interval,
+        bytes32 clearingHash,
+        uint256[] calldata metas,
+        bytes32 releasesHash,
+        SignedReading calldata reading
+    ) external {
+        uint256 rec = _ring[interval % ringSize];
+        uint256 st = uint8(rec);
+        if ((st != STATUS_SETTLED && st != STATUS_FINAL) || uint32(rec >> 32) != interval) revert NotSettled(interval);
+        bytes32 inputsHash = keccak256(abi.encode(clearingHash, keccak256(abi.encodePacked(metas))));
+        if ((uint256(keccak256(abi.encode(inputsHash, releasesHash))) ^ rec) >> 64 != 0) revert SettlementMismatch(interval);
+        uint256 fd = _feeder;
+        _checkReading((uint256(type(uint32).max) << 160) | _tag(address(uint160(fd))), reading.meta, reading.r, reading.vs, interval);
+        int256 sitesNet;
+        uint256 gross;
+        for (uint256 k; k < metas.length; ++k) {
+            uint256 m = metas[k];
+            if (m == ABSENT) continue;
+            sitesNet += int256(uint256(uint32(m >> 32))) - int256(uint256(uint32(m)));
+            gross += uint32(m >> 32) + uint256(uint32(m));
+        }
+        int256 feederNet = int256(uint256(uint32(reading.meta >> 32))) - int256(uint256(uint32(reading.meta)));
+        uint256 diff = uint256(feederNet > sitesNet ? feederNet - sitesNet : sitesNet - feederNet);
+        if (diff * BPS > (fd >> 160) * gross) emit FeederMismatch(interval, feederNet, sitesNet);
     }
 
     // ---- dispute -----------------------------------------------------------------------

@@ -11,6 +11,7 @@ import { settleInterval } from '../../core/chain/settleInterval.ts'
 import { startAnvil, type Anvil } from '../../core/chain/startAnvil.ts'
 import { computeSettlement } from '../../core/market/computeSettlement.ts'
 import { packReading } from '../../core/market/encodeClearing.ts'
+import { FEEDER_SITE_ID, reconcileFeeder } from '../../core/market/reconcileFeeder.ts'
 import { signMeterReading } from '../../core/market/signMarketData.ts'
 import { SIDE_ASK, SIDE_BID } from '../../core/market/typedData.ts'
 import { clear, commit, exactDelivery, revertName, signOrders, signReadings, unpackMatches, type Committed, type OrderSpec } from '../fixtures/market/marketFlow.ts'
@@ -178,5 +179,49 @@ describe('d. the installer role commissions meters', () => {
     // a dismissed installer registers nothing more
     await mined(lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'setInstaller', args: [installer.address, false] }))
     expect(await revertName(register(asInstaller, installer.address))).toBe('NotOperator')
+  }, 60_000)
+})
+
+describe('f. the feeder check', () => {
+  it('the point-of-coupling reading is reconciled with the settled readings: a mismatch beyond the tolerance logs FeederMismatch', async () => {
+    const feeder = privateKeyToAccount(generatePrivateKey())
+    const toleranceBps = 500 // 5 %
+    expect(await revertName(lm.walletFor(lm.sites[0]!.owner).writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'setFeeder', args: [feeder.address, toleranceBps] }))).toBe('NotOperator')
+    await mined(lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'setFeeder', args: [feeder.address, toleranceBps] }))
+    // site 6 sells 1 kWh to site 7 and both meters agree; the community also imported 400 Wh
+    // that the sites' readings account for (site 7 imported 1 400)
+    const c = await commitNext(pair(6, 7))
+    await lm.warpTo(lm.intervalStart(c.clearing.interval + 1n))
+    const readings = await signReadings(lm, c.clearing, (siteId) => (siteId === 6 ? { importWh: 0, exportWh: 1000 } : { importWh: 1400, exportWh: 0 }))
+    await mined(settleInterval(lm.wallet, lm.market, { clearing: c.clearing, siteRefs: c.siteRefs, readings }))
+    const f = buildFinalization({ clearing: c.clearing, siteRefs: c.siteRefs, readings, penaltyBps: lm.config.penaltyBps })
+    const post = async (importWh: number, exportWh: number, key = feeder) => {
+      const signed = await signMeterReading(key, lm.domain, { siteId: FEEDER_SITE_ID, interval: c.clearing.interval, importWh, exportWh })
+      return lm.walletFor(lm.sites[0]!.owner).writeContract({
+        address: lm.market,
+        abi: energyMarketAbi,
+        functionName: 'postFeederReading',
+        args: [c.clearing.interval, f.clearingHash, f.metas, f.releasesHash, packReading(signed)],
+      })
+    }
+    const mismatches = async (hash: Promise<`0x${string}`>) => parseEventLogs({ abi: energyMarketAbi, logs: (await mined(hash)).logs, eventName: 'FeederMismatch' })
+    // within the tolerance: 420 Wh at the feeder against the sites' 400 (20 of 2 400 Wh gross, < 5 %)
+    expect(await mismatches(post(420, 0))).toHaveLength(0)
+    expect(reconcileFeeder({ feeder: { importWh: 420, exportWh: 0 }, readings, toleranceBps }).mismatch).toBe(false)
+    // the feeder saw 1 400 Wh come in: a buyer's meter under-reporting would look like this
+    const flagged = await mismatches(post(1400 + 400, 0))
+    expect(flagged).toHaveLength(1)
+    expect(flagged[0]!.args).toMatchObject({ interval: c.clearing.interval, feederNetWh: 1800n, sitesNetWh: 400n })
+    expect(reconcileFeeder({ feeder: { importWh: 1800, exportWh: 0 }, readings, toleranceBps })).toEqual({ feederNetWh: 1800, sitesNetWh: 400, mismatch: true })
+    // only the registered feeder key counts, and only against the settled record
+    expect(await revertName(post(400, 0, lm.sites[6]!.meter))).toBe('ReadingSignerMismatch')
+    const signed = await signMeterReading(feeder, lm.domain, { siteId: FEEDER_SITE_ID, interval: c.clearing.interval, importWh: 400, exportWh: 0 })
+    const forged = lm.wallet.writeContract({
+      address: lm.market,
+      abi: energyMarketAbi,
+      functionName: 'postFeederReading',
+      args: [c.clearing.interval, f.clearingHash, [f.metas[0]!, f.metas[1]! - 1000n], f.releasesHash, packReading(signed)],
+    })
+    expect(await revertName(forged)).toBe('SettlementMismatch')
   }, 60_000)
 })
