@@ -67,9 +67,9 @@ The controller's load forecast (createSiteLoadForecaster):
   --export-tie-break EUR  plans see the export price this much lower now, rising to
                    the real price at the horizon's end, so that of two equally cheap plans
                    the one that stores PV surplus first wins (default 0.005; 0 turns it off)
-  --weather sim|none  sim: PV also from the simulator's weather forecast (its
+  --weather sim|none  sim (default): PV also from the simulator's weather forecast (its
                    Open-Meteo-shaped endpoint, as a site with control.weather), falling back to
-                   the --pv-forecast method without it; none (default): measured production only
+                   the --pv-forecast method without it; none: measured production only
   --load-headroom p90|none  p90: keep SoC headroom against the load forecast's P90 at the
                    peak price, where the forecaster gives quantiles (default none)
   --oracle load|pv|load,pv  diagnostics: plan with the true load and/or PV (the

@@ -71,7 +71,7 @@ export type BacktestOptions = {
   /**
    * The controller's PV forecast also uses the simulator's weather forecast (its Open-Meteo-shaped
    * endpoint, seeded error growing with lead time), as a site with `control.weather` does
-   * (default false until it is measured to pay; core/control/backtest/NOTES.md section 7); false: measured production only.
+   * (default true: it paid on the choice set, NOTES.md section 7); false: measured production only.
    */
   weather?: boolean
   /** Keep SoC headroom against the load forecast's P90 at peak prices (buildPlanInput's loadP90Headroom; default: serve's). */
@@ -202,7 +202,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     endSocTargetPct,
     exportTieBreakEurPerKWh: options.exportTieBreakEurPerKWh ?? defaultExportTieBreakEurPerKWh,
     loadP90Headroom: options.loadP90Headroom ?? false,
-    weather: !oracle.pv && (options.weather ?? false),
+    weather: !oracle.pv && (options.weather ?? true),
     pvForecastMethods: {},
     plansWithLoadHeadroom: 0,
     model: null,

@@ -81,6 +81,8 @@ export async function runBacktestWindows(options: RunBacktestWindowsOptions): Pr
       runs[index] = summarize(result)
       const r = runs[index]
       progress(`backtest windows: [${index + 1}/${jobs.length}] ${label}: gap ${r.gapToPerfectForesightPct} %, saving ${r.savingVsSelfConsumptionPct} %, violations ${r.violations}, ${r.wallTimeS} s`)
+      // The whole run as one line too: what finished survives a run that is stopped before the end.
+      progress(`backtest windows: run ${JSON.stringify(r)}`)
     }
   }
   await Promise.all(Array.from({ length: parallel }, worker))
