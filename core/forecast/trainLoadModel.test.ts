@@ -28,6 +28,16 @@ describe('trainLoadModel', () => {
     expect(metadata.training.backend).toBe('wasm')
     expect(Date.parse(metadata.validation.toIso)).toBe(series.startMs + 42 * 86_400_000)
     expect(Number.isFinite(metadata.validation.dayAheadMapePct)).toBe(true)
+    // P10/P90 calibrated on the validation days: one ratio pair per 2-hour lead block over the 48 h horizon,
+    // below and above 1 (the synthetic load has +-2 % noise, so neither side is far off).
+    expect(metadata.quantiles?.fromIso).toBe(metadata.validation.fromIso)
+    expect(metadata.quantiles?.lowRatio).toHaveLength(24)
+    for (const [b, low] of metadata.quantiles!.lowRatio.entries()) {
+      expect(low).toBeLessThan(1)
+      expect(low).toBeGreaterThan(0.8)
+      expect(metadata.quantiles!.highRatio[b]).toBeGreaterThan(1)
+      expect(metadata.quantiles!.highRatio[b]).toBeLessThan(1.2)
+    }
 
     const model = await modelFromArtifacts(trained.artifacts)
     const context = createFeatureContext(series, 'UTC', 48)
