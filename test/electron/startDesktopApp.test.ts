@@ -97,5 +97,5 @@ describe('startDesktopApp (electron faked)', () => {
     expect(left.length ? execFileSync('ps', ['-o', 'pid,ppid,stat,args', '-p', left.join(',')], { encoding: 'utf8' }) : '').toBe('')
     // The site's data folder holds the store: nothing was lost on the way out.
     expect(existsSync(join(fakeElectron.app.userData, 'sites', 'demo', 'gridmesh.db'))).toBe(true)
-  }, 240_000)
+  }, 480_000)
 })
