@@ -39,6 +39,22 @@ export const marketLedgerSchema = z.strictObject({
         /** Chain time (ms) after which the settlement can be finalized; disputes before it. */
         disputeWindowEndsAtMs: uint.nullable(),
       }),
+      /**
+       * The feeder check (EnergyMarket.postFeederReading, reconcileFeeder): the point-of-coupling meter's signed
+       * reading against the sum of the sites' readings; mismatch when the difference exceeds toleranceBps of the
+       * sites' gross flow. Absent when no feeder reading was posted for the interval.
+       */
+      feeder: z
+        .strictObject({
+          importWh: uint,
+          exportWh: uint,
+          feederNetWh: z.number().int(),
+          sitesNetWh: z.number().int(),
+          toleranceBps: uint,
+          mismatch: z.boolean(),
+          postTx: hex(32).nullable(),
+        })
+        .optional(),
     }),
   ),
   balances: z.array(z.strictObject({ siteId: uint, before: decimal, after: decimal })),

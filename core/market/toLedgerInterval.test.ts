@@ -67,3 +67,27 @@ it('writes only a valid ledger, atomically', () => {
     rmSync(dir, { recursive: true, force: true })
   }
 })
+
+it('flags an interval whose feeder reading does not match the sites\' readings beyond the tolerance', () => {
+  const base = {
+    interval: 7n,
+    startMs: 0,
+    endMs: 900_000,
+    orders: [],
+    clearing: { interval: 7n, price: 150_000n, matches: [{ sellerSiteId: 0, buyerSiteId: 1, energyWh: 1000 }], tradedWh: 1000 },
+    readings: [
+      { siteId: 0, interval: 7n, importWh: 0, exportWh: 1000, ...sig },
+      { siteId: 1, interval: 7n, importWh: 1400, exportWh: 0, ...sig },
+    ],
+    commitTx: null,
+    settleTx: `0x${'cd'.repeat(32)}` as const,
+    disputeWindowEndsAtMs: null,
+  }
+  // the sites' net import is 400 Wh of a gross 2 400 Wh; 5 % tolerance is 120 Wh
+  const ok = toLedgerInterval({ ...base, feeder: { importWh: 500, exportWh: 0, toleranceBps: 500, postTx: null } })
+  expect(ok.feeder).toEqual({ importWh: 500, exportWh: 0, feederNetWh: 500, sitesNetWh: 400, toleranceBps: 500, mismatch: false, postTx: null })
+  const bad = toLedgerInterval({ ...base, feeder: { importWh: 521, exportWh: 0, toleranceBps: 500, postTx: null } })
+  expect(bad.feeder?.mismatch).toBe(true)
+  expect(toLedgerInterval(base).feeder).toBeUndefined()
+  expect(marketLedgerSchema.shape.intervals.element.safeParse(bad).success).toBe(true)
+})

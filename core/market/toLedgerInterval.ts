@@ -1,5 +1,6 @@
 import type { Clearing } from './clearAuction.ts'
 import type { MarketLedger } from './marketLedgerSchema.ts'
+import { reconcileFeeder } from './reconcileFeeder.ts'
 import type { SignedMeterReading, SignedOrder } from './signMarketData.ts'
 import { SIDE_BID } from './typedData.ts'
 
@@ -13,11 +14,13 @@ export type LedgerIntervalParameters = {
   commitTx: `0x${string}` | null
   settleTx: `0x${string}` | null
   disputeWindowEndsAtMs: number | null
+  /** the point-of-coupling meter's reading of the interval, when one was posted (the feeder check) */
+  feeder?: { importWh: number; exportWh: number; toleranceBps: number; postTx: `0x${string}` | null }
 }
 
-/** One interval of a market run as the ledger keeps it (bigints as decimal strings); finalization is filled in later. */
+/** One interval of a market run as the ledger keeps it (bigints as decimal strings), with its feeder check when a feeder reading was posted; finalization is filled in later. */
 export function toLedgerInterval(p: LedgerIntervalParameters): MarketLedger['intervals'][number] {
-  return {
+  const entry: MarketLedger['intervals'][number] = {
     interval: p.interval.toString(),
     startMs: p.startMs,
     endMs: p.endMs,
@@ -28,4 +31,10 @@ export function toLedgerInterval(p: LedgerIntervalParameters): MarketLedger['int
     readings: p.readings.map((r) => ({ siteId: r.siteId, importWh: r.importWh, exportWh: r.exportWh, signature: { r: r.r, vs: r.vs } })),
     settlement: { state: p.settleTx ? 'settled' : 'no-trade', commitTx: p.commitTx, settleTx: p.settleTx, finalizeTx: null, disputeWindowEndsAtMs: p.disputeWindowEndsAtMs },
   }
+  if (p.feeder) {
+    const { importWh, exportWh, toleranceBps, postTx } = p.feeder
+    const check = reconcileFeeder({ feeder: { importWh, exportWh }, readings: p.readings, toleranceBps })
+    entry.feeder = { importWh, exportWh, ...check, toleranceBps, postTx }
+  }
+  return entry
 }

@@ -1,7 +1,7 @@
 // Issue 14 (expiry, self-reporting, owner and meter roles, the feeder check): each attack
 // reproduced against a real chain (anvil). Every test here failed against the contract
 // before its fix (the comment at the failing assertion says how).
-import { parseEventLogs, type Address } from 'viem'
+import { parseEventLogs, type Address, type LocalAccount } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { energyMarketAbi } from '../../contracts/abi.ts'
@@ -195,7 +195,7 @@ describe('f. the feeder check', () => {
     const readings = await signReadings(lm, c.clearing, (siteId) => (siteId === 6 ? { importWh: 0, exportWh: 1000 } : { importWh: 1400, exportWh: 0 }))
     await mined(settleInterval(lm.wallet, lm.market, { clearing: c.clearing, siteRefs: c.siteRefs, readings }))
     const f = buildFinalization({ clearing: c.clearing, siteRefs: c.siteRefs, readings, penaltyBps: lm.config.penaltyBps })
-    const post = async (importWh: number, exportWh: number, key = feeder) => {
+    const post = async (importWh: number, exportWh: number, key: LocalAccount = feeder) => {
       const signed = await signMeterReading(key, lm.domain, { siteId: FEEDER_SITE_ID, interval: c.clearing.interval, importWh, exportWh })
       return lm.walletFor(lm.sites[0]!.owner).writeContract({
         address: lm.market,
