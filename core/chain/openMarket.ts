@@ -17,13 +17,13 @@ import {
 } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { z } from 'zod'
-import { energyMarketAbi } from '../../contracts/abi.ts'
+import { energyMarketAbi, settlementTokenAbi } from '../../contracts/abi.ts'
 import type { SiteMarket } from '../site/siteMarketSchema.ts'
 import { BaseError } from '../errors/BaseError.ts'
 import { createMarketDomain, type MarketDomain } from '../market/typedData.ts'
 import { deployMarket, minRingSize, type MarketConfig } from './deployMarket.ts'
 import { encryptKeystore, keystorePassphraseEnv, loadKeystore, saveKeystore } from './keystore.ts'
-import type { OpenedChain } from './openChain.ts'
+import { embeddedChainId, type OpenedChain } from './openChain.ts'
 import { redactRpcUrl } from './redactRpcUrl.ts'
 
 export { keystorePassphraseEnv }
@@ -41,6 +41,11 @@ export class OperatorUnfundedError extends BaseError {
 /** market.json is unreadable or does not match the chain; the file is left untouched. */
 export class MarketRecordError extends BaseError {
   override name = 'MarketRecordError' as const
+}
+
+/** The site file's settlement token is missing on a real chain, or is not an ERC-20 there. */
+export class SettlementTokenError extends BaseError {
+  override name = 'SettlementTokenError' as const
 }
 
 /** Deploying the market on first start failed; nothing was recorded. */
@@ -86,6 +91,30 @@ export type OpenMarketParameters = {
 }
 
 const ether = 10n ** 18n
+
+/**
+ * The settlement token a first deployment uses: the site file's `market.settlementToken`, checked to be an ERC-20
+ * on this chain; undefined (deploy the operator-mintable test token) only on a local development chain.
+ */
+async function settlementTokenFor(settings: SiteMarket, chainId: number, where: string, client: PublicClient): Promise<Address | undefined> {
+  const token = settings.settlementToken as Address | undefined
+  if (token === undefined) {
+    if (chainId === embeddedChainId) return undefined
+    throw new SettlementTokenError(
+      `site file: market.settlementToken: missing; ${where} is not a local development chain (chain id ${embeddedChainId}), so GridMesh will not deploy its operator-mintable test token there; expected the address of the existing ERC-20 the market settles in`,
+    )
+  }
+  const code = await client.getCode({ address: token })
+  if (!code || code === '0x') throw new SettlementTokenError(`site file: market.settlementToken: ${token} has no code on ${where}; expected an ERC-20 contract`)
+  for (const functionName of ['decimals', 'totalSupply'] as const) {
+    try {
+      await client.readContract({ address: token, abi: settlementTokenAbi, functionName })
+    } catch (cause) {
+      throw new SettlementTokenError(`site file: market.settlementToken: ${token} on ${where} does not answer ${functionName}(); expected an ERC-20 contract`, { cause })
+    }
+  }
+  return token
+}
 
 function readRecord(path: string): MarketRecord {
   const keep = `${path} is left as it is. If this data folder should start a new market, move the file away and start again; the old market's escrow stays where the file points.`
@@ -211,6 +240,10 @@ export async function openMarket({ chain: opened, settings, dataDir, passphrase 
     record = existing
     deployed = false
     await checkRecord(record, recordPath, opened, client)
+    if (settings.settlementToken !== undefined && settings.settlementToken.toLowerCase() !== record.token.toLowerCase())
+      throw new MarketRecordError(`${recordPath}: market ${record.market} settles in token ${record.token}; the site file's market.settlementToken is ${settings.settlementToken}`, {
+        metaMessages: [`A deployed market keeps its token. Name ${record.token} in the site file, or move ${recordPath} away to deploy a new market.`],
+      })
     if (operator.address.toLowerCase() !== record.operator.toLowerCase())
       throw new OperatorKeyError(`${keyPath}: key of ${operator.address}; ${recordPath} names operator ${record.operator}`, {
         metaMessages: [`Use the key file of ${record.operator} (market.operatorKeyFile in the site file).`],
@@ -222,6 +255,7 @@ export async function openMarket({ chain: opened, settings, dataDir, passphrase 
       throw new OperatorUnfundedError(`operator ${operator.address} has 0 ETH on ${where}; fund it`, {
         metaMessages: [`The key is in ${keyPath}; nothing was deployed yet.`],
       })
+    const token = await settlementTokenFor(settings, opened.chainId, where, client)
     const latest = await client.getBlock()
     const windows = { intervalSec: BigInt(settings.intervalSec), settleWindowSec: BigInt(settings.settleWindowSec), disputeWindowSec: BigInt(settings.disputeWindowSec) }
     const config: MarketConfig = {
@@ -235,7 +269,7 @@ export async function openMarket({ chain: opened, settings, dataDir, passphrase 
     }
     let result
     try {
-      result = await deployMarket({ wallet, client, config })
+      result = await deployMarket({ wallet, client, config, token })
     } catch (cause) {
       throw new MarketDeployError(`deploying the market on ${where} from ${operator.address} failed; nothing was recorded in ${recordPath}`, { cause })
     }

@@ -42,6 +42,15 @@ export const siteMarketSchema = z
     penaltyBps: z.number().int().min(0).max(10_000).default(2_000),
     /** Units an active site keeps in escrow. */
     bond: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(1_000_000),
+    /**
+     * The existing ERC-20 the market settles in (0x + 40 hex digits). Required on any chain but a local development
+     * chain (chain id 31337, the embedded anvil), where GridMesh deploys an operator-mintable test token when it is omitted.
+     */
+    settlementToken: z
+      .string()
+      .regex(/^0x[0-9a-fA-F]{40}$/, 'expected the settlement token\'s address, 0x and 40 hex digits')
+      .refine((a) => !/^0x0{40}$/.test(a), 'expected the settlement token\'s address, got the zero address')
+      .optional(),
     /** Settlement-token base units per contract amount unit (1 for a 6-decimal stable token). */
     unit: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).default(1),
   })

@@ -10,9 +10,11 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { createTestClient, createWalletClient, defineChain, http, publicActions } from 'viem'
 import { privateKeyToAccount, generatePrivateKey } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { energyMarketAbi, settlementTokenAbi } from '../../contracts/abi.ts'
+import { compileContracts } from '../../contracts/compile.ts'
 import { encryptKeystore, KeystoreError, saveKeystore } from '../../core/chain/keystore.ts'
 import { ChainIdMismatchError, ChainUnreachableError, EmbeddedChainError, openChain } from '../../core/chain/openChain.ts'
 import { MarketRecordError, openMarket, OperatorKeyError, OperatorUnfundedError } from '../../core/chain/openMarket.ts'
@@ -268,8 +270,16 @@ describe('market chain: embedded anvil', () => {
 
 describe('market chain: an RPC URL in the site file', () => {
   let external: Anvil
+  /** A real chain (not 31337) needs the settlement token named (market-token.test); bond 0 spares the operator's bond in that token. */
+  let realToken: string
   beforeAll(async () => {
     external = await startAnvil({ chainId: 4242 })
+    const chain = defineChain({ id: 4242, name: 'external', nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [external.rpcUrl] } } })
+    const issuer = privateKeyToAccount(generatePrivateKey())
+    await createTestClient({ chain, transport: http(external.rpcUrl), mode: 'anvil' }).setBalance({ address: issuer.address, value: 10n ** 18n })
+    const wallet = createWalletClient({ chain, transport: http(external.rpcUrl), account: issuer, pollingInterval: 50 }).extend(publicActions)
+    const hash = await wallet.deployContract({ abi: settlementTokenAbi, bytecode: compileContracts().artifacts.SettlementToken.bytecode, args: ['External Euro', 'xEUR'] })
+    realToken = `  settlementToken: "${(await wallet.waitForTransactionReceipt({ hash })).contractAddress!}"\n  bond: 0\n`
   })
   afterAll(async () => {
     await external.stop()
@@ -277,7 +287,7 @@ describe('market chain: an RPC URL in the site file', () => {
 
   it('uses the endpoint as it is (no anvil of its own) and deploys the market there', async () => {
     const data = dataDir()
-    const settings = marketOf(`market:\n  chain: { rpcUrl: "${external.rpcUrl}", chainId: 4242 }\n  intervalSec: 300\n`)
+    const settings = marketOf(`market:\n  chain: { rpcUrl: "${external.rpcUrl}", chainId: 4242 }\n  intervalSec: 300\n${realToken}`)
     const before = childAnvils()
     expect(before).toEqual([external.process.pid])
     const chain = await openChain({ chain: settings.chain, dataDir: data })
@@ -338,7 +348,7 @@ describe('market chain: an RPC URL in the site file', () => {
 
   it('reports a corrupt market.json and leaves it byte-identical', async () => {
     const data = dataDir()
-    const settings = marketOf(`market:\n  chain: { rpcUrl: "${external.rpcUrl}" }\n`)
+    const settings = marketOf(`market:\n  chain: { rpcUrl: "${external.rpcUrl}" }\n${realToken}`)
     const chain = await openChain({ chain: settings.chain, dataDir: data })
     await openMarket({ chain, settings, dataDir: data, passphrase })
     const recordPath = join(data, 'chain', 'market.json')
@@ -359,7 +369,7 @@ describe('market chain: an RPC URL in the site file', () => {
 
   it('reports a market whose immutables or operator key are not the recorded ones, and creates no key then', async () => {
     const data = dataDir()
-    const settings = marketOf(`market:\n  chain: { rpcUrl: "${external.rpcUrl}" }\n`)
+    const settings = marketOf(`market:\n  chain: { rpcUrl: "${external.rpcUrl}" }\n${realToken}`)
     const chain = await openChain({ chain: settings.chain, dataDir: data })
     const m = await openMarket({ chain, settings, dataDir: data, passphrase })
     const recordPath = join(data, 'chain', 'market.json')
@@ -389,7 +399,7 @@ describe('market chain: an RPC URL in the site file', () => {
 
   it('reports a record whose contracts are not on this chain (a new anvil on the same chain id)', async () => {
     const data = dataDir()
-    const settings = marketOf(`market:\n  chain: { rpcUrl: "${external.rpcUrl}" }\n`)
+    const settings = marketOf(`market:\n  chain: { rpcUrl: "${external.rpcUrl}" }\n${realToken}`)
     await openMarket({ chain: await openChain({ chain: settings.chain, dataDir: data }), settings, dataDir: data, passphrase })
     const recordPath = join(data, 'chain', 'market.json')
     const recordBytes = readFileSync(recordPath)
@@ -422,7 +432,7 @@ describe('market chain: an RPC URL in the site file', () => {
     const rpcUrl = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`
     try {
       const data = dataDir()
-      const settings = marketOf(`market:\n  chain: { rpcUrl: "${rpcUrl}", chainId: 4242 }\n`)
+      const settings = marketOf(`market:\n  chain: { rpcUrl: "${rpcUrl}", chainId: 4242 }\n${realToken}`)
       const chain = await openChain({ chain: settings.chain, dataDir: data })
       const error = await openMarket({ chain, settings, dataDir: data, passphrase }).catch((e: unknown) => e)
       expect(error).toBeInstanceOf(OperatorUnfundedError)
