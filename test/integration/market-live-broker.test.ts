@@ -195,3 +195,37 @@ setInterval(() => {}, 1000)
     })
   })
 }
+
+// A broker restart is Mosquitto's case (its sessions persist on disk; the embedded broker lives and dies with its process).
+describe('live market across a Mosquitto restart', () => {
+  let broker: Awaited<ReturnType<typeof startMosquitto>>
+  const open: MqttTransport[] = []
+  beforeAll(async () => {
+    broker = await startMosquitto({ topics, sites: [0, 1, 2] })
+  })
+  afterAll(async () => {
+    await Promise.all(open.map((t) => t.close().catch(() => {})))
+    await broker?.stop()
+  })
+
+it('keeps a reading published while the broker is down and delivers it after the restart; the site says online again with a newer epoch', async () => {
+    const clientId = `${topics.clientId(null)}-restart-${Math.random().toString(36).slice(2)}`
+    const watcher = await watch(broker, 'operator', { clean: false, clientId })
+    open.push(watcher.transport)
+    const site0 = await connectLiveNode({ broker: { url: broker.url, password: broker.passwords['site-0']! }, topics, domain, siteId: 0, presenceKey: owners[0]!, reconnectPeriodMs: 200 })
+    open.push(site0.transport)
+    await until('site 0 online', () => watcher.validator.presence()['site-0']?.online === true)
+    const firstEpoch = site0.epoch()
+    await broker.stop()
+    await until('both clients see the broker gone', () => !site0.transport.connected && !watcher.transport.connected)
+    const reading = await signed(meters[0]!, 'reading', { siteId: 0, interval: 40n, importWh: 0, exportWh: 777 })
+    // QoS 1: MQTT.js keeps it and sends it once connected again
+    const sent = site0.publish(reading)
+    await broker.restart!()
+    await sent
+    await until('the reading after the restart', () => watcher.accepted().some((v) => v.topic === topics.reading(0, 40n)), 30_000)
+    await until('site 0 online with a newer epoch', () => (watcher.validator.presence()['site-0']?.epoch ?? 0n) > firstEpoch && watcher.validator.presence()['site-0']?.online === true, 30_000)
+    expect(site0.epoch()).toBeGreaterThan(firstEpoch)
+    expect(watcher.validator.counters()).toMatchObject({ forged: 0, conflicting: 0 })
+  }, 120_000)
+})
