@@ -42,6 +42,8 @@ async function runServe(name: string, control: Record<string, unknown>) {
       plans: site.controller.runtime.planCount(),
       forecast: site.controller.runtime.forecast(),
       apiPvMethod: site.controller.forecast().pvMethod,
+      planStatus: site.controller.plan()?.status,
+      planWarnings: site.controller.plan()?.warnings,
       alarms: site.controller.alarms({ state: 'active' }),
       logged,
     }
@@ -56,6 +58,7 @@ describe('weather source end to end (simulator endpoint -> serve runtime)', () =
     const good = await runServe('good', {})
     expect(good.weather?.url).toContain(`${good.apiUrl}/api/weather/forecast?`)
     expect(good.plans).toBeGreaterThanOrEqual(2)
+    expect({ status: good.planStatus, warnings: good.planWarnings }).toEqual({ status: 'optimal', warnings: [] })
     expect(good.forecast?.pv.model).toBe('clear-sky-weather')
     expect(good.forecast?.pvMethod).toContain(`clear sky x forecast clearness (${good.apiUrl}/api/weather/forecast`)
     // A summer morning: the forecast has PV in it.
