@@ -16,7 +16,7 @@ function fake(args: string[], costs: [number, number, number], violations = 0): 
       { name: 'self-consumption', metrics: metrics(s, 0), plans: 0 },
       { name: 'perfect-foresight', metrics: metrics(p, 0), plans: 1 },
     ],
-    controller: { loadForecastMethods: { model: 200 } },
+    controller: { loadForecastMethods: { model: 200 }, pvForecastMethods: { 'clear-sky-weather': 200 }, plansWithLoadHeadroom: 12 },
     comparison: { savingVsSelfConsumptionEur: s - c, savingVsSelfConsumptionPct: Math.round((10000 * (s - c)) / s) / 100, gapToPerfectForesightPct: Math.round((10000 * (c - p)) / p) / 100 },
     wallTimeS: 1,
   } as unknown as BacktestResult
@@ -52,6 +52,7 @@ describe('runBacktestWindows', () => {
     expect(result.overall.pooled).toEqual({ controllerEur: 41.7, selfConsumptionEur: 42, perfectForesightEur: 40, gapToPerfectForesightPct: 4.25, savingVsSelfConsumptionPct: 0.71 })
     expect(result.overall.violations).toBe(2)
     expect(result.runs[2]!.controllerViolations).toEqual({ soc: 2, rating: 0, envelope: 0 })
+    expect(result.runs[0]).toMatchObject({ plans: 200, plansWithLoadHeadroom: 12, loadForecastMethods: { model: 200 }, pvForecastMethods: { 'clear-sky-weather': 200 } })
   })
 
   it('a failing run fails the whole backtest, naming its window and seed', async () => {

@@ -17,7 +17,10 @@ export type BacktestWindowRun = {
   violations: number
   controllerViolations: RunMetrics['violations']
   plans: number
+  /** Controller plans that kept (or fell short of) SoC headroom against the load P90. */
+  plansWithLoadHeadroom: number
   loadForecastMethods: Record<string, number>
+  pvForecastMethods: Record<string, number>
   wallTimeS: number
 }
 
@@ -129,7 +132,9 @@ function summarize(result: BacktestResult): BacktestWindowRun {
     violations: result.runs.reduce((s, r) => s + count(r.metrics.violations), 0),
     controllerViolations: controller.metrics.violations,
     plans: controller.plans,
+    plansWithLoadHeadroom: result.controller.plansWithLoadHeadroom ?? 0,
     loadForecastMethods: result.controller.loadForecastMethods,
+    pvForecastMethods: result.controller.pvForecastMethods ?? {},
     wallTimeS: result.wallTimeS,
   }
 }
