@@ -4,16 +4,20 @@
 // closure, publishes the signed clearing and commits it on chain (the contract checks every
 // order's signature again), and every site recomputes the clearing and agrees. Forged and
 // replayed orders on the broker are dropped and counted against the on-chain registry.
+// After delivery the sites publish their meter readings and the operator settles with them.
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { energyMarketAbi } from '../../contracts/abi.ts'
 import { commitClearing } from '../../core/chain/commitClearing.ts'
+import { committedSiteRefs } from '../../core/chain/committedSiteRefs.ts'
+import { settleArgs } from '../../core/chain/settleArgs.ts'
 import { startAnvil, type Anvil } from '../../core/chain/startAnvil.ts'
 import type { Tariff } from '../../core/control/timeOfUseTariff.ts'
 import { orderFromPlan } from '../../core/demo/demoSite/orderFromPlan.ts'
-import { encodeClearing } from '../../core/market/encodeClearing.ts'
+import { encodeClearing, type EncodedClearing } from '../../core/market/encodeClearing.ts'
 import { connectLiveNode, type LiveNode } from '../../core/market/live/connectLiveNode.ts'
 import { createChainSiteLookup } from '../../core/market/live/createChainSiteLookup.ts'
 import { createLiveInbox } from '../../core/market/live/createLiveInbox.ts'
@@ -69,7 +73,7 @@ describe('live market interval on anvil and the embedded broker', () => {
     await anvil?.stop()
   })
 
-  it('sites order from their plans, the operator clears, publishes and commits, every site agrees; forged and replayed orders are counted', async () => {
+  it('sites order from their plans, the operator clears, publishes and commits, every site agrees, and the readings the sites publish settle on chain; forged and replayed orders are counted', async () => {
     const topics = marketTopics(anvil.chainId, lm.market)
     const passwords = Object.fromEntries(['operator', 'site-0', 'site-1', 'site-2'].map((u) => [u, `${u}-${Math.random().toString(36).slice(2)}`]))
     broker = await startEmbeddedBroker({ users: passwords, topics })
@@ -86,15 +90,18 @@ describe('live market interval on anvil and the embedded broker', () => {
       return { node, inbox: createLiveInbox({ transport: node.transport, validator }) }
     }
     const op = await join_(null)
+    let committed: { encoded: EncodedClearing; siteRefs: bigint[] } | null = null
     const operator = createLiveOperator({
       inbox: op.inbox,
       publish: op.node.publish,
       operator: lm.operator,
       domain: lm.domain,
       commit: async (clearing, orders) => {
-        const hash = await commitClearing(lm.wallet, lm.market, encodeClearing(clearing, orders))
+        const encoded = encodeClearing(clearing, orders)
+        const hash = await commitClearing(lm.wallet, lm.market, encoded)
         const receipt = await lm.client.waitForTransactionReceipt({ hash })
         expect(receipt.status).toBe('success')
+        committed = { encoded, siteRefs: await committedSiteRefs(lm.client, lm.market, encoded, receipt) }
         return hash
       },
     })
@@ -110,6 +117,7 @@ describe('live market interval on anvil and the embedded broker', () => {
           publish: node.publish,
           journal: createSigningJournal(mkdtempSync(join(tmpdir(), `live-site-${siteId}-`))),
           owner: lm.sites[siteId]!.owner,
+          meter: lm.sites[siteId]!.meter,
           domain: lm.domain,
           orderFor: (i) => orderFromPlan({ plan, siteId, interval: i, intervalStartMs: Number(lm.intervalStart(i)) * 1000, deadline: lm.intervalStart(i), tariff, importCapWh: 20_000, exportCapWh: 20_000 }).order,
         })
@@ -157,6 +165,20 @@ describe('live market interval on anvil and the embedded broker', () => {
     // a second request for the same interval (a restart) publishes the recorded order, not a new one
     const again = await sites[0]!.participant.placeOrder(interval)
     expect(again).toEqual(placed[0])
+    // delivery: the interval ends, each site signs its meter's reading with its meter key and
+    // publishes it; the operator settles on chain with the readings it accepted from the broker
+    await lm.warpTo(lm.intervalStart(interval + 1n) + 1n)
+    chainNowS = (await lm.client.getBlock()).timestamp
+    const metered = [{ importWh: 0, exportWh: 500 }, { importWh: 300, exportWh: 0 }, { importWh: 200, exportWh: 0 }]
+    await Promise.all(sites.map((s, i) => s.participant.publishReading({ interval, ...metered[i]! })))
+    for (let tries = 0; op.inbox.readings(interval).length < 3; tries++) {
+      if (tries > 400) throw new Error(`the operator has ${op.inbox.readings(interval).length} of 3 readings after 20 s`)
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    const c = committed!
+    const readings = c.encoded.siteIds.map((id) => op.inbox.readings(interval).find((r) => r.siteId === id)!)
+    const settleHash = await lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'settle', args: settleArgs({ clearing: c.encoded, siteRefs: c.siteRefs, readings }) })
+    expect((await lm.client.waitForTransactionReceipt({ hash: settleHash })).status).toBe('success')
   }, 180_000)
 
   it('reads the registry from the chain: an unregistered site is forged, an unreachable chain leaves messages unverified', async () => {

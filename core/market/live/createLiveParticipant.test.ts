@@ -22,16 +22,23 @@ const domain = createMarketDomain(31337, market)
 const topics = marketTopics(31337, market)
 const operator = privateKeyToAccount(generatePrivateKey())
 const owners = [0, 1, 2].map(() => privateKeyToAccount(generatePrivateKey()))
+const meters = [0, 1, 2].map(() => privateKeyToAccount(generatePrivateKey()))
 
 /** Site 0 with an in-memory broker: every published message comes back to its inbox. */
 function site0() {
   let handler: MqttMessageHandler = () => {}
   const deliver = async (m: LiveMessage) => handler(topicOf(topics, m), encodeLiveMessage(m))
-  const validator = createLiveValidator({ domain, topics, operator: operator.address, lookupSite: async (id) => (owners[id] ? { owner: owners[id].address, meterKey: owners[id].address, active: true } : null), readingDeadline: () => 10_000n, nowS: () => 100n })
+  const validator = createLiveValidator({ domain, topics, operator: operator.address, lookupSite: async (id) => (owners[id] ? { owner: owners[id].address, meterKey: meters[id]!.address, active: true } : null), readingDeadline: () => 10_000n, nowS: () => 100n })
   const inbox = createLiveInbox({ transport: { onMessage: (h) => ((handler = h), () => {}) }, validator })
   const order: Order = { siteId: 0, interval: 5n, side: SIDE_ASK, energyWh: 500, limitPrice: 80_000n, deadline: 1_000n }
-  const participant = createLiveParticipant({ siteId: 0, inbox, publish: deliver, journal: createSigningJournal(mkdtempSync(join(tmpdir(), 'participant-'))), owner: owners[0]!, domain, orderFor: () => order })
-  return { participant, deliver }
+  const journal = createSigningJournal(mkdtempSync(join(tmpdir(), 'participant-')))
+  const published: LiveMessage[] = []
+  const publish = async (m: LiveMessage) => {
+    published.push(m)
+    await deliver(m)
+  }
+  const participant = createLiveParticipant({ siteId: 0, inbox, publish, journal, owner: owners[0]!, meter: meters[0]!, domain, orderFor: () => order })
+  return { participant, deliver, journal, published, inbox }
 }
 
 const bid = (siteId: number, energyWh: number): Order => ({ siteId, interval: 5n, side: SIDE_BID, energyWh, limitPrice: 300_000n, deadline: 1_000n })
@@ -71,5 +78,20 @@ describe('createLiveParticipant', () => {
     const withUnseen = [mineB, bid(1, 300)]
     await b.deliver(await signClearing(clearingBody(domain, clearAuction(5n, withUnseen), withUnseen, 1_000n)))
     expect(await b.participant.checkClearing(5n)).toMatchObject({ status: 'unseen-orders' })
+  })
+
+  it('signs a meter reading once with the meter key, and re-publishes the recorded readings after a restart', async () => {
+    const { participant, journal, published, inbox } = site0()
+    const first = await participant.publishReading({ interval: 5n, importWh: 0, exportWh: 480 })
+    // the same interval again (a restart with another meter value): the recorded reading
+    expect(await participant.publishReading({ interval: 5n, importWh: 0, exportWh: 999 })).toEqual(first)
+    await participant.publishReading({ interval: 6n, importWh: 20, exportWh: 0 })
+    await inbox.settled()
+    expect(inbox.readings(5n)).toEqual([{ ...first.body, r: first.r, vs: first.vs }])
+    expect(inbox.validator.counters()).toMatchObject({ accepted: 2, duplicate: 1, conflicting: 0 })
+    const restarted = createLiveParticipant({ siteId: 0, inbox, publish: async (m) => void published.push(m), journal, owner: owners[0]!, meter: meters[0]!, domain, orderFor: () => null })
+    published.length = 0
+    expect(await restarted.republishReadings(6n)).toBe(1)
+    expect(published.map((m) => m.kind === 'reading' && m.body)).toEqual([{ siteId: 0, interval: 6n, importWh: 20, exportWh: 0 }])
   })
 })

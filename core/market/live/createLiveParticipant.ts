@@ -5,7 +5,7 @@
 import type { LocalAccount } from 'viem'
 import { clearAuction, type Match } from '../clearAuction.ts'
 import type { SignedOrder } from '../signMarketData.ts'
-import type { MarketDomain, Order } from '../typedData.ts'
+import type { MarketDomain, MeterReading, Order } from '../typedData.ts'
 import { orderDigest } from './clearingBody.ts'
 import type { LiveInbox } from './createLiveInbox.ts'
 import type { SigningJournal } from './createSigningJournal.ts'
@@ -18,6 +18,8 @@ export type CreateLiveParticipantParameters = {
   publish: (m: LiveMessage) => Promise<void>
   journal: SigningJournal
   owner: LocalAccount
+  /** signs the site's meter readings (the key the registry names as meterKey) */
+  meter: LocalAccount
   domain: MarketDomain
   /** the order the site's plan implies for an interval, or null (core/demo's orderFromPlan, or the serve loop's) */
   orderFor: (interval: bigint) => Order | null
@@ -45,6 +47,20 @@ export function createLiveParticipant(p: CreateLiveParticipantParameters) {
       const { message } = await p.journal.recordOnce('order', p.siteId, interval, () => signLiveMessage<Extract<LiveMessage, { kind: 'order' }>>(p.owner, p.domain, { kind: 'order', body: order! }))
       await p.publish(message)
       return { ...message.body, r: message.r, vs: message.vs } as SignedOrder
+    },
+    /** Signs (or takes the recorded) meter reading of `interval` after delivery and publishes it (QoS 1). */
+    async publishReading(reading: Omit<MeterReading, 'siteId'>): Promise<Extract<LiveMessage, { kind: 'reading' }>> {
+      const { message } = await p.journal.recordOnce('reading', p.siteId, reading.interval, () =>
+        signLiveMessage<Extract<LiveMessage, { kind: 'reading' }>>(p.meter, p.domain, { kind: 'reading', body: { siteId: p.siteId, ...reading } }),
+      )
+      await p.publish(message)
+      return message
+    },
+    /** Publishes again every reading recorded from `fromInterval` on (after a restart or reconnection), until the caller sees them settled; returns how many. */
+    async republishReadings(fromInterval: bigint): Promise<number> {
+      const readings = p.journal.list('reading', fromInterval).filter((m) => m.body.siteId === p.siteId)
+      for (const m of readings) await p.publish(m)
+      return readings.length
     },
     /** Compares the operator's clearing of `interval` with the auction of the orders it lists and with the orders this site saw. */
     async checkClearing(interval: bigint): Promise<ClearingCheck> {
