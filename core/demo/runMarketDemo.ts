@@ -183,7 +183,9 @@ async function stopSite(h: SiteHandle, now = false): Promise<void> {
   if (!now && h.child.exitCode === null && h.child.signalCode === null && h.child.stdin!.writable) h.child.stdin!.end(toJsonLine({ type: 'bye' }))
   if (!now && (await closed(15_000))) return
   if (h.child.exitCode === null && h.child.signalCode === null) h.child.kill('SIGTERM')
-  if (await closed(10_000)) return
+  // A site stops its simulator on SIGTERM and waits for it; on a loaded machine that takes
+  // seconds, and a SIGKILL before it ends would leave the simulator running.
+  if (await closed(30_000)) return
   h.child.kill('SIGKILL')
   await closed(5_000)
 }
