@@ -17,8 +17,10 @@ import {AuctionVerifier} from "./AuctionVerifier.sol";
 /// per-site release (lock + balance change) kept as a hash. Nothing moves until the
 /// dispute window has passed: then `finalize` credits the releases to the free balances.
 /// A site that proves, within the window, that another site's meter signed a contradicting
-/// reading voids the interval (every lock goes back, as if it had never been committed)
-/// and receives the offender's bond; the offender is deactivated.
+/// reading has the offender re-settled at its worst case (the others keep their settlement)
+/// and, if the reporter has another owner, receives the offender's bond; the offender
+/// trades again only with its bond restored. An interval nobody settled within the settle
+/// window expires as committed (every trade settled as delivered).
 ///
 /// Gas layout: commit reads one 32-byte registry word per site (96-bit tags of the owner
 /// and meter key, caps, active) from a data contract's code (one account access for all
@@ -520,7 +522,8 @@ contract EnergyMarket is EIP712 {
     }
 
     /// @return status 0 unknown (never committed, or its ring slot was reused), 1 committed,
-    /// 2 settled, 3 void (disputed or expired unsettled), 4 final (releases credited);
+    /// 2 settled, 3 void (no longer produced: disputes re-settle, expiry settles as
+    /// committed), 4 final (releases credited, or expired);
     /// settledAt (0 unless settled); isFinal (no dispute possible any more)
     function intervalRecord(uint64 interval) external view returns (uint8 status, uint256 settledAt, bool isFinal) {
         uint256 rec = _ring[interval % ringSize];
