@@ -93,10 +93,10 @@ export async function startDemo(options: StartDemoOptions): Promise<RunningDemo>
     (stopping ??= (async () => {
       options.signal?.removeEventListener('abort', onAbort)
       stopMarket.abort()
-      // The market stops its own sites and chain on SIGTERM; one that hangs is killed.
+      // The market stops its own sites and chain on SIGTERM (a site gets 30 s); one that hangs past that is killed.
       if (marketProcess && marketProcess.exitCode === null && marketProcess.signalCode === null) {
         marketProcess.kill('SIGTERM')
-        const killer = setTimeout(() => marketProcess?.kill('SIGKILL'), 30_000)
+        const killer = setTimeout(() => marketProcess?.kill('SIGKILL'), 60_000)
         void market?.then(() => clearTimeout(killer))
       }
       // The controller stops before the simulator does: its last cycle must not see the devices vanish.

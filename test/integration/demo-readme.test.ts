@@ -148,9 +148,10 @@ describe('npm run demo (the README command, headless)', () => {
       const demoPid = [...started].find(([, command]) => /gridmesh\.js demo /.test(command))?.[0]
       if (demoPid) process.kill(demoPid, 'SIGINT')
       else child.kill('SIGINT')
+      // past the demo's own bound on stopping (the market's processes get 60 s)
       const timer = setTimeout(() => {
         for (const pid of alive([child.pid!, ...started.keys()])) process.kill(pid, 'SIGKILL')
-      }, 60_000)
+      }, 90_000)
       await exited
       clearTimeout(timer)
     }
@@ -160,5 +161,5 @@ describe('npm run demo (the README command, headless)', () => {
     const left = alive(started.keys()).map((pid) => `${pid} ${started.get(pid)}`)
     expect(left, output()).toEqual([])
     expect(err).toMatch(/demo: stopped/)
-  }, 240_000)
+  }, 300_000)
 })
