@@ -15,6 +15,6 @@ export function authorizeTopic(topics: MarketTopics, username: string | undefine
   const node = address.siteId === null ? 'operator' : `site-${address.siteId}`
   const allowed = address.kind === 'clearing' ? username === 'operator' : node === username
   if (!allowed) return `${username} may not publish ${address.kind} as ${node}`
-  if (payloadBytes > maxLiveMessageBytes[address.kind]) return `${payloadBytes} bytes; a ${address.kind} may have at most ${maxLiveMessageBytes[address.kind]}`
+  if (payloadBytes > maxLiveMessageBytes[address.kind]) return `${payloadBytes} bytes; ${address.kind}s may have at most ${maxLiveMessageBytes[address.kind]}`
   return null
 }

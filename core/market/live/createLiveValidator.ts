@@ -98,7 +98,7 @@ export function createLiveValidator(p: CreateLiveValidatorParameters) {
       const address = p.topics.parse(topic)
       if (!address) return drop('malformed', `topic ${topic} is not one of ${p.topics.root}/'s`)
       const max = maxLiveMessageBytes[address.kind]
-      if (payload.byteLength > max) return drop('oversized', `${topic}: ${payload.byteLength} bytes; expected at most ${max} for a ${address.kind}`)
+      if (payload.byteLength > max) return drop('oversized', `${topic}: ${payload.byteLength} bytes; expected at most ${max} for ${address.kind === 'order' ? 'an' : 'a'} ${address.kind}`)
       let json: unknown
       try {
         json = JSON.parse(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8'))
