@@ -68,6 +68,7 @@ export async function connectLiveNode(p: ConnectLiveNodeParameters) {
   transport.onReconnect(() => {
     // this connection sent next's will: it is now the current one
     current = next
+    // a failed publish means the connection dropped again: the next reconnection says online
     void publish(current.online).catch(() => {})
     void prepare(current.epoch + 1n > nowS() ? current.epoch + 1n : nowS()).then((n) => {
       next = n

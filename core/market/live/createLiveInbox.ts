@@ -30,7 +30,10 @@ export function createLiveInbox({ transport, validator }: { transport: Pick<Mqtt
   }
   // checked one after another, in arrival order: the validator's first-seen rule then follows the broker's order
   transport.onMessage((topic, payload) => {
-    pending = pending.then(() => validator.check(topic, payload).then(take))
+    // a check that throws (a bug, not an input: the validator turns bad input into verdicts) must not stop the queue
+    pending = pending.then(() =>
+      validator.check(topic, payload).then(take, (error: unknown) => take({ ok: false, reason: 'malformed', detail: `${topic}: the check failed: ${error instanceof Error ? error.message : String(error)}` })),
+    )
   })
   const sorted = <T extends { siteId: number }>(m: Map<number, T> | undefined) => [...(m?.values() ?? [])].sort((a, b) => a.siteId - b.siteId)
   return {
