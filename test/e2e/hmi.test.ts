@@ -47,14 +47,14 @@ beforeAll(async () => {
   consoleLog = watchConsole(browser.browser)
   page = await browser.browser.newPage()
   await signIn(page)
-}, 180_000)
+}, 330_000)
 
 afterAll(async () => {
   await browser?.close()
   await demo?.stop()
-}, 60_000)
+}, 120_000)
 
-describe('HMI against gridmesh demo', { timeout: 180_000 }, () => {
+describe('HMI against gridmesh demo', { timeout: 300_000 }, () => {
   it('shows the overview with values that match the simulator within a cycle', async () => {
     await openView(page, demo.url, 'overview', 'Overview')
     // The first cycle and plan can take a few seconds after start.

@@ -18,10 +18,12 @@ export type RunningDemo = {
 }
 
 /**
- * `gridmesh demo` as a user starts it (`node bin/gridmesh.js demo --port P --data DIR`),
- * resolved once it prints its URL. Its own output is kept for the failure message.
+ * `gridmesh demo` as a user starts it (`node bin/gridmesh.js demo --port P --data DIR`: the
+ * simulator on its fixed ports 5020-5022, which the commissioning panel scans by default),
+ * resolved once it prints its URL, which it does after its week of measured history (a minute
+ * or more on a loaded machine). Its own output is kept for the failure message.
  */
-export function startDemo(dataDir: string, port = 0, timeoutMs = 90_000): Promise<RunningDemo> {
+export function startDemo(dataDir: string, port = 0, timeoutMs = 240_000): Promise<RunningDemo> {
   const child: ChildProcess = spawn(process.execPath, [cli, 'demo', '--port', String(port), '--data', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   let err = ''
@@ -29,7 +31,8 @@ export function startDemo(dataDir: string, port = 0, timeoutMs = 90_000): Promis
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000)
+    // The demo gives its market 60 s to stop its sites and chain before it kills them.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000)
     const code = await exited
     clearTimeout(timer)
     return code
