@@ -61,8 +61,8 @@ describe('layering', () => {
     expect(violations((e) => inside(e.from, 'core/control') && (inside(e.to, 'core/api') || inside(e.to, 'core/demo')))).toEqual([])
   })
 
-  it('nothing outside core/control/backtest imports from it, but the command table, its tests and its bench', () => {
-    const allowed = (from: string) => inside(from, 'core/control/backtest') || from === 'bin/main.ts' || from === 'test/integration/backtest.test.ts' || from === 'test/integration/site-runtime-equivalence.test.ts' || from === 'bench/control.bench.ts'
+  it('nothing outside core/control/backtest imports from it, but the command table, its tests and its benches', () => {
+    const allowed = (from: string) => inside(from, 'core/control/backtest') || from === 'bin/main.ts' || from === 'test/integration/backtest.test.ts' || from === 'test/integration/site-runtime-equivalence.test.ts' || from === 'bench/control.bench.ts' || from === 'bench/backtest-windows.bench.ts'
     expect(violations((e) => inside(e.to, 'core/control/backtest') && !allowed(e.from))).toEqual([])
   })
 
