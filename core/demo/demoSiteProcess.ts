@@ -5,7 +5,7 @@
 // readings from its simulated grid meter. Talks JSON lines on stdin/stdout with the demo
 // coordinator; only addresses leave the process.
 //
-// usage: node bin/run-ts.js core/demo/demoSiteProcess.ts WORK-DIR
+// usage: node bin/run-ts.js core/demo/demoSiteProcess.ts WORK-DIR (compiled: node dist/core/demo/demoSiteProcess.js WORK-DIR)
 import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -160,4 +160,4 @@ async function main() {
   await stop()
 }
 
-if (process.argv[1]?.endsWith('demoSiteProcess.ts')) await main()
+if (/demoSiteProcess\.[jt]s$/.test(process.argv[1] ?? '')) await main()

@@ -121,7 +121,10 @@ type SiteHandle = { siteId: number; child: ChildProcess; ask<T>(req: SiteRequest
 
 function spawnSite(siteId: number, passphrase: string, workDir: string): SiteHandle {
   // The work directory on the command line: a process listing shows which demo a site belongs to.
-  const child = spawn(process.execPath, [join(here, '..', '..', 'bin', 'run-ts.js'), join(here, 'demoSiteProcess.ts'), workDir], {
+  // Compiled (dist/, the packaged app): the site's .js runs on plain Node; from sources, through tsx.
+  const compiled = import.meta.url.endsWith('.js')
+  const entry = compiled ? [join(here, 'demoSiteProcess.js')] : [join(here, '..', '..', 'bin', 'run-ts.js'), join(here, 'demoSiteProcess.ts')]
+  const child = spawn(process.execPath, [...entry, workDir], {
     stdio: ['pipe', 'pipe', 'inherit'],
     env: { ...process.env, [passphraseEnv]: passphrase },
   })
