@@ -21,6 +21,8 @@ const checks = [
   { pkg: 'chromium', ok: () => existsSync('/usr/bin/chromium') },
   // The broker (in /usr/sbin, off a user's PATH) and mosquitto_passwd for per-site credentials.
   { pkg: 'mosquitto', ok: () => existsSync('/usr/sbin/mosquitto') && existsSync('/usr/bin/mosquitto_passwd') },
+  // The live market's TLS test makes its CA and broker certificate with the openssl command.
+  { pkg: 'openssl', ok: () => onPath('openssl') },
 ]
 
 function pythonHas(module) {
