@@ -36,7 +36,8 @@ async function runServe(): Promise<{ slots: SlotView[]; plans: number }> {
   let site: RunningSite | null = null
   try {
     site = await startSite({
-      site: simulatorSiteFile({ sim: simSite, ready: sim.ready }),
+      // PV on the simulator's weather forecast, as the backtest's controller plans by default.
+      site: simulatorSiteFile({ sim: simSite, ready: sim.ready, apiUrl: sim.apiUrl }),
       dataDir: join(work, 'serve-data'),
       port: 0,
       now: clock.now,
