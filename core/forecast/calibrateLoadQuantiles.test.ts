@@ -1,22 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { applyLoadQuantiles } from './applyLoadQuantiles.ts'
 import { calibrateLoadQuantiles } from './calibrateLoadQuantiles.ts'
+import { createSeededRandom } from '../random/createSeededRandom.ts'
 
-/** Mulberry32, so the residuals are the same every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** Forecasts of 100 kW whose outcomes are off by a uniform factor: +-spread at lead 1-2, +-2 spread beyond. */
 function sample(seed: number, count: number, spread: number) {
-  const next = random(seed)
+  const next = createSeededRandom(seed)
   const lead = Int32Array.from({ length: count }, (_, i) => 1 + (i % 4))
   const predictedKw = new Float64Array(count).fill(100)
   const actualKw = Float64Array.from(lead, (k) => 100 * (1 + (k <= 2 ? spread : 2 * spread) * (2 * next() - 1)))

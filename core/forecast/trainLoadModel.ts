@@ -11,6 +11,7 @@ import type { LoadModelMetadata } from './loadModelMetadata.ts'
 import { predictLoad } from './predictLoad.ts'
 import { scoreForecasts } from './scoreForecasts.ts'
 import type { LoadSeries } from './toRegularSeries.ts'
+import { createSeededRandom } from '../random/createSeededRandom.ts'
 
 export type ModelArtifacts = { modelTopology: object; weightSpecs: tf.io.WeightsManifestEntry[]; weightData: ArrayBuffer }
 
@@ -42,18 +43,6 @@ const learningRate = 0.003
 /** The seed when none is given: the same data then gives the same model. */
 export const defaultSeed = 7
 
-/** Mulberry32: deterministic sampling so two trainings on the same data see the same samples. */
-function createRandom(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 /** Trains the load model on one history (everything before `endIndex`), keeping the epoch with the best validation loss. */
 export async function trainLoadModel(parameters: TrainLoadModelParameters): Promise<TrainLoadModelResult> {
   const started = Date.now()
@@ -69,7 +58,7 @@ export async function trainLoadModel(parameters: TrainLoadModelParameters): Prom
   }
   // The most recent 10% (at least two weeks) validates: it picks the epoch and reports an honest error.
   const validationStart = end - Math.max(14 * spd, Math.round((end - firstIssue) * 0.1))
-  const random = createRandom(parameters.seed ?? defaultSeed)
+  const random = createSeededRandom(parameters.seed ?? defaultSeed)
   const issues: number[] = []
   const leads: number[] = []
   const add = (issue: number, lead: number) => {

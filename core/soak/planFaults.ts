@@ -1,4 +1,4 @@
-import { createSeededRandom } from './createSeededRandom.ts'
+import { createSeededRandom } from '../random/createSeededRandom.ts'
 import { SoakError } from './SoakError.ts'
 
 /** The kinds of fault a soak injects (README.md describes each). */

@@ -19,6 +19,7 @@ import { signMeterReading, type SignedMeterReading } from '../../core/market/sig
 import { SIDE_ASK, SIDE_BID } from '../../core/market/typedData.ts'
 import { clear, commit, exactDelivery, revertName, signOrders, signReadings, unpackMatches, type Committed, type OrderSpec } from '../fixtures/market/marketFlow.ts'
 import { createLocalMarket, type LocalMarket } from '../support/createLocalMarket.ts'
+import { createSeededRandom } from '../../core/random/createSeededRandom.ts'
 
 const SITES = 6
 const ROUNDS = 24
@@ -37,23 +38,12 @@ afterAll(async () => {
   await anvil?.stop()
 })
 
-/** mulberry32: a small seeded generator, so a failing run can be replayed. */
-function prng(s: number) {
-  let a = s >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 type Open = { c: Committed; locks: bigint[]; abandoned: boolean; readings?: (SignedMeterReading | null)[]; settledAt?: bigint }
 
 it(`escrow is conserved over ${ROUNDS} random intervals with adversarial sites (seed ${seed})`, async () => {
   console.log(`contracts-escrow-property: seed ${seed} (MARKET_FUZZ_SEED to replay)`)
-  const rand = prng(seed)
+  const rand = createSeededRandom(seed)
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!
   const read = (functionName: 'balanceOf' | 'bondOf' | 'withdrawable', id: number) =>
     lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName, args: [id] })

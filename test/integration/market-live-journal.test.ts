@@ -14,6 +14,7 @@ import { createSigningJournal } from '../../core/market/live/createSigningJourna
 import { marketTopics } from '../../core/market/live/marketTopics.ts'
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../core/market/live/startEmbeddedBroker.ts'
 import { createMarketDomain } from '../../core/market/typedData.ts'
+import { createSeededRandom } from '../../core/random/createSeededRandom.ts'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 const market = '0x5FbDB2315678afecb367f032d93F642f64180aa3'
@@ -130,15 +131,7 @@ describe('signing journal across kill -9', () => {
   it('kill -9 at random moments while signing interval after interval leaves only whole entries, one per interval', async () => {
     const seed = Number(process.env.GRIDMESH_TEST_SEED ?? 15)
     console.log(`market-live-journal: kill delays from seed ${seed} (GRIDMESH_TEST_SEED)`)
-    // mulberry32
-    let state = seed >>> 0
-    const random = () => {
-      state = (state + 0x6d2b79f5) >>> 0
-      let t = state
-      t = Math.imul(t ^ (t >>> 15), t | 1)
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-    }
+    const random = createSeededRandom(seed)
     const dir = join(work, 'journal-b')
     const before: Map<bigint, string> = new Map()
     for (let round = 0; round < 3; round++) {

@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { downsampleM4, type TrendPoint } from './downsampleM4.ts'
+import { createSeededRandom as random } from '../../random/createSeededRandom.ts'
 
-// A seeded generator, so a failure can be replayed (seed printed).
-function random(seed: number) {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 describe('downsampleM4', () => {
   it('keeps first, min, max and last of each column in time order', () => {

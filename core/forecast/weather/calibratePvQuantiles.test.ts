@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createSeededRandom } from '../../soak/createSeededRandom.ts'
+import { createSeededRandom } from '../../random/createSeededRandom.ts'
 import { applyPvQuantiles } from './applyPvQuantiles.ts'
 import { calibratePvQuantiles, type PvResidual } from './calibratePvQuantiles.ts'
 import { createPvResidualLog } from './createPvResidualLog.ts'

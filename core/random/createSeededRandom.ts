@@ -1,4 +1,8 @@
-/** Mulberry32: a small seeded generator, so a soak with the same seed injects the same faults. */
+/**
+ * Mulberry32: a small seeded generator (32-bit state, uniform in [0, 1)), so every seeded
+ * process in GridMesh (model training's sampling, the soak's faults, property tests) gives
+ * the same figures for the same seed.
+ */
 export function createSeededRandom(seed: number): () => number {
   let a = seed >>> 0
   return () => {
