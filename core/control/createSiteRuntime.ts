@@ -21,10 +21,10 @@ const siteDevice = 'site'
 /** Real timers (`now` only), or a clock stepped together with a simulator's (`step`). */
 export type SiteClock = { now: () => number; step?: (seconds: number) => Promise<void> }
 
-/** What the runtime needs of a store (core/store implements it); a backtest runs without one. */
 const planFailedKey = 'plan:failed'
 const weatherAlarmPrefix = 'weather:'
 
+/** What the runtime needs of a store (core/store implements it); a backtest runs without one. */
 export type SiteStorePort = Omit<ControlStore, 'raiseAlarm' | 'clearAlarm'> & {
   raiseAlarm(a: Parameters<ControlStore['raiseAlarm']>[0]): Alarm
   clearAlarm(key: string, timeMs: number): Alarm | null
@@ -57,11 +57,9 @@ export const siteRuntimeDefaults = {
   slotMs: 900_000,
   horizonSlots: 96,
   exportTieBreakEurPerKWh: 0.005,
-  // PV persistence fading in 6 h into the 0.67 quantile of last week's clearness: PV beating
-  // the plan costs about twice what falling short does.
-  pvPersistenceMs: 6 * 3_600_000,
-  pvClimatologyQuantile: 0.67,
-  /** The PV forecast the live planner uses: the two above. */
+  // The PV forecast without a weather source (and its fallback): persistence fading in 6 h into
+  // the 0.67 quantile of last week's clearness; PV beating the plan costs about twice what
+  // falling short does.
   pvForecast: { kind: 'persistence', persistenceMs: 6 * 3_600_000, climatologyQuantile: 0.67 },
 } as const
 

@@ -25,8 +25,8 @@ export { BacktestError }
 const dayMs = 86_400_000
 const slotMs = 900_000
 // Serve's settings, chosen on 2013-02-04..10 (core/control/backtest/NOTES.md), not on the reported week.
-const defaultPvPersistenceHours = siteRuntimeDefaults.pvPersistenceMs / 3_600_000
-const defaultPvClimatologyQuantile = siteRuntimeDefaults.pvClimatologyQuantile
+const defaultPvPersistenceHours = siteRuntimeDefaults.pvForecast.persistenceMs / 3_600_000
+const defaultPvClimatologyQuantile = siteRuntimeDefaults.pvForecast.climatologyQuantile
 const defaultExportTieBreakEurPerKWh = siteRuntimeDefaults.exportTieBreakEurPerKWh
 
 export type BacktestOptions = {
