@@ -12,6 +12,7 @@ import { ensureHmiBuilt } from '../api/ensureHmiBuilt.ts'
 import { lockDataDir } from '../api/lockDataDir.ts'
 import { startSite, type RunningSite } from '../api/startSite.ts'
 import { parseYamlText } from '../devices/site/parseYamlText.ts'
+import { siteRuntimeDefaults } from '../control/createSiteRuntime.ts'
 import { BaseError } from '../errors/BaseError.ts'
 import { defaultSeed } from '../forecast/trainLoadModel.ts'
 import { measureHistoryOnDevices } from '../simulator/measureHistoryOnDevices.ts'
@@ -62,7 +63,8 @@ export type RunningDemo = {
   stop(): Promise<void>
 }
 
-const slotMs = 900_000
+/** The market's interval and the site's history slot: the site runtime's slot. */
+const { slotMs } = siteRuntimeDefaults
 const cli = fileURLToPath(new URL('../../bin/gridmesh.js', import.meta.url))
 
 /** Starts the demo microgrid; resolves once the HMI answers, with the week of history stored and the load model in use. */
