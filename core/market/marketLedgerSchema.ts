@@ -12,7 +12,8 @@ const uint = z.number().int().min(0)
 
 export const marketLedgerSchema = z.strictObject({
   version: z.literal(1),
-  source: z.literal('market-demo'),
+  /** `market-demo`: a market demo's ledger file; `live`: a trading serve's or the operator's own intervals (core/trading). */
+  source: z.enum(['market-demo', 'live']),
   writtenAtMs: uint,
   chain: z.strictObject({ rpcUrl: z.string(), chainId: uint, embedded: z.boolean(), market: hex(20), token: hex(20) }),
   intervalSec: uint,

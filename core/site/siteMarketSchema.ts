@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { brokerSettingsSchema } from '../market/live/brokerSettingsSchema.ts'
 
 const isHttpUrl = (value: string) => {
   try {
@@ -53,6 +54,29 @@ export const siteMarketSchema = z
       .optional(),
     /** Settlement-token base units per contract amount unit (1 for a 6-decimal stable token). */
     unit: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).default(1),
+    /**
+     * The community's deployed market (0x + 40 hex digits). A participant needs it; the operator deploys one on its
+     * first start when it is omitted and keeps it in `<data>/chain/market.json` (issue 15).
+     */
+    address: z
+      .string()
+      .regex(/^0x[0-9a-fA-F]{40}$/, "expected the market contract's address, 0x and 40 hex digits")
+      .optional(),
+    /** This site as a participant of the live market: present = `serve` trades (issue 15, core/trading). */
+    site: z
+      .strictObject({
+        /** The site's id in the market's registry (registered by the installer or the operator). */
+        id: z.number().int().min(1).max(65_535),
+        /** The owner key (signs orders and presence) and the meter key (signs readings): scrypt key files, relative to the data folder. */
+        ownerKeyFile: z.string().min(1).default('keys/owner.json'),
+        meterKeyFile: z.string().min(1).default('keys/meter.json'),
+        /** The most the site offers to buy / sell per interval, as power (W); default the control section's grid limits. */
+        maxBuyPowerW: z.number().min(0).max(1e9).optional(),
+        maxSellPowerW: z.number().min(0).max(1e9).optional(),
+      })
+      .optional(),
+    /** The community's MQTT broker (core/market/PROTOCOL.md); required for live trading (a `site` or the operator). */
+    broker: brokerSettingsSchema.optional(),
   })
   .refine((m) => 3 + Math.ceil((m.settleWindowSec + m.disputeWindowSec) / m.intervalSec) <= 1024, {
     message: 'settleWindowSec + disputeWindowSec span more than 1021 intervals; expected a longer intervalSec or shorter windows (the contract keeps at most 1024 interval records)',
