@@ -18,7 +18,7 @@ import { defaultTariff, importPriceAt } from '../../core/control/timeOfUseTariff
 import { run as runMarket } from '../../core/demo/marketCli.ts'
 import { cloudClearness } from '../../hardware-sims/physics/clouds.ts'
 import { chooseDemoHardware } from '../../core/demo/demoSite/chooseDemoHardware.ts'
-import { minOrderWh } from '../../core/demo/demoSite/orderFromPlan.ts'
+import { minOrderWh } from '../../core/trading/orderFromPlan.ts'
 import { passphraseEnv } from '../../core/demo/demoSiteProcess.ts'
 import { DemoError, runMarketDemo } from '../../core/demo/runMarketDemo.ts'
 

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { createForecastPlanner, pvArrayOf, weatherSourceOf } from '../../control/createForecastPlanner.ts'
-import { createSiteRuntime, siteRuntimeDefaults, type SiteMarketPort, type SiteRuntime } from '../../control/createSiteRuntime.ts'
+import { createSiteRuntime, siteRuntimeDefaults, type SiteRuntime } from '../../control/createSiteRuntime.ts'
 import { defaultTariff, type Tariff } from '../../control/timeOfUseTariff.ts'
 import { createSiteLoadForecaster } from '../../forecast/createSiteLoadForecaster.ts'
 import type { Plan } from '../../schedule/planSchedule.ts'
@@ -10,9 +10,9 @@ import { openSiteDevices, type OpenedDevices } from '../../simulator/openSiteDev
 import { simulatorSiteFile } from '../../simulator/simulatorSiteFile.ts'
 import { spawnSimulator } from '../../simulator/spawnSimulator.ts'
 import { steppedSimulatorClock } from '../../simulator/steppedSimulatorClock.ts'
+import { createSiteMarketPort } from '../../trading/createSiteMarketPort.ts'
 import type { DemoHardware } from './chooseDemoHardware.ts'
 import { DemoSiteError } from './DemoSiteError.ts'
-import { expectedMarketPriceEurPerKWh } from './expectedMarketPriceEurPerKWh.ts'
 import { writeDemoSiteFile } from './writeDemoSiteFile.ts'
 
 const dayMs = 86_400_000
@@ -98,24 +98,7 @@ export async function startDemoSite(p: StartDemoSiteParameters) {
     const simNowMs = (await sim.state()).timeMs
     if (simNowMs !== p.startMs) throw new DemoSiteError(`${where}: the simulator is at ${new Date(simNowMs).toISOString()} after the history pass; expected ${new Date(p.startMs).toISOString()}, the chain's time of the first interval`)
     const clock = steppedSimulatorClock(sim, p.startMs)
-    /** Net energy sold (> 0) or bought (< 0) per cleared slot, Wh: what the loop must deliver. */
-    const commitments = new Map<number, number>()
-    /** Slots from here on are open to the market in the next plan; earlier ones are cleared (commitments). */
-    let marketFromMs = Number.POSITIVE_INFINITY
-    const slotHours = p.slotMs / 3_600_000
-    const market: SiteMarketPort = {
-      planMarket: () => ({ fromMs: marketFromMs, maxBuyPowerW: p.market.maxBuyPowerW, maxSellPowerW: p.market.maxSellPowerW, priceAt: (t) => expectedMarketPriceEurPerKWh(tariff, t) }),
-      // A trade the plan in force does not carry (cleared after it was made, or cleared
-      // below what it asked): the battery makes up the difference.
-      commitment: (now, plan) => {
-        const slotStartMs = p.startMs + Math.floor((now - p.startMs) / p.slotMs) * p.slotMs
-        const committedWh = commitments.get(slotStartMs)
-        if (committedWh === undefined) return null
-        const slot = plan?.slots.find((s) => s.startMs === slotStartMs)
-        const plannedSellW = slot ? slot.marketSellW - slot.marketBuyW : 0
-        return { extraExportW: committedWh / slotHours - plannedSellW }
-      },
-    }
+    const market = createSiteMarketPort({ anchorMs: p.startMs, intervalMs: p.slotMs, maxBuyPowerW: p.market.maxBuyPowerW, maxSellPowerW: p.market.maxSellPowerW, tariff })
     const rt = createSiteRuntime({
       name: site.name,
       timeZone: simSite.location.timezone,
@@ -134,7 +117,7 @@ export async function startDemoSite(p: StartDemoSiteParameters) {
         horizonSlots,
         weather: weatherSourceOf(site.control!),
       }),
-      market,
+      market: market.port,
       history,
       staleAfterMs: 3 * cycleS * 1000,
       planMaxAgeMs: 2 * p.slotMs,
@@ -149,7 +132,7 @@ export async function startDemoSite(p: StartDemoSiteParameters) {
 
       /** Plans from the current sim time over the horizon, with the market open from `marketFromMs`; the loop follows this plan from now on. */
       async replan(openFromMs: number): Promise<Plan> {
-        marketFromMs = openFromMs
+        market.openFrom(openFromMs)
         const socPct = (await battery.readBattery()).socPct
         if (socPct === null) throw new DemoSiteError(`${where}: ${batteryDriver.name} reports no SoC; cannot plan`)
         const plan = await rt.requestPlan(socPct)
@@ -159,7 +142,7 @@ export async function startDemoSite(p: StartDemoSiteParameters) {
 
       /** Records this site's trades in a cleared slot (net sold, Wh) for the loop to deliver. */
       commit(slotStartMs: number, netSellWh: number) {
-        commitments.set(slotStartMs, netSellWh)
+        market.commit(slotStartMs, netSellWh)
       },
 
       /** Runs the control loop every cycle while stepping the simulator's clock up to `toMs`. */

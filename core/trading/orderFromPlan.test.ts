@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { defaultTariff } from '../../control/timeOfUseTariff.ts'
-import type { Plan, PlanSlot } from '../../schedule/planSchedule.ts'
-import { SIDE_ASK, SIDE_BID } from '../../market/typedData.ts'
+import { defaultTariff } from '../control/timeOfUseTariff.ts'
+import type { Plan, PlanSlot } from '../schedule/planSchedule.ts'
+import { SIDE_ASK, SIDE_BID } from '../market/typedData.ts'
 import { orderFromPlan, type OrderFromPlanParameters } from './orderFromPlan.ts'
 
 const startMs = Date.parse('2026-11-27T00:00:00Z') // 11:00 in Melbourne: import 0.25, export 0.05 EUR/kWh
@@ -35,6 +35,12 @@ describe('orderFromPlan', () => {
     const tiny = orderFromPlan({ ...base, plan: plan([slot(0, 0, 0), slot(1, 20, 0)]) })
     expect(tiny.planned.plannedNetImportWh).toBe(5)
     expect(tiny.order).toBeNull()
+  })
+
+  it('takes the slot a shorter, unaligned interval starts in, over the interval’s length', () => {
+    const { planned, order } = orderFromPlan({ ...base, plan: plan([slot(0, 0, 0), slot(1, 0, 2_000)]), intervalStartMs: startMs + 900_000 + 420_000, intervalMs: 60_000 })
+    expect(planned).toEqual({ slotStartMs: startMs + 900_000, marketBuyW: 0, marketSellW: 2_000, plannedNetImportWh: -33 })
+    expect(order).toMatchObject({ side: SIDE_ASK, energyWh: 33 })
   })
 
   it('says which interval the plan does not cover', () => {

@@ -1,4 +1,4 @@
-import { importPriceAt, type Tariff } from '../../control/timeOfUseTariff.ts'
+import { importPriceAt, type Tariff } from '../control/timeOfUseTariff.ts'
 
 /**
  * The price a site expects the market to clear at in a slot: the auction's uniform price is

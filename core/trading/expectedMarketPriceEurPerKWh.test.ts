@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { defaultTariff } from '../../control/timeOfUseTariff.ts'
+import { defaultTariff } from '../control/timeOfUseTariff.ts'
 import { expectedMarketPriceEurPerKWh } from './expectedMarketPriceEurPerKWh.ts'
 
 describe('expectedMarketPriceEurPerKWh', () => {
