@@ -12,6 +12,7 @@ import type { ScanResult } from '../devices/scan/scanDevices.ts'
 import type { SiteFile } from '../devices/site/siteFileSchema.ts'
 import type { Alarm, AlarmEvent, TelemetryTier } from '../store/createStore.ts'
 import type { MarketLedger } from '../market/marketLedgerSchema.ts'
+import type { LiveMarketEvent, LiveMarketStatus } from '../market/live/liveMarketView.ts'
 import type { DeviceView } from './devices/createDeviceInspector.ts'
 import type { SimState } from './sim/simSchemas.ts'
 import type { TrendPoint } from './trend/downsampleM4.ts'
@@ -185,8 +186,16 @@ export type CommissionJob = {
   error: string | null
   report: CommissioningReport | null
 }
-/** GET /api/market: the site's market when it trades (issue 15), else the market demo's ledger, else why there is none. */
-export type MarketResult = { available: true; source: MarketLedger['source']; file: string; ledger: MarketLedger } | { available: false; reason: string }
+/**
+ * GET /api/market: the live node's ledger and state when this process trades or clears
+ * (issue 15: `source: 'live'`, `live`), else a ledger file's (`file`: serve --market-ledger,
+ * the demo), else why there is none.
+ */
+export type MarketResult =
+  | { available: true; source: 'live'; ledger: MarketLedger; live: LiveMarketStatus; file?: undefined }
+  | { available: true; source: MarketLedger['source']; file: string; ledger: MarketLedger; live?: undefined }
+  | { available: false; reason: string }
+export type { LiveMarketEvent, LiveMarketStatus }
 export type PartBCommandResult =
   | { type: 'shelveAlarm'; alarm: Alarm }
   | { type: 'unshelveAlarm'; alarm: Alarm }
@@ -261,8 +270,8 @@ export type AuditResult = { entries: AuditEntry[] }
 export type SettingsResult = { settings: SiteSettings | null; mode: OperatingMode | null }
 export type CommandResult = { type: 'acknowledgeAlarm'; alarm: Alarm } | { type: 'setMode'; mode: OperatingMode } | { type: 'updateSettings'; settings: SiteSettings } | PartBCommandResult
 
-/** One message on the event stream (WebSocket /api/events): the controller's events as they happen. */
-export type ApiEvent = SiteEvent | { type: 'hello'; site: SiteSummary } | { type: 'audit'; entry: AuditEntry } | { type: 'mode'; mode: OperatingMode } | { type: 'settings'; settings: SiteSettings }
+/** One message on the event stream (WebSocket /api/events): the controller's events as they happen, and a live market node's (`market`). */
+export type ApiEvent = SiteEvent | LiveMarketEvent | { type: 'hello'; site: SiteSummary } | { type: 'audit'; entry: AuditEntry } | { type: 'mode'; mode: OperatingMode } | { type: 'settings'; settings: SiteSettings }
 
 /** An error answer: what was wrong and where (`where` is the query field or body path). */
 export type ApiErrorBody = { error: { name: string; message: string; /** The body path of the first bad field (e.g. `grid.maxImportW`), so a form can show the message beside it. */ field?: string } }

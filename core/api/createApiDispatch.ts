@@ -43,7 +43,7 @@ export type ApiDispatch = {
   handle(request: { method: string; url: URL; readBody: () => Promise<unknown> }, principal: Principal, res: ServerResponse): Promise<void>
   /** How a failure is answered: its status and the error body; unexpected ones are logged. */
   describeFailure(where: string, error: unknown): { status: number; body: ApiErrorBody }
-  /** The event stream: hello, the site's events and the audit's, until the returned unsubscribe. */
+  /** The event stream: hello, the site's events, the live market node's and the audit's, until the returned unsubscribe. */
   subscribe(send: (event: ApiEvent) => void): () => void
   /** The contract in process, for a principal a transport has already established (the desktop window: via 'ipc'). */
   call(request: ApiCall, principal: Principal): Promise<ApiCallAnswer>
@@ -166,9 +166,11 @@ export function createApiDispatch(options: ApiDispatchOptions): ApiDispatch {
   const subscribe: ApiDispatch['subscribe'] = (send) => {
     send({ type: 'hello', site })
     const unsubscribe = backend.subscribe(send)
+    const unsubscribeMarket = options.siteData?.marketEvents?.(send) ?? null
     streams.add(send)
     return () => {
       unsubscribe()
+      unsubscribeMarket?.()
       streams.delete(send)
     }
   }

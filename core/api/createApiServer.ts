@@ -64,8 +64,10 @@ export type ApiServer = {
 }
 
 const maxBodyBytes = 64 * 1024
-// A client that cannot keep up misses cycle events rather than growing the server's memory.
+// A client that cannot keep up misses cycle and market events rather than growing the server's memory:
+// both are re-read in full (state, /api/market) on the next snapshot or reconnect; alarms are never dropped.
 const maxBufferedBytes = 1 << 20
+const droppable = new Set<ApiEvent['type']>(['cycle', 'market'])
 
 function readBody(req: IncomingMessage): Promise<unknown> {
   return new Promise((resolve, reject) => {
@@ -178,7 +180,7 @@ export async function createApiServer(options: CreateApiServerOptions): Promise<
 
   function attach(ws: WebSocket, req: IncomingMessage) {
     const send = (event: ApiEvent) => {
-      if (event.type === 'cycle' && ws.bufferedAmount > maxBufferedBytes) return
+      if (droppable.has(event.type) && ws.bufferedAmount > maxBufferedBytes) return
       ws.send(JSON.stringify(event))
     }
     const unsubscribe = dispatch.subscribe(send)

@@ -58,7 +58,50 @@ export const marketLedgerSchema = z.strictObject({
         .optional(),
     }),
   ),
-  balances: z.array(z.strictObject({ siteId: uint, before: decimal, after: decimal })),
+  /**
+   * Escrow (free balance plus bond) at the start and now. `locked`: what committed intervals not yet finalized hold
+   * out of the free balance (each trade's worst-case liability, released with the settlement by finalize); absent
+   * when the writer does not know it. Without it, `after - before` counts the locks as losses until finalize.
+   */
+  balances: z.array(z.strictObject({ siteId: uint, before: decimal, after: decimal, locked: decimal.optional() })),
 })
 
 export type MarketLedger = z.infer<typeof marketLedgerSchema>
+
+const dropCount = uint
+/**
+ * A live market node's state beside its ledger (GET /api/market's `live`): the shape of
+ * LiveMarketStatus (core/market/live/liveMarketView.ts), checked before it is served.
+ */
+export const liveMarketStatusSchema = z.strictObject({
+  role: z.enum(['site', 'operator', 'site+operator']),
+  siteId: uint.nullable(),
+  community: z.string().max(200),
+  broker: z.strictObject({ url: z.string().max(2000), connected: z.boolean(), lastError: z.string().nullable() }),
+  chain: z.strictObject({ rpcUrl: z.string().max(2000), chainId: uint, reachable: z.boolean(), lastError: z.string().nullable() }),
+  counters: z.strictObject({
+    accepted: dropCount,
+    oversized: dropCount,
+    malformed: dropCount,
+    replayed: dropCount,
+    duplicate: dropCount,
+    late: dropCount,
+    forged: dropCount,
+    conflicting: dropCount,
+    unverified: dropCount,
+  }),
+  presence: z.array(z.strictObject({ role: z.enum(['site', 'operator']), siteId: uint, online: z.boolean(), epoch: z.string().max(200), seenAtMs: uint })).max(1000),
+  outboxPending: uint,
+  currentInterval: decimal.nullable(),
+  gateClosesAtMs: uint.nullable(),
+})
+
+/** One step of a live interval on the event stream (LiveMarketEvent), checked before it is sent. */
+export const liveMarketEventSchema = z.strictObject({
+  type: z.literal('market'),
+  kind: z.enum(['order', 'sat-out', 'clearing', 'check', 'commit', 'reading', 'settle', 'finalize', 'dropped', 'presence', 'error']),
+  interval: decimal.nullable(),
+  atMs: uint,
+  detail: z.string().max(2000),
+  tx: hex(32).optional(),
+})

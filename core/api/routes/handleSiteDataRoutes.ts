@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { z } from 'zod'
 import type { SiteController } from '../../control/createSiteController.ts'
 import { describeZodIssue, formatIssuePath } from '../../errors/describeZodIssue.ts'
+import type { LiveMarketEvent } from '../../market/live/liveMarketView.ts'
 import type { Store } from '../../store/createStore.ts'
 import { ApiRequestError } from '../ApiRequestError.ts'
 import { alarmEventsQuerySchema, trendCsvQuerySchema, trendQuerySchema, type AlarmEventsResult, type DevicesResult, type MarketResult, type PointsResult, type SimResult, type SimUnavailable } from '../contract.ts'
@@ -20,6 +21,8 @@ export type SiteDataServices = {
   /** Null when the site does not run on the simulator. */
   sim: SimProxy | null
   market: () => MarketResult | Promise<MarketResult>
+  /** A live market node's events (the WebSocket's `market` events); null or absent when this process does not trade. */
+  marketEvents?: ((listener: (event: LiveMarketEvent) => void) => () => void) | null
   commissions: ReturnType<typeof createCommissionJobs>
 }
 
