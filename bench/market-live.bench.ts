@@ -34,10 +34,8 @@ import { startAnvil } from '../core/chain/startAnvil.ts'
 import { clearAuction } from '../core/market/clearAuction.ts'
 import { fromJsonLine, toJsonLine } from '../core/market/jsonLines.ts'
 import { connectLiveNode, type LiveNode } from '../core/market/live/connectLiveNode.ts'
-import { createChainSiteLookup } from '../core/market/live/createChainSiteLookup.ts'
 import { createLiveInbox } from '../core/market/live/createLiveInbox.ts'
 import { createLiveParticipant } from '../core/market/live/createLiveParticipant.ts'
-import { createLiveValidator } from '../core/market/live/createLiveValidator.ts'
 import { createSigningJournal } from '../core/market/live/createSigningJournal.ts'
 import { marketTopics, type LiveKind } from '../core/market/live/marketTopics.ts'
 import { startEmbeddedBroker } from '../core/market/live/startEmbeddedBroker.ts'
@@ -45,6 +43,7 @@ import type { SignedOrder } from '../core/market/signMarketData.ts'
 import { SIDE_ASK, SIDE_BID, type Order } from '../core/market/typedData.ts'
 import { createSeededRandom } from '../core/random/createSeededRandom.ts'
 import { siteMarketSchema } from '../core/site/siteMarketSchema.ts'
+import { createMarketValidator } from './support/createMarketValidator.ts'
 import type { OperatorRequest, OperatorStepAnswer } from './support/liveOperatorProcess.ts'
 
 const repo = fileURLToPath(new URL('..', import.meta.url))
@@ -190,15 +189,7 @@ async function runCommunity(rpcUrl: string, sites: number) {
           received.messages++
           received.bytes += Buffer.byteLength(topic) + payload.byteLength
         })
-        const validator = createLiveValidator({
-          domain: lm.domain,
-          topics,
-          operator: lm.operator.address,
-          lookupSite: createChainSiteLookup({ client: lm.client, market: lm.market }),
-          readingDeadline: (i) => lm.intervalStart(i + 1n) + lm.config.settleWindowSec,
-          nowS,
-        })
-        const inbox = createLiveInbox({ transport: node.transport, validator })
+        const inbox = createLiveInbox({ transport: node.transport, validator: createMarketValidator(lm, topics, nowS) })
         const orderRandom = createSeededRandom(seed * 1_000 + siteId)
         const meterRandom = createSeededRandom(seed * 1_000 + 500 + siteId)
         const participant = createLiveParticipant({

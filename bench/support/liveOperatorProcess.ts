@@ -26,13 +26,12 @@ import { encodeStep } from '../../core/chain/stepMarket.ts'
 import { encodeClearing, type EncodedClearing } from '../../core/market/encodeClearing.ts'
 import { fromJsonLine, toJsonLine } from '../../core/market/jsonLines.ts'
 import { connectLiveNode } from '../../core/market/live/connectLiveNode.ts'
-import { createChainSiteLookup } from '../../core/market/live/createChainSiteLookup.ts'
 import { createLiveInbox } from '../../core/market/live/createLiveInbox.ts'
 import { createLiveOperator } from '../../core/market/live/createLiveOperator.ts'
-import { createLiveValidator } from '../../core/market/live/createLiveValidator.ts'
 import { marketTopics } from '../../core/market/live/marketTopics.ts'
 import type { SignedMeterReading } from '../../core/market/signMarketData.ts'
 import { siteMarketSchema } from '../../core/site/siteMarketSchema.ts'
+import { createMarketValidator } from './createMarketValidator.ts'
 
 export type OperatorRequest =
   | { type: 'baseline'; to: Address; repeats: number }
@@ -78,14 +77,7 @@ const lm = await openMarket({ chain, settings: siteMarketSchema.parse({ ...args.
 const topics = marketTopics(chain.chainId, lm.market)
 let chainNowS = (await lm.client.getBlock()).timestamp
 const node = await connectLiveNode({ broker: { url: args.brokerUrl, password }, topics, domain: lm.domain, siteId: null, presenceKey: lm.operator, nowS: () => chainNowS })
-const validator = createLiveValidator({
-  domain: lm.domain,
-  topics,
-  operator: lm.operator.address,
-  lookupSite: createChainSiteLookup({ client: lm.client, market: lm.market }),
-  readingDeadline: (i) => lm.intervalStart(i + 1n) + lm.config.settleWindowSec,
-  nowS: () => chainNowS,
-})
+const validator = createMarketValidator(lm, topics, () => chainNowS)
 const inbox = createLiveInbox({ transport: node.transport, validator })
 const outbox = createOutbox({ path: join(dataDir, 'outbox.db'), client: lm.client, account: lm.operator, chainId: chain.chainId, abi: energyMarketAbi })
 
