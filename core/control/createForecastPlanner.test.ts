@@ -72,6 +72,28 @@ describe('createForecastPlanner: PV from the weather source, or a fallback with 
     expect(f.pvW).toEqual(persistenceW)
   })
 
+  it('plans PV on the mean of the issues of the last weatherIssuesMs, so one issue\'s error moves it by its share only', async () => {
+    // Issues an hour apart: two that say 0.25 of clear sky ahead, then one that says 0.75.
+    const at = (issuedAtMs: number, ahead: number): WeatherOutcome => ({ ok: true, forecast: { ...overcast.forecast, issuedAtMs, hours: overcast.forecast.hours.map((h) => ({ ...h, ghiWPerM2: h.endMs <= fromMs ? h.ghiWPerM2 : (h.ghiWPerM2 / 0.25) * ahead })) } })
+    const answers = [at(fromMs - 2 * hourMs, 0.25), at(fromMs - hourMs, 0.25), at(fromMs, 0.75)]
+    const run = async (issuesMs: number) => {
+      const queue = [...answers]
+      const p = createForecastPlanner({ forecaster: createSiteLoadForecaster({ timeZone: 'Australia/Melbourne' }), modelSource: () => null, pvArray, pv: siteRuntimeDefaults.pvForecast, horizonSlots: 96, weather: sourceOf(async () => queue.shift()!), weatherIssuesMs: issuesMs })
+      let f = await p.forecast({ fromMs, slotMs, history })
+      for (let i = 1; i < answers.length; i++) f = await p.forecast({ fromMs, slotMs, history })
+      return f
+    }
+    const newestAlone = await run(0)
+    const lastTwo = await run(hourMs)
+    const all = await run(6 * hourMs)
+    const noon = newestAlone.pvW.indexOf(Math.max(...newestAlone.pvW))
+    // Clear sky x clearness is linear in the clearness: (0.75 + 0.25) / 2 and (0.75 + 2 x 0.25) / 3 of the newest's 0.75.
+    expect(lastTwo.pvW[noon]! / newestAlone.pvW[noon]!).toBeCloseTo(0.5 / 0.75, 2)
+    expect(all.pvW[noon]! / newestAlone.pvW[noon]!).toBeCloseTo((1.25 / 3) / 0.75, 2)
+    expect(all.pvMethod).toContain('the weather is the mean of its last 3 issues (within 6 h)')
+    expect(newestAlone.pvMethod).not.toContain('mean of its last')
+  })
+
   it('without a source it is today\'s planner, synchronous', () => {
     const f = planner(null).forecast({ fromMs, slotMs, history })
     expect(f).not.toBeInstanceOf(Promise)

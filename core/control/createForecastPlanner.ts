@@ -5,11 +5,14 @@ import { forecastPv } from '../forecast/forecastPv.ts'
 import { forecastPvPersistence } from '../forecast/forecastPvPersistence.ts'
 import { createWeatherSource, type WeatherOutcome, type WeatherSource } from '../forecast/weather/createWeatherSource.ts'
 import { applyPvQuantiles } from '../forecast/weather/applyPvQuantiles.ts'
+import { averageWeatherIssues } from '../forecast/weather/averageWeatherIssues.ts'
 import { calibratePvQuantiles } from '../forecast/weather/calibratePvQuantiles.ts'
 import { createPvResidualLog } from '../forecast/weather/createPvResidualLog.ts'
 import { forecastPvWithWeather } from '../forecast/weather/forecastPvWithWeather.ts'
+import type { WeatherForecast } from '../forecast/weather/parseOpenMeteoForecast.ts'
 import type { WeatherProblem } from '../forecast/weather/WeatherSourceError.ts'
 import type { MeasuredSlot } from '../simulator/measureHistoryOnDevices.ts'
+import { siteRuntimeDefaults } from './createSiteRuntime.ts'
 
 /** What a plan is made from: load and PV over the horizon, and where they came from. */
 export type PlannerForecast = {
@@ -68,6 +71,12 @@ export type ForecastPlannerOptions = {
    * to `pv` and says why.
    */
   weather?: WeatherSource | null | undefined
+  /**
+   * PV plans on the mean of the weather forecasts issued within this long before the newest
+   * (a lagged ensemble, averageWeatherIssues); 0: the newest alone. Default
+   * siteRuntimeDefaults.weatherIssuesMs.
+   */
+  weatherIssuesMs?: number | undefined
   /** Diagnostics: plan with the truth instead of the load and/or PV forecast where the truth has the slot. */
   oracle?: { truth: ReadonlyMap<number, { loadW: number; pvW: number }>; load: boolean; pv: boolean } | null
 }
@@ -85,6 +94,15 @@ export function weatherSourceOf(control: SiteControl, log?: (message: string) =>
 /** The live planner: the site's load forecaster and a PV forecast from the weather forecast and measured history, or from the history alone. */
 export function createForecastPlanner(options: ForecastPlannerOptions): Planner {
   const residualLog = createPvResidualLog()
+  const issuesMs = options.weatherIssuesMs ?? siteRuntimeDefaults.weatherIssuesMs
+  /** The weather forecasts of the last `issuesMs`, oldest first (one per issue time). */
+  let issues: WeatherForecast[] = []
+  const lagged = (newest: WeatherForecast): { forecast: WeatherForecast; issues: number } => {
+    // A different source or a clock that went back starts the ensemble again.
+    if (issues.some((f) => f.source !== newest.source || f.issuedAtMs > newest.issuedAtMs)) issues = []
+    issues = [...issues.filter((f) => f.issuedAtMs !== newest.issuedAtMs && f.issuedAtMs >= newest.issuedAtMs - issuesMs), newest]
+    return { forecast: averageWeatherIssues(issues), issues: issues.length }
+  }
   const make = (fromMs: number, slotMs: number, history: readonly MeasuredSlot[], answer: WeatherOutcome | null): PlannerForecast => {
     const slots = options.horizonSlots
     const load = options.forecaster.forecast({ history: [...history], fromMs, slotMs, slots })
@@ -94,7 +112,9 @@ export function createForecastPlanner(options: ForecastPlannerOptions): Planner 
     let fromWeather: ReturnType<typeof forecastPvWithWeather> | null = null
     if (site && weather?.ok) {
       try {
-        fromWeather = forecastPvWithWeather({ site, fromMs, slotMs, slots, weather: weather.forecast, history: pvHistory })
+        const ensemble = lagged(weather.forecast)
+        fromWeather = forecastPvWithWeather({ site, fromMs, slotMs, slots, weather: ensemble.forecast, history: pvHistory })
+        if (ensemble.issues > 1) fromWeather = { ...fromWeather, method: `${fromWeather.method}; the weather is the mean of its last ${ensemble.issues} issues (within ${issuesMs / 3_600_000} h)` }
         if (!fromWeather.powerKw.every(Number.isFinite)) throw new Error('the PV forecast has non-finite values')
       } catch (error) {
         fromWeather = null

@@ -15,7 +15,7 @@ const help = `usage: gridmesh backtest [--site FILE] --from DATE --days N [--spe
                          [--load-forecast model|seasonal-naive] [--history FILE.csv | --model DIR] [--history-days N]
                          [--pv-forecast persistence|clear-sky-scaled] [--pv-persistence-h N] [--pv-quantile Q]
                          [--horizon-slots N] [--end-soc-pct N|none] [--export-tie-break EUR]
-                         [--weather sim|none] [--load-headroom p90|none] [--oracle load|pv|load,pv]
+                         [--weather sim|none] [--weather-issues-h N] [--load-headroom p90|none] [--oracle load|pv|load,pv]
 
 Runs the real controller (forecast, MILP plan every 15 minutes, control loop) against
 the hardware simulator under a virtual clock, and in the same run two references:
@@ -70,6 +70,8 @@ The controller's load forecast (createSiteLoadForecaster):
   --weather sim|none  sim (default): PV also from the simulator's weather forecast (its
                    Open-Meteo-shaped endpoint, as a site with control.weather), falling back to
                    the --pv-forecast method without it; none: measured production only
+  --weather-issues-h N  with the weather: PV from the mean of the forecasts issued in the N hours
+                   before the newest (default serve's, siteRuntimeDefaults.weatherIssuesMs; 0: the newest alone)
   --load-headroom p90|none  p90: keep SoC headroom against the load forecast's P90 at the
                    peak price, where the forecaster gives quantiles (default none)
   --oracle load|pv|load,pv  diagnostics: plan with the true load and/or PV (the
@@ -85,11 +87,11 @@ const flagSpec = {
   seed: { type: 'string' }, seeds: { type: 'string' }, windows: { type: 'string' }, parallel: { type: 'string' }, 'model-cutoff': { type: 'string' },
   json: { type: 'boolean' }, report: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   'load-forecast': { type: 'string' }, history: { type: 'string' }, model: { type: 'string' }, 'history-days': { type: 'string' },
-  'horizon-slots': { type: 'string' }, 'pv-forecast': { type: 'string' }, 'pv-persistence-h': { type: 'string' }, 'export-tie-break': { type: 'string' }, 'pv-quantile': { type: 'string' }, 'end-soc-pct': { type: 'string' }, oracle: { type: 'string' }, 'load-headroom': { type: 'string' }, weather: { type: 'string' },
+  'horizon-slots': { type: 'string' }, 'pv-forecast': { type: 'string' }, 'pv-persistence-h': { type: 'string' }, 'export-tie-break': { type: 'string' }, 'pv-quantile': { type: 'string' }, 'end-soc-pct': { type: 'string' }, oracle: { type: 'string' }, 'load-headroom': { type: 'string' }, weather: { type: 'string' }, 'weather-issues-h': { type: 'string' },
 } as const
 type Flags = ReturnType<typeof parseFlags<typeof flagSpec>>
 /** The flags that set up the controller (passed to every run of a multi-window backtest). */
-const controllerFlags = ['site', 'cycle-s', 'load-forecast', 'history', 'model', 'history-days', 'horizon-slots', 'pv-forecast', 'pv-persistence-h', 'export-tie-break', 'pv-quantile', 'end-soc-pct', 'load-headroom', 'weather', 'oracle'] as const
+const controllerFlags = ['site', 'cycle-s', 'load-forecast', 'history', 'model', 'history-days', 'horizon-slots', 'pv-forecast', 'pv-persistence-h', 'export-tie-break', 'pv-quantile', 'end-soc-pct', 'load-headroom', 'weather', 'weather-issues-h', 'oracle'] as const
 
 export async function run(argv: string[]): Promise<number> {
   const flags = parseFlags('backtest', argv, flagSpec, help)
@@ -162,6 +164,7 @@ function controllerOptions(flags: Flags): Omit<BacktestOptions, 'fromMs' | 'days
   return {
     siteFile: flags.site ?? demo,
     ...(weather !== undefined && { weather: weather === 'sim' }),
+    ...(flags['weather-issues-h'] !== undefined && { weatherIssuesHours: parseIntegerFlag('weather-issues-h', flags['weather-issues-h'], 0, 48, 6) }),
     ...(headroom !== undefined && { loadP90Headroom: headroom === 'p90' }),
     cycleS: parseIntegerFlag('cycle-s', flags['cycle-s'], 1, 900, 30),
     horizonSlots: parseIntegerFlag('horizon-slots', flags['horizon-slots'], 4, 192, 96),
@@ -247,6 +250,7 @@ function formatWindows(result: BacktestWindowsResult): string {
     '',
     `${o.runs} runs (costs adjusted for the energy left in the battery); flags: ${result.args.join(' ') || '(defaults)'}`,
     `gap to perfect foresight: median ${o.gapToPerfectForesightPct.median} %, mean ${o.gapToPerfectForesightPct.mean} %, best ${o.gapToPerfectForesightPct.best} %, worst ${o.gapToPerfectForesightPct.worst} %`,
+    ...(o.gapAtMeanPricePct ? [`  (battery's final energy at the mean import price, as before: median ${o.gapAtMeanPricePct.median} %, worst ${o.gapAtMeanPricePct.worst} %)`] : []),
     `saving vs self-consumption: median ${o.savingVsSelfConsumptionPct.median} %, mean ${o.savingVsSelfConsumptionPct.mean} %, best ${o.savingVsSelfConsumptionPct.best} %, worst ${o.savingVsSelfConsumptionPct.worst} %`,
     `pooled: controller ${o.pooled.controllerEur} EUR, self-consumption ${o.pooled.selfConsumptionEur} EUR, perfect foresight ${o.pooled.perfectForesightEur} EUR: gap ${o.pooled.gapToPerfectForesightPct} %, saving ${o.pooled.savingVsSelfConsumptionPct} %`,
     `limit violations (SoC, rating, envelope; all runs): ${o.violations}; wall time ${result.wallTimeS} s`,

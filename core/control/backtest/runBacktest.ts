@@ -19,11 +19,14 @@ import { defaultTariff, importPriceAt, type Tariff } from '../timeOfUseTariff.ts
 import { BacktestError } from './BacktestError.ts'
 import { measureSiteHistory } from './measureSiteHistory.ts'
 import { prepareSiteLoadModel, type PreparedSiteLoadModel } from './prepareSiteLoadModel.ts'
+import { replacementPrice } from './replacementPrice.ts'
 
 export { BacktestError }
 
 const dayMs = 86_400_000
 const slotMs = 900_000
+/** The battery's efficiency each way, as the plans assume it (buildPlanInput) and the demo site simulates it. */
+const batteryEfficiency = 0.95
 // Serve's settings, chosen on 2013-02-04..10 (core/control/backtest/NOTES.md), not on the reported week.
 const defaultPvPersistenceHours = siteRuntimeDefaults.pvForecast.persistenceMs / 3_600_000
 const defaultPvClimatologyQuantile = siteRuntimeDefaults.pvForecast.climatologyQuantile
@@ -74,6 +77,8 @@ export type BacktestOptions = {
    * (default true: it paid on the choice set, NOTES.md section 7); false: measured production only.
    */
   weather?: boolean
+  /** With the weather: plan PV on the mean of the forecasts issued in this many hours before the newest (default siteRuntimeDefaults.weatherIssuesMs; 0: the newest alone). */
+  weatherIssuesHours?: number
   /** Keep SoC headroom against the load forecast's P90 at peak prices (buildPlanInput's loadP90Headroom; default: serve's). */
   loadP90Headroom?: boolean
   /** Diagnostics: the controller plans with the truth (the self-consumption run's slots, as perfect foresight does) instead of forecasting load and/or PV. */
@@ -96,15 +101,26 @@ export type SlotRecord = {
   planCreatedAtMs: number | null
   /** Mean of the battery setpoints the loop decided in the slot's cycles (null: none commanded). */
   setpointW: number | null
+  /** What the plan in force at the slot's end forecast for it (load and PV, W) and its SoC at the slot's end, % (null: no plan). */
+  planned?: { loadW: number; pvW: number; socPct: number | null } | null
+  /** The first forecast of the slot a plan saw (up to a horizon ahead: the day-ahead view), W (null: no plan saw it). */
+  firstForecast?: { loadW: number; pvW: number; leadSlots: number } | null
 }
 
 export type RunMetrics = {
   /** What the grid bill says: import at the import price minus export at the export price. */
   costEur: number
-  /** The bill less the value of the energy left in the battery beyond what it started with
-   * (valued at the period's mean import price times the discharge efficiency), so runs
-   * that end fuller or emptier compare fairly. */
+  /**
+   * The bill less the value of the energy left in the battery beyond what it started with, so
+   * runs that end fuller or emptier compare fairly. That energy is valued at what putting it
+   * there would cost next: the cheapest import price of the day after the period, over the
+   * charge efficiency. (Valued at the period's mean import price, as `costAdjustedAtMeanPriceEur`
+   * does, a run that buys at the night price in the period's last hour to end fuller earns the
+   * difference without using the energy: perfect foresight's 30 % end goal did, NOTES.md section 8.)
+   */
   costAdjustedEur: number
+  /** The same adjustment at the period's mean import price times the discharge efficiency (before NOTES.md section 8). */
+  costAdjustedAtMeanPriceEur: number
   startSocPct: number
   endSocPct: number
   importKWh: number
@@ -128,6 +144,8 @@ export type ControllerSetup = {
   exportTieBreakEurPerKWh: number
   loadP90Headroom: boolean
   weather: boolean
+  /** Hours of weather issues averaged (null without the weather). */
+  weatherIssuesHours: number | null
   /** How many controller plans used each PV forecast: 'clear-sky-weather', or the fallback without it. */
   pvForecastMethods: Record<string, number>
   /** Controller plans with a slot that keeps (or falls short of) headroom against the load P90. */
@@ -203,6 +221,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     exportTieBreakEurPerKWh: options.exportTieBreakEurPerKWh ?? defaultExportTieBreakEurPerKWh,
     loadP90Headroom: options.loadP90Headroom ?? false,
     weather: !oracle.pv && (options.weather ?? true),
+    weatherIssuesHours: !oracle.pv && (options.weather ?? true) ? (options.weatherIssuesHours ?? siteRuntimeDefaults.weatherIssuesMs / 3_600_000) : null,
     pvForecastMethods: {},
     plansWithLoadHeadroom: 0,
     model: null,
@@ -341,6 +360,7 @@ async function runOnce(name: RunResult['name'], o: Common, truth: SlotRecord[] |
               pv: s.pvPersistenceHours !== null ? { kind: 'persistence', persistenceMs: s.pvPersistenceHours * 3_600_000, climatologyQuantile: s.pvClimatologyQuantile } : { kind: 'clear-sky-scaled' },
               horizonSlots: o.horizonSlots,
               weather: weatherSourceOf(site.control!),
+              weatherIssuesMs: (s.weatherIssuesHours ?? 0) * 3_600_000,
               oracle: o.oracleTruth ? { truth: o.oracleTruth, load: o.oracle.load, pv: o.oracle.pv } : null,
             })
     const rt = createSiteRuntime({
@@ -364,6 +384,8 @@ async function runOnce(name: RunResult['name'], o: Common, truth: SlotRecord[] |
     let envelopeViolations = 0
     let optimumEur: number | null = null
     let setpoints = { sum: 0, n: 0 }
+    // Diagnostics: the earliest forecast of each slot (what a plan first believed of it).
+    const firstForecast = new Map<number, { loadW: number; pvW: number; leadSlots: number }>()
     rt.subscribe((e) => {
       if (e.type === 'cycle') {
         for (const d of e.report.decisions) {
@@ -374,6 +396,7 @@ async function runOnce(name: RunResult['name'], o: Common, truth: SlotRecord[] |
         }
       } else if (e.type === 'plan') {
         optimumEur ??= e.plan.expectedCostEur
+        if (name === 'controller') e.plan.slots.forEach((x, k) => firstForecast.has(x.startMs) || firstForecast.set(x.startMs, { loadW: Math.round(x.loadPowerW), pvW: Math.round(x.pvPowerW + x.pvCurtailedW), leadSlots: k }))
         if (name === 'controller' && e.plan.slots.some((x) => x.reasons?.some((r) => r.startsWith('load P90')))) s.plansWithLoadHeadroom++
       }
       else if (e.type === 'forecast' && name === 'controller' && e.method !== 'oracle') {
@@ -407,6 +430,7 @@ async function runOnce(name: RunResult['name'], o: Common, truth: SlotRecord[] |
       // The slot just run is the runtime's open slot: the next cycle closes it.
       const means = rt.slotHistory.open()
       const plan = rt.plan()
+      const plannedSlot = plan?.slots.find((x) => x.startMs === slotStart)
       const record: SlotRecord = {
         startMs: slotStart,
         importWh: (next.importWh ?? 0) - (counters.importWh ?? 0),
@@ -417,9 +441,13 @@ async function runOnce(name: RunResult['name'], o: Common, truth: SlotRecord[] |
         socPct: soc,
         importPriceEurPerKWh: importPriceAt(o.tariff, slotStart),
         exportPriceEurPerKWh: o.tariff.exportEurPerKWh,
-        plannedBatteryW: plan?.slots.find((x) => x.startMs === slotStart)?.batteryPowerW ?? null,
+        plannedBatteryW: plannedSlot?.batteryPowerW ?? null,
         planCreatedAtMs: plan?.createdAtMs ?? null,
         setpointW: setpoints.n ? setpoints.sum / setpoints.n : null,
+        ...(name === 'controller' && {
+          planned: plannedSlot ? { loadW: Math.round(plannedSlot.loadPowerW), pvW: Math.round(plannedSlot.pvPowerW + plannedSlot.pvCurtailedW), socPct: plannedSlot.socPct } : null,
+          firstForecast: firstForecast.get(slotStart) ?? null,
+        }),
       }
       slots.push(record)
       setpoints = { sum: 0, n: 0 }
@@ -435,10 +463,11 @@ async function runOnce(name: RunResult['name'], o: Common, truth: SlotRecord[] |
         const exportWh = measuredSlots.reduce((sum, x) => sum + x.exportWh, 0)
         const costEur = measuredSlots.reduce((sum, x) => sum + (x.importWh * x.importPriceEurPerKWh - x.exportWh * x.exportPriceEurPerKWh) / 1000, 0)
         const meanImportPrice = measuredSlots.reduce((sum, x) => sum + x.importPriceEurPerKWh, 0) / measuredSlots.length
-        const storedDeltaKWh = ((soc - socAtFrom) / 100) * (capacityWh / 1000)
+                const storedDeltaKWh = ((soc - socAtFrom) / 100) * (capacityWh / 1000)
         const metrics: RunMetrics = {
           costEur: round(costEur, 3),
-          costAdjustedEur: round(costEur - storedDeltaKWh * meanImportPrice * 0.95, 3),
+          costAdjustedEur: round(costEur - (storedDeltaKWh * replacementPrice(o.tariff, o.endMs, slotMs)) / batteryEfficiency, 3),
+          costAdjustedAtMeanPriceEur: round(costEur - storedDeltaKWh * meanImportPrice * batteryEfficiency, 3),
           startSocPct: round(socAtFrom, 1),
           endSocPct: round(soc, 1),
           importKWh: round(measuredSlots.reduce((sum, x) => sum + x.importWh, 0) / 1000, 3),

@@ -11,6 +11,8 @@ export type BacktestWindowRun = {
   seed: number
   costAdjustedEur: { controller: number; selfConsumption: number; perfectForesight: number }
   gapToPerfectForesightPct: number
+  /** The gap with the battery's final energy valued as before NOTES.md section 8 (at the period's mean import price; RunMetrics.costAdjustedAtMeanPriceEur); null from a run that does not report it. */
+  gapAtMeanPricePct: number | null
   savingVsSelfConsumptionEur: number
   savingVsSelfConsumptionPct: number
   /** Limit violations (SoC, rating, envelope) summed over the three runs; `controller` alone beside it. */
@@ -33,6 +35,8 @@ export type BacktestWindowsResult = {
   overall: {
     runs: number
     gapToPerfectForesightPct: Distribution
+    /** The same over the runs that report it (null: none does). */
+    gapAtMeanPricePct: Distribution | null
     savingVsSelfConsumptionPct: Distribution
     /** Summed costs over all runs, and the gap and saving of the sums. */
     pooled: { controllerEur: number; selfConsumptionEur: number; perfectForesightEur: number; gapToPerfectForesightPct: number; savingVsSelfConsumptionPct: number }
@@ -93,12 +97,14 @@ export async function runBacktestWindows(options: RunBacktestWindowsOptions): Pr
   const controllerEur = sum((r) => r.costAdjustedEur.controller)
   const selfConsumptionEur = sum((r) => r.costAdjustedEur.selfConsumption)
   const perfectForesightEur = sum((r) => r.costAdjustedEur.perfectForesight)
+  const atMeanPrice = runs.flatMap((r) => (r.gapAtMeanPricePct === null ? [] : [r.gapAtMeanPricePct]))
   return {
     args: options.args,
     runs,
     overall: {
       runs: runs.length,
       gapToPerfectForesightPct: distribution(runs.map((r) => r.gapToPerfectForesightPct), 'high'),
+      gapAtMeanPricePct: atMeanPrice.length ? distribution(atMeanPrice, 'high') : null,
       savingVsSelfConsumptionPct: distribution(runs.map((r) => r.savingVsSelfConsumptionPct), 'low'),
       pooled: {
         controllerEur: round(controllerEur, 3),
@@ -120,6 +126,8 @@ function summarize(result: BacktestResult): BacktestWindowRun {
     return r
   }
   const controller = run('controller')
+  const perfect = run('perfect-foresight').metrics.costAdjustedAtMeanPriceEur
+  const atMeanPrice = controller.metrics.costAdjustedAtMeanPriceEur
   const count = (v: RunMetrics['violations']) => v.soc + v.rating + v.envelope
   return {
     from: result.from,
@@ -127,6 +135,7 @@ function summarize(result: BacktestResult): BacktestWindowRun {
     seed: result.seed,
     costAdjustedEur: { controller: controller.metrics.costAdjustedEur, selfConsumption: run('self-consumption').metrics.costAdjustedEur, perfectForesight: run('perfect-foresight').metrics.costAdjustedEur },
     gapToPerfectForesightPct: result.comparison.gapToPerfectForesightPct,
+    gapAtMeanPricePct: atMeanPrice === undefined || perfect === undefined ? null : round((100 * (atMeanPrice - perfect)) / Math.abs(perfect), 2),
     savingVsSelfConsumptionEur: result.comparison.savingVsSelfConsumptionEur,
     savingVsSelfConsumptionPct: result.comparison.savingVsSelfConsumptionPct,
     violations: result.runs.reduce((s, r) => s + count(r.metrics.violations), 0),
