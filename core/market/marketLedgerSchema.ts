@@ -40,6 +40,8 @@ export const marketLedgerSchema = z.strictObject({
         /** Chain time (ms) after which the settlement can be finalized; disputes before it. */
         disputeWindowEndsAtMs: uint.nullable(),
       }),
+      /** A live site's recomputation of the committed clearing from the orders it saw (checkClearing): agrees, or differs and why. Absent in a demo ledger. */
+      check: z.strictObject({ agrees: z.boolean(), detail: z.string().max(2000) }).optional(),
       /**
        * The feeder check (EnergyMarket.postFeederReading, reconcileFeeder): the point-of-coupling meter's signed
        * reading against the sum of the sites' readings; mismatch when the difference exceeds toleranceBps of the

@@ -1,25 +1,25 @@
 import type { LiveMarketEvent, LiveMarketStatus, LiveMarketView } from '../../core/market/live/liveMarketView.ts'
 import type { MarketLedger } from '../../core/market/marketLedgerSchema.ts'
 
-// A live market node as core/api sees it (LiveMarketView), from constants: three sites, an
-// interval finalized, one settled inside its dispute window, one committed and one still
-// taking orders; the broker up, the chain down; drops of every kind the validator counts.
+// A live market node as core/api sees it (LiveMarketView), from constants around `now`:
+// three sites, an interval finalized, one settled inside its dispute window, one committed
+// and delivering, and the next one taking orders; the broker up, the chain down; drops of every kind the validator counts.
 // `emit` plays the node's events; `status` and `ledger` may be replaced to feed bad values.
 
 const hash = (n: number) => `0x${n.toString(16).padStart(2, '0').repeat(32)}` as `0x${string}`
 const address = (n: number) => `0x${n.toString(16).padStart(2, '0').repeat(20)}` as `0x${string}`
 const sig = (n: number) => ({ r: hash(n), vs: hash(n + 1) })
 
-export const fakeStartMs = Date.UTC(2026, 11, 2, 10, 0)
 const slotMs = 900_000
-const firstInterval = fakeStartMs / slotMs
+/** The first of the four intervals: two before the one delivering at `nowMs` (k = 2), the one taking orders next (k = 3). */
+const firstInterval = (nowMs: number) => Math.floor(nowMs / slotMs) - 2
 
 function interval(k: number, state: 'finalized' | 'settled' | 'committed' | 'open', nowMs: number): MarketLedger['intervals'][number] {
-  const startMs = fakeStartMs + k * slotMs
+  const startMs = (firstInterval(nowMs) + k) * slotMs
   const committed = state !== 'open'
   const settled = state === 'settled' || state === 'finalized'
   return {
-    interval: String(firstInterval + k),
+    interval: String(firstInterval(nowMs) + k),
     startMs,
     endMs: startMs + slotMs,
     orders: [
@@ -86,7 +86,7 @@ export function fakeLiveStatus(nowMs: number): LiveMarketStatus {
       { role: 'site', siteId: 3, online: false, epoch: '1764669602', seenAtMs: nowMs - 240_000 },
     ],
     outboxPending: 2,
-    currentInterval: String(firstInterval + 3),
+    currentInterval: String(firstInterval(nowMs) + 3),
     gateClosesAtMs: nowMs + 120_000,
   }
 }

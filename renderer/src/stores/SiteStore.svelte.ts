@@ -2,7 +2,7 @@ import type { ApiEvent } from '../../../core/api/contract.ts'
 import { isaAlarmState } from '../lib/isaAlarmState.ts'
 import { siteFlows } from '../lib/siteFlows.ts'
 import { ApiError } from '../transport/ApiError.ts'
-import type { Alarm, AlarmsResult, AuditEntry, AuditResult, ForecastResult, LiveState, OperatingMode, Plan, PlanResult, SiteSettings } from '../transport/apiTypes.ts'
+import type { Alarm, AlarmsResult, AuditEntry, AuditResult, ForecastResult, LiveMarketEvent, LiveState, OperatingMode, Plan, PlanResult, SiteSettings } from '../transport/apiTypes.ts'
 import type { ConnectionStatus, ExtraEvent, Transport } from '../transport/Transport.ts'
 
 /** No cycle for this long (wall clock) and the data on screen is called stale, even while the socket is up. */
@@ -26,6 +26,8 @@ export class SiteStore {
   simAvailable = $state.raw(false)
   /** Bumped on market events: the market view re-reads. */
   marketVersion = $state.raw(0)
+  /** The live market node's events since the page opened, newest first (the last 200). */
+  marketEvents = $state.raw<LiveMarketEvent[]>([])
   now = $state.raw(Date.now())
   error = $state.raw<string | null>(null)
   /** Set when the server answers 401: the session is gone. */
@@ -133,7 +135,10 @@ export class SiteStore {
       case 'audit':
         this.audit = [e.entry, ...this.audit].slice(0, 500)
         return
+      case 'market':
+        this.marketEvents = [e, ...this.marketEvents].slice(0, 200)
+        this.marketVersion++
+        return
     }
-    if ((event as ExtraEvent).type === 'market') this.marketVersion++
   }
 }
