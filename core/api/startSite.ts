@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createSiteController, type FaultSeam, type SiteController } from '../control/createSiteController.ts'
+import { createSiteController, siteTariff, type FaultSeam, type SiteController } from '../control/createSiteController.ts'
 import type { SiteClock } from '../control/createSiteRuntime.ts'
 import type { DeviceDriver } from '../devices/capabilities.ts'
 import { instrumentDriver } from '../devices/instrumentDriver.ts'
@@ -12,7 +12,11 @@ import { BaseError } from '../errors/BaseError.ts'
 import { readLoadModel } from '../forecast/readLoadModel.ts'
 import type { LoadedLoadModel } from '../forecast/retrainOnSiteHistory.ts'
 import { selectBackend } from '../forecast/selectBackend.ts'
+import type { LiveMarketView } from '../market/live/liveMarketView.ts'
+import { siteControlSchema } from '../site/siteControlSchema.ts'
 import { createStore, type Store } from '../store/createStore.ts'
+import { mergeLiveViews } from '../trading/mergeLiveViews.ts'
+import { startLiveSite, type LiveSite } from '../trading/startLiveSite.ts'
 import { createApiServer, type ApiServer } from './createApiServer.ts'
 import { lockDataDir } from './lockDataDir.ts'
 import { createSiteDataServices } from './routes/createSiteDataServices.ts'
@@ -48,6 +52,10 @@ export type StartSiteOptions = {
   marketLedgerFile?: string
   /** Fault injection for the soak campaign (core/soak); never set by serve. */
   faultSeam?: FaultSeam
+  /** Also run the community's clearing operator in this process (serve --operator; core/trading/startLiveOperator). */
+  operator?: boolean
+  /** The site file's folder: the broker's TLS files are relative to it (default the data folder). */
+  siteFileDir?: string
 }
 
 export type RunningSite = { controller: SiteController; api: ApiServer; store: Store; drivers: DeviceDriver[]; tokenFile: string; modelDir: string | null; stop(): Promise<void> }
@@ -72,6 +80,12 @@ export async function startSite(options: StartSiteOptions): Promise<RunningSite>
   const started: StartedDevice<DeviceDriver>[] = []
   const stopRetries = () => started.forEach((s) => s.stop())
   let store: Store | null = null
+  let operator: { view: LiveMarketView; stop(): Promise<void>; market: `0x${string}` } | null = null
+  let liveSite: LiveSite | null = null
+  const stopMarket = async () => {
+    await liveSite?.stop()
+    await operator?.stop()
+  }
   try {
     for (const [i, device] of site.devices.entries()) {
       try {
@@ -96,15 +110,51 @@ export async function startSite(options: StartSiteOptions): Promise<RunningSite>
     } catch (error) {
       log(`forecast: cannot load the model in ${modelPath} (${(error as BaseError).shortMessage ?? (error as Error).message}); seasonal naive until a model is trained`)
     }
-    const controller = createSiteController({ site, drivers, store, now: options.now ?? Date.now, loadModel: model, modelDir: join(dataDir, 'models'), staleAfterMs: options.staleAfterMs, refreshMs: options.refreshMs, log, faultSeam: options.faultSeam, clock: options.clock })
-    const siteData = createSiteDataServices({ site, drivers, store, controller, now: options.now ?? Date.now, simApiUrl: options.simApiUrl, marketLedgerFile: options.marketLedgerFile })
+    const now = options.now ?? Date.now
+    const opened = store
+    let controller: SiteController | null = null
+    // The market never keeps the site from controlling its hardware: what fails is alarmed and retried, and the site runs its local plan.
+    const alarm = (key: string, message: string | null) => {
+      const raised = message === null ? opened.clearAlarm(key, now()) : opened.raiseAlarm({ key, device: null, severity: 'warning', message, timeMs: now() })
+      if (raised) controller?.runtime.emit({ type: 'alarm', alarm: raised })
+    }
+    if (options.operator) {
+      try {
+        const { startLiveOperator } = await import('../trading/startLiveOperator.ts')
+        operator = await startLiveOperator({ site, dataDir, siteFileDir: options.siteFileDir, now: options.now, log })
+        alarm('market:operator', null)
+      } catch (error) {
+        const why = (error as BaseError).shortMessage ?? (error as Error).message
+        log(`market: the operator cannot start: ${why}`)
+        alarm('market:operator', `the clearing operator cannot start: ${why}`)
+      }
+    }
+    if (site.market?.site) {
+      // beside the operator, the site uses its market, and its embedded chain (one owner per data folder)
+      const market = operator ? { ...site.market, address: site.market.address ?? operator.market, ...(site.market.chain === 'embedded' ? { chain: { rpcUrl: operator.view.status().chain.rpcUrl } } : {}) } : site.market
+      const control = site.control ?? siteControlSchema.parse({})
+      liveSite = await startLiveSite({
+        site: { ...site, market },
+        dataDir,
+        siteFileDir: options.siteFileDir,
+        drivers,
+        plan: () => controller?.plan() ?? null,
+        tariff: () => controller?.settings.tariff() ?? siteTariff(control, site.timezone ?? 'UTC'),
+        now: options.now,
+        log,
+        alarm,
+      })
+    }
+    controller = createSiteController({ site, drivers, store, now, loadModel: model, modelDir: join(dataDir, 'models'), staleAfterMs: options.staleAfterMs, refreshMs: options.refreshMs, log, faultSeam: options.faultSeam, clock: options.clock, market: liveSite?.market })
+    const liveMarket = liveSite && operator ? mergeLiveViews(liveSite.view, operator.view) : (liveSite?.view ?? operator?.view)
+    const siteData = createSiteDataServices({ site, drivers, store, controller, now, simApiUrl: options.simApiUrl, marketLedgerFile: options.marketLedgerFile, liveMarket })
     const api = await createApiServer({ backend: controller, site: { name: site.name, timeZone: controller.timeZone, devices: drivers.map((d) => d.name) }, host: options.host, port: options.port, now: options.now, people: store, allowRemote: options.allowRemote, hostNames: options.hostNames, tls: options.tls, siteData, log })
     const tokenFile = join(dataDir, 'api-token')
     writeSecretFile(tokenFile, `${api.token}\n`)
-    const opened = store
+    const running = controller
     let stopped: Promise<void> | null = null
     return {
-      controller,
+      controller: running,
       api,
       store: opened,
       drivers,
@@ -112,7 +162,8 @@ export async function startSite(options: StartSiteOptions): Promise<RunningSite>
       modelDir: model?.dir ?? null,
       stop() {
         stopped ??= (async () => {
-          await controller.stop()
+          await running.stop()
+          await stopMarket()
           await api.close()
           // a commissioning run started from the HMI finishes (and reverts its test writes) first
           await siteData.commissions.idle()
@@ -125,6 +176,7 @@ export async function startSite(options: StartSiteOptions): Promise<RunningSite>
       },
     }
   } catch (error) {
+    await stopMarket()
     stopRetries()
     await pool.close()
     store?.close()

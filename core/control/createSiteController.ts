@@ -13,7 +13,7 @@ import { createOperatingMode } from './createOperatingMode.ts'
 import { createSiteSettings } from './createSiteSettings.ts'
 import { createForecastPlanner, pvArrayOf, weatherSourceOf } from './createForecastPlanner.ts'
 import { createRetrainSchedule } from './createRetrainSchedule.ts'
-import { createSiteRuntime, siteRuntimeDefaults, type FaultSeam, type SiteClock, type SiteEvent, type SiteStorePort } from './createSiteRuntime.ts'
+import { createSiteRuntime, siteRuntimeDefaults, type FaultSeam, type SiteClock, type SiteEvent, type SiteMarketPort, type SiteStorePort } from './createSiteRuntime.ts'
 import { defaultTariff, type Tariff } from './timeOfUseTariff.ts'
 
 export type { FaultSeam, SiteEvent }
@@ -46,6 +46,8 @@ export type SiteControllerOptions = {
   log?: (message: string) => void
   /** Fault injection for the soak campaign (core/soak): each is called before its step and may throw to fail it as a real failure would. */
   faultSeam?: FaultSeam | undefined
+  /** The live market this site trades in (core/trading's startLiveSite): plans open to it, and the loop delivers what was cleared. */
+  market?: SiteMarketPort | undefined
 }
 
 export type ForecastView = {
@@ -146,6 +148,7 @@ export function createSiteController(options: SiteControllerOptions) {
     }),
     solver: options.solver,
     store,
+    market: options.market,
     history: seed,
     initialPlan: store.latestPlan() as Plan | null,
     staleAfterMs: options.staleAfterMs,
