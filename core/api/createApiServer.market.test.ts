@@ -17,7 +17,19 @@ import { createSiteDataServices } from './routes/createSiteDataServices.ts'
 // with a fake live market node (test/support/fakeLiveMarketView.ts): what each client gets,
 // what nobody gets (credentials, anything without a sign-in), and a node gone wrong.
 const dir = mkdtempSync(join(tmpdir(), 'gm-live-market-api-'))
-const backend: ApiBackend = { latest: () => null, plan: () => null, forecast: () => ({}) as never, alarms: () => [], acknowledgeAlarm: () => ({}) as never, trend: () => [], subscribe: () => () => {} }
+const siteListeners = new Set<(event: ApiEvent) => void>()
+const backend: ApiBackend = {
+  latest: () => null,
+  plan: () => null,
+  forecast: () => ({}) as never,
+  alarms: () => [],
+  acknowledgeAlarm: () => ({}) as never,
+  trend: () => [],
+  subscribe: (listener) => {
+    siteListeners.add(listener as (event: ApiEvent) => void)
+    return () => siteListeners.delete(listener as (event: ApiEvent) => void)
+  },
+}
 const site = { name: 'probe', devices: [], market: {} } as unknown as SiteFile
 const nowMs = Date.UTC(2026, 11, 2, 11, 0)
 const secrets = ['rpc-secret', 'broker-secret', 'k3y', 'rpc-user:']
@@ -161,5 +173,24 @@ describe('market events on the WebSocket', () => {
     unsubscribeGood()
     unsubscribeBad()
     expect(view.listenerCount()).toBe(0)
+  })
+
+  it('a client that stops reading misses market events past 1 MB buffered, as it misses cycles, but still gets the alarm that follows', async () => {
+    const s = await openStream(bearer)
+    // the client's socket stops reading: the server's buffer for it grows once the kernel's are full
+    const socket = (s.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket
+    socket.pause()
+    const emitted = 16_000
+    for (let i = 0; i < emitted; i++) view.emit(event('dropped', `forged order ${i} ${'x'.repeat(480)}`))
+    siteListeners.forEach((send) => send({ type: 'alarm', alarm: { id: 99, key: 'market:test' } } as unknown as ApiEvent))
+    socket.resume()
+    await until(() => s.got.some((e) => e.type === 'alarm'), 'the alarm')
+    const market = s.got.filter((e) => e.type === 'market').length
+    console.log(`back-pressure: ${market} of ${emitted} market events (about ${Math.round((emitted * 620) / 1e6)} MB) reached the paused client`)
+    expect(market).toBeGreaterThan(0)
+    expect(market).toBeLessThan(emitted)
+    expect(s.got.at(-1)).toMatchObject({ type: 'alarm', alarm: { id: 99 } })
+    s.ws.close()
+    await until(() => view.listenerCount() === 0, 'the node unsubscribed')
   })
 })
