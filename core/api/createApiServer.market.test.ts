@@ -194,3 +194,14 @@ describe('market events on the WebSocket', () => {
     await until(() => view.listenerCount() === 0, 'the node unsubscribed')
   })
 })
+
+describe('GET /api/market without a live node', () => {
+  it.each([
+    ['a market section naming this site', { site: { id: 4 } }, /names site 4, but this process runs no live market node for it/],
+    ['a market section without a site', { broker: {} }, /names no site \(market\.site: id and key files\), so this serve does not trade/],
+  ])('%s: says why, no ledger made up', async (_name, market, reason) => {
+    const services = createSiteDataServices({ site: { name: 'probe', devices: [], market } as unknown as SiteFile, drivers: [], store, controller: { latest: () => null } as never, now: () => nowMs })
+    expect(await services.market()).toEqual({ available: false, reason: expect.stringMatching(reason) })
+    expect(services.marketEvents).toBeNull()
+  })
+})

@@ -35,8 +35,8 @@ export function createSiteDataServices(p: SiteDataServicesParameters): SiteComma
   const market = (): Promise<MarketResult> | MarketResult => {
     if (live) return live.answer()
     if (p.marketLedgerFile) return readMarketLedger(p.marketLedgerFile)
-    // Live trading from serve is issue 15: say what there is instead of showing nothing or something made up.
-    if (p.site.market) return { available: false, reason: `the site file has a market section, but serve does not trade yet (issue 15); a market demo's ledger can be shown with serve --market-ledger FILE` }
+    // Say why there is no live market instead of showing nothing or something made up.
+    if (p.site.market) return { available: false, reason: p.site.market.site ? `the site file's market section names site ${p.site.market.site.id}, but this process runs no live market node for it (see the service's log for why)` : `the site file's market section names no site (market.site: id and key files), so this serve does not trade; a market demo's ledger can be shown with serve --market-ledger FILE` }
     return { available: false, reason: 'this site has no market; run gridmesh market demo --ledger FILE and serve --market-ledger FILE to see one' }
   }
   return {
