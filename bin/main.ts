@@ -56,8 +56,12 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandMod
     load: () => import('../core/api/auth/cli.ts'),
   },
   market: {
-    summary: 'peer-to-peer market tools (demo)',
+    summary: 'peer-to-peer market: keys and register (provisioning), demo',
     load: () => import('../core/demo/marketCli.ts'),
+  },
+  operator: {
+    summary: "the live market's clearing operator: clears, commits, settles and finalizes every interval",
+    load: () => import('../core/trading/operatorCli.ts'),
   },
 }
 

@@ -1,11 +1,6 @@
-// `gridmesh market <subcommand>`: the peer-to-peer market's tools; today its demo (core/demo).
-import { UsageError } from '../errors/BaseError.ts'
-
-const usage = `usage: gridmesh market <subcommand>
-
-subcommands:
-  demo --sites N --intervals N [--seed N] [--start-hour H] [--key-dir DIR] [--site FILE] [--json]   simulated sites trade on a local anvil chain
-`
+// `gridmesh market <subcommand>`: the live market's subcommands (core/trading/marketCli.ts:
+// keys, register) and the market demo, which lives here in core/demo.
+import { marketSubcommands, runMarketCli } from '../trading/marketCli.ts'
 
 const demoHelp = `usage: gridmesh market demo [--sites N] [--intervals N | --until-stopped] [--pace-ms N] [--seed N] [--start-hour H] [--key-dir DIR] [--site FILE] [--ledger FILE] [--json]
 
@@ -44,19 +39,17 @@ site, balances and gas (--json: one JSON document).
 `
 
 /** Entry point of `gridmesh market`; returns the exit code. */
-export async function run(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv
-  if (sub === undefined || sub === '--help' || sub === '-h') {
-    process.stdout.write(usage)
-    return sub === undefined ? 2 : 0
-  }
-  if (sub === 'demo') {
-    if (rest.includes('--help') || rest.includes('-h')) {
-      process.stdout.write(demoHelp)
-      return 0
-    }
-    const { runMarketDemo } = await import('./runMarketDemo.ts')
-    return runMarketDemo(rest)
-  }
-  throw new UsageError(`gridmesh market: unknown subcommand '${sub}'; expected one of: demo`)
+export function run(argv: string[]): Promise<number> {
+  return runMarketCli(argv, {
+    demo: {
+      synopsis: 'demo --sites N --intervals N [--seed N] [--start-hour H] [--key-dir DIR] [--site FILE] [--json]',
+      summary: 'simulated sites trade on a local anvil chain',
+      help: demoHelp,
+      async run(rest) {
+        const { runMarketDemo } = await import('./runMarketDemo.ts')
+        return runMarketDemo(rest)
+      },
+    },
+    ...marketSubcommands,
+  })
 }

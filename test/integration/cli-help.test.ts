@@ -23,7 +23,7 @@ async function help(modulePath: string, argv: string[]): Promise<{ code: number;
 
 describe('--help', () => {
   it('finds every command of bin/main.ts', () => {
-    expect(entries.map(([name]) => name)).toEqual(['demo', 'serve', 'sim', 'scan', 'read', 'commission', 'forecast', 'plan', 'export', 'backtest', 'soak', 'users', 'market'])
+    expect(entries.map(([name]) => name)).toEqual(['demo', 'serve', 'sim', 'scan', 'read', 'commission', 'forecast', 'plan', 'export', 'backtest', 'soak', 'users', 'market', 'operator'])
   })
 
   it.each(entries)('gridmesh %s --help prints its usage and exits 0', async (name, modulePath) => {

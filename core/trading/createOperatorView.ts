@@ -1,0 +1,157 @@
+// What the operator shows core/api (LiveMarketView, role 'operator'): every interval it
+// cleared (orders, clearing, trades, readings, settlement state with the commit, settle and
+// finalize transactions), the sites' balances read from the chain, its link state, the
+// validator's drop counters and the peers' presence; the ledger is also written to
+// <data>/operator/ledger.json whenever it changes (serve --market-ledger can show it).
+import type { Address } from 'viem'
+import { energyMarketAbi } from '../../contracts/abi.ts'
+import type { OpenedChain } from '../chain/openChain.ts'
+import type { OpenedMarket } from '../chain/openMarket.ts'
+import { redactRpcUrl } from '../chain/redactRpcUrl.ts'
+import type { MqttTransport } from '../market/live/connectMqtt.ts'
+import type { LiveValidator, LiveVerdict, SiteLookup } from '../market/live/createLiveValidator.ts'
+import type { LiveMarketEvent, LiveMarketEventKind, LiveMarketStatus, LiveMarketView } from '../market/live/liveMarketView.ts'
+import type { MarketLedger } from '../market/marketLedgerSchema.ts'
+import { toLedgerInterval } from '../market/toLedgerInterval.ts'
+import { writeMarketLedger } from '../market/writeMarketLedger.ts'
+import type { OperatorStore } from './createOperatorStore.ts'
+
+export type CreateOperatorViewParameters = {
+  lm: Pick<OpenedMarket, 'client' | 'market' | 'token' | 'config' | 'intervalStart'>
+  chain: Pick<OpenedChain, 'rpcUrl' | 'chainId' | 'embedded'>
+  store: Pick<OperatorStore, 'list' | 'readings'>
+  validator: Pick<LiveValidator, 'counters' | 'presence'>
+  lookupSite: SiteLookup
+  community: string
+  brokerUrl: string
+  transport: Pick<MqttTransport, 'connected'>
+  outboxPending: () => number
+  /** written whenever the ledger changes; none when omitted */
+  ledgerFile?: string
+  nowMs: () => number
+}
+
+/** The operator's LiveMarketView, and the hooks startLiveOperator feeds it through. */
+export function createOperatorView(p: CreateOperatorViewParameters) {
+  const listeners = new Set<(e: LiveMarketEvent) => void>()
+  const closed = new Set<bigint>()
+  let lateAfterGate = 0
+  let chainError: string | null = null
+  let brokerError: string | null = null
+  let current: { interval: bigint; gateMs: number } | null = null
+  const sites = new Map<number, { owner: Address; meter: Address }>()
+  const balances = new Map<number, { before: bigint; after: bigint }>()
+  const seen = new Map<string, { online: boolean; epoch: bigint; seenAtMs: number }>()
+  let lastWritten = ''
+
+  const emit = (kind: LiveMarketEventKind, interval: bigint | null, detail: string, tx?: `0x${string}`) => {
+    if (kind === 'error' && interval === null) brokerError = detail
+    const event: LiveMarketEvent = { type: 'market', kind, interval: interval === null ? null : interval.toString(), atMs: Math.floor(p.nowMs()), detail, ...(tx ? { tx } : {}) }
+    for (const listener of listeners) listener(event)
+  }
+
+  const ledger = (): MarketLedger => {
+    const { config } = p.lm
+    const intervals = p.store.list().map((r) => {
+      const startMs = Number(p.lm.intervalStart(r.interval)) * 1000
+      const entry = toLedgerInterval({
+        interval: r.interval,
+        startMs,
+        endMs: startMs + Number(config.intervalSec) * 1000,
+        orders: r.orders,
+        // a commit the chain refused leaves no trades
+        clearing: r.commitFailed ? { ...r.clearing, price: null, matches: [], tradedWh: 0 } : r.clearing,
+        readings: p.store.readings(r.interval),
+        commitTx: r.commitTx,
+        settleTx: r.settled?.tx ?? null,
+        disputeWindowEndsAtMs: r.settled ? Number(r.settled.atS + config.disputeWindowSec) * 1000 : null,
+      })
+      if (r.finalizeTx) entry.settlement = { ...entry.settlement, state: 'finalized', finalizeTx: r.finalizeTx }
+      return entry
+    })
+    return {
+      version: 1,
+      source: 'live',
+      writtenAtMs: Math.floor(p.nowMs()),
+      chain: { rpcUrl: redactRpcUrl(p.chain.rpcUrl), chainId: p.chain.chainId, embedded: p.chain.embedded, market: p.lm.market, token: p.lm.token },
+      intervalSec: Number(config.intervalSec),
+      disputeWindowSec: Number(config.disputeWindowSec),
+      sites: [...sites].sort(([a], [b]) => a - b).map(([siteId, k]) => ({ siteId, ...k })),
+      intervals,
+      balances: [...balances].sort(([a], [b]) => a - b).map(([siteId, b]) => ({ siteId, before: b.before.toString(), after: b.after.toString() })),
+    }
+  }
+
+  const status = (): LiveMarketStatus => {
+    const counters = p.validator.counters()
+    const presence = Object.entries(p.validator.presence()).map(([node, v]) => {
+      const last = seen.get(node)
+      const seenAtMs = last && last.epoch === v.epoch && last.online === v.online ? last.seenAtMs : Math.floor(p.nowMs())
+      seen.set(node, { ...v, seenAtMs })
+      return { role: node === 'operator' ? ('operator' as const) : ('site' as const), siteId: node === 'operator' ? 0 : Number(node.slice('site-'.length)), online: v.online, epoch: v.epoch.toString(), seenAtMs }
+    })
+    return {
+      role: 'operator',
+      siteId: null,
+      community: p.community,
+      broker: { url: redactRpcUrl(p.brokerUrl), connected: p.transport.connected, lastError: brokerError },
+      chain: { rpcUrl: redactRpcUrl(p.chain.rpcUrl), chainId: p.chain.chainId, reachable: chainError === null, lastError: chainError },
+      // an order for an interval whose gate this operator closed arrived after the gate: late, not a replay
+      counters: { ...counters, replayed: counters.replayed - lateAfterGate, late: counters.late + lateAfterGate },
+      presence,
+      outboxPending: p.outboxPending(),
+      currentInterval: current ? current.interval.toString() : null,
+      gateClosesAtMs: current ? current.gateMs : null,
+    }
+  }
+
+  const view: LiveMarketView = {
+    ledger,
+    status,
+    onEvent(listener) {
+      listeners.add(listener)
+      return () => void listeners.delete(listener)
+    },
+  }
+  return {
+    ...view,
+    emit,
+    /** the gate of `interval` closed: orders for it that arrive later are late */
+    closedGate: (interval: bigint) => void closed.add(interval),
+    /** Counts a drop; returns its reason as the status counts it (an order after its gate is late, not a replay). */
+    noteDrop(v: Extract<LiveVerdict, { ok: false }>): string {
+      if (v.reason === 'replayed' && v.message?.kind === 'order' && closed.has(v.message.body.interval)) {
+        lateAfterGate++
+        return 'late'
+      }
+      return v.reason
+    },
+    /** the last chain call's error, null when it reached the chain */
+    setChain(error: string | null) {
+      if (error !== chainError && error !== null) emit('error', null, `chain: ${error}`)
+      chainError = error
+    },
+    setCurrent(interval: bigint, gateMs: number) {
+      current = { interval, gateMs }
+    },
+    /** Reads the traders' registry keys and balances from the chain and rewrites the ledger file when it changed. */
+    async refresh() {
+      const ids = new Set(p.store.list().flatMap((r) => r.orders.map((o) => o.siteId)))
+      for (const siteId of ids) {
+        if (!sites.has(siteId)) {
+          const keys = await p.lookupSite(siteId)
+          if (keys) sites.set(siteId, { owner: keys.owner, meter: keys.meterKey })
+        }
+        const read = (functionName: 'balanceOf' | 'bondOf') => p.lm.client.readContract({ address: p.lm.market, abi: energyMarketAbi, functionName, args: [siteId] })
+        const [free, bond] = await Promise.all([read('balanceOf'), read('bondOf')])
+        balances.set(siteId, { before: balances.get(siteId)?.before ?? free + bond, after: free + bond })
+      }
+      if (!p.ledgerFile) return
+      const next = ledger()
+      const text = JSON.stringify({ ...next, writtenAtMs: 0 })
+      if (text === lastWritten) return
+      writeMarketLedger(p.ledgerFile, next)
+      lastWritten = text
+    },
+  }
+}
