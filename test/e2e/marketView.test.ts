@@ -135,6 +135,24 @@ describe('market view of a live node', () => {
     await page.getByRole('region', { name: 'Live market node' }).waitFor()
     await page.close()
   })
+
+  it("shows a long-running node's last 48 intervals, and all of them when asked", async () => {
+    const good = view.answer.ledger
+    view.answer.ledger = () => {
+      const ledger = fakeLiveLedger(Date.now())
+      const base = ledger.intervals[3]!
+      return { ...ledger, intervals: Array.from({ length: 100 }, (_, i) => ({ ...base, interval: String(Number(base.interval) - 99 + i), startMs: base.startMs - (99 - i) * 900_000, endMs: base.endMs - (99 - i) * 900_000 })) }
+    }
+    const page = await openMarket(live)
+    const rows = page.locator('section', { has: page.getByRole('heading', { name: /^Intervals/ }) }).locator('tbody > tr')
+    await page.getByRole('heading', { name: 'Intervals (100, newest first)' }).waitFor()
+    expect(await rows.count()).toBe(48)
+    await page.getByRole('button', { name: 'Show all 100 intervals' }).click()
+    await page.getByRole('button', { name: 'Show all 100 intervals' }).waitFor({ state: 'detached' })
+    expect(await rows.count()).toBe(100)
+    view.answer.ledger = good
+    await page.close()
+  })
 })
 
 describe('market view of a market demo ledger (source market-demo)', () => {
