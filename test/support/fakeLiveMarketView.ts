@@ -87,7 +87,7 @@ export function fakeLiveStatus(nowMs: number): LiveMarketStatus {
     ],
     outboxPending: 2,
     currentInterval: String(firstInterval(nowMs) + 3),
-    gateClosesAtMs: nowMs + 120_000,
+    gateClosesAtMs: (firstInterval(nowMs) + 3) * slotMs - 60_000,
   }
 }
 
