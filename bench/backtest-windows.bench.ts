@@ -4,7 +4,9 @@
 // settings were chosen on the choice set (windows/choice.json: 2013, seeds 1-2), never on
 // these (core/control/backtest/NOTES.md, section 7). Costs are deterministic: the same tree
 // and seeds give the same euros. The targets are the issue's: median gap to perfect foresight
-// <= 2 %, worst <= 5 %, 0 limit violations. Runs one window at a time (benches do not share
+// <= 2 %, worst <= 5 %, 0 limit violations. Costs are adjusted for the energy left in the
+// battery at its replacement price (NOTES.md section 8); gapAtMeanPricePct is the gap with
+// the valuation before it. Runs one window at a time (benches do not share
 // the cores); BACKTEST_FLAGS adds controller flags, BACKTEST_PARALLEL runs more at once.
 // The last stdout line is the JSON result bench/run.ts collects.
 import { readFileSync } from 'node:fs'
@@ -45,7 +47,7 @@ process.stdout.write(
     windowsFile: 'core/control/backtest/windows/report.json',
     flags: result.args,
     results: {
-      runs: result.runs.map((r) => ({ from: r.from, days: r.days, seed: r.seed, costAdjustedEur: r.costAdjustedEur, gapToPerfectForesightPct: r.gapToPerfectForesightPct, savingVsSelfConsumptionPct: r.savingVsSelfConsumptionPct, violations: r.violations, plans: r.plans })),
+      runs: result.runs.map((r) => ({ from: r.from, days: r.days, seed: r.seed, costAdjustedEur: r.costAdjustedEur, gapToPerfectForesightPct: r.gapToPerfectForesightPct, gapAtMeanPricePct: r.gapAtMeanPricePct, savingVsSelfConsumptionPct: r.savingVsSelfConsumptionPct, violations: r.violations, plans: r.plans })),
       overall: o,
       wallTimeS: Math.round((performance.now() - started) / 100) / 10,
       loadAverageAtStart: Math.round(load * 10) / 10,
