@@ -50,6 +50,8 @@ export type StartLiveOperatorParameters = {
   tickMs?: number
   /** default: GRIDMESH_KEYSTORE_PASSPHRASE */
   passphrase?: string
+  /** how long the first connection to the broker may take (default connectMqtt's 15 s) */
+  connectTimeoutMs?: number
 }
 
 type ClearingMessage = Extract<LiveMessage, { kind: 'clearing' }>
@@ -92,7 +94,15 @@ export async function startLiveOperator(p: StartLiveOperatorParameters): Promise
     cleanup.push(() => void store.close())
     const outbox = createOutbox({ path: join(p.dataDir, 'operator', 'outbox.db'), client: lm.client, account: lm.operator, chainId: chain.chainId, abi: energyMarketAbi })
     cleanup.push(() => void outbox.close())
-    const node = await connectLiveNode({ broker, ...(p.siteFileDir === undefined ? {} : { baseDir: p.siteFileDir }), topics, domain: lm.domain, siteId: null, presenceKey: lm.operator })
+    const node = await connectLiveNode({
+      broker,
+      ...(p.siteFileDir === undefined ? {} : { baseDir: p.siteFileDir }),
+      ...(p.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: p.connectTimeoutMs }),
+      topics,
+      domain: lm.domain,
+      siteId: null,
+      presenceKey: lm.operator,
+    })
     cleanup.push(() => node.close())
     log(`operator joined ${redactRpcUrl(broker.url)} as '${topics.username(null)}' (community ${topics.community})`)
     const inbox = createLiveInbox({ transport: node.transport, validator })

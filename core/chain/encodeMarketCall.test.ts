@@ -1,0 +1,42 @@
+import { decodeFunctionData, toFunctionSelector } from 'viem'
+import { describe, expect, it } from 'vitest'
+import { energyMarketAbi } from '../../contracts/abi.ts'
+import type { EncodedClearing } from '../market/encodeClearing.ts'
+import { encodeMarketCall } from './encodeMarketCall.ts'
+import { encodeStep } from './stepMarket.ts'
+
+const r = `0x${'11'.repeat(32)}` as const
+const vs = `0x${'22'.repeat(32)}` as const
+const clearing: EncodedClearing = {
+  interval: 12n,
+  price: 190_000n,
+  siteIds: [0, 1],
+  orders: [
+    { siteId: 0, interval: 12n, side: 1, energyWh: 500, limitPrice: 80_000n, deadline: 900n, r, vs },
+    { siteId: 1, interval: 12n, side: 0, energyWh: 300, limitPrice: 300_000n, deadline: 900n, r, vs },
+  ],
+  matches: [(0n << 40n) | (1n << 32n) | 300n],
+}
+
+describe('encodeMarketCall', () => {
+  it('encodes commit, settle, finalize and expire as the contract functions of the same arguments', () => {
+    const commit = decodeFunctionData({ abi: energyMarketAbi, data: encodeMarketCall({ kind: 'commit', clearing }) })
+    expect(commit.functionName).toBe('commitClearing')
+    expect(commit.args?.slice(0, 2)).toEqual([12n, 190_000n])
+    const settle = decodeFunctionData({ abi: energyMarketAbi, data: encodeMarketCall({ kind: 'settle', clearing, siteRefs: [5n, 6n], readings: [null, { siteId: 1, interval: 12n, importWh: 300, exportWh: 0, r, vs }] }) })
+    expect(settle.functionName).toBe('settle')
+    expect(settle.args?.slice(0, 4)).toEqual([12n, 190_000n, [5n, 6n], clearing.matches])
+    const finalize = decodeFunctionData({ abi: energyMarketAbi, data: encodeMarketCall({ kind: 'finalize', finalization: { interval: 12n, inputsHash: r, releases: [1n] } }) })
+    expect(finalize).toEqual({ functionName: 'finalize', args: [12n, r, [1n]] })
+    const expire = decodeFunctionData({ abi: energyMarketAbi, data: encodeMarketCall({ kind: 'expire', clearing, siteRefs: [5n, 6n] }) })
+    expect(expire).toEqual({ functionName: 'expire', args: [12n, 190_000n, [5n, 6n], clearing.matches] })
+  })
+
+  it("encodes a step as marketStep's selector and the packed step", () => {
+    const step = { finals: [], settle: { clearing: { interval: 0n, price: 0n, matches: [] }, siteRefs: [], readings: [] }, commit: clearing }
+    const data = encodeMarketCall({ kind: 'step', ...step })
+    expect(data.slice(0, 10)).toBe(toFunctionSelector('marketStep()'))
+    expect(data.slice(0, 10)).toBe('0x00b1a64f')
+    expect(`0x${data.slice(10)}`).toBe(encodeStep(step))
+  })
+})
