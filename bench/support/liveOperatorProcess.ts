@@ -11,18 +11,16 @@
 // argv: <dataDir> <json {rpcUrl, brokerUrl, settings}>; env: GRIDMESH_KEYSTORE_PASSPHRASE,
 // BENCH_BROKER_PASSWORD. stdin/stdout: JSON lines (core/market/jsonLines.ts).
 import { join } from 'node:path'
+import type { Hex } from 'viem'
 import { createInterface } from 'node:readline'
-import { concatHex, encodeFunctionData, type Address, type Hex } from 'viem'
-import { energyMarketAbi, settlementTokenAbi } from '../../contracts/abi.ts'
+import { energyMarketAbi } from '../../contracts/abi.ts'
 import { buildFinalization, type Finalization } from '../../core/chain/buildFinalization.ts'
-import { orderArgs } from '../../core/chain/commitClearing.ts'
 import { committedSiteRefs } from '../../core/chain/committedSiteRefs.ts'
 import { createOutbox } from '../../core/chain/createOutbox.ts'
-import { finalizeArgs } from '../../core/chain/finalizeArgs.ts'
+import { encodeMarketCall, type MarketCall } from '../../core/chain/encodeMarketCall.ts'
 import { openChain } from '../../core/chain/openChain.ts'
 import { openMarket } from '../../core/chain/openMarket.ts'
-import { settleArgs } from '../../core/chain/settleArgs.ts'
-import { encodeStep } from '../../core/chain/stepMarket.ts'
+import { sendThroughOutbox } from '../../core/chain/sendThroughOutbox.ts'
 import { encodeClearing, type EncodedClearing } from '../../core/market/encodeClearing.ts'
 import { fromJsonLine, toJsonLine } from '../../core/market/jsonLines.ts'
 import { connectLiveNode } from '../../core/market/live/connectLiveNode.ts'
@@ -34,12 +32,9 @@ import { siteMarketSchema } from '../../core/site/siteMarketSchema.ts'
 import { createMarketValidator } from './createMarketValidator.ts'
 
 export type OperatorRequest =
-  | { type: 'baseline'; to: Address; repeats: number }
   /** close the gate of `gate` and settle `settle` (if it was committed), at chain time `nowS` */
   | { type: 'step'; gate: bigint; settle: bigint; nowS: bigint }
   | { type: 'bye' }
-
-export type OperatorTx = { what: 'step' | 'commit' | 'settle' | 'finalize' | 'transfer'; hash: Hex; gasUsed: bigint }
 
 export type OperatorStepAnswer = {
   type: 'step'
@@ -59,7 +54,6 @@ export type OperatorStepAnswer = {
   /** committed sites of the ended interval with no reading by the gate (left for a later settle) */
   readingsMissing: number
   finalized: bigint[]
-  txs: OperatorTx[]
   /** CPU time of this process since its previous answer (one interval) */
   cpuUserUs: number
   cpuSystemUs: number
@@ -81,19 +75,10 @@ const validator = createMarketValidator(lm, topics, () => chainNowS)
 const inbox = createLiveInbox({ transport: node.transport, validator })
 const outbox = createOutbox({ path: join(dataDir, 'outbox.db'), client: lm.client, account: lm.operator, chainId: chain.chainId, abi: energyMarketAbi })
 
-/** Sends one transaction through the outbox and waits until it is mined. */
-async function send(key: string, data: Hex, what: OperatorTx['what'], to: Address = lm.market): Promise<OperatorTx & { blockNumber: bigint; logs: Awaited<ReturnType<typeof lm.client.getTransactionReceipt>>['logs'] }> {
-  outbox.enqueue(key, { to, data })
-  for (let pass = 0; ['pending', 'signed'].includes(outbox.get(key)!.status); pass++) {
-    if (pass === 200) throw new Error(`${key}: still open after 200 outbox passes: ${outbox.get(key)!.error ?? ''}`)
-    const { rpcError } = await outbox.processOnce()
-    if (rpcError || ['pending', 'signed'].includes(outbox.get(key)!.status)) await new Promise((r) => setTimeout(r, 10))
-  }
-  const entry = outbox.get(key)!
-  if (entry.status !== 'confirmed') throw new Error(`${key}: ${entry.status}: ${entry.error ?? ''}`)
-  const hash = entry.hashes[entry.hashes.length - 1]!
-  const receipt = await lm.client.getTransactionReceipt({ hash })
-  return { what, hash, gasUsed: receipt.gasUsed, blockNumber: receipt.blockNumber, logs: receipt.logs }
+/** Sends one market call through the outbox and waits until it is mined. */
+async function send(key: string, call: MarketCall) {
+  const { hash, receipt } = await sendThroughOutbox({ outbox, client: lm.client, key, tx: { to: lm.market, data: encodeMarketCall(call) }, what: key, maxPasses: 200, pauseMs: 10 })
+  return { hash, receipt }
 }
 
 const committed = new Map<bigint, { encoded: EncodedClearing; siteRefs: bigint[] }>()
@@ -102,7 +87,6 @@ let cpuMark = process.cpuUsage()
 
 async function step(r: Extract<OperatorRequest, { type: 'step' }>): Promise<OperatorStepAnswer> {
   chainNowS = r.nowS
-  const txs: OperatorTx[] = []
   // the ended interval's readings: the sites publish them as it ends, just before this gate
   const waitStart = performance.now()
   const due = committed.get(r.settle)
@@ -129,7 +113,7 @@ async function step(r: Extract<OperatorRequest, { type: 'step' }>): Promise<Oper
     settledNow = true
   }
   const finalizeAlone = async () => {
-    for (const f of finals) txs.push(await send(`finalize:${lm.market}:${f.interval}`, encodeFunctionData({ abi: energyMarketAbi, functionName: 'finalize', args: finalizeArgs(f) }), 'finalize'))
+    for (const f of finals) await send(`finalize:${lm.market}:${f.interval}`, { kind: 'finalize', finalization: f })
   }
   let finalsDone = false
   const gateAt = performance.now()
@@ -148,19 +132,16 @@ async function step(r: Extract<OperatorRequest, { type: 'step' }>): Promise<Oper
       let sent
       if (settleInput) {
         // the live market's one transaction per interval: finalize, settle, commit
-        const data = concatHex([encodeFunctionData({ abi: energyMarketAbi, functionName: 'marketStep' }), encodeStep({ finals, settle: settleInput, commit: encoded })])
-        sent = await send(`step:${lm.market}:${clearing.interval}`, data, 'step')
+        sent = await send(`step:${lm.market}:${clearing.interval}`, { kind: 'step', finals, settle: settleInput, commit: encoded })
         finalsDone = true
-        await afterSettle(sent.blockNumber)
+        await afterSettle(sent.receipt.blockNumber)
       } else {
         await finalizeAlone()
         finalsDone = true
-        const data = encodeFunctionData({ abi: energyMarketAbi, functionName: 'commitClearing', args: [encoded.interval, encoded.price, orderArgs(encoded), encoded.matches] })
-        sent = await send(`commit:${lm.market}:${clearing.interval}`, data, 'commit')
+        sent = await send(`commit:${lm.market}:${clearing.interval}`, { kind: 'commit', clearing: encoded })
       }
       commitMinedAt = performance.now()
-      txs.push({ what: sent.what, hash: sent.hash, gasUsed: sent.gasUsed })
-      committed.set(clearing.interval, { encoded, siteRefs: await committedSiteRefs(lm.client, lm.market, encoded, { logs: sent.logs, blockNumber: sent.blockNumber, transactionHash: sent.hash }) })
+      committed.set(clearing.interval, { encoded, siteRefs: await committedSiteRefs(lm.client, lm.market, encoded, sent.receipt) })
       return sent.hash
     },
   })
@@ -169,9 +150,8 @@ async function step(r: Extract<OperatorRequest, { type: 'step' }>): Promise<Oper
   // nothing traded at this gate: the ended interval is settled and the due ones finalized on their own
   if (!finalsDone) await finalizeAlone()
   if (settleInput && !settledNow) {
-    const sent = await send(`settle:${lm.market}:${r.settle}`, encodeFunctionData({ abi: energyMarketAbi, functionName: 'settle', args: settleArgs(settleInput) }), 'settle')
-    txs.push({ what: sent.what, hash: sent.hash, gasUsed: sent.gasUsed })
-    await afterSettle(sent.blockNumber)
+    const sent = await send(`settle:${lm.market}:${r.settle}`, { kind: 'settle', ...settleInput })
+    await afterSettle(sent.receipt.blockNumber)
   }
   for (const f of finals) settled.delete(f.interval)
   const cpu = process.cpuUsage(cpuMark)
@@ -189,23 +169,10 @@ async function step(r: Extract<OperatorRequest, { type: 'step' }>): Promise<Oper
     settled: settledNow ? r.settle : null,
     readingsMissing: due && !readings ? due.encoded.siteIds.length - inbox.readings(r.settle).length : 0,
     finalized: finals.map((f) => f.interval),
-    txs,
     cpuUserUs: cpu.user,
     cpuSystemUs: cpu.system,
     counters: validator.counters(),
   }
-}
-
-/** A plain ERC-20 transfer through the same outbox: the same-run baseline for gas and send -> mined time. */
-async function baseline(r: Extract<OperatorRequest, { type: 'baseline' }>) {
-  const runs: { gasUsed: bigint; ms: number }[] = []
-  for (let i = 0; i < r.repeats; i++) {
-    const t = performance.now()
-    const sent = await send(`transfer:${i}`, encodeFunctionData({ abi: settlementTokenAbi, functionName: 'transfer', args: [r.to, 1_000n] }), 'transfer', lm.token)
-    runs.push({ gasUsed: sent.gasUsed, ms: performance.now() - t })
-  }
-  cpuMark = process.cpuUsage()
-  return { type: 'baseline', runs }
 }
 
 const answer = (value: unknown) => process.stdout.write(toJsonLine(value))
@@ -214,7 +181,7 @@ for await (const line of createInterface({ input: process.stdin })) {
   const r = fromJsonLine<OperatorRequest>(line)
   try {
     if (r.type === 'bye') break
-    answer(r.type === 'step' ? await step(r) : await baseline(r))
+    answer(await step(r))
   } catch (error) {
     answer({ type: 'error', message: error instanceof Error ? `${error.message}\n${error.stack ?? ''}` : String(error) })
   }
