@@ -309,6 +309,11 @@ async function runCommunity(rpcUrl: string, sites: number) {
         await new Promise((r) => setTimeout(r, 10))
       }
       const a = await operator!.ask<RealOperatorGateAnswer>({ type: 'gate', gate })
+      // the commit can be on chain before the clearing reaches a site
+      for (let tries = 0; !participants[0]!.inbox.clearing(gate) && tries < 2_000; tries++) {
+        await new Promise((r) => setTimeout(r, 10))
+        if (participants[0]!.inbox.clearing(gate) && clearingSeenAt === null) clearingSeenAt = Date.now()
+      }
       const body = participants[0]!.inbox.clearing(gate)?.message.body
       return {
         ordersAtGate: body?.orders.length ?? 0,
