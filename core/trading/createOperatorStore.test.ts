@@ -28,6 +28,8 @@ describe('createOperatorStore', () => {
     expect(b.get(7n)).toEqual(record)
     expect(b.get(9n)).toBeNull()
     expect(b.list().map((x) => x.interval)).toEqual([3n, 7n])
+    expect(b.list(4n).map((x) => x.interval)).toEqual([7n])
+    expect(b.list(-2n).map((x) => x.interval)).toEqual([3n, 7n])
     b.close()
   })
 })

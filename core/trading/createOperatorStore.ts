@@ -52,7 +52,7 @@ export function createOperatorStore(dir: string) {
   const q = {
     put: db.prepare('INSERT INTO intervals (interval, record) VALUES (?, ?) ON CONFLICT(interval) DO UPDATE SET record = excluded.record'),
     get: db.prepare<[string], { record: string }>('SELECT record FROM intervals WHERE interval = ?'),
-    all: db.prepare<[], { record: string }>('SELECT record FROM intervals'),
+    since: db.prepare<[string], { record: string }>('SELECT record FROM intervals WHERE CAST(interval AS INTEGER) >= CAST(? AS INTEGER)'),
     keep: db.prepare('INSERT INTO messages (kind, interval, site_id, message) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
     messages: db.prepare<[string, string], { message: string }>('SELECT message FROM messages WHERE kind = ? AND interval = ? ORDER BY site_id'),
   }
@@ -62,8 +62,8 @@ export function createOperatorStore(dir: string) {
       const row = q.get.get(interval.toString())
       return row ? fromJsonLine<OperatorInterval>(row.record) : null
     },
-    /** every interval record, oldest first */
-    list: (): OperatorInterval[] => q.all.all().map((r) => fromJsonLine<OperatorInterval>(r.record)).sort((a, b) => (a.interval < b.interval ? -1 : a.interval > b.interval ? 1 : 0)),
+    /** the interval records from `fromInterval` on (default all), oldest first */
+    list: (fromInterval = 0n): OperatorInterval[] => q.since.all(fromInterval.toString()).map((r) => fromJsonLine<OperatorInterval>(r.record)).sort((a, b) => (a.interval < b.interval ? -1 : a.interval > b.interval ? 1 : 0)),
     /** keeps the first accepted order or reading of (site, interval) */
     keep: (m: Extract<LiveMessage, { kind: 'order' | 'reading' }>) => void q.keep.run(m.kind, m.body.interval.toString(), m.body.siteId, toJsonLine(m)),
     orders: (interval: bigint): SignedOrder[] => q.messages.all('order', interval.toString()).map((r) => {

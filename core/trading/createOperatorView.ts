@@ -20,6 +20,8 @@ export type CreateOperatorViewParameters = {
   lm: Pick<OpenedMarket, 'client' | 'market' | 'token' | 'config' | 'intervalStart'>
   chain: Pick<OpenedChain, 'rpcUrl' | 'chainId' | 'embedded'>
   store: Pick<OperatorStore, 'list' | 'readings'>
+  /** how many of the newest intervals the ledger shows (default 96: a day of 15-minute intervals) */
+  ledgerIntervals?: number
   validator: Pick<LiveValidator, 'counters' | 'presence'>
   lookupSite: SiteLookup
   community: string
@@ -43,6 +45,7 @@ export function createOperatorView(p: CreateOperatorViewParameters) {
   const balances = new Map<number, { before: bigint; after: bigint }>()
   const seen = new Map<string, { online: boolean; epoch: bigint; seenAtMs: number }>()
   let lastWritten = ''
+  let balancesReadAtMs = -Infinity
 
   const emit = (kind: LiveMarketEventKind, interval: bigint | null, detail: string, tx?: `0x${string}`) => {
     if (kind === 'error' && interval === null) brokerError = detail
@@ -52,7 +55,8 @@ export function createOperatorView(p: CreateOperatorViewParameters) {
 
   const ledger = (): MarketLedger => {
     const { config } = p.lm
-    const intervals = p.store.list().map((r) => {
+    const newest = (p.nowMs() / 1000 - Number(config.genesis)) / Number(config.intervalSec)
+    const intervals = p.store.list(BigInt(Math.max(0, Math.floor(newest) - (p.ledgerIntervals ?? 96)))).map((r) => {
       const startMs = Number(p.lm.intervalStart(r.interval)) * 1000
       const entry = toLedgerInterval({
         interval: r.interval,
@@ -136,8 +140,11 @@ export function createOperatorView(p: CreateOperatorViewParameters) {
     },
     /** Reads the traders' registry keys and balances from the chain and rewrites the ledger file when it changed. */
     async refresh() {
-      const ids = new Set(p.store.list().flatMap((r) => r.orders.map((o) => o.siteId)))
-      for (const siteId of ids) {
+      const ids = new Set(ledger().intervals.flatMap((r) => r.orders.map((o) => o.siteId)))
+      // the balances change with the interval's transactions: read every 5 s at most, and at once for a site not seen yet
+      const readBalances = p.nowMs() - balancesReadAtMs >= 5_000 || [...ids].some((id) => !balances.has(id))
+      if (readBalances) balancesReadAtMs = p.nowMs()
+      for (const siteId of readBalances ? ids : []) {
         if (!sites.has(siteId)) {
           const keys = await p.lookupSite(siteId)
           if (keys) sites.set(siteId, { owner: keys.owner, meter: keys.meterKey })

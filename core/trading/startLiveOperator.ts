@@ -152,6 +152,8 @@ export async function startLiveOperator(p: StartLiveOperatorParameters): Promise
     const enqueue = (key: string, call: MarketCall) => outbox.enqueue(key, { to: lm.market, data: encodeMarketCall(call) })
 
     // ---- what is due, from the records and the clock ----
+    /** the records that can still have work: older ones are final (the ring reuses their slots) or past every window */
+    const openRecords = () => store.list((clock.nowS() - config.genesis) / config.intervalSec - 2n * config.ringSize - 4n)
     const absentAllowedAt = (i: bigint) => lm.intervalStart(i) + config.intervalSec + config.settleWindowSec / 2n
     const settleAttempts = (records: OperatorInterval[], r: OperatorInterval): SettleAttempt[] => [
       ...records.flatMap((c) => (c.commit?.carries.settle?.interval === r.interval ? [{ key: c.commit.key, readings: c.commit.carries.settle.readings }] : [])),
@@ -218,7 +220,7 @@ export async function startLiveOperator(p: StartLiveOperatorParameters): Promise
           const clearing = clearAuction(interval, orders)
           let commit: OperatorInterval['commit'] = null
           if (clearing.price !== null) {
-            const records = store.list()
+            const records = openRecords()
             const work = due(records)
             const carried = work.settle[0] ?? null
             const encoded = encodeClearing(clearing, orders)
@@ -238,7 +240,7 @@ export async function startLiveOperator(p: StartLiveOperatorParameters): Promise
           } else {
             recorded = { interval, orders, clearing, clearingMessage: m, commit: null, siteRefs: null, commitTx: null, commitFailed: null, settles: [], settled: null, finalizes: [], finalizeTx: null, expired: false }
             store.put(recorded)
-            sendStandalone(due(store.list()))
+            sendStandalone(due(openRecords()))
           }
           view.closedGate(interval)
           emit('clearing', interval, clearing.price === null ? `${orders.length} orders, no trade` : `${orders.length} orders, price ${clearing.price}, ${clearing.tradedWh} Wh in ${clearing.matches.length} trades`)
@@ -290,7 +292,7 @@ export async function startLiveOperator(p: StartLiveOperatorParameters): Promise
 
     // ---- what the chain says happened ----
     const syncChain = async () => {
-      const records = store.list()
+      const records = openRecords()
       for (const r of records) {
         if (r.commit && !r.siteRefs && !r.commitFailed) {
           const entry = outbox.get(r.commit.key)
@@ -306,7 +308,7 @@ export async function startLiveOperator(p: StartLiveOperatorParameters): Promise
           }
         }
       }
-      for (const r of store.list()) {
+      for (const r of openRecords()) {
         if (!r.siteRefs || r.finalizeTx || r.expired) continue
         if (!r.settled) {
           for (const a of settleAttempts(records, r)) {
@@ -360,7 +362,7 @@ export async function startLiveOperator(p: StartLiveOperatorParameters): Promise
         // what no commit carried goes out once per gate (also when the chain was down at the gate itself)
         if (nowS >= gateS && lastStandaloneGate < next && !gating.has(next)) {
           lastStandaloneGate = next
-          sendStandalone(due(store.list()))
+          sendStandalone(due(openRecords()))
         }
         await view.refresh()
       }
