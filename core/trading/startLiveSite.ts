@@ -196,6 +196,8 @@ export async function startLiveSite(p: StartLiveSiteParameters): Promise<LiveSit
   const decided = new Set<bigint>()
   const checked = new Set<bigint>()
   const read = new Set<bigint>()
+  /** wrong clearings waiting for their commit on chain, with the orders they list */
+  const toProve = new Map<bigint, SignedOrder[]>()
   const proofs = new Map<bigint, { encoded: EncodedClearing; siteRefs: bigint[]; stage: 'commit' | 'reveal' | 'done' }>()
   let lastInterval: bigint | null = null
   let stopped = false
@@ -228,11 +230,20 @@ export async function startLiveSite(p: StartLiveSiteParameters): Promise<LiveSit
     return [...committed, ...stepped][0]?.transactionHash ?? null
   }
 
-  /** A clearing that is not the auction of its orders: prove it on chain (commitProof, then proveClearing from a later block) through the outbox. */
-  async function startProof(l: NonNullable<typeof live>, interval: bigint, listed: SignedOrder[]) {
-    const announced = l.inbox.clearing(interval)!.message.body
+  /**
+   * A clearing that is not the auction of its orders: once its commit is on chain (the
+   * operator publishes before it commits), prove it (commitProof, then proveClearing from a
+   * later block) through the outbox. A commit that has not come by the interval's start
+   * never will (the contract refuses it later): nothing to prove then.
+   */
+  async function startProof(l: NonNullable<typeof live>, interval: bigint, listed: SignedOrder[]): Promise<boolean> {
     const commitTx = await commitTxOf(l, interval)
-    if (!commitTx) return view.emit('check', interval, 'the wrong clearing was not committed on chain: nothing to prove')
+    if (!commitTx) {
+      if (l.clock.nowMs() < l.startMsOf(interval) + 2 * tickMs) return false
+      view.emit('check', interval, 'the wrong clearing was not committed on chain: nothing to prove')
+      return true
+    }
+    const announced = l.inbox.clearing(interval)!.message.body
     const receipt = await l.m.client.getTransactionReceipt({ hash: commitTx })
     const clearing = { interval, price: announced.priced ? announced.price : null, matches: announced.matches.map((x) => ({ ...x })), tradedWh: announced.matches.reduce((s, x) => s + x.energyWh, 0) }
     for (const includeUnmatched of [false, true]) {
@@ -241,20 +252,25 @@ export async function startLiveSite(p: StartLiveSiteParameters): Promise<LiveSit
         const siteRefs = await committedSiteRefs(l.m.client, l.m.market, encoded, receipt)
         proofs.set(interval, { encoded, siteRefs, stage: 'commit' })
         l.outbox.enqueue(`proof-commit:${interval}`, { to: l.m.verifier, data: encodeFunctionData({ abi: auctionVerifierAbi, functionName: 'commitProof', args: [clearingProofCommitment(l.owner, interval)] }) })
-        return view.emit('check', interval, `proving the committed clearing wrong on chain (commit ${commitTx})`, commitTx)
+        view.emit('check', interval, `proving the committed clearing wrong on chain (commit ${commitTx})`, commitTx)
+        return true
       } catch (error) {
         if (includeUnmatched) view.emit('error', interval, `cannot rebuild the committed clearing for a proof: ${messageOf(error)}`)
       }
     }
+    return true
   }
 
   async function stepProofs(l: NonNullable<typeof live>) {
+    for (const [interval, listed] of toProve) if (await startProof(l, interval, listed)) toProve.delete(interval)
     if (!l.outbox.list().some((e) => e.status === 'pending' || e.status === 'signed') && ![...proofs.values()].some((x) => x.stage === 'commit')) return
     const result = await l.outbox.processOnce()
     if (result.rpcError) view.setChain(false, `outbox: ${result.rpcError}`)
+
     for (const [interval, proof] of proofs) {
       const entry = l.outbox.get(`proof-${proof.stage}:${interval}`)
-      if (proof.stage === 'commit' && entry?.status === 'confirmed') {
+      // the reveal must come from a later block than the commitment, and is simulated before it is signed
+      if (proof.stage === 'commit' && entry?.status === 'confirmed' && entry.blockNumber !== null && (await l.m.client.getBlockNumber()) > entry.blockNumber) {
         proof.stage = 'reveal'
         l.outbox.enqueue(`proof-reveal:${interval}`, { to: l.m.verifier, data: encodeFunctionData({ abi: auctionVerifierAbi, functionName: 'proveClearing', args: proveClearingArgs({ clearing: proof.encoded, siteRefs: proof.siteRefs }) }) })
       } else if (proof.stage === 'reveal' && entry && entry.status !== 'pending' && entry.status !== 'signed') {
@@ -378,7 +394,7 @@ export async function startLiveSite(p: StartLiveSiteParameters): Promise<LiveSit
       } else if (check.status === 'differs') {
         alarm('market:clearing', `interval ${i}: the operator's clearing is wrong: ${check.why}; runs its local plan, proof raised on chain`)
         view.emit('check', i, `differs: ${check.why}`)
-        await startProof(l, i, l.inbox.orders(i).filter((o) => body.orders.includes(orderDigest(l.m.domain, o)))).catch((error: unknown) => view.emit('error', i, `proof: ${messageOf(error)}`))
+        toProve.set(i, l.inbox.orders(i).filter((o) => body.orders.includes(orderDigest(l.m.domain, o))))
       } else view.emit('check', i, check.status === 'unseen-orders' ? `cannot recompute: ${check.unseen.length} listed orders never reached this site; runs its local plan` : 'no clearing')
     }
     if (lastInterval !== cur) {

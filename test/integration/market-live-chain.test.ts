@@ -11,13 +11,10 @@ import { join } from 'node:path'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { energyMarketAbi } from '../../contracts/abi.ts'
-import { commitClearing } from '../../core/chain/commitClearing.ts'
-import { committedSiteRefs } from '../../core/chain/committedSiteRefs.ts'
 import { settleArgs } from '../../core/chain/settleArgs.ts'
 import { startAnvil, type Anvil } from '../../core/chain/startAnvil.ts'
 import type { Tariff } from '../../core/control/timeOfUseTariff.ts'
 import { orderFromPlan } from '../../core/trading/orderFromPlan.ts'
-import { encodeClearing, type EncodedClearing } from '../../core/market/encodeClearing.ts'
 import { connectLiveNode, type LiveNode } from '../../core/market/live/connectLiveNode.ts'
 import { createChainSiteLookup } from '../../core/market/live/createChainSiteLookup.ts'
 import { createLiveInbox } from '../../core/market/live/createLiveInbox.ts'
@@ -30,6 +27,7 @@ import { marketTopics } from '../../core/market/live/marketTopics.ts'
 import { signLiveMessage } from '../../core/market/live/signLiveMessage.ts'
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../core/market/live/startEmbeddedBroker.ts'
 import type { Plan } from '../../core/schedule/planSchedule.ts'
+import { commitOnLocalMarket } from '../support/commitOnLocalMarket.ts'
 import { createLocalMarket, type LocalMarket } from '../support/createLocalMarket.ts'
 
 const tariff: Tariff = { timezone: 'UTC', importBands: [], defaultImportEurPerKWh: 0.3, exportEurPerKWh: 0.08 }
@@ -90,21 +88,8 @@ describe('live market interval on anvil and the embedded broker', () => {
       return { node, inbox: createLiveInbox({ transport: node.transport, validator }) }
     }
     const op = await join_(null)
-    let committed: { encoded: EncodedClearing; siteRefs: bigint[] } | null = null
-    const operator = createLiveOperator({
-      inbox: op.inbox,
-      publish: op.node.publish,
-      operator: lm.operator,
-      domain: lm.domain,
-      commit: async (clearing, orders) => {
-        const encoded = encodeClearing(clearing, orders)
-        const hash = await commitClearing(lm.wallet, lm.market, encoded)
-        const receipt = await lm.client.waitForTransactionReceipt({ hash })
-        expect(receipt.status).toBe('success')
-        committed = { encoded, siteRefs: await committedSiteRefs(lm.client, lm.market, encoded, receipt) }
-        return hash
-      },
-    })
+    const onChain = commitOnLocalMarket(lm)
+    const operator = createLiveOperator({ inbox: op.inbox, publish: op.node.publish, operator: lm.operator, domain: lm.domain, commit: onChain.commit })
     const startMs = Number(lm.intervalStart(interval)) * 1000
     const planW = [-2_000, 1_200, 1_000] // site 0 sells 500 Wh, site 1 buys 300, site 2 buys 250
     const sites = await Promise.all(
@@ -175,7 +160,7 @@ describe('live market interval on anvil and the embedded broker', () => {
       if (tries > 400) throw new Error(`the operator has ${op.inbox.readings(interval).length} of 3 readings after 20 s`)
       await new Promise((r) => setTimeout(r, 50))
     }
-    const c = committed!
+    const c = onChain.committed.get(interval)!
     const readings = c.encoded.siteIds.map((id) => op.inbox.readings(interval).find((r) => r.siteId === id)!)
     const settleHash = await lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'settle', args: settleArgs({ clearing: c.encoded, siteRefs: c.siteRefs, readings }) })
     expect((await lm.client.waitForTransactionReceipt({ hash: settleHash })).status).toBe('success')

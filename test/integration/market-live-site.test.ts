@@ -12,15 +12,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { energyMarketAbi, settlementTokenAbi } from '../../contracts/abi.ts'
-import { commitClearing } from '../../core/chain/commitClearing.ts'
-import { committedSiteRefs } from '../../core/chain/committedSiteRefs.ts'
+import { auctionVerifierAbi, energyMarketAbi, settlementTokenAbi } from '../../contracts/abi.ts'
 import { encryptKeystore, saveKeystore } from '../../core/chain/keystore.ts'
 import { settleArgs } from '../../core/chain/settleArgs.ts'
 import { startAnvil, type Anvil } from '../../core/chain/startAnvil.ts'
 import type { DeviceDriver } from '../../core/devices/capabilities.ts'
 import type { SiteFile } from '../../core/devices/site/siteFileSchema.ts'
-import { encodeClearing, type EncodedClearing } from '../../core/market/encodeClearing.ts'
+import { clearingBody } from '../../core/market/live/clearingBody.ts'
 import { connectLiveNode, type LiveNode } from '../../core/market/live/connectLiveNode.ts'
 import { createChainSiteLookup } from '../../core/market/live/createChainSiteLookup.ts'
 import { createLiveInbox } from '../../core/market/live/createLiveInbox.ts'
@@ -28,13 +26,16 @@ import { createLiveOperator } from '../../core/market/live/createLiveOperator.ts
 import { createLiveParticipant } from '../../core/market/live/createLiveParticipant.ts'
 import { createLiveValidator } from '../../core/market/live/createLiveValidator.ts'
 import { createSigningJournal } from '../../core/market/live/createSigningJournal.ts'
+import type { LiveMessage } from '../../core/market/live/liveMessageSchema.ts'
 import type { LiveMarketEvent } from '../../core/market/live/liveMarketView.ts'
 import { marketTopics, type MarketTopics } from '../../core/market/live/marketTopics.ts'
+import { signLiveMessage } from '../../core/market/live/signLiveMessage.ts'
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../core/market/live/startEmbeddedBroker.ts'
 import { SIDE_ASK } from '../../core/market/typedData.ts'
 import type { Plan } from '../../core/schedule/planSchedule.ts'
 import { createChainClock } from '../../core/trading/createChainClock.ts'
 import { startLiveSite, type StartLiveSiteParameters } from '../../core/trading/startLiveSite.ts'
+import { commitOnLocalMarket } from '../support/commitOnLocalMarket.ts'
 import { createLocalMarket, type LocalMarket } from '../support/createLocalMarket.ts'
 
 const passphrase = 'live site test passphrase'
@@ -117,7 +118,7 @@ describe('a trading site on anvil and the embedded broker', () => {
     return site
   }
 
-  it('orders from its plan before the gate, agrees with the clearing, delivers it, signs the meter’s counter deltas once (also across a restart) and sees the interval settle', async () => {
+  it('orders from its plan before the gate, agrees with the clearing, delivers it, signs the meter’s counter deltas once (also across a restart), sees the interval settle, and proves a wrong clearing on chain', async () => {
     const clock = createChainClock({ client: lm.client })
     const nowS = () => clock.nowS()
     const lookupSite = createChainSiteLookup({ client: lm.client, market: lm.market })
@@ -131,21 +132,8 @@ describe('a trading site on anvil and the embedded broker', () => {
     await lm.warpTo(lm.intervalStart(interval) - 16n)
     await clock.sample()
     const op = await join_(null)
-    let committed: { encoded: EncodedClearing; siteRefs: bigint[]; hash: `0x${string}` } | null = null
-    const operator = createLiveOperator({
-      inbox: op.inbox,
-      publish: op.node.publish,
-      operator: lm.operator,
-      domain: lm.domain,
-      commit: async (clearing, orders) => {
-        const encoded = encodeClearing(clearing, orders)
-        const hash = await commitClearing(lm.wallet, lm.market, encoded)
-        const receipt = await lm.client.waitForTransactionReceipt({ hash })
-        expect(receipt.status).toBe('success')
-        committed = { encoded, siteRefs: await committedSiteRefs(lm.client, lm.market, encoded, receipt), hash }
-        return hash
-      },
-    })
+    const onChain = commitOnLocalMarket(lm)
+    const operator = createLiveOperator({ inbox: op.inbox, publish: op.node.publish, operator: lm.operator, domain: lm.domain, commit: onChain.commit })
     // the peer, site 0, sells 200 Wh at any price
     const peer = await join_(0)
     const peerSite = createLiveParticipant({
@@ -174,7 +162,7 @@ describe('a trading site on anvil and the embedded broker', () => {
     expect(site.view.status()).toMatchObject({ role: 'site', siteId, community: topics.community, broker: { connected: true, lastError: null }, chain: { chainId: 31337, reachable: true } })
 
     // 20 % of the interval before the gate: the site's order, from its plan's market column
-    const orders = await until('both orders at the operator', () => op.inbox.orders(interval).length === 2 && op.inbox.orders(interval))
+    const orders = await until('both orders at the operator', () => (op.inbox.orders(interval).length === 2 ? op.inbox.orders(interval) : null))
     expect(orders.map((o) => ({ siteId: o.siteId, side: o.side, energyWh: o.energyWh, limitPrice: o.limitPrice }))).toEqual([
       { siteId: 0, side: SIDE_ASK, energyWh: 200, limitPrice: 1n },
       { siteId, side: 0, energyWh: 100, limitPrice: 300_000n },
@@ -207,7 +195,10 @@ describe('a trading site on anvil and the embedded broker', () => {
     const journalFiles = () => readdirSync(join(dataDir, 'market', 'journal')).filter((f) => f.includes('reading'))
     expect(journalFiles()).toHaveLength(1)
     const duplicatesBefore = op.inbox.validator.counters().duplicate
-    const again = await start({ drivers: [meter.driver], plan: () => plan })
+    const againAlarms: [string, string | null][] = []
+    const again = await start({ drivers: [meter.driver], plan: () => plan, alarms: againAlarms })
+    const againEvents: LiveMarketEvent[] = []
+    again.view.onEvent((e) => againEvents.push(e))
     await until('the reading re-sent after the restart', () => op.inbox.validator.counters().duplicate > duplicatesBefore)
     expect(op.inbox.validator.counters()).toMatchObject({ conflicting: 0, forged: 0 })
     expect(op.inbox.readings(interval).find((r) => r.siteId === siteId)).toEqual(reading)
@@ -216,13 +207,33 @@ describe('a trading site on anvil and the embedded broker', () => {
     // the operator settles with the readings it has; the site sees it at its next interval
     await peerSite.publishReading({ interval, importWh: 0, exportWh: 100 })
     await until('the peer’s reading', () => op.inbox.readings(interval).length === 2)
-    const c = committed!
+    const c = onChain.committed.get(interval)!
     const readings = c.encoded.siteIds.map((id) => op.inbox.readings(interval).find((r) => r.siteId === id)!)
     const settleTx = await lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'settle', args: settleArgs({ clearing: c.encoded, siteRefs: c.siteRefs, readings }) })
     expect((await lm.client.waitForTransactionReceipt({ hash: settleTx })).status).toBe('success')
     await lm.warpTo(lm.intervalStart(interval + 2n) + 1n)
     const settled = await until('the settlement in the site’s ledger', () => again.view.ledger().intervals.find((i) => i.interval === String(interval) && i.settlement.state === 'settled'))
     expect(settled).toMatchObject({ readings: [{ siteId, importWh: 100, exportWh: 0, signature: { r: reading.r, vs: reading.vs } }], settlement: { state: 'settled', settleTx } })
+
+    // the attack: the operator publishes and commits a clearing that is not the auction of the
+    // orders (the price at the seller's limit, not the midpoint); the site finds it wrong, raises
+    // its alarm, keeps to its local plan and proves it on chain from its owner key
+    await lm.test.setBalance({ address: privateKeyToAccount(ownerKey).address, value: 10n ** 18n })
+    const wrongAt = interval + 3n
+    await lm.warpTo(lm.intervalStart(wrongAt) - 16n)
+    await peerSite.placeOrder(wrongAt)
+    const wrongOrders = await until('both orders of the next interval', () => (op.inbox.orders(wrongAt).length === 2 ? op.inbox.orders(wrongAt) : null))
+    const wrong = { interval: wrongAt, price: 2n, matches: [{ sellerSiteId: 0, buyerSiteId: siteId, energyWh: 100 }], tradedWh: 100 }
+    await op.node.publish(await signLiveMessage<Extract<LiveMessage, { kind: 'clearing' }>>(lm.operator, lm.domain, { kind: 'clearing', body: clearingBody(lm.domain, wrong, wrongOrders, lm.intervalStart(wrongAt)) }))
+    await onChain.commit(wrong, wrongOrders)
+    const alarm = await until('the wrong-clearing alarm', () => againAlarms.find(([key]) => key === 'market:clearing'))
+    expect(alarm[1]).toMatch(`interval ${wrongAt}: the operator's clearing is wrong: the clearing is not the auction of the 2 orders it lists`)
+    expect(again.market.commitment(Number(lm.intervalStart(wrongAt)) * 1000 + 1_000, null)).toBeNull()
+    // a dev chain mines only on transactions: blocks go by as on a real chain
+    const proven = await until('the proof on chain', async () => (await lm.test.mine({ blocks: 1 }), againEvents.find((e) => e.kind === 'check' && e.detail.startsWith('clearing proof'))), 30_000)
+    expect(proven.detail, proven.detail).toBe('clearing proof confirmed')
+    const logs = await lm.client.getContractEvents({ address: await lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'verifier' }), abi: auctionVerifierAbi, eventName: 'ClearingProven', fromBlock: 0n })
+    expect(logs.map((l) => l.args.interval)).toEqual([wrongAt])
   }, 180_000)
 
   describe('bad input: named, alarmed, retried, and the site goes on', () => {
