@@ -7,7 +7,7 @@
 // a failed test. Besides the processes: what the chain did (read from its transactions,
 // not from the nodes) and what each simulated grid meter counted over time.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -47,6 +47,12 @@ function own(pid: number, group: boolean) {
   if (!exitHookInstalled) {
     exitHookInstalled = true
     process.once('exit', killEverything)
+    // a test worker stopped by a signal runs no exit hook: the detached groups would outlive it
+    for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const)
+      process.once(signal, () => {
+        killEverything()
+        process.kill(process.pid, signal)
+      })
   }
 }
 function kill(pid: number, group: boolean, signal: NodeJS.Signals) {
@@ -77,16 +83,22 @@ export type NodeProcess = {
   stop(signal?: NodeJS.Signals, graceMs?: number): Promise<void>
 }
 
-/** `node bin/gridmesh.js ARGS` in its own process group. */
-export function spawnGridmesh(name: string, args: string[], env: Record<string, string> = {}): NodeProcess {
+/** `node bin/gridmesh.js ARGS` in its own process group; its stdout and stderr are also appended to `logFile` when given. */
+export function spawnGridmesh(name: string, args: string[], env: Record<string, string> = {}, logFile?: string): NodeProcess {
   const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, ...env } })
   own(child.pid!, true)
+  const file = logFile ? createWriteStream(logFile, { flags: 'a' }) : null
+  file?.write(`---- ${new Date().toISOString()} pid ${child.pid}: gridmesh ${args.join(' ')}\n`)
   let err = ''
   const lines: string[] = []
   const waiters = new Set<() => void>()
-  child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-65_536)))
+  child.stderr!.on('data', (d: Buffer) => {
+    err = (err + d.toString()).slice(-65_536)
+    file?.write(d)
+  })
   createInterface({ input: child.stdout! }).on('line', (line) => {
     lines.push(line)
+    file?.write(`${line}\n`)
     for (const w of waiters) w()
   })
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
@@ -94,6 +106,7 @@ export function spawnGridmesh(name: string, args: string[], env: Record<string, 
       owned.delete(child.pid!)
       // the group may hold children of the node process: they go with it
       kill(child.pid!, true, 'SIGKILL')
+      file?.end(`---- ${new Date().toISOString()} exited ${code ?? signal}\n`)
       resolve({ code, signal })
       for (const w of waiters) w()
     }),
@@ -458,19 +471,16 @@ export async function startLiveCommunity(p: StartLiveCommunityParameters) {
   const opSiteFile = join(opDir, 'site.yaml')
   const opSite = (extra: Record<string, unknown>) => ({ name: 'operator', devices: [{ name: 'none', connection: { type: 'tcp', host: '127.0.0.1', port: 1 } }], market: { chain, ...windows, ...extra } })
   writeYaml(opSiteFile, opSite({}))
-  const keys: { owner: Address; meter: Address }[] = []
-  for (const s of sims) {
-    const out = await runGridmesh(['market', 'keys', '--data', join(s.dir, 'data')], nodeEnv)
-    const printed = JSON.parse(out) as { owner: Address; meter: Address }
-    keys.push({ owner: printed.owner, meter: printed.meter })
-  }
-  // the contract numbers sites from 0 in registration order
-  const siteIds: number[] = []
-  for (const [k, key] of keys.entries()) {
-    const siteId = k
-    await runGridmesh(['market', 'register', '--site', opSiteFile, '--data', opData, '--site-id', String(siteId), '--owner', key.owner, '--meter', key.meter, '--escrow', String(p.escrowUnits)], nodeEnv)
-    siteIds.push(siteId)
-  }
+  const keysOf = async (dataDir: string) => JSON.parse(await runGridmesh(['market', 'keys', '--data', dataDir], nodeEnv)) as { owner: Address; meter: Address }
+  const register = (siteId: number, key: { owner: Address; meter: Address }, escrowUnits: number) =>
+    runGridmesh(['market', 'register', '--site', opSiteFile, '--data', opData, '--site-id', String(siteId), '--owner', key.owner, '--meter', key.meter, '--escrow', String(escrowUnits)], nodeEnv)
+  // The registry numbers sites from 0 in registration order, and a serve's market.site.id
+  // starts at 1 (siteMarketSchema): site 0 is a site that is registered and never comes
+  // (its keys are made, it has a bond, it never orders). The first registration deploys the market.
+  const [absent, ...keys] = await Promise.all([join(work, 'absent-site', 'data'), ...sims.map((s) => join(s.dir, 'data'))].map(keysOf))
+  await register(0, absent!, 0)
+  const siteIds = sims.map((_, k) => k + 1)
+  for (const [k, key] of keys.entries()) await register(siteIds[k]!, key, p.escrowUnits)
   const record = JSON.parse(readFileSync(join(opData, 'chain', 'market.json'), 'utf8')) as { market: Address; token: Address; deployedAtBlock: string; config: Record<string, string> }
   const market = record.market
   const topics = marketTopics(anvil.chainId, market)
@@ -479,7 +489,8 @@ export async function startLiveCommunity(p: StartLiveCommunityParameters) {
   const mosquitto = await startMosquitto({ topics, sites: siteIds })
   const broker = (user: string) => ({ url: mosquitto.url, username: user, password: mosquitto.passwords[user]! })
   writeYaml(opSiteFile, opSite({ address: market, broker: broker('operator') }))
-  let operator = spawnGridmesh('operator', ['operator', '--site', opSiteFile, '--data', opData], nodeEnv)
+  const operatorLog = join(opDir, 'operator.log')
+  let operator = spawnGridmesh('operator', ['operator', '--site', opSiteFile, '--data', opData], nodeEnv, operatorLog)
 
   const sites: LiveSite[] = sims.map((s, k) => {
     const siteId = siteIds[k]!
@@ -494,7 +505,7 @@ export async function startLiveCommunity(p: StartLiveCommunityParameters) {
 
   /** Starts (or restarts) a site's serve on its data folder and waits for its API. */
   const startServe = async (site: LiveSite) => {
-    const serve = spawnGridmesh(`serve site ${site.siteId}`, ['serve', '--site', site.siteFile, '--data', site.dataDir, '--port', '0', '--sim-api', site.sim.apiUrl], nodeEnv)
+    const serve = spawnGridmesh(`serve site ${site.siteId}`, ['serve', '--site', site.siteFile, '--data', site.dataDir, '--port', '0', '--sim-api', site.sim.apiUrl], nodeEnv, join(site.dir, 'serve.log'))
     site.serve = serve
     const [, url, tokenFile] = await serve.waitForLine(/^api (http:\/\/127\.0\.0\.1:\d+) token-file (.+)$/, 120_000)
     site.api = { url: url!, token: readFileSync(tokenFile!, 'utf8').trim() }
@@ -532,7 +543,7 @@ export async function startLiveCommunity(p: StartLiveCommunityParameters) {
     },
     async restartOperator(signal: NodeJS.Signals = 'SIGKILL') {
       await operator.stop(signal)
-      operator = spawnGridmesh('operator', ['operator', '--site', opSiteFile, '--data', opData], nodeEnv)
+      operator = spawnGridmesh('operator', ['operator', '--site', opSiteFile, '--data', opData], nodeEnv, operatorLog)
     },
     sites,
     startServe,
