@@ -1,6 +1,7 @@
 // `gridmesh demo` (what `npm run demo` runs headless): time from the spawn to the HMI
 // reachable, to the first load forecast made by the TF.js model, and to the first market
-// interval settled on the embedded chain (in the ledger the HMI's market view reads); then
+// interval in which this site traded settled on the chain (issue 15: the live path, this
+// site's own node's ledger that the HMI's market view reads, source 'live'); then
 // a second start on the same data folder (its history is cached in the store). The figure
 // before issue 13: the demo had no market, and a settled trade took a separate command,
 // `gridmesh market demo --sites 2 --intervals 1 --ledger FILE`, timed here to its exit in
@@ -43,8 +44,9 @@ async function timeDemo(data: string, waitForTrade: boolean): Promise<Milestones
           else if (f.loadMethod !== null) throw new Error(`the first forecast was made by ${f.loadMethod}, not the model`)
         }
         if (waitForTrade && m.firstSettledTradeMs === null) {
-          const market = (await (await fetch(`${url}/api/market`, { headers })).json()) as { available: boolean; ledger?: { intervals: { settlement: { settleTx: string | null } }[] } }
-          if (market.available && market.ledger!.intervals.some((i) => i.settlement.settleTx)) m.firstSettledTradeMs = at()
+          const market = (await (await fetch(`${url}/api/market`, { headers })).json()) as { available: boolean; source?: string; ledger?: { intervals: { trades: unknown[]; settlement: { settleTx: string | null } }[] } }
+          if (market.available && market.source !== 'live') throw new Error(`GET /api/market is a ${market.source} ledger, not this site's live node's`)
+          if (market.available && market.ledger!.intervals.some((i) => i.trades.length > 0 && i.settlement.settleTx)) m.firstSettledTradeMs = at()
         }
         if (m.hmiReachableMs !== null && m.firstModelForecastMs !== null && (!waitForTrade || m.firstSettledTradeMs !== null)) break
       }

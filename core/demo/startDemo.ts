@@ -1,12 +1,10 @@
 // `gridmesh demo` (and the desktop app's demo microgrid) as one function: the simulator, a
 // week of the simulated site measured under time warp into the site's store, this site's
 // service on it exactly as `gridmesh serve` runs one (forecast, plan, control, HMI API),
-// and the market demo's peer sites trading on the embedded anvil beside it.
-import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+// trading live (issue 15) with peer sites, each a `gridmesh serve` on its own simulator,
+// on a fresh anvil and the embedded broker, all on the one simulated clock.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
 import { stringify } from 'yaml'
 import { ensureHmiBuilt } from '../api/ensureHmiBuilt.ts'
 import { lockDataDir } from '../api/lockDataDir.ts'
@@ -23,6 +21,8 @@ import { writeSteppedSiteFile } from '../simulator/writeSteppedSiteFile.ts'
 import { createStore } from '../store/createStore.ts'
 import { demoSimSite, demoSiteFile, demoSocMinPct } from './demoSiteFile.ts'
 import { planDemoHistory } from './planDemoHistory.ts'
+import { liveDemoCommunity } from './liveDemoCommunity.ts'
+import { liveSimulatorClock } from './liveSimulatorClock.ts'
 import { DemoError } from './runMarketDemo.ts'
 import { storeMeasuredHistory } from './storeMeasuredHistory.ts'
 
@@ -31,8 +31,10 @@ export class DemoStoppedError extends BaseError {
   override name = 'DemoStoppedError' as const
 }
 
+type LiveDemoCommunity = Awaited<ReturnType<typeof liveDemoCommunity>>
+
 export type StartDemoOptions = {
-  /** the site's data folder: store, token, model, market ledger (created 0700) */
+  /** the site's data folder: store, token, model; the demo's market community in demo-market/ and this site's market node in market/, both new each run (created 0700) */
   dataDir: string
   /** time warp of the simulated site (default 60: an hour a minute) */
   speed?: number
@@ -44,7 +46,7 @@ export type StartDemoOptions = {
   freePorts?: boolean
   /** days of history measured before the site opens (default 7; and an hour for the load model's lags); 28 or more lets the service retrain the model on them at once */
   historyDays?: number
-  /** market demo sites trading beside this one on the embedded anvil (default 2; 0: no market) */
+  /** peer sites trading live with this one (each a serve on its own simulator; default 2; 0: no market) */
   peers?: number
   log?: (line: string) => void
   /** aborts a start in progress (its children are stopped and startDemo rejects with DemoStoppedError) */
@@ -59,13 +61,24 @@ export type RunningDemo = {
   tokenFile: string
   simApiUrl: string
   site: RunningSite
-  /** stops the market, the site service and the simulator; nothing it started keeps running */
+  /** stops the site service, the peers, the operator, the broker, anvil and every simulator; nothing it started keeps running */
   stop(): Promise<void>
 }
 
 /** The market's interval and the site's history slot: the site runtime's slot. */
 const { slotMs } = siteRuntimeDefaults
-const cli = fileURLToPath(new URL('../../bin/gridmesh.js', import.meta.url))
+
+/** Where a fresh demo's market opens, local hour in the site's town (the sun is up: PV to sell). */
+const marketOpensAtHour = 11
+
+/** The last whole hour at or before `ms` that is `hour` o'clock in `timeZone`. */
+function lastLocalHour(timeZone: string, ms: number, hour: number): number {
+  const hourMs = 3_600_000
+  const format = new Intl.DateTimeFormat('en-US', { timeZone, hour: 'numeric', hourCycle: 'h23' })
+  let t = Math.floor(ms / hourMs) * hourMs
+  for (let i = 0; i < 48 && Number(format.format(t)) !== hour; i++) t -= hourMs
+  return t
+}
 
 /** Starts the demo microgrid; resolves once the HMI answers, with the week of history stored and the load model in use. */
 export async function startDemo(options: StartDemoOptions): Promise<RunningDemo> {
@@ -83,59 +96,23 @@ export async function startDemo(options: StartDemoOptions): Promise<RunningDemo>
   // A folder another service owns is refused before anything starts (startSite takes the lock for good).
   const probe = lockDataDir(dataDir)
   let probeHeld = true
-  const stopMarket = new AbortController()
-  const onAbort = () => stopMarket.abort()
-  options.signal?.addEventListener('abort', onAbort, { once: true })
-  let market: Promise<void> | null = null
-  let marketProcess: ChildProcess | null = null
+  let community: LiveDemoCommunity | null = null
+  let communityStarting: Promise<LiveDemoCommunity | null> | null = null
   let sim: Awaited<ReturnType<typeof spawnSimulator>> | null = null
   let site: RunningSite | null = null
   let stopping: Promise<void> | null = null
   const stop = () =>
     (stopping ??= (async () => {
-      options.signal?.removeEventListener('abort', onAbort)
-      stopMarket.abort()
-      // The market stops its own sites and chain on SIGTERM (a site gets 30 s); one that hangs past that is killed.
-      if (marketProcess && marketProcess.exitCode === null && marketProcess.signalCode === null) {
-        marketProcess.kill('SIGTERM')
-        const killer = setTimeout(() => marketProcess?.kill('SIGKILL'), 60_000)
-        void market?.then(() => clearTimeout(killer))
-      }
+      // a community still starting is waited for: it stops what it started when its start fails
+      community = (await communityStarting) ?? community
       // The controller stops before the simulator does: its last cycle must not see the devices vanish.
-      await Promise.all([market, (async () => {
-        await site?.stop()
-        await sim?.stop()
-      })()])
+      await site?.stop()
+      await Promise.all([community?.stop(), sim?.stop()])
       if (probeHeld) probe.release()
     })())
   try {
     log(`seed ${seed} (weather of every simulator; --seed N)`)
-    if (peers > 0) {
-      const ledger = join(dataDir, 'market-ledger.json')
-      // The HMI's market view shows this run's ledger only, from its first interval on.
-      rmSync(ledger, { force: true })
-      log(
-        `market: ${peers} peer sites (market demo sites: each its own process, simulator, keys and MILP plan) trade on the embedded anvil beside this site, ` +
-          `in their own simulated time from 11:00 in the site's town, one 15-minute interval every ${(900 / speed).toFixed(0)} s; ` +
-          `this site does not trade yet (its service has no market port: live trading is issue 15). The HMI's market view shows their ledger (${ledger})`,
-      )
-      // In a process of its own: compiling the contract and the coordinator's work never hold up this site's cycles.
-      const child = spawn(process.execPath, [cli, 'market', 'demo', '--sites', String(peers), '--until-stopped', '--pace-ms', String(Math.round(slotMs / speed)), '--seed', String(seed), '--ledger', ledger], { stdio: ['ignore', 'pipe', 'pipe'] })
-      marketProcess = child
-      for (const stream of [child.stdout!, child.stderr!]) createInterface({ input: stream }).on('line', (line) => log(`market: ${line}`))
-      market = new Promise<void>((resolve) => {
-        child.once('error', (error) => {
-          log(`market: cannot start: ${error.message}; the site runs on without it`)
-          resolve()
-        })
-        child.once('exit', (code, signal) => {
-          if (!stopMarket.signal.aborted) log(`market: ended (${signal ?? `exit code ${code}`}); the site runs on without it`)
-          resolve()
-        })
-      })
-    }
-
-    // After the market's start, which runs on beside a first build of the HMI (a clean clone has none).
+    // A first build of the HMI (a clean clone has none).
     ensureHmiBuilt(log)
     if (options.signal?.aborted) throw stopped()
 
@@ -148,8 +125,20 @@ export async function startDemo(options: StartDemoOptions): Promise<RunningDemo>
     const simSite = { ...shipped, devices: shipped.devices.map((d) => (d.kind === 'battery' ? { ...d, socMinPct: Math.max(Number(d.socMinPct ?? 0), demoSocMinPct) } : d)) }
     let liveFromMs: number
     try {
-      const plan = planDemoHistory({ store, nowMs: Date.now(), historyDays })
+      // a fresh folder's market opens with the sun up: its simulated now is the last 11:00 in the site's town
+      const plan = planDemoHistory({ store, nowMs: peers > 0 ? lastLocalHour(shipped.location.timezone, Date.now(), marketOpensAtHour) : Date.now(), historyDays })
       liveFromMs = plan.liveFromMs
+      if (peers > 0) {
+        log(`market: this site and ${peers} peer sites (each a 'gridmesh serve' on its own simulator) trade live from ${new Date(liveFromMs).toISOString()} on the simulated clock: one 15-minute interval every ${(900 / speed).toFixed(0)} s`)
+        // set up beside the history pass; a market that cannot start leaves the site running without it
+        communityStarting = liveDemoCommunity({ dataDir, startMs: liveFromMs, peers, seed, log }).then(
+          (started) => (community = started),
+          (error: unknown) => {
+            log(`market: cannot start: ${(error as BaseError).shortMessage ?? (error as Error).message}; the site runs without it`)
+            return null
+          },
+        )
+      }
       const simFile = join(dataDir, 'demo-sim-site.yaml')
       const simStartMs = plan.measure?.fromMs ?? plan.liveFromMs
       if (options.freePorts) writeSteppedSiteFile(simFile, simSite, simStartMs)
@@ -192,19 +181,23 @@ export async function startDemo(options: StartDemoOptions): Promise<RunningDemo>
     }
 
     const running = sim
-    const clock = await fetch(`${running.apiUrl}/api/clock`, { method: 'PUT', body: JSON.stringify({ speed }) })
-    if (!clock.ok) throw new DemoError(`the simulator refused time warp ${speed}: ${await clock.text()}`)
-    const state0 = await running.state()
-    const realStart = performance.now()
-    const simNow = () => Math.round(state0.timeMs + (performance.now() - realStart) * speed)
-    // One cycle every simulated 15 s at most, every real second at least.
-    const periodMs = Math.min(1000, 15_000 / speed)
-    const simPeriodMs = periodMs * speed
+    const market = await communityStarting
+    if (options.signal?.aborted) throw stopped()
+    // every simulator runs from the same moment: the market's sites share one simulated now
+    await Promise.all(
+      [running.apiUrl, ...(market?.peerSimApiUrls ?? [])].map(async (url) => {
+        const res = await fetch(`${url}/api/clock`, { method: 'PUT', body: JSON.stringify({ speed }) })
+        if (!res.ok) throw new DemoError(`the simulator ${url} refused time warp ${speed}: ${await res.text()}`)
+      }),
+    )
+    const clock = await liveSimulatorClock({ apiUrl: running.apiUrl })
+    await market?.run(clock.now)
     probe.release()
     probeHeld = false
     if (options.signal?.aborted) throw stopped()
-    site = await startSite({ site: demoSiteFile(running.ready, running.apiUrl), dataDir, now: simNow, port: options.port ?? 8700, staleAfterMs: Math.max(10_000, 3 * simPeriodMs), refreshMs: Math.max(20_000, 2 * simPeriodMs), simApiUrl: running.apiUrl, marketLedgerFile: join(dataDir, 'market-ledger.json'), log })
-    site.controller.start(periodMs)
+    const siteFile = demoSiteFile(running.ready, running.apiUrl)
+    site = await startSite({ site: market ? { ...siteFile, market: market.market } : siteFile, dataDir, now: clock.now, port: options.port ?? 8700, staleAfterMs: clock.staleAfterMs, refreshMs: clock.refreshMs, simApiUrl: running.apiUrl, log })
+    site.controller.start(clock.periodMs)
     const model = site.controller.forecast().model
     log(
       model
