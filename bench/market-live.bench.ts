@@ -69,7 +69,9 @@ const seed = Number(seedText)
 if (!Number.isInteger(seed) || seed < 0) throw new Error(`market-live bench: --seed / MARKET_LIVE_SEED: expected a non-negative integer, got ${seedText}`)
 const operatorMode = flagValue('--operator') ?? process.env.MARKET_LIVE_OPERATOR ?? 'real'
 if (operatorMode !== 'real' && operatorMode !== 'pieces') throw new Error(`market-live bench: --operator / MARKET_LIVE_OPERATOR: expected 'real' (core/trading/startLiveOperator) or 'pieces' (createLiveOperator + marketStep driven per gate by the bench), got ${operatorMode}`)
-const sizes = quick ? [3] : [3, 8, 32]
+const sizesText = flagValue('--sizes') ?? process.env.MARKET_LIVE_SIZES
+const sizes = sizesText ? sizesText.split(',').map(Number) : quick ? [3] : [3, 8, 32]
+if (sizes.some((n) => !Number.isInteger(n) || n < 2 || n > 64)) throw new Error(`market-live bench: --sizes / MARKET_LIVE_SIZES: expected site counts 2-64 separated by commas, got ${sizesText}`)
 // the first finalization rides the step of the 7th gate (settled at the end of the 1st
 // committed interval, final 3 600 s = 4 intervals later): 8 gates show one steady step
 const gates = quick ? 8 : 12
@@ -382,6 +384,10 @@ async function runCommunity(rpcUrl: string, sites: number) {
       )
     }
 
+    // the real operator looks at its clock every tickMs whether a gate is due or not: its CPU
+    // between gates, per tick, makes the bench's compressed intervals comparable to 900 s ones
+    const idle = operatorMode === 'real' ? await operator.ask<{ cpuUs: number; ticks: number }>({ type: 'idle', ms: 5_000 }) : null
+
     // per interval figures; message counts from the 3rd gate on (a reading, an order and the clearing each interval)
     const steady = rows.slice(2)
     const sitePublished = (r: Row) => {
@@ -438,6 +444,7 @@ async function runCommunity(rpcUrl: string, sites: number) {
       operatorCpuMsPerIntervalMean: round(mean(operatorCpuMs), 1),
       operatorCpuMsPerIntervalMax: round(Math.max(...operatorCpuMs), 1),
       sitesAndBrokerCpuMsPerIntervalMean: round(mean(rows.map((r) => r.sitesCpuMs)), 1),
+      operatorIdleCpuMsPerTick: idle && round(idle.cpuUs / 1_000 / idle.ticks, 2),
       operatorDropCounters: last_.counters,
       erc20TransferGas: round(mean(transferGas)),
       erc20TransferViaOutboxMsP50: round(quantile(transferMs, 0.5), 1),

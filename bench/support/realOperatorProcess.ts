@@ -12,7 +12,11 @@ import { fromJsonLine, toJsonLine } from '../../core/market/jsonLines.ts'
 import { siteMarketSchema } from '../../core/site/siteMarketSchema.ts'
 import { startLiveOperator } from '../../core/trading/startLiveOperator.ts'
 
-export type RealOperatorRequest = { type: 'gate'; gate: bigint } | { type: 'bye' }
+export type RealOperatorRequest =
+  | { type: 'gate'; gate: bigint }
+  /** let the operator tick idly for `ms` (no gate due), then answer its CPU time over that while */
+  | { type: 'idle'; ms: number }
+  | { type: 'bye' }
 
 export type RealOperatorGateAnswer = {
   type: 'gate'
@@ -43,6 +47,14 @@ answer({ type: 'ready', market: operator.market })
 for await (const line of createInterface({ input: process.stdin })) {
   const r = fromJsonLine<RealOperatorRequest>(line)
   if (r.type === 'bye') break
+  if (r.type === 'idle') {
+    const mark = process.cpuUsage()
+    await new Promise((resolve) => setTimeout(resolve, r.ms))
+    const idle = process.cpuUsage(mark)
+    cpuMark = process.cpuUsage()
+    answer({ type: 'idle', cpuUs: idle.user + idle.system, ticks: r.ms / tickMs })
+    continue
+  }
   const cpu = process.cpuUsage(cpuMark)
   cpuMark = process.cpuUsage()
   const a: RealOperatorGateAnswer = { type: 'gate', clearingAtMs: clearingAtMs.get(r.gate.toString()) ?? null, cpuUserUs: cpu.user, cpuSystemUs: cpu.system, counters: operator.view.status().counters }
