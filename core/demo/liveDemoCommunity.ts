@@ -82,7 +82,9 @@ export async function liveDemoCommunity(p: LiveDemoCommunityParameters) {
     })())
   try {
     anvil = await startAnvil({ args: ['--timestamp', String(Math.floor(p.startMs / 1000))] })
-    const settings = siteMarketSchema.parse({ chain: { rpcUrl: anvil.rpcUrl, chainId: anvil.chainId }, intervalSec: siteRuntimeDefaults.slotMs / 1000 })
+    // A settle window of two intervals (30 real s at 60x, not a simulated day): an interval whose readings are missing is settled with them absent within the demo's minute, not after 12 real minutes.
+    const intervalSec = siteRuntimeDefaults.slotMs / 1000
+    const settings = siteMarketSchema.parse({ chain: { rpcUrl: anvil.rpcUrl, chainId: anvil.chainId }, intervalSec, settleWindowSec: 2 * intervalSec })
     const operatorSite = (market: SiteMarket): SiteFile => ({ name: 'demo-operator', devices: [], market }) as unknown as SiteFile
     const operatorDir = join(dir, 'operator')
     const peerIds = Array.from({ length: p.peers }, (_, k) => demoSiteId + 1 + k)
@@ -143,6 +145,7 @@ export async function liveDemoCommunity(p: LiveDemoCommunityParameters) {
       /** once the simulators run: the chain's clock follows `now`, and the operator clears on it */
       async run(now: () => number) {
         driver = driveChainClock({ rpcUrl: runningAnvil.rpcUrl, nowMs: now, stepMs: p.chainStepMs ?? 250, log })
+        // a tick every real quarter second: at 60x the gate closes one real second before its interval starts
         operator = await startLiveOperator({ site: operatorSite({ ...settings, address: market, broker: brokerOf(null) }), dataDir: operatorDir, now, passphrase, tickMs: 250, log: (m) => log(`operator: ${m}`) })
         operator.view.onEvent((e) => {
           if (e.kind !== 'presence') log(`operator: ${e.interval === null ? '' : `interval ${e.interval}: `}${e.kind}: ${e.detail}`)
