@@ -276,7 +276,8 @@ export async function startLiveOperator(p: StartLiveOperatorParameters): Promise
       const existing = store.get(interval)
       const work = existing
         ? (async () => {
-            // a restart after the decision: the same clearing again, the same queued commit
+            // a restart after the decision: the same clearing again, the same queued commit; later orders are late
+            validator.acceptFrom('order', interval + 1n)
             if (existing.commit) outbox.enqueue(existing.commit.key, { to: lm.market, data: existing.commit.data })
             view.closedGate(interval)
             await publishClearing(existing.clearingMessage)
