@@ -65,8 +65,8 @@ export const siteMarketSchema = z
     /** This site as a participant of the live market: present = `serve` trades (issue 15, core/trading). */
     site: z
       .strictObject({
-        /** The site's id in the market's registry (registered by the installer or the operator). */
-        id: z.number().int().min(1).max(65_535),
+        /** The site's id in the market's registry (registered by the installer or the operator; the contract numbers sites from 0 in registration order). */
+        id: z.number().int().min(0).max(65_535),
         /** The owner key (signs orders and presence) and the meter key (signs readings): scrypt key files, relative to the data folder. */
         ownerKeyFile: z.string().min(1).default('keys/owner.json'),
         meterKeyFile: z.string().min(1).default('keys/meter.json'),
