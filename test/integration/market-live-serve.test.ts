@@ -36,7 +36,10 @@ const log = (m: string) => console.log(`${new Date().toISOString()} market-live-
  * is after the start of the running 15-minute slot at every re-plan (every slot, and every
  * minute the SoC drifts); orders read the slot their interval starts in (orderFromPlan),
  * which is then always closed: with 60 s intervals (or any not aligned to the plan's slots)
- * a serve never orders.
+ * a serve never orders. With that slot opened (`t + slotMs > fromMs`, tried in a copy of the
+ * tree) the serves order and trade from their next re-plan on, and the next blocker shows:
+ * the two serves that were not restarted signed no reading (no <data>/market/meter-edges.json),
+ * so the committed intervals wait for their readings.
  */
 const tradesBlockedBy: string | null = 'no serve orders: the running plan slot is never open to the market when intervals are shorter than (or not aligned to) the 15-min plan slot (buildPlanInput + startLiveSite fromMs)'
 const needsTrades = (name: string) => (tradesBlockedBy ? `${name} [todo: ${tradesBlockedBy}]` : name)
