@@ -23,6 +23,15 @@ describe('buildPlanInput with the market', () => {
     expect(slots[1]).toMatchObject({ marketSellPriceEurPerKWh: 0.15, marketBuyPriceEurPerKWh: 0.15, importPriceEurPerKWh: 0.25 })
   })
 
+  it('opens the running slot when market intervals shorter than it start inside it (60 s intervals: the next one is in the slot)', () => {
+    // before: the slot holding the next open 60 s interval was closed, so a site never ordered (market-live-serve, G1)
+    const slots = input({ loadW: [1_000, 1_000, 1_000], pvW: [0, 0, 0], socPct: 50, marketFromMs: startMs + 7 * 60_000 }).slots
+    expect(slots[0]).toMatchObject({ marketSellPriceEurPerKWh: 0.15, marketBuyPriceEurPerKWh: 0.15 })
+    expect(slots[1]).toMatchObject({ marketSellPriceEurPerKWh: 0.15 })
+    // a slot that ends exactly where the market opens stays closed
+    expect(input({ loadW: [1_000, 1_000], pvW: [0, 0], socPct: 50, marketFromMs: startMs + slotMs }).slots[0]).not.toHaveProperty('marketSellPriceEurPerKWh')
+  })
+
   it('lets the plan sell a full battery’s PV surplus on the market and buy a deficit there instead of importing', async () => {
     const surplus = await planSchedule(input({ loadW: [1_000, 1_000], pvW: [6_000, 6_000], socPct: 95 }))
     expect(surplus.slots[0]!.marketSellW).toBeGreaterThan(4_000)

@@ -52,7 +52,11 @@ export function buildPlanInput(p: BuildPlanInputParameters): PlanInputParameters
     objective: 'cost',
     slots: p.loadW.map((loadW, i) => {
       const t = p.startMs + i * p.slotMs
-      const price = p.market && t >= p.market.fromMs ? p.market.priceAt(t) : null
+      // A slot is open to the market when any of it is: with market intervals shorter than the
+      // slot (60 s in a test community) the running slot still holds intervals not yet ordered,
+      // and the order for one reads the slot it starts in. With slot-aligned intervals this is
+      // the slots from fromMs on, as before.
+      const price = p.market && t + p.slotMs > p.market.fromMs ? p.market.priceAt(t) : null
       return {
         loadPowerW: Math.max(0, loadW),
         pvPowerW: Math.max(0, p.pvW[i] ?? 0),

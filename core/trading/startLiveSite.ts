@@ -206,9 +206,14 @@ export async function startLiveSite(p: StartLiveSiteParameters): Promise<LiveSit
     const meter = p.drivers.find((d) => d.meter)?.meter
     if (!meter) throw new TradingError(`site file: devices: no grid meter; a trading site signs its meter's readings`)
     const r = await meter.readMeter()
-    if (r.importWh === null || r.exportWh === null) throw new TradingError('grid meter: no energy counters (importWh, exportWh); a trading site signs their differences')
-    return { importWh: r.importWh, exportWh: r.exportWh }
+    if (r.importWh === null && r.exportWh === null) throw new TradingError('grid meter: no energy counters (importWh, exportWh); a trading site signs their differences')
+    // SunSpec reads an accumulator of 0 as "not implemented": a meter that counts one way and
+    // not yet the other (a site that has only bought) shows null beside a number. Before, such
+    // a site never recorded an edge and never signed a reading (market-live-serve, G6).
+    return { importWh: r.importWh ?? 0, exportWh: r.exportWh ?? 0 }
   }
+  /** the last sample of the counters before an interval's start, to place the edge on the start when a tick came late */
+  let lastSample: { atMs: number; importWh: number; exportWh: number } | null = null
 
   const chainCall = async <T>(what: string, call: () => Promise<T>): Promise<T | null> => {
     try {
@@ -326,11 +331,27 @@ export async function startLiveSite(p: StartLiveSiteParameters): Promise<LiveSit
     view.setCurrent(next, Number(gateClosesAt(l.m.intervalStart(next), l.m.config.intervalSec)) * 1000)
     view.setBroker(l.node.transport.connected)
     // the meter's counters at the interval's start (a site that comes up later has no edge for it)
-    if (!edges.has(cur) && t - l.startMsOf(cur) <= Math.min(Math.max(2 * tickMs, 5_000), l.intervalMs / 2)) {
+    // A tick that comes late (a loaded machine) places the edge on the start between the last
+    // sample before it and this one, as the counters moved linearly between them.
+    const startMs = l.startMsOf(cur)
+    const lastTickSample = lastSample
+    const interpolable = lastTickSample !== null && lastTickSample.atMs < startMs && t - lastTickSample.atMs <= l.intervalMs / 2
+    if (!edges.has(cur) && (interpolable || t - startMs <= Math.min(Math.max(2 * tickMs, 5_000), l.intervalMs / 2))) {
       try {
-        edges.record({ interval: cur, atMs: t, ...(await meterCounters()) })
+        const counters = await meterCounters()
+        const f = interpolable && t > lastTickSample!.atMs ? (startMs - lastTickSample!.atMs) / (t - lastTickSample!.atMs) : 1
+        const at = (a: number, b: number) => a + f * (b - a)
+        edges.record(interpolable ? { interval: cur, atMs: startMs, importWh: at(lastTickSample!.importWh, counters.importWh), exportWh: at(lastTickSample!.exportWh, counters.exportWh) } : { interval: cur, atMs: t, ...counters })
+        lastSample = { atMs: t, ...counters }
       } catch (error) {
         view.emit('error', cur, `cannot read the grid meter at the interval's start: ${messageOf(error)}`)
+      }
+    } else if (t >= startMs + l.intervalMs - Math.max(3 * tickMs, 10_000)) {
+      // the last seconds of an interval: keep a sample for the next edge
+      try {
+        lastSample = { atMs: t, ...(await meterCounters()) }
+      } catch {
+        lastSample = null
       }
     }
     // after delivery: the reading of the interval that just ended, signed once
