@@ -69,9 +69,12 @@ export async function liveDemoCommunity(p: LiveDemoCommunityParameters) {
   let broker: EmbeddedBroker | null = null
   let operator: { view: LiveMarketView; stop(): Promise<void> } | null = null
   let driver: { stop(): Promise<void> } | null = null
+  let starting: Promise<void> | null = null
   let stopping: Promise<void> | null = null
   const stop = () =>
     (stopping ??= (async () => {
+      // an operator still starting is stopped once it runs
+      await starting?.catch(() => {})
       // the sites first (their last readings), then what they talk to
       await Promise.all(peers.map((peer) => stopServe(peer)))
       await operator?.stop()
@@ -143,15 +146,18 @@ export async function liveDemoCommunity(p: LiveDemoCommunityParameters) {
       /** the peers' simulators' control APIs, to let them run with this site's */
       peerSimApiUrls: peers.map((x) => x.sim.apiUrl),
       /** once the simulators run: the chain's clock follows `now`, and the operator clears on it */
-      async run(now: () => number) {
-        driver = driveChainClock({ rpcUrl: runningAnvil.rpcUrl, nowMs: now, stepMs: p.chainStepMs ?? 250, log })
-        // a tick every real quarter second: at 60x the gate closes one real second before its interval starts
-        operator = await startLiveOperator({ site: operatorSite({ ...settings, address: market, broker: brokerOf(null) }), dataDir: operatorDir, now, passphrase, tickMs: 250, log: (m) => log(`operator: ${m}`) })
-        operator.view.onEvent((e) => {
-          if (e.kind !== 'presence') log(`operator: ${e.interval === null ? '' : `interval ${e.interval}: `}${e.kind}: ${e.detail}`)
-        })
+      run(now: () => number) {
+        return (starting ??= runOn(now))
       },
       stop,
+    }
+    async function runOn(now: () => number) {
+      driver = driveChainClock({ rpcUrl: runningAnvil.rpcUrl, nowMs: now, stepMs: p.chainStepMs ?? 250, log })
+      // a tick every real quarter second: at 60x the gate closes one real second before its interval starts
+      operator = await startLiveOperator({ site: operatorSite({ ...settings, address: market, broker: brokerOf(null) }), dataDir: operatorDir, now, passphrase, tickMs: 250, log: (m) => log(`operator: ${m}`) })
+      operator.view.onEvent((e) => {
+        if (e.kind !== 'presence') log(`operator: ${e.interval === null ? '' : `interval ${e.interval}: `}${e.kind}: ${e.detail}`)
+      })
     }
   } catch (error) {
     await stop()
