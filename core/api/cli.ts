@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
 import { parseFlags, parseIntegerFlag } from '../cli/parseFlags.ts'
 import { UsageError } from '../errors/BaseError.ts'
 import { loadSiteFile } from '../devices/site/loadSiteFile.ts'
@@ -40,10 +41,12 @@ through the HMI's login (a session cookie). Writes are checked by role and audit
                 control cycle and device staleness scaled to the speed (a time-warped demo)
   --market-ledger FILE
                 a ledger from 'gridmesh market demo --ledger FILE' for the HMI's market view
+  --operator    also run the community's clearing operator in this process (as 'gridmesh
+                operator': the site file's market section, this data folder's operator key)
 `
 
 export async function run(argv: string[]): Promise<number> {
-  const flags = parseFlags('serve', argv, { site: { type: 'string' }, data: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, model: { type: 'string' }, 'sim-api': { type: 'string' }, 'allow-remote': { type: 'boolean' }, hostname: { type: 'string', multiple: true }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'market-ledger': { type: 'string' }, 'sim-clock': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, help)
+  const flags = parseFlags('serve', argv, { site: { type: 'string' }, data: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, model: { type: 'string' }, 'sim-api': { type: 'string' }, 'allow-remote': { type: 'boolean' }, hostname: { type: 'string', multiple: true }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'market-ledger': { type: 'string' }, 'sim-clock': { type: 'boolean' }, operator: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, help)
   if (flags.help) {
     process.stdout.write(help)
     return 0
@@ -62,7 +65,7 @@ export async function run(argv: string[]): Promise<number> {
   const simClock = flags['sim-clock'] ? await liveSimulatorClock({ apiUrl: flags['sim-api']! }) : null
   if (simClock) say(`on the simulator's clock: ${new Date(simClock.now()).toISOString()} at ${simClock.speed}x`)
   const timing = simClock && { now: simClock.now, staleAfterMs: simClock.staleAfterMs, refreshMs: simClock.refreshMs }
-  const running = await startSite({ site, dataDir: flags.data ?? 'gridmesh-data', port, host: flags.host, loadModelDir: flags.model, allowRemote: flags['allow-remote'], hostNames: flags.hostname, tls, simApiUrl: flags['sim-api'], marketLedgerFile: flags['market-ledger'], log: say, ...timing })
+  const running = await startSite({ site, dataDir: flags.data ?? 'gridmesh-data', port, host: flags.host, loadModelDir: flags.model, allowRemote: flags['allow-remote'], hostNames: flags.hostname, tls, simApiUrl: flags['sim-api'], marketLedgerFile: flags['market-ledger'], operator: flags.operator, siteFileDir: dirname(resolve(flags.site)), log: say, ...timing })
   // Listening for the stop signals before saying it runs: a signal sent as soon as the api line is read must stop it cleanly, not kill it.
   const stopped = new Promise<void>((resolve) => {
     process.once('SIGINT', resolve)
