@@ -9,14 +9,15 @@ import { UsageError } from '../errors/BaseError.ts'
 import { run } from './siteDemoCli.ts'
 import { DemoStoppedError, startDemo } from './startDemo.ts'
 
-/** This process's children, from the process table. */
+/** This process's running children, from the process table (an exited child not yet reaped, state Z, runs nothing). */
 const children = () =>
   readdirSync('/proc')
     .filter((n) => /^\d+$/.test(n))
     .filter((n) => {
       try {
         const stat = readFileSync(`/proc/${n}/stat`, 'utf8')
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === process.pid
+        const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+        return Number(ppid) === process.pid && state !== 'Z'
       } catch {
         return false
       }
