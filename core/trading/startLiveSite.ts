@@ -293,6 +293,8 @@ export async function startLiveSite(p: StartLiveSiteParameters): Promise<LiveSit
       if (!record) return
       const [status, settledAt, isFinal] = record
       const from = l.fromBlock > 50_000n ? l.fromBlock - 50_000n : 0n
+      // the clearing arrives before its commit is mined: the commit's hash is looked up again until found
+      if (status >= 1 && !entry.commitTx && entry.clearing && entry.clearing.price !== null) entry.commitTx = await chainCall('commit logs', () => commitTxOf(l, entry.interval))
       if (status >= 2 && status !== 3 && !entry.settleTx) {
         entry.settleTx = (await l.m.client.getContractEvents({ address: l.m.market, abi: energyMarketAbi, eventName: 'IntervalSettled', args: { interval: entry.interval }, fromBlock: from }).catch(() => []))[0]?.transactionHash ?? null
         entry.disputeWindowEndsAtMs = Number(settledAt + l.m.config.disputeWindowSec) * 1000
@@ -346,8 +348,8 @@ export async function startLiveSite(p: StartLiveSiteParameters): Promise<LiveSit
       } catch (error) {
         view.emit('error', cur, `cannot read the grid meter at the interval's start: ${messageOf(error)}`)
       }
-    } else if (t >= startMs + l.intervalMs - Math.max(3 * tickMs, 10_000)) {
-      // the last seconds of an interval: keep a sample for the next edge
+    } else if (t >= startMs + l.intervalMs - Math.max(3 * tickMs, 10_000, l.intervalMs / 4)) {
+      // the last quarter of an interval: keep a sample for the next edge (a time-warped clock moves a simulated minute a tick)
       try {
         lastSample = { atMs: t, ...(await meterCounters()) }
       } catch {
