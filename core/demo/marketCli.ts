@@ -24,7 +24,7 @@ site, balances and gas (--json: one JSON document).
   --until-stopped run intervals until SIGINT or SIGTERM (then its sites and chain are
                   stopped; settled intervals are finalized as their dispute window passes)
   --pace-ms N     at least N real milliseconds per interval (default 0: as fast as the
-                  sites step); gridmesh demo runs its peers with --until-stopped --pace-ms 15000
+                  sites step)
   --seed N        weather (cloud) seed of the sites' simulators (default 1)
   --start-hour H  the market opens at the next H:00 local time of the sites (0-23, default 11)
   --key-dir DIR   where the sites' key files go (default: a temporary directory)

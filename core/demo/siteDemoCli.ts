@@ -23,15 +23,18 @@ The embedded demo microgrid, what 'npm run demo' runs where no desktop window ca
   with the MILP every 15 simulated minutes, storing telemetry, writes, plans, forecasts
   and alarms in DIR/gridmesh.db, and serving the HMI and its API on 127.0.0.1:PORT
   (token in DIR/api-token; it prints a one-time sign-in link to open);
-- the market: N peer sites of 'gridmesh market demo' (their own processes, simulators,
-  keys and plans) trade on the embedded anvil chain, one 15-minute interval every
-  15 real seconds at speed 60, in their own simulated time (from 11:00 in the site's
-  town, so the sun is up). The HMI's market view shows their ledger (DIR/market-ledger.json):
-  signed orders and readings, clearing, settlement and finalization transactions. This
-  site does not trade yet: live trading from its own plan is issue 15.
+- the market: this site and N peer sites (each 'gridmesh serve --sim-clock' on its own
+  simulator, with its own keys and plan) trade live on a fresh anvil chain and the
+  embedded MQTT broker (per-site passwords and ACLs), the clearing operator in this
+  process: the protocol of 'gridmesh serve' and 'gridmesh operator' (core/market/PROTOCOL.md),
+  not a demo protocol. One 15-minute interval every 15 real seconds at speed 60; the chain's
+  clock follows the simulated one. A fresh folder's simulated day starts at 11:00 in the
+  site's town, so there is PV to sell. The HMI's market view is this site's live node:
+  its orders, the clearing and its check, its signed readings, settlement and
+  finalization transactions, the peers' presence and the dropped-message counters.
 
 A status line every few seconds; Ctrl-C stops everything it started (simulator, site
-service, anvil, peer site processes and their simulators).
+service, anvil, the broker, the operator, the peer serves and their simulators).
 
   --speed N         time warp of the simulated site (default 60: an hour a minute)
   --data DIR        the site's data folder (default ./gridmesh-data)
