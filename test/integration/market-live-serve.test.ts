@@ -27,22 +27,9 @@ const intervalSec = 60
 const edgeSlackMs = 3_000
 const log = (m: string) => console.log(`${new Date().toISOString()} market-live-serve: ${m}`)
 
-/**
- * Why no serve trades yet, or null once they do: the cases that need trades are todos
- * until then (they run as soon as this is null). Measured 2 Dec 2026: every serve stays
- * online, each interval is cleared with 0 orders. The plan opens a slot to the market only
- * when the slot starts at or after the port's `fromMs` (core/control/buildPlanInput.ts),
- * and core/trading/startLiveSite.ts sets `fromMs` to the next open market interval, which
- * is after the start of the running 15-minute slot at every re-plan (every slot, and every
- * minute the SoC drifts); orders read the slot their interval starts in (orderFromPlan),
- * which is then always closed: with 60 s intervals (or any not aligned to the plan's slots)
- * a serve never orders. With that slot opened (`t + slotMs > fromMs`, tried in a copy of the
- * tree) the serves order and trade from their next re-plan on, and the next blocker shows:
- * the two serves that were not restarted signed no reading (no <data>/market/meter-edges.json),
- * so the committed intervals wait for their readings.
- */
-const tradesBlockedBy: string | null = 'no serve orders: the running plan slot is never open to the market when intervals are shorter than (or not aligned to) the 15-min plan slot (buildPlanInput + startLiveSite fromMs)'
-const needsTrades = (name: string) => (tradesBlockedBy ? `${name} [todo: ${tradesBlockedBy}]` : name)
+// The traded cases ran as todos until the serves traded with 60 s intervals: the running
+// plan slot was never open to the market (buildPlanInput) and a buyer's meter, its export
+// counter still at 0 (SunSpec's "not implemented"), never gave an edge; both fixed.
 
 let c: LiveCommunity
 /** every message the broker carried, as a site's account (a second connection) read it */
@@ -175,7 +162,7 @@ describe('live market: three serves, the operator, Mosquitto and anvil', () => {
     await until(`the operator's clearings of intervals ${first} and ${first + 1n} on the broker`, 200_000, () => ([first, first + 1n].every((i) => seen.some((m) => m.topic === c.topics.clearing(i))) ? true : undefined))
   })
 
-  it(needsTrades('over three traded intervals: trades settle on chain, tokens are conserved, and each settled reading is what the site\'s simulated meter counted'), { timeout: 420_000, todo: tradesBlockedBy !== null }, async () => {
+  it('over three traded intervals: trades settle on chain, tokens are conserved, and each settled reading is what the site\'s simulated meter counted', { timeout: 420_000 }, async () => {
     const total = async () => (await marketTokens(c.client, c.market, c.chain.history, c.chain.history.block)).total
     await c.chain.sync()
     const before = await marketTokens(c.client, c.market, c.chain.history, c.chain.history.block)
@@ -198,7 +185,7 @@ describe('live market: three serves, the operator, Mosquitto and anvil', () => {
     expect(sitesThatTraded.has(0)).toBe(false)
   })
 
-  it(needsTrades('kill -9 of a site in the middle of an interval, restarted on the same data folder: no double-signed reading, no lost reading, it trades again in the next interval'), { timeout: 360_000, todo: tradesBlockedBy !== null }, async () => {
+  it('kill -9 of a site in the middle of an interval, restarted on the same data folder: no double-signed reading, no lost reading, it trades again in the next interval', { timeout: 360_000 }, async () => {
     // the site that traded in the most intervals so far, killed in an interval it traded in
     const tradedCount = (siteId: number) => intervals().filter((h) => traded(h) && tradedWhBySite(h.commit!).has(siteId)).length
     const victim = [...c.sites].sort((a, b) => tradedCount(b.siteId) - tradedCount(a.siteId))[0]!
@@ -262,7 +249,7 @@ describe('live market: three serves, the operator, Mosquitto and anvil', () => {
     expectSettledOnce(committed)
   })
 
-  it(needsTrades('a 2-minute RPC outage: afterwards every interval is settled exactly once'), { timeout: 420_000, todo: tradesBlockedBy !== null }, async () => {
+  it('a 2-minute RPC outage: afterwards every interval is settled exactly once', { timeout: 420_000 }, async () => {
     const cutAt = await untilOffset(5n)
     await c.rpc.cut()
     log(`RPC cut ${cutAt - c.intervalStart(c.intervalAt(cutAt))} s into interval ${c.intervalAt(cutAt)}`)
