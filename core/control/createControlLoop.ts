@@ -270,7 +270,13 @@ export function createControlLoop(options: ControlLoopOptions) {
     const previousW = Object.fromEntries([...lastWrite].map(([k, v]) => [k, v.setpointW]))
     const pvLimits = Object.fromEntries(pvDevices.map((d) => [d.name, options.pvLimits?.[d.name] ?? { ratedW: d.driver.pv!.ratedW }]))
     const previousPvLimitW = Object.fromEntries([...lastPvWrite].map(([k, v]) => [k, v.limitW]))
-    const { batteries: decisions, pvInverters: pvDecisions } = decideSetpoints({ snapshot, limits, site: siteLimits(), plan, market: options.market?.() ?? null, previousW, dtS, pvLimits, previousPvLimitW })
+    // The operator's override (manual, self-consumption) is what the operator asked for: a market
+    // commitment does not move it; what is not delivered settles as the contract's shortfall.
+    const commitment = options.market?.() ?? null
+    const { batteries: decisions, pvInverters: pvDecisions } = decideSetpoints({ snapshot, limits, site: siteLimits(), plan, market: override ? null : commitment, previousW, dtS, pvLimits, previousPvLimitW })
+    if (override && commitment && commitment.extraExportW !== 0) {
+      for (const d of decisions) d.reasons.push(`market: ${Math.round(commitment.extraExportW)} W committed, not delivered (${override.reason})`)
+    }
     // 3. Act: write what changed, and refresh what did not before the device's timeout.
     const writes: CycleReport['writes'] = []
     for (const decision of decisions) {

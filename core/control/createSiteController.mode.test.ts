@@ -112,3 +112,31 @@ it('manual drives the battery inside the envelope until it expires; self-consump
   expect(again.settings.gridLimits()).toEqual({ maxImportW: 1000, maxExportW: null })
   await again.stop()
 })
+
+it('an operator override is not moved by a market commitment: manual holds its setpoint and says what goes undelivered; auto delivers it', async () => {
+  dir = mkdtempSync(join(tmpdir(), 'gridmesh-mode-'))
+  store = createStore({ path: join(dir, 'g.db') })
+  const { state, drivers } = fakeSite()
+  let nowMs = Date.UTC(2026, 0, 5, 0, 0, 0)
+  // the site committed to export 1500 W more than its plan this interval
+  const market = { planMarket: () => null, commitment: () => ({ extraExportW: 1500 }) }
+  const controller = createSiteController({ site, drivers, store, now: () => nowMs, loadModel: null, solver: noSolver, market })
+  const step = async () => {
+    nowMs += 1000
+    return controller.tick()
+  }
+  controller.operatingMode.set({ mode: 'manual', setpointW: -2000, expiresInMs: 60_000 }, 'ann')
+  let report = await step()
+  expect(report.decisions[0]!.setpointW).toBe(-2000)
+  expect(report.decisions[0]!.reasons.join()).toMatch(/market: 1500 W committed, not delivered \(manual -2000 W/)
+  expect(state.setpoints.at(-1)).toBe(-2000)
+
+  // auto without a plan: self-consumption shifted by the commitment (grid 500 W net load -> 500 + 1500)
+  controller.operatingMode.set({ mode: 'auto' }, 'ann')
+  report = await step()
+  expect(report.decisions[0]!.mode).toBe('self-consumption')
+  expect(report.decisions[0]!.reasons.join()).not.toMatch(/not delivered/)
+  const netLoadW = report.snapshot.gridW! + report.snapshot.batteries[0]!.powerW!
+  expect(report.decisions[0]!.setpointW).toBe(netLoadW + 1500)
+  await controller.stop()
+})
