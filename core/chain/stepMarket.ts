@@ -60,3 +60,15 @@ export async function stepMarket(
 ): Promise<Hash> {
   return wallet.writeContract({ address: market, abi: energyMarketAbi, functionName: 'marketStep', dataSuffix: encodeStep(parameters) })
 }
+
+/**
+ * What a `Stepped` log says a marketStep did besides its commit: the interval it settled
+ * (the low 32 bits; a step always carries a settle part) and the first 6 intervals it
+ * finalized (more than 6 log IntervalFinalized each).
+ */
+export function steppedIntervals(settledAndFinalized: bigint): { settled: bigint; finalized: bigint[] } {
+  const n = Number((settledAndFinalized >> 32n) & 0xffn)
+  const finalized: bigint[] = []
+  for (let i = 0; i < Math.min(n, 6); i++) finalized.push((settledAndFinalized >> BigInt(40 + 32 * i)) & 0xffffffffn)
+  return { settled: settledAndFinalized & 0xffffffffn, finalized }
+}

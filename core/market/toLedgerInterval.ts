@@ -13,6 +13,7 @@ export type LedgerIntervalParameters = {
   readings: readonly SignedMeterReading[]
   commitTx: `0x${string}` | null
   settleTx: `0x${string}` | null
+  /** set once the interval is settled (its settleTx may not be known yet) */
   disputeWindowEndsAtMs: number | null
   /** the point-of-coupling meter's reading of the interval, when one was posted (the feeder check) */
   feeder?: { importWh: number; exportWh: number; toleranceBps: number; postTx: `0x${string}` | null }
@@ -29,7 +30,7 @@ export function toLedgerInterval(p: LedgerIntervalParameters): MarketLedger['int
     tradedWh: p.clearing.tradedWh,
     trades: p.clearing.matches.map((m) => ({ ...m })),
     readings: p.readings.map((r) => ({ siteId: r.siteId, importWh: r.importWh, exportWh: r.exportWh, signature: { r: r.r, vs: r.vs } })),
-    settlement: { state: p.settleTx ? 'settled' : 'no-trade', commitTx: p.commitTx, settleTx: p.settleTx, finalizeTx: null, disputeWindowEndsAtMs: p.disputeWindowEndsAtMs },
+    settlement: { state: p.settleTx || p.disputeWindowEndsAtMs !== null ? 'settled' : 'no-trade', commitTx: p.commitTx, settleTx: p.settleTx, finalizeTx: null, disputeWindowEndsAtMs: p.disputeWindowEndsAtMs },
   }
   if (p.feeder) {
     const { importWh, exportWh, toleranceBps, postTx } = p.feeder

@@ -21,6 +21,10 @@ export type SiteInterval = {
   disputeWindowEndsAtMs: number | null
   /** settled, voided or final on chain: readings are no longer re-sent */
   closed: boolean
+  /** final on chain (its finalization transaction may still be looked up) */
+  final: boolean
+  /** final with its transaction found, voided, or never committed: no longer followed on chain */
+  done: boolean
 }
 
 const zeroAddress: Address = '0x0000000000000000000000000000000000000000'
@@ -76,7 +80,7 @@ export function createLiveSiteView(p: CreateLiveSiteViewParameters) {
               settleTx: i.settleTx,
               disputeWindowEndsAtMs: i.disputeWindowEndsAtMs,
             })
-            if (i.finalizeTx) entry.settlement = { ...entry.settlement, state: 'finalized', finalizeTx: i.finalizeTx }
+            if (i.final) entry.settlement = { ...entry.settlement, state: 'finalized', finalizeTx: i.finalizeTx }
             return entry
           }),
         balances: [],
@@ -132,7 +136,7 @@ export function createLiveSiteView(p: CreateLiveSiteViewParameters) {
     interval(interval: bigint, startMs: number, endMs: number): SiteInterval {
       let entry = intervals.get(interval)
       if (!entry) {
-        entry = { interval, startMs, endMs, orders: [], clearing: null, reading: null, commitTx: null, settleTx: null, finalizeTx: null, disputeWindowEndsAtMs: null, closed: false }
+        entry = { interval, startMs, endMs, orders: [], clearing: null, reading: null, commitTx: null, settleTx: null, finalizeTx: null, disputeWindowEndsAtMs: null, closed: false, final: false, done: false }
         intervals.set(interval, entry)
         for (const old of [...intervals.keys()].sort((a, b) => (a < b ? -1 : 1)).slice(0, Math.max(0, intervals.size - keep))) intervals.delete(old)
       }

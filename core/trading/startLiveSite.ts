@@ -13,6 +13,7 @@ import { openChain, type OpenedChain } from '../chain/openChain.ts'
 import { createOutbox } from '../chain/createOutbox.ts'
 import { clearingProofCommitment, proveClearingArgs } from '../chain/proveClearing.ts'
 import { committedSiteRefs } from '../chain/committedSiteRefs.ts'
+import { steppedIntervals } from '../chain/stepMarket.ts'
 import { redactRpcUrl } from '../chain/redactRpcUrl.ts'
 import type { SiteMarketPort } from '../control/createSiteRuntime.ts'
 import type { Tariff } from '../control/timeOfUseTariff.ts'
@@ -236,6 +237,23 @@ export async function startLiveSite(p: StartLiveSiteParameters): Promise<LiveSit
   }
 
   /**
+   * The transaction that settled (or finalized) `interval`: its own IntervalSettled /
+   * IntervalFinalized log, or a marketStep that carried it (its Stepped log, see
+   * steppedIntervals).
+   */
+  const settledTxOf = async (l: NonNullable<typeof live>, interval: bigint, what: 'settle' | 'finalize'): Promise<Hex | null> => {
+    const fromBlock = l.fromBlock > 50_000n ? l.fromBlock - 50_000n : 0n
+    const own = await l.m.client.getContractEvents({ address: l.m.market, abi: energyMarketAbi, eventName: what === 'settle' ? 'IntervalSettled' : 'IntervalFinalized', args: { interval }, fromBlock })
+    if (own[0]) return own[0].transactionHash
+    const steps = await l.m.client.getContractEvents({ address: l.m.market, abi: energyMarketAbi, eventName: 'Stepped', fromBlock })
+    const carries = (word: bigint) => {
+      const step = steppedIntervals(word)
+      return what === 'settle' ? step.settled === interval : step.finalized.includes(interval)
+    }
+    return steps.find((e) => e.args.settledAndFinalized !== undefined && carries(e.args.settledAndFinalized))?.transactionHash ?? null
+  }
+
+  /**
    * A clearing that is not the auction of its orders: once its commit is on chain (the
    * operator publishes before it commits), prove it (commitProof, then proveClearing from a
    * later block) through the outbox. A commit that has not come by the interval's start
@@ -288,24 +306,30 @@ export async function startLiveSite(p: StartLiveSiteParameters): Promise<LiveSit
   /** Once per interval: the settlement state of the intervals this site took part in, and its readings re-sent until settled. */
   async function followSettlement(l: NonNullable<typeof live>, cur: bigint) {
     for (const entry of view.intervals()) {
-      if (entry.closed || entry.interval >= cur) continue
+      if (entry.done || entry.interval >= cur) continue
       const record = await chainCall('intervalRecord', () => l.m.client.readContract({ address: l.m.market, abi: energyMarketAbi, functionName: 'intervalRecord', args: [entry.interval] }))
       if (!record) return
       const [status, settledAt, isFinal] = record
-      const from = l.fromBlock > 50_000n ? l.fromBlock - 50_000n : 0n
       // the clearing arrives before its commit is mined: the commit's hash is looked up again until found
       if (status >= 1 && !entry.commitTx && entry.clearing && entry.clearing.price !== null) entry.commitTx = await chainCall('commit logs', () => commitTxOf(l, entry.interval))
       if (status >= 2 && status !== 3 && !entry.settleTx) {
-        entry.settleTx = (await l.m.client.getContractEvents({ address: l.m.market, abi: energyMarketAbi, eventName: 'IntervalSettled', args: { interval: entry.interval }, fromBlock: from }).catch(() => []))[0]?.transactionHash ?? null
+        // until its transaction is found (a log query can fail): settled on chain, hash looked up again next time
+        const first = entry.disputeWindowEndsAtMs === null
+        entry.settleTx = await settledTxOf(l, entry.interval, 'settle').catch(() => null)
         entry.disputeWindowEndsAtMs = Number(settledAt + l.m.config.disputeWindowSec) * 1000
-        view.emit('settle', entry.interval, `settled on chain`, entry.settleTx ?? undefined)
+        if (first || entry.settleTx) view.emit('settle', entry.interval, `settled on chain`, entry.settleTx ?? undefined)
       }
       if (isFinal && !entry.finalizeTx) {
-        entry.finalizeTx = (await l.m.client.getContractEvents({ address: l.m.market, abi: energyMarketAbi, eventName: 'IntervalFinalized', args: { interval: entry.interval }, fromBlock: from }).catch(() => []))[0]?.transactionHash ?? null
-        view.emit('finalize', entry.interval, 'final: no dispute possible any more', entry.finalizeTx ?? undefined)
+        const first = !entry.final
+        entry.final = true
+        entry.finalizeTx = await settledTxOf(l, entry.interval, 'finalize').catch(() => null)
+        if (first || entry.finalizeTx) view.emit('finalize', entry.interval, 'final: no dispute possible any more', entry.finalizeTx ?? undefined)
       }
       const deadlineMs = Number(l.m.intervalStart(entry.interval + 1n) + l.m.config.settleWindowSec) * 1000
-      entry.closed = status >= 2 || l.clock.nowMs() > deadlineMs || (status === 0 && entry.clearing !== null && entry.clearing.price === null)
+      const noTrade = status === 0 && (l.clock.nowMs() > deadlineMs || (entry.clearing !== null && entry.clearing.price === null))
+      entry.closed = status >= 2 || l.clock.nowMs() > deadlineMs || noTrade
+      // followed on until final (its finalization shown), voided, or never committed
+      entry.done = (isFinal && entry.finalizeTx !== null) || status === 3 || noTrade
     }
     await republish(l)
   }

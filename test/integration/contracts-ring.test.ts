@@ -9,7 +9,7 @@ import { createLocalMarket, type LocalMarket } from '../support/createLocalMarke
 import { finalizeInterval } from '../../core/chain/finalizeInterval.ts'
 import { settleInterval } from '../../core/chain/settleInterval.ts'
 import { startAnvil, type Anvil } from '../../core/chain/startAnvil.ts'
-import { encodeStep, stepMarket } from '../../core/chain/stepMarket.ts'
+import { encodeStep, stepMarket, steppedIntervals } from '../../core/chain/stepMarket.ts'
 import { committedSiteRefs, CommittedRefsError } from '../../core/chain/committedSiteRefs.ts'
 import { computeSettlement } from '../../core/market/computeSettlement.ts'
 import { SIDE_ASK, SIDE_BID } from '../../core/market/typedData.ts'
@@ -205,6 +205,8 @@ describe('interval ring', () => {
     const [stepped] = parseEventLogs({ abi: energyMarketAbi, logs, eventName: 'Stepped' })
     const word = finals.slice(0, 6).reduce((w, f, i) => w | (f.interval << BigInt(40 + 32 * i)), n | (7n << 32n))
     expect(stepped?.args.settledAndFinalized).toBe(word)
+    // as the sites read it back to find the transaction that settled or finalized their interval
+    expect(steppedIntervals(word)).toEqual({ settled: n, finalized: finals.slice(0, 6).map((f) => f.interval) })
     expect(parseEventLogs({ abi: energyMarketAbi, logs, eventName: 'IntervalFinalized' }).map((l) => l.args.interval)).toEqual([finals[6]!.interval])
     // credited; the first one's slot now holds n + 2
     expect(await Promise.all(finals.map(async (f) => (await record(f.interval))[0]))).toEqual([0, 4, 4, 4, 4, 4, 4])
