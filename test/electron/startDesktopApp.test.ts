@@ -74,7 +74,7 @@ describe('startDesktopApp (electron faked)', () => {
         const below = commandLines(descendants(corePid))
         const market = lines.filter((l) => l.startsWith('market')).join('\n')
         expect(below.filter((a) => /[/\\]anvil(\.exe)? /.test(a)), market).toHaveLength(1)
-        expect(below.filter((a) => /demoSiteProcess/.test(a)), market).toHaveLength(2)
+        expect(below.filter((a) => / serve --site .* --sim-clock/.test(a)), market).toHaveLength(2)
         expect(below.filter((a) => / sim --site /.test(a)).length).toBeGreaterThanOrEqual(3)
       },
       { timeout: 200_000, interval: 1000 },
