@@ -1,6 +1,6 @@
 import { encodeAbiParameters, encodePacked, keccak256, type Hex } from 'viem'
 import { computeSettlement } from '../market/computeSettlement.ts'
-import { packSettleReading, type EncodedClearing } from '../market/encodeClearing.ts'
+import { decodeMatches, packSettleReading, type EncodedClearing } from '../market/encodeClearing.ts'
 import type { SignedMeterReading } from '../market/signMarketData.ts'
 
 /** What finalize() takes for one settled interval, and what dispute() needs to name it. */
@@ -41,12 +41,7 @@ export function buildFinalization({ clearing, siteRefs, readings, penaltyBps }: 
   const clearingHash = clearingHashOf(clearing, siteRefs)
   const metas = readings.map((r) => packSettleReading(r).meta)
   const metasHash = keccak256(encodePacked(['uint256[]'], [metas]))
-  const matches = clearing.matches.map((m) => ({
-    sellerPos: Number((m >> 40n) & 0xffn),
-    buyerPos: Number((m >> 32n) & 0xffn),
-    energyWh: Number(m & 0xffffffffn),
-  }))
-  const { releases: amounts } = computeSettlement({ price: clearing.price, penaltyBps, readings, matches })
+  const { releases: amounts } = computeSettlement({ price: clearing.price, penaltyBps, readings, matches: decodeMatches(clearing.matches) })
   const releases = siteRefs.map((ref, k) => (((ref >> 160n) & 0xffffffffn) << 64n) | amounts[k]!)
   const releasesHash = keccak256(encodePacked(['uint256[]'], [releases]))
   const inputsHash = keccak256(encodeAbiParameters([{ type: 'bytes32' }, { type: 'bytes32' }], [clearingHash, metasHash]))

@@ -91,3 +91,8 @@ export function encodeClearing(clearing: Clearing, signedOrders: readonly Signed
   )
   return { interval: clearing.interval, price: clearing.price, siteIds, orders, matches }
 }
+
+/** The matches of an encoded clearing as positions into its `siteIds` (the inverse of encodeClearing's match words). */
+export function decodeMatches(words: readonly bigint[]): { sellerPos: number; buyerPos: number; energyWh: number }[] {
+  return words.map((m) => ({ sellerPos: Number((m >> 40n) & 0xffn), buyerPos: Number((m >> 32n) & 0xffn), energyWh: Number(m & 0xffffffffn) }))
+}

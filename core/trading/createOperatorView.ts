@@ -11,6 +11,8 @@ import { redactRpcUrl } from '../chain/redactRpcUrl.ts'
 import type { MqttTransport } from '../market/live/connectMqtt.ts'
 import type { LiveValidator, LiveVerdict, SiteLookup } from '../market/live/createLiveValidator.ts'
 import type { LiveMarketEvent, LiveMarketEventKind, LiveMarketStatus, LiveMarketView } from '../market/live/liveMarketView.ts'
+import { computeSettlement } from '../market/computeSettlement.ts'
+import { decodeMatches } from '../market/encodeClearing.ts'
 import type { MarketLedger } from '../market/marketLedgerSchema.ts'
 import { toLedgerInterval } from '../market/toLedgerInterval.ts'
 import { writeMarketLedger } from '../market/writeMarketLedger.ts'
@@ -54,10 +56,24 @@ export function createOperatorView(p: CreateOperatorViewParameters) {
     for (const listener of listeners) listener(event)
   }
 
+  /** What committed intervals not yet final hold out of each site's free balance: every lock of a mined commit until its finalization (or expiry). */
+  const lockedBySite = (records: ReturnType<OperatorStore['list']>) => {
+    const locked = new Map<number, bigint>()
+    for (const r of records) {
+      if (!r.commit || !r.commitTx || r.commitFailed || r.finalizeTx || r.expired) continue
+      const { siteIds, price, matches } = r.commit.encoded
+      const { locks } = computeSettlement({ price, penaltyBps: p.lm.config.penaltyBps, readings: siteIds.map(() => null), matches: decodeMatches(matches) })
+      siteIds.forEach((id, k) => locked.set(id, (locked.get(id) ?? 0n) + locks[k]!))
+    }
+    return locked
+  }
+
   const ledger = (): MarketLedger => {
     const { config } = p.lm
     const newest = (p.nowMs() / 1000 - Number(config.genesis)) / Number(config.intervalSec)
-    const intervals = p.store.list(BigInt(Math.max(0, Math.floor(newest) - (p.ledgerIntervals ?? 96)))).map((r) => {
+    const records = p.store.list(BigInt(Math.max(0, Math.floor(newest) - (p.ledgerIntervals ?? 96))))
+    const locked = lockedBySite(records)
+    const intervals = records.map((r) => {
       const startMs = Number(p.lm.intervalStart(r.interval)) * 1000
       const entry = toLedgerInterval({
         interval: r.interval,
@@ -83,7 +99,7 @@ export function createOperatorView(p: CreateOperatorViewParameters) {
       disputeWindowSec: Number(config.disputeWindowSec),
       sites: [...sites].sort(([a], [b]) => a - b).map(([siteId, k]) => ({ siteId, ...k })),
       intervals,
-      balances: [...balances].sort(([a], [b]) => a - b).map(([siteId, b]) => ({ siteId, before: b.before.toString(), after: b.after.toString() })),
+      balances: [...balances].sort(([a], [b]) => a - b).map(([siteId, b]) => ({ siteId, before: b.before.toString(), after: b.after.toString(), locked: (locked.get(siteId) ?? 0n).toString() })),
     }
   }
 

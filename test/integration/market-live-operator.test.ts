@@ -193,8 +193,16 @@ describe('gridmesh operator on anvil and the embedded broker', () => {
     }
 
     const n = (await chainNow() - genesis) / 60n + 2n
+    const freeBefore = await Promise.all([0, 1].map((id) => read<bigint>('balanceOf', [id])))
     await step(n, { orders: true, deliver: false })
     for (const s of sites) expect(await s.participant.checkClearing(n)).toMatchObject({ status: 'agrees' })
+    // n is committed and nothing else has moved the free balances: what the commit took out of each is its lock, which the ledger names
+    const freeAtN = await Promise.all([0, 1].map((id) => read<bigint>('balanceOf', [id])))
+    expect(freeAtN[1]).toBeLessThan(freeBefore[1]!) // the buyer's worst case is locked
+    await until('the locks of n in the ledger', () => {
+      const l = JSON.parse(readFileSync(join(opData, 'operator', 'ledger.json'), 'utf8')) as MarketLedger
+      return l.balances.length === 2 && l.balances.every((b) => b.locked === String(freeBefore[b.siteId]! - freeAtN[b.siteId]!)) ? l : null
+    }, 30_000)
     // kill -9 with the orders of n+1 accepted and its gate still ahead: the restarted operator clears them from its store
     await step(n + 1n, {
       orders: true,
@@ -250,6 +258,8 @@ describe('gridmesh operator on anvil and the embedded broker', () => {
     expect(byInterval.get(n + 1n)!.readings.map((r) => r.siteId)).toEqual([0])
     expect(byInterval.get(n)!.readings.map((r) => r.siteId)).toEqual([0, 1])
     expect(ledger.balances.map((b) => b.siteId)).toEqual([0, 1])
+    // every commit final: nothing locked any more
+    expect(ledger.balances.map((b) => b.locked)).toEqual(['0', '0'])
 
     // one clearing per interval at every site (a restart re-published the same one), none conflicting
     for (const [interval, digests] of clearings) expect(digests.size, `clearings of ${interval}`).toBe(1)
