@@ -19,6 +19,8 @@ export type SiteInterval = {
   settleTx: Hex | null
   finalizeTx: Hex | null
   disputeWindowEndsAtMs: number | null
+  /** this site's recomputation of the clearing from the orders it saw (null: no clearing checked yet) */
+  check: { agrees: boolean; detail: string } | null
   /** settled, voided or final on chain: readings are no longer re-sent */
   closed: boolean
   /** final on chain (its finalization transaction may still be looked up) */
@@ -81,6 +83,7 @@ export function createLiveSiteView(p: CreateLiveSiteViewParameters) {
               disputeWindowEndsAtMs: i.disputeWindowEndsAtMs,
             })
             if (i.final) entry.settlement = { ...entry.settlement, state: 'finalized', finalizeTx: i.finalizeTx }
+            if (i.check) entry.check = { ...i.check }
             return entry
           }),
         balances: [],
@@ -136,7 +139,7 @@ export function createLiveSiteView(p: CreateLiveSiteViewParameters) {
     interval(interval: bigint, startMs: number, endMs: number): SiteInterval {
       let entry = intervals.get(interval)
       if (!entry) {
-        entry = { interval, startMs, endMs, orders: [], clearing: null, reading: null, commitTx: null, settleTx: null, finalizeTx: null, disputeWindowEndsAtMs: null, closed: false, final: false, done: false }
+        entry = { interval, startMs, endMs, orders: [], clearing: null, reading: null, commitTx: null, settleTx: null, finalizeTx: null, disputeWindowEndsAtMs: null, check: null, closed: false, final: false, done: false }
         intervals.set(interval, entry)
         for (const old of [...intervals.keys()].sort((a, b) => (a < b ? -1 : 1)).slice(0, Math.max(0, intervals.size - keep))) intervals.delete(old)
       }

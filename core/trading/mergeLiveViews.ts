@@ -23,7 +23,8 @@ export function mergeLiveViews(site: LiveMarketView, operator: LiveMarketView): 
         if (!theirs) byInterval.set(mine.interval, mine)
         else {
           const readings = [...theirs.readings, ...mine.readings.filter((r) => !theirs.readings.some((t) => t.siteId === r.siteId))].sort((a, b) => a.siteId - b.siteId)
-          byInterval.set(mine.interval, { ...laterSettlement(theirs, mine), orders: theirs.orders.length ? theirs.orders : mine.orders, readings })
+          const check = mine.check ?? theirs.check
+          byInterval.set(mine.interval, { ...laterSettlement(theirs, mine), orders: theirs.orders.length ? theirs.orders : mine.orders, readings, ...(check && { check }) })
         }
       }
       const sites = [...o.sites, ...s.sites.filter((x) => !o.sites.some((y) => y.siteId === x.siteId))].sort((a, b) => a.siteId - b.siteId)

@@ -436,13 +436,19 @@ export async function startLiveSite(p: StartLiveSiteParameters): Promise<LiveSit
       const check = await l.participant.checkClearing(i)
       if (check.status === 'agrees') {
         port?.commit(l.startMsOf(i), check.netSellWh)
-        view.emit('check', i, `agrees: this site ${check.netSellWh >= 0 ? 'sells' : 'buys'} ${Math.abs(check.netSellWh)} Wh`)
+        entry.check = { agrees: true, detail: `this site ${check.netSellWh >= 0 ? 'sells' : 'buys'} ${Math.abs(check.netSellWh)} Wh` }
+        view.emit('check', i, `agrees: ${entry.check.detail}`)
         if (body.priced) entry.commitTx = await chainCall('commit logs', () => commitTxOf(l, i))
       } else if (check.status === 'differs') {
         alarm('market:clearing', `interval ${i}: the operator's clearing is wrong: ${check.why}; runs its local plan, proof raised on chain`)
+        entry.check = { agrees: false, detail: check.why.slice(0, 2000) }
         view.emit('check', i, `differs: ${check.why}`)
         toProve.set(i, l.inbox.orders(i).filter((o) => body.orders.includes(orderDigest(l.m.domain, o))))
-      } else view.emit('check', i, check.status === 'unseen-orders' ? `cannot recompute: ${check.unseen.length} listed orders never reached this site; runs its local plan` : 'no clearing')
+      } else {
+        const detail = check.status === 'unseen-orders' ? `cannot recompute: ${check.unseen.length} listed orders never reached this site; runs its local plan` : 'no clearing'
+        if (check.status === 'unseen-orders') entry.check = { agrees: false, detail }
+        view.emit('check', i, detail)
+      }
     }
     if (lastInterval !== cur) {
       lastInterval = cur

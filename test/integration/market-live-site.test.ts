@@ -173,6 +173,7 @@ describe('a trading site on anvil and the embedded broker', () => {
     expect(closed.clearing).toMatchObject({ price: 150_000n, tradedWh: 100 })
     await until('the site agrees with the clearing', () => events.find((e) => e.kind === 'check' && e.interval === String(interval)))
     expect(events.find((e) => e.kind === 'check')!.detail).toBe('agrees: this site buys 100 Wh')
+    expect(site.view.ledger().intervals.find((i) => i.interval === String(interval))!.check).toEqual({ agrees: true, detail: 'this site buys 100 Wh' })
     // the control loop delivers the trade in its interval: 100 Wh in 60 s is 6 kW, which the plan in force already carries
     expect(site.market.commitment(startMs + 1_000, plan)).toEqual({ extraExportW: 0 })
     expect(site.market.commitment(startMs + 1_000, null)).toEqual({ extraExportW: -6_000 })
@@ -229,6 +230,7 @@ describe('a trading site on anvil and the embedded broker', () => {
     const alarm = await until('the wrong-clearing alarm', () => againAlarms.find(([key]) => key === 'market:clearing'))
     expect(alarm[1]).toMatch(`interval ${wrongAt}: the operator's clearing is wrong: the clearing is not the auction of the 2 orders it lists`)
     expect(again.market.commitment(Number(lm.intervalStart(wrongAt)) * 1000 + 1_000, null)).toBeNull()
+    expect(again.view.ledger().intervals.find((i) => i.interval === String(wrongAt))!.check).toMatchObject({ agrees: false, detail: expect.stringMatching(/not the auction of the 2 orders/) })
     // a dev chain mines only on transactions: blocks go by as on a real chain
     const proven = await until('the proof on chain', async () => (await lm.test.mine({ blocks: 1 }), againEvents.find((e) => e.kind === 'check' && e.detail.startsWith('clearing proof'))), 30_000)
     expect(proven.detail, proven.detail).toBe('clearing proof confirmed')
