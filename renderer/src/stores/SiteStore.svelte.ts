@@ -42,8 +42,15 @@ export class SiteStore {
   ageMs = $derived(this.receivedAtMs == null ? null : Math.max(0, this.now - this.receivedAtMs))
   stale = $derived(this.connection.state !== 'online' || this.ageMs == null || this.ageMs > staleAfterMs)
   staleDevices = $derived((this.cycle?.devices ?? []).filter((d) => d.stale).map((d) => d.name))
-  activeAlarms = $derived(this.alarms.filter((a) => isaAlarmState(a, this.now) !== 'normal' && isaAlarmState(a, this.now) !== 'shelved'))
-  unacknowledged = $derived(this.activeAlarms.filter((a) => { const s = isaAlarmState(a, this.now); return s === 'unacknowledged' || s === 'returned-unacknowledged' }).length)
+  /**
+   * The site's clock now (ms): the last cycle's time moved on by the wall-clock time since it
+   * arrived; the wall clock before the first cycle. Alarm shelves, presence and the market's
+   * windows are in the site's time, which a simulated site (the demo, 60x) keeps apart from
+   * the wall clock; the next cycle corrects the estimate.
+   */
+  siteNowMs = $derived(this.cycle && this.receivedAtMs != null ? this.cycle.timeMs + Math.max(0, this.now - this.receivedAtMs) : this.now)
+  activeAlarms = $derived(this.alarms.filter((a) => isaAlarmState(a, this.siteNowMs) !== 'normal' && isaAlarmState(a, this.siteNowMs) !== 'shelved'))
+  unacknowledged = $derived(this.activeAlarms.filter((a) => { const s = isaAlarmState(a, this.siteNowMs); return s === 'unacknowledged' || s === 'returned-unacknowledged' }).length)
 
   readonly transport: Transport
 
