@@ -1,3 +1,4 @@
+import type { Clearing } from './clearAuction.ts'
 import type { MeterReading } from './typedData.ts'
 
 export type SettlementMatch = { sellerPos: number; buyerPos: number; energyWh: number }
@@ -67,4 +68,16 @@ export function computeSettlement({ price, penaltyBps, readings, matches }: Comp
   const locks = readings.map((_, k) => (soldWh[k]! * price * penaltyBps) / 10_000_000n + (boughtWh[k]! * price * (10_000n + buyerPenaltyBps)) / 10_000_000n)
   const releases = locks.map((lock, k) => lock + deltas[k]!)
   return { deltas, locks, releases, tradedWh, settledWh }
+}
+
+/** What a committed clearing locks out of each of its sites' free balance until finalize (computeSettlement's locks), by site id. */
+export function clearingLocks(clearing: Pick<Clearing, 'price' | 'matches'>, penaltyBps: bigint): Map<number, bigint> {
+  const locks = new Map<number, bigint>()
+  if (clearing.price === null) return locks
+  const siteIds = [...new Set(clearing.matches.flatMap((m) => [m.sellerSiteId, m.buyerSiteId]))]
+  const position = new Map(siteIds.map((id, k) => [id, k]))
+  const matches = clearing.matches.map((m) => ({ sellerPos: position.get(m.sellerSiteId)!, buyerPos: position.get(m.buyerSiteId)!, energyWh: m.energyWh }))
+  const settlement = computeSettlement({ price: clearing.price, penaltyBps, readings: siteIds.map(() => null), matches })
+  siteIds.forEach((id, k) => locks.set(id, settlement.locks[k]!))
+  return locks
 }

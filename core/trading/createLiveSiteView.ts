@@ -2,6 +2,7 @@ import type { Address, Hex } from 'viem'
 import type { Clearing } from '../market/clearAuction.ts'
 import type { LiveCounters } from '../market/live/createLiveValidator.ts'
 import type { LiveMarketEvent, LiveMarketEventKind, LiveMarketStatus, LiveMarketView } from '../market/live/liveMarketView.ts'
+import { clearingLocks } from '../market/computeSettlement.ts'
 import type { MarketLedger } from '../market/marketLedgerSchema.ts'
 import type { SignedMeterReading, SignedOrder } from '../market/signMarketData.ts'
 import { toLedgerInterval } from '../market/toLedgerInterval.ts'
@@ -50,7 +51,9 @@ export function createLiveSiteView(p: CreateLiveSiteViewParameters) {
   const intervals = new Map<bigint, SiteInterval>()
   const listeners = new Set<(event: LiveMarketEvent) => void>()
   const presence = new Map<string, LiveMarketStatus['presence'][number]>()
-  let market: { chainId: number; rpcUrl: string; embedded: boolean; market: Address; token: Address; intervalSec: number; disputeWindowSec: number; community: string } | null = null
+  let market: { chainId: number; rpcUrl: string; embedded: boolean; market: Address; token: Address; intervalSec: number; disputeWindowSec: number; penaltyBps: bigint; community: string } | null = null
+  /** this site's escrow (free balance plus bond) when first read and now */
+  let balance: { before: bigint; after: bigint } | null = null
   let sites: MarketLedger['sites'] = []
   let counters: () => LiveCounters = () => noCounters
   let outboxPending: () => number = () => 0
@@ -86,7 +89,7 @@ export function createLiveSiteView(p: CreateLiveSiteViewParameters) {
             if (i.check) entry.check = { ...i.check }
             return entry
           }),
-        balances: [],
+        balances: balance ? [{ siteId: p.siteId, before: balance.before.toString(), after: balance.after.toString(), locked: locked().toString() }] : [],
       }
     },
     status(): LiveMarketStatus {
@@ -109,8 +112,16 @@ export function createLiveSiteView(p: CreateLiveSiteViewParameters) {
     },
   }
 
+  /** What this site's committed clearings not yet final lock out of its free balance (a clearing is committed within a block of its publication). */
+  const locked = () =>
+    [...intervals.values()].reduce((sum, i) => (i.clearing && i.clearing.price !== null && i.check?.agrees && !i.final && !i.done && market ? sum + (clearingLocks(i.clearing, market.penaltyBps).get(p.siteId) ?? 0n) : sum), 0n)
+
   return {
     view,
+    /** this site's escrow (free balance plus bond) as just read from the chain */
+    setBalance(escrow: bigint) {
+      balance = { before: balance?.before ?? escrow, after: escrow }
+    },
     emit(kind: LiveMarketEventKind, interval: bigint | null, detail: string, tx?: Hex) {
       const event: LiveMarketEvent = { type: 'market', kind, interval: interval?.toString() ?? null, atMs: p.now(), detail, ...(tx ? { tx } : {}) }
       for (const listener of listeners) listener(event)

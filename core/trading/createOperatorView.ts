@@ -11,8 +11,7 @@ import { redactRpcUrl } from '../chain/redactRpcUrl.ts'
 import type { MqttTransport } from '../market/live/connectMqtt.ts'
 import type { LiveValidator, LiveVerdict, SiteLookup } from '../market/live/createLiveValidator.ts'
 import type { LiveMarketEvent, LiveMarketEventKind, LiveMarketStatus, LiveMarketView } from '../market/live/liveMarketView.ts'
-import { computeSettlement } from '../market/computeSettlement.ts'
-import { decodeMatches } from '../market/encodeClearing.ts'
+import { clearingLocks } from '../market/computeSettlement.ts'
 import type { MarketLedger } from '../market/marketLedgerSchema.ts'
 import { toLedgerInterval } from '../market/toLedgerInterval.ts'
 import { writeMarketLedger } from '../market/writeMarketLedger.ts'
@@ -61,9 +60,7 @@ export function createOperatorView(p: CreateOperatorViewParameters) {
     const locked = new Map<number, bigint>()
     for (const r of records) {
       if (!r.commit || !r.commitTx || r.commitFailed || r.finalizeTx || r.expired) continue
-      const { siteIds, price, matches } = r.commit.encoded
-      const { locks } = computeSettlement({ price, penaltyBps: p.lm.config.penaltyBps, readings: siteIds.map(() => null), matches: decodeMatches(matches) })
-      siteIds.forEach((id, k) => locked.set(id, (locked.get(id) ?? 0n) + locks[k]!))
+      for (const [id, lock] of clearingLocks(r.clearing, p.lm.config.penaltyBps)) locked.set(id, (locked.get(id) ?? 0n) + lock)
     }
     return locked
   }

@@ -21,20 +21,21 @@ export async function openParticipantMarket({ chain, settings }: { chain: Opened
   const client = createPublicClient({ chain: viemChain, transport, pollingInterval: 250 })
   const code = await client.getCode({ address: market })
   if (!code || code === '0x') throw new TradingError(`site file: market.address: ${market} has no contract on ${where}; expected the community's deployed market (is market.chain the community's chain?)`)
-  const read = <F extends 'genesis' | 'intervalSec' | 'settleWindowSec' | 'disputeWindowSec' | 'operator' | 'verifier' | 'token'>(functionName: F) =>
+  const read = <F extends 'genesis' | 'intervalSec' | 'settleWindowSec' | 'disputeWindowSec' | 'penaltyBps' | 'operator' | 'verifier' | 'token'>(functionName: F) =>
     client.readContract({ address: market, abi: energyMarketAbi, functionName }).catch((cause: unknown) => {
       throw new TradingError(`site file: market.address: ${market} on ${where} does not answer ${functionName}(); expected a GridMesh EnergyMarket`, { cause })
     })
-  const [genesis, intervalSec, settleWindowSec, disputeWindowSec, operator, verifier, token] = await Promise.all([
+  const [genesis, intervalSec, settleWindowSec, disputeWindowSec, penaltyBps, operator, verifier, token] = await Promise.all([
     read('genesis'),
     read('intervalSec'),
     read('settleWindowSec'),
     read('disputeWindowSec'),
+    read('penaltyBps'),
     read('operator'),
     read('verifier'),
     read('token'),
   ])
-  const config = { genesis: genesis as bigint, intervalSec: intervalSec as bigint, settleWindowSec: settleWindowSec as bigint, disputeWindowSec: disputeWindowSec as bigint }
+  const config = { genesis: genesis as bigint, intervalSec: intervalSec as bigint, settleWindowSec: settleWindowSec as bigint, disputeWindowSec: disputeWindowSec as bigint, penaltyBps: penaltyBps as bigint }
   return {
     client,
     market,

@@ -173,6 +173,7 @@ export async function startLiveSite(p: StartLiveSiteParameters): Promise<LiveSit
           token: m.token,
           intervalSec: Number(m.config.intervalSec),
           disputeWindowSec: Number(m.config.disputeWindowSec),
+          penaltyBps: m.config.penaltyBps,
           community: topics.community,
         },
         [{ siteId, owner: keys.owner.address, meter: keys.meter.address }],
@@ -331,6 +332,12 @@ export async function startLiveSite(p: StartLiveSiteParameters): Promise<LiveSit
       // followed on until final (its finalization shown), voided, or never committed
       entry.done = (isFinal && entry.finalizeTx !== null) || status === 3 || noTrade
     }
+    const escrow = await chainCall('balance', async () => {
+      const read = (functionName: 'balanceOf' | 'bondOf') => l.m.client.readContract({ address: l.m.market, abi: energyMarketAbi, functionName, args: [siteId] })
+      const [free, bond] = await Promise.all([read('balanceOf'), read('bondOf')])
+      return free + bond
+    })
+    if (escrow !== null) view.setBalance(escrow)
     await republish(l)
   }
 
