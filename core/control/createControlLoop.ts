@@ -76,6 +76,8 @@ export type CycleReport = {
   pvDecisions: PvLimitDecision[]
   writes: { device: string; result: WriteResult | null; error: string | null }[]
   planSlotStartMs: number | null
+  /** The cleared market interval in force: the site's net sale as power (< 0 bought; absent when the port does not say), what the plan does not carry, and whether the loop delivers it (not under an operator's override). */
+  market?: { committedW: number | null; extraExportW: number; delivered: boolean } | null
   alarms: { raised: string[]; cleared: string[] }
 }
 
@@ -365,6 +367,7 @@ export function createControlLoop(options: ControlLoopOptions) {
       pvDecisions,
       writes,
       planSlotStartMs: plan?.slotStartMs ?? null,
+      market: commitment ? { committedW: commitment.committedW ?? null, extraExportW: commitment.extraExportW, delivered: !override } : null,
       alarms: { raised, cleared },
     })
     return latest

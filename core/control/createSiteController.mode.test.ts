@@ -119,7 +119,7 @@ it('an operator override is not moved by a market commitment: manual holds its s
   const { state, drivers } = fakeSite()
   let nowMs = Date.UTC(2026, 0, 5, 0, 0, 0)
   // the site committed to export 1500 W more than its plan this interval
-  const market = { planMarket: () => null, commitment: () => ({ extraExportW: 1500 }) }
+  const market = { planMarket: () => null, commitment: () => ({ extraExportW: 1500, committedW: 1500 }) }
   const controller = createSiteController({ site, drivers, store, now: () => nowMs, loadModel: null, solver: noSolver, market })
   const step = async () => {
     nowMs += 1000
@@ -130,6 +130,7 @@ it('an operator override is not moved by a market commitment: manual holds its s
   expect(report.decisions[0]!.setpointW).toBe(-2000)
   expect(report.decisions[0]!.reasons.join()).toMatch(/market: 1500 W committed, not delivered \(manual -2000 W/)
   expect(state.setpoints.at(-1)).toBe(-2000)
+  expect(report.market).toEqual({ committedW: 1500, extraExportW: 1500, delivered: false })
 
   // auto without a plan: self-consumption shifted by the commitment (grid 500 W net load -> 500 + 1500)
   controller.operatingMode.set({ mode: 'auto' }, 'ann')
@@ -138,5 +139,6 @@ it('an operator override is not moved by a market commitment: manual holds its s
   expect(report.decisions[0]!.reasons.join()).not.toMatch(/not delivered/)
   const netLoadW = report.snapshot.gridW! + report.snapshot.batteries[0]!.powerW!
   expect(report.decisions[0]!.setpointW).toBe(netLoadW + 1500)
+  expect(report.market).toEqual({ committedW: 1500, extraExportW: 1500, delivered: true })
   await controller.stop()
 })

@@ -68,7 +68,8 @@ export type PlanTarget = {
 export const gridTrackingW = 50
 
 /** Energy sold (> 0) or bought (< 0) for this interval that the battery must deliver, in W. */
-export type MarketCommitment = { extraExportW: number } | null
+/** What a cleared market interval commits the site to now: its net sale as power (< 0 bought), and what of it the plan in force does not carry. */
+export type MarketCommitment = { extraExportW: number; committedW?: number } | null
 
 export type BatteryDecision = {
   name: string

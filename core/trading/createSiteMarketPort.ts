@@ -34,7 +34,7 @@ export function createSiteMarketPort(p: CreateSiteMarketPortParameters) {
       if (committedWh === undefined) return null
       const slot = plan?.slots.find((s) => s.startMs <= now && now < s.startMs + plan.slotDurationMs)
       const plannedSellW = slot ? slot.marketSellW - slot.marketBuyW : 0
-      return { extraExportW: committedWh / intervalHours - plannedSellW }
+      return { extraExportW: committedWh / intervalHours - plannedSellW, committedW: committedWh / intervalHours }
     },
   }
   return {

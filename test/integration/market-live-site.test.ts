@@ -175,8 +175,8 @@ describe('a trading site on anvil and the embedded broker', () => {
     expect(events.find((e) => e.kind === 'check')!.detail).toBe('agrees: this site buys 100 Wh')
     expect(site.view.ledger().intervals.find((i) => i.interval === String(interval))!.check).toEqual({ agrees: true, detail: 'this site buys 100 Wh' })
     // the control loop delivers the trade in its interval: 100 Wh in 60 s is 6 kW, which the plan in force already carries
-    expect(site.market.commitment(startMs + 1_000, plan)).toEqual({ extraExportW: 0 })
-    expect(site.market.commitment(startMs + 1_000, null)).toEqual({ extraExportW: -6_000 })
+    expect(site.market.commitment(startMs + 1_000, plan)).toEqual({ extraExportW: 0, committedW: -6_000 })
+    expect(site.market.commitment(startMs + 1_000, null)).toEqual({ extraExportW: -6_000, committedW: -6_000 })
     expect(site.market.commitment(startMs - 1_000, plan)).toBeNull()
     expect(site.market.planMarket(startMs)?.fromMs).toBeGreaterThan(startMs)
 

@@ -63,6 +63,15 @@ describe('siteFlows', () => {
     expect(f.socPct).toBe(60)
     expect(f.slotIndex).toBe(1)
     expect(f.marketW).toBe(700)
+    expect(f.marketSource).toBe('plan')
+  })
+  it('shows the cleared interval in force over the plan: what the site committed to, and whether the loop delivers it', () => {
+    const p = plan([slot({ startMs: 0 })])
+    const traded = (market: CycleReport['market']) => siteFlows({ ...cycle({}, 0), market }, p)
+    expect(traded({ committedW: -940, extraExportW: -940, delivered: true })).toMatchObject({ marketW: -940, marketSource: 'committed' })
+    expect(traded({ committedW: -940, extraExportW: -940, delivered: false })).toMatchObject({ marketW: -940, marketSource: 'not delivered' })
+    expect(traded({ committedW: 0, extraExportW: 0, delivered: true })).toMatchObject({ marketW: null, marketSource: 'committed' })
+    expect(traded(null)).toMatchObject({ marketW: null, marketSource: 'plan' })
   })
   it('gives no load when a term is missing, rather than a wrong one', () => {
     expect(siteFlows(cycle({ gridW: null }), null).loadW).toBeNull()

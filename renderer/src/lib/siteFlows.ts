@@ -10,8 +10,10 @@ export type SiteFlows = {
   /** load = pv + battery + grid, the one sign convention; null when a term is missing. */
   loadW: number | null
   socPct: number | null
-  /** Market position of the current slot, > 0 sold. */
+  /** Market position now, > 0 sold: the cleared interval's when one is in force, else the plan slot's. */
   marketW: number | null
+  /** where marketW comes from: a cleared interval ('committed'; 'not delivered' under an operator's override), or the plan */
+  marketSource: 'committed' | 'not delivered' | 'plan'
   slot: PlanSlot | null
   slotIndex: number | null
 }
@@ -28,6 +30,9 @@ export function siteFlows(cycle: CycleReport | null, plan: Plan | null): SiteFlo
   const at = cycle?.planSlotStartMs ?? snap?.timeMs ?? null
   const slotIndex = plan && at != null ? plan.slots.findIndex((s) => s.startMs <= at && at < s.startMs + plan.slotDurationMs) : -1
   const slot = plan && slotIndex >= 0 ? (plan.slots[slotIndex] ?? null) : null
-  const marketW = slot && (slot.marketSellW !== 0 || slot.marketBuyW !== 0) ? slot.marketSellW - slot.marketBuyW : null
-  return { timeMs: snap?.timeMs ?? null, pvW, batteryW, gridW, loadW, socPct: socs.length ? socs.reduce((a, b) => a + b, 0) / socs.length : null, marketW, slot, slotIndex: slotIndex >= 0 ? slotIndex : null }
+  const plannedW = slot && (slot.marketSellW !== 0 || slot.marketBuyW !== 0) ? slot.marketSellW - slot.marketBuyW : null
+  const committed = cycle?.market?.committedW != null ? cycle.market : null
+  const marketW = committed ? (committed.committedW === 0 ? null : committed.committedW) : plannedW
+  const marketSource = committed ? (committed.delivered ? 'committed' : 'not delivered') : 'plan'
+  return { timeMs: snap?.timeMs ?? null, pvW, batteryW, gridW, loadW, socPct: socs.length ? socs.reduce((a, b) => a + b, 0) / socs.length : null, marketW, marketSource, slot, slotIndex: slotIndex >= 0 ? slotIndex : null }
 }
