@@ -59,7 +59,7 @@ export type LiveDemoCommunityParameters = {
   chainStepMs?: number
 }
 
-type Peer = { siteId: number; sim: Awaited<ReturnType<typeof spawnSimulator>>; serve: ChildProcess | null; exited: Promise<number | null>; lastLines: string[] }
+type Peer = { siteId: number; sim: Awaited<ReturnType<typeof spawnSimulator>>; serve: ChildProcess | null; exited: Promise<number | NodeJS.Signals | null>; lastLines: string[] }
 
 /** This site's id in the registry; 0 is a placeholder that never trades (a serve's market.site.id starts at 1), the peers follow. */
 export const demoSiteId = 1
@@ -161,7 +161,7 @@ export async function liveDemoCommunity(p: LiveDemoCommunityParameters) {
       writeFileSync(siteFile, stringify({ ...demoSiteFile(sim.ready, sim.apiUrl, simSites.get(siteId)!), name: `demo peer ${siteId}`, market: { ...settings, address: market, site: { id: siteId, ...keyFiles(siteId) }, broker: brokerOf(siteId) } }))
       const serve = spawn(process.execPath, [cli, 'serve', '--site', siteFile, '--data', peerData(siteId), '--port', '0', '--sim-api', sim.apiUrl, '--sim-clock'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, [keystorePassphraseEnv]: passphrase } })
       peer.serve = serve
-      peer.exited = new Promise((resolve) => serve.once('exit', (code) => resolve(code)))
+      peer.exited = new Promise((resolve) => serve.once('exit', (code, signal) => resolve(code ?? signal)))
       // its market lines and its troubles; the rest (cycles, plans) is on its own HMI
       createInterface({ input: serve.stderr! }).on('line', (line) => {
         const text = line.replace(/^\S+ serve: /, '')
@@ -179,7 +179,7 @@ export async function liveDemoCommunity(p: LiveDemoCommunityParameters) {
       config: { genesisS: Number(record.config.genesis), intervalSec: Number(record.config.intervalSec), disputeWindowSec: Number(record.config.disputeWindowSec), penaltyBps: BigInt(record.config.penaltyBps) },
       /** the trading sites (this one first when it trades) with their registered keys */
       sites: siteIds.map((siteId) => ({ siteId, owner: keys[siteId]!.owner.address as Hex, meter: keys[siteId]!.meter.address as Hex })),
-      /** the peers' serves: `exited` resolves with its exit code when it ends; `lastLines` are its last market and error lines */
+      /** the peers' serves: `exited` resolves with its exit code (or signal) when it ends; `lastLines` are its last market and error lines */
       peerServes: peers.map((x) => ({ siteId: x.siteId, exited: x.exited, lastLines: () => x.lastLines })),
       /** the operator's view (its ledger and status) once it runs */
       operatorView: () => operator?.view ?? null,

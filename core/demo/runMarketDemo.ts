@@ -192,7 +192,7 @@ export async function runMarket(opts: MarketDemoOptions, options: RunDemoOptions
       return lines.length ? `; its last lines: ${lines.join(' | ')}` : ''
     }
     let exited: string | null = null
-    for (const p of c.peerServes) void p.exited.then((code) => void (exited ??= `site ${p.siteId}: its serve exited with code ${code}${said(p.siteId)}`))
+    for (const p of c.peerServes) void p.exited.then((code) => void (exited ??= `site ${p.siteId}: its serve exited (${code}) while the demo ran${said(p.siteId)}`))
     const check = () => {
       if (exited) throw new DemoError(exited)
     }

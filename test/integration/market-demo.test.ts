@@ -148,6 +148,26 @@ describe('gridmesh market demo', () => {
     expect(childProcesses()).toEqual([])
   }, 120_000)
 
+  it('a site whose serve dies fails the demo with a DemoError naming it, and nothing keeps running', async () => {
+    const workDir = mkdtempSync(join(tmpdir(), 'gm-demo-serve-dies-'))
+    let killed = false
+    const failure = runMarketDemo(['--sites', '2', '--intervals', '1', '--json'], {
+      workDir,
+      // once site 2's serve has joined the market, it is killed as a crash would end it
+      log: (line) => {
+        if (killed || !/^peer 2: market: site 2 trades/.test(line)) return
+        killed = true
+        const serve = processesMentioning(workDir).find((p) => p.includes(' serve ') && p.includes('site-2/site.yaml'))
+        if (serve) process.kill(Number(serve.split(':')[0]), 'SIGKILL')
+      },
+    })
+    await expect(failure).rejects.toThrow(DemoError)
+    await expect(failure).rejects.toThrow(/^site 2: its serve exited \(SIGKILL\) while the demo ran/)
+    expect(killed).toBe(true)
+    expect(processesMentioning(workDir)).toEqual([])
+    expect(childProcesses()).toEqual([])
+  }, 180_000)
+
   it("uses the chain a site file names (market.chain.rpcUrl) instead of starting its own anvil", async () => {
     const external = await startAnvil()
     try {
