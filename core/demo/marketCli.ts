@@ -17,7 +17,7 @@ deliver, and signs its meter's reading after each interval. The simulated clock 
 60x (one 15-minute interval every 15 real seconds). Once every site has joined, the demo
 runs N intervals, waits until what traded is settled and, after a dispute window of one
 interval, finalized, stops everything and prints trades, settlements, balances and gas
-(--json: one JSON document). A 2-site, 1-interval run takes about two minutes.
+(--json: one JSON document). A 2-site, 1-interval run takes about 90 real seconds.
 
   --sites N       number of sites (default 3)
   --intervals N   market intervals (1-96, default 4)
