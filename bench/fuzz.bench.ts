@@ -30,7 +30,6 @@ const counts: Record<string, number> = {
   'device-profile': Math.round(20_000 * scale),
   'load-csv': Math.round(20_000 * scale),
   'plan-input': Math.round(50_000 * scale),
-  'market-request-line': Math.round(50_000 * scale),
   'market-orders-readings': Math.round(50_000 * scale),
   'api-http': Math.round(5_000 * scale),
   'plan-solve': Math.round(1_000 * scale),

@@ -23,7 +23,8 @@ import { demoSimSite, demoSiteFile, demoSocMinPct } from './demoSiteFile.ts'
 import { planDemoHistory } from './planDemoHistory.ts'
 import { liveDemoCommunity } from './liveDemoCommunity.ts'
 import { liveSimulatorClock } from './liveSimulatorClock.ts'
-import { DemoError } from './runMarketDemo.ts'
+import { runSimulators } from './runSimulators.ts'
+import { DemoError } from './DemoError.ts'
 import { storeMeasuredHistory } from './storeMeasuredHistory.ts'
 
 /** The demo was stopped (its signal aborted) while it was starting; everything it had started is stopped. */
@@ -184,12 +185,7 @@ export async function startDemo(options: StartDemoOptions): Promise<RunningDemo>
     const market = await communityStarting
     if (options.signal?.aborted) throw stopped()
     // every simulator runs from the same moment: the market's sites share one simulated now
-    await Promise.all(
-      [running.apiUrl, ...(market?.peerSimApiUrls ?? [])].map(async (url) => {
-        const res = await fetch(`${url}/api/clock`, { method: 'PUT', body: JSON.stringify({ speed }) })
-        if (!res.ok) throw new DemoError(`the simulator ${url} refused time warp ${speed}: ${await res.text()}`)
-      }),
-    )
+    await runSimulators([running.apiUrl, ...(market?.peerSimApiUrls ?? [])], speed)
     const clock = await liveSimulatorClock({ apiUrl: running.apiUrl })
     await market?.run(clock.now)
     probe.release()

@@ -1,8 +1,8 @@
 // The packaged demo's market: the compiled CLI (dist/, `npm run build:app`) runs `market demo`
-// with its site processes on plain Node, with a module hook in every process (NODE_OPTIONS is
-// inherited by the children) that refuses to resolve anything named tsx, as a packaged app
-// ships none. The site processes used to be started as bin/run-ts.js + demoSiteProcess.ts,
-// which dist/ does not have: the packaged demo ran without its market.
+// with its sites (each a `serve --sim-clock` process on its simulator) on plain Node, with a
+// module hook in every process (NODE_OPTIONS is inherited by the children) that refuses to
+// resolve anything named tsx, as a packaged app ships none. The site processes were once
+// started through bin/run-ts.js, which dist/ does not have: the packaged demo ran without its market.
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'

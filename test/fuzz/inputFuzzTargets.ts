@@ -16,10 +16,7 @@ import { readLoadCsv } from '../../core/forecast/readLoadCsv.ts'
 import { toRegularSeries } from '../../core/forecast/toRegularSeries.ts'
 import { clearAuction } from '../../core/market/clearAuction.ts'
 import { encodeClearing, packOrder, packReading } from '../../core/market/encodeClearing.ts'
-import { toJsonLine } from '../../core/market/jsonLines.ts'
 import { MarketInputError } from '../../core/market/MarketInputError.ts'
-import { DemoSiteError } from '../../core/demo/demoSite/DemoSiteError.ts'
-import { parseSiteRequest } from '../../core/demo/demoSite/parseSiteRequest.ts'
 import type { SignedMeterReading, SignedOrder } from '../../core/market/signMarketData.ts'
 import { PlanInputError } from '../../core/schedule/PlanInputError.ts'
 import { normalizePlanInput } from '../../core/schedule/normalizePlanInput.ts'
@@ -287,33 +284,6 @@ export const planInputTarget: FuzzTarget<unknown> = {
 }
 
 const hex32 = `0x${'ab'.repeat(32)}`
-const baseRequests: unknown[] = [
-  { type: 'hello', siteId: 3, seed: 7, domain: { name: 'GridMesh Market', version: '1', chainId: 31337, verifyingContract: `0x${'12'.repeat(20)}` }, importCapWh: 5000, exportCapWh: 5000, keyDir: '/tmp/keys', genesisS: 1_800_000_000n, intervalSec: 900n, startMs: 1_800_000_000_000, hardware: { pvRatedW: 5000, batteryCapacityWh: 10000, batteryMaxW: 5000, initialSocPct: 50, loadPeakW: 4000 } },
-  { type: 'order', interval: 7n, deadline: 1_800_000_000n },
-  { type: 'clearing', orders: [{ siteId: 1, interval: 7n, side: 0, energyWh: 500, limitPrice: 120_000n, deadline: 1_800_000_000n, r: hex32, vs: hex32 }, { siteId: 2, interval: 7n, side: 1, energyWh: 400, limitPrice: 90_000n, deadline: 1_800_000_000n, r: hex32, vs: hex32 }], clearing: { interval: 7n, price: 105_000n, matches: [{ sellerSiteId: 2, buyerSiteId: 1, energyWh: 400 }], tradedWh: 400 } },
-  { type: 'reading', interval: 7n },
-  { type: 'bye' },
-]
-const bigintValue = fc.oneof(fc.bigInt(), fc.constantFrom(-1n, 0n, 2n ** 64n, 2n ** 256n, -(2n ** 255n)))
-
-/** The demo coordinator's lines to a site (signed orders and clearings among them): parseSiteRequest gives a request or a DemoSiteError. */
-export const marketRequestTarget: FuzzTarget<string> = {
-  name: 'market-request-line',
-  arbitrary: fc.oneof(
-    { weight: 6, arbitrary: fc.tuple(fc.constantFrom(...baseRequests), jsonMutations, fc.option(bigintValue, { nil: undefined })).map(([base, m, big]) => toJsonLine(mutateJson(big === undefined ? base : { ...(base as object), interval: big }, m)).trim()) },
-    { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...baseRequests), fc.nat(), fc.string({ maxLength: 8 })).map(([base, at, s]) => { const t = toJsonLine(base).trim(); const i = at % (t.length + 1); return t.slice(0, i) + s + t.slice(i) }) },
-    { weight: 1, arbitrary: fc.constantFrom('{"type":"order","interval":{"$bigint":"abc"},"deadline":{"$bigint":"1"}}', '{"type":"order","interval":{"$bigint":{}},"deadline":1}', '{"$bigint":"1e3"}', '{"type":"order","interval":{"$bigint":"-0x10"},"deadline":{"$bigint":"1"}}', 'null', '[]', '"x"', '{"type":"bye","__proto__":{"x":1}}') },
-  ),
-  check(line) {
-    try {
-      const request = parseSiteRequest(line, 'site 1')
-      assert.ok(['hello', 'order', 'clearing', 'reading', 'bye'].includes(request.type))
-    } catch (error) {
-      expectNamed(error, DemoSiteError)
-    }
-  },
-}
-
 const numberField = fc.oneof(
   { weight: 6, arbitrary: fc.integer({ min: 0, max: 2 ** 32 - 1 }) },
   { weight: 1, arbitrary: fc.constantFrom(-1, 2 ** 32, 2 ** 53, 1.5, Number.NaN, Number.POSITIVE_INFINITY, -0) },
@@ -381,4 +351,4 @@ export const marketPackTarget: FuzzTarget<{ orders: SignedOrder[]; reading: Sign
   },
 }
 
-export const inputTargets = [siteFileTarget, simSiteFileTarget, profileTarget, loadCsvTarget, planInputTarget, marketRequestTarget, marketPackTarget] as const
+export const inputTargets = [siteFileTarget, simSiteFileTarget, profileTarget, loadCsvTarget, planInputTarget, marketPackTarget] as const
