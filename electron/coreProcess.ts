@@ -48,8 +48,9 @@ async function start(message: CoreStartMessage): Promise<void> {
     } else {
       const siteFile = loadSiteFile(choice.file)
       const keys = choice.marketKeys
-      // The keys main unsealed stay in this process; the site service has no market runtime to hand them to yet (issue 15).
-      if (siteFile.market && keys) log(`core: market keys received (site ${privateKeyToAccount(keys.site).address}, operator ${privateKeyToAccount(keys.operator).address}); this site service does not trade yet`)
+      // The keys main unsealed stay in this process: the live market (a site file with market.site) signs with the
+      // owner and meter keystore files the site file names, as serve does; the vault's keys are not handed to it yet.
+      if (siteFile.market && keys) log(`core: market keys received (site ${privateKeyToAccount(keys.site).address}, operator ${privateKeyToAccount(keys.operator).address}); live trading signs with the site file's market.site keystore files, not these`)
       site = await startSite({ site: siteFile, dataDir: choice.dataDir, port: 0, log })
       site.controller.start(1000)
     }
