@@ -31,6 +31,19 @@ const log = (m: string) => console.log(`${new Date().toISOString()} market-live-
 // plan slot was never open to the market (buildPlanInput) and a buyer's meter, its export
 // counter still at 0 (SunSpec's "not implemented"), never gave an edge; both fixed.
 
+/**
+ * The serves run on the wall clock: the sites sit on the equator at the longitude (and its
+ * Etc/GMT zone) where it is about 10:00 when the test starts, so the seller's PV has sun
+ * for the whole run whenever CI runs it. (At Greenwich, a run in the UTC evening had a
+ * setting sun and traded too little for the outage case to see a trade settle.)
+ */
+function morningOnTheEquator(now: Date): { latitudeDeg: number; longitudeDeg: number; timezone: string } {
+  let offsetH = Math.round(10 - (now.getUTCHours() + now.getUTCMinutes() / 60))
+  if (offsetH < -12) offsetH += 24
+  if (offsetH > 12) offsetH -= 24
+  return { latitudeDeg: 0.5, longitudeDeg: offsetH * 15, timezone: offsetH === 0 ? 'UTC' : `Etc/GMT${offsetH > 0 ? '-' : '+'}${Math.abs(offsetH)}` }
+}
+
 let c: LiveCommunity
 /** every message the broker carried, as a site's account (a second connection) read it */
 const seen: { topic: string; payload: Buffer; atMs: number }[] = []
@@ -111,7 +124,7 @@ describe('live market: three serves, the operator, Mosquitto and anvil', () => {
   beforeAll(async () => {
     const missing = mosquittoMissing()
     if (missing) throw new Error(missing)
-    log(`seed ${seed} (LIVE_SERVE_SEED to replay)`)
+    log(`seed ${seed} (LIVE_SERVE_SEED to replay); sites at ${JSON.stringify(morningOnTheEquator(new Date()))}`)
     c = await startLiveCommunity({
       seed,
       intervalSec,
@@ -119,8 +132,7 @@ describe('live market: three serves, the operator, Mosquitto and anvil', () => {
       settleWindowSec: 300,
       disputeWindowSec: 60,
       escrowUnits: 50_000_000,
-      // the equator at Greenwich: daylight while UTC is in its day, at any time of the year
-      location: { latitudeDeg: 0.5, longitudeDeg: 0, timezone: 'UTC' },
+      location: morningOnTheEquator(new Date()),
       sites: [
         // a seller: much PV, little load
         { pvRatedW: 12_000, battery: { capacityWh: 10_000, maxPowerW: 5_000, initialSocPct: 80 }, loadPeakW: 1_500, maxBuyPowerW: 6_000, maxSellPowerW: 6_000 },
@@ -249,7 +261,8 @@ describe('live market: three serves, the operator, Mosquitto and anvil', () => {
     expectSettledOnce(committed)
   })
 
-  it('a 2-minute RPC outage: afterwards every interval is settled exactly once', { timeout: 420_000 }, async () => {
+  // the timeout covers the test's own waits (2 min cut, 5 + 2 min), so a miss names what it waited for
+  it('a 2-minute RPC outage: afterwards every interval is settled exactly once', { timeout: 600_000 }, async () => {
     const cutAt = await untilOffset(5n)
     await c.rpc.cut()
     log(`RPC cut ${cutAt - c.intervalStart(c.intervalAt(cutAt))} s into interval ${c.intervalAt(cutAt)}`)
