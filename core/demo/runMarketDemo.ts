@@ -11,12 +11,12 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createPublicClient, http, type Hex } from 'viem'
-import { energyMarketAbi } from '../../contracts/abi.ts'
+import { readEscrow } from '../chain/readEscrow.ts'
 import { redactRpcUrl } from '../chain/redactRpcUrl.ts'
 import { siteRuntimeDefaults } from '../control/createSiteRuntime.ts'
 import { loadSiteFile } from '../devices/site/loadSiteFile.ts'
 import { UsageError } from '../errors/BaseError.ts'
-import { computeSettlement } from '../market/computeSettlement.ts'
+import { settleClearing } from '../market/computeSettlement.ts'
 import { toJsonLine } from '../market/jsonLines.ts'
 import type { MarketLedger } from '../market/marketLedgerSchema.ts'
 import { writeMarketLedger } from '../market/writeMarketLedger.ts'
@@ -172,14 +172,7 @@ export async function runMarket(opts: MarketDemoOptions, options: RunDemoOptions
     const client = createPublicClient({ transport: http(c.chain.rpcUrl) })
     const receipt = receiptsOf(client)
     // a site's escrow: its free balance plus its bond (the locks of committed, unfinalized intervals are out of it until finalize)
-    const escrow = (blockNumber?: bigint) =>
-      Promise.all(
-        c.sites.map(async ({ siteId }) => {
-          const read = (functionName: 'balanceOf' | 'bondOf') => client.readContract({ address: c.chain.market, abi: energyMarketAbi, functionName, args: [siteId], ...(blockNumber !== undefined && { blockNumber }) })
-          const [free, bond] = await Promise.all([read('balanceOf'), read('bondOf')])
-          return free + bond
-        }),
-      )
+    const escrow = (blockNumber?: bigint) => Promise.all(c.sites.map(({ siteId }) => readEscrow(client, c.chain.market, siteId, blockNumber)))
     const before = await escrow()
 
     // every simulator runs from the same moment: the sites share one simulated now, which the chain and the operator follow
@@ -314,14 +307,9 @@ function receiptsOf(client: { getTransactionReceipt(a: { hash: Hex }): Promise<{
   }
 }
 
-/** A committed interval's settlement by the contract's rule: its traders in id order (as encodeClearing orders them), what commit locked and what settlement moves. */
+/** A committed interval's settlement by the contract's rule (a reading not in is absent). */
 function settlementOf(i: LedgerInterval, penaltyBps: bigint) {
-  const siteIds = [...new Set(i.trades.flatMap((t) => [t.sellerSiteId, t.buyerSiteId]))].sort((a, b) => a - b)
-  const pos = new Map(siteIds.map((id, k) => [id, k]))
-  // a reading not in is absent
-  const readings = siteIds.map((id) => i.readings.find((r) => r.siteId === id) ?? null)
-  const model = computeSettlement({ price: BigInt(i.clearingPrice!), penaltyBps, readings, matches: i.trades.map((t) => ({ sellerPos: pos.get(t.sellerSiteId)!, buyerPos: pos.get(t.buyerSiteId)!, energyWh: t.energyWh })) })
-  return { siteIds, locks: model.locks, deltas: model.deltas }
+  return settleClearing({ price: BigInt(i.clearingPrice!), matches: i.trades }, penaltyBps, (id) => i.readings.find((r) => r.siteId === id) ?? null)
 }
 
 /** Per interval: trades, readings, what settlement moved between the sites (the contract's rule) and the gas of its transactions; and the totals. */

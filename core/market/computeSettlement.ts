@@ -70,14 +70,23 @@ export function computeSettlement({ price, penaltyBps, readings, matches }: Comp
   return { deltas, locks, releases, tradedWh, settledWh }
 }
 
-/** What a committed clearing locks out of each of its sites' free balance until finalize (computeSettlement's locks), by site id. */
-export function clearingLocks(clearing: Pick<Clearing, 'price' | 'matches'>, penaltyBps: bigint): Map<number, bigint> {
-  const locks = new Map<number, bigint>()
-  if (clearing.price === null) return locks
-  const siteIds = [...new Set(clearing.matches.flatMap((m) => [m.sellerSiteId, m.buyerSiteId]))]
+/**
+ * computeSettlement for a clearing as sites see it (matches by site id): its traders in
+ * ascending id order (as encodeClearing orders them), what commit locks of each and what
+ * settlement moves; `readingOf` gives a trader's reading (null or absent: withheld). Without
+ * readings only the locks mean anything.
+ */
+export function settleClearing(clearing: { price: bigint; matches: readonly Clearing['matches'][number][] }, penaltyBps: bigint, readingOf: (siteId: number) => Pick<MeterReading, 'importWh' | 'exportWh'> | null = () => null) {
+  const siteIds = [...new Set(clearing.matches.flatMap((m) => [m.sellerSiteId, m.buyerSiteId]))].sort((a, b) => a - b)
   const position = new Map(siteIds.map((id, k) => [id, k]))
   const matches = clearing.matches.map((m) => ({ sellerPos: position.get(m.sellerSiteId)!, buyerPos: position.get(m.buyerSiteId)!, energyWh: m.energyWh }))
-  const settlement = computeSettlement({ price: clearing.price, penaltyBps, readings: siteIds.map(() => null), matches })
-  siteIds.forEach((id, k) => locks.set(id, settlement.locks[k]!))
-  return locks
+  const { locks, deltas } = computeSettlement({ price: clearing.price, penaltyBps, readings: siteIds.map(readingOf), matches })
+  return { siteIds, locks, deltas }
+}
+
+/** What a committed clearing locks out of each of its sites' free balance until finalize, by site id (none without a price). */
+export function clearingLocks(clearing: Pick<Clearing, 'price' | 'matches'>, penaltyBps: bigint): Map<number, bigint> {
+  if (clearing.price === null) return new Map()
+  const { siteIds, locks } = settleClearing({ price: clearing.price, matches: clearing.matches }, penaltyBps)
+  return new Map(siteIds.map((id, k) => [id, locks[k]!]))
 }

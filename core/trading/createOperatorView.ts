@@ -4,9 +4,9 @@
 // validator's drop counters and the peers' presence; the ledger is also written to
 // <data>/operator/ledger.json whenever it changes (serve --market-ledger can show it).
 import type { Address } from 'viem'
-import { energyMarketAbi } from '../../contracts/abi.ts'
 import type { OpenedChain } from '../chain/openChain.ts'
 import type { OpenedMarket } from '../chain/openMarket.ts'
+import { readEscrow } from '../chain/readEscrow.ts'
 import { redactRpcUrl } from '../chain/redactRpcUrl.ts'
 import type { MqttTransport } from '../market/live/connectMqtt.ts'
 import type { LiveValidator, LiveVerdict, SiteLookup } from '../market/live/createLiveValidator.ts'
@@ -169,9 +169,8 @@ export function createOperatorView(p: CreateOperatorViewParameters) {
           const keys = await p.lookupSite(siteId)
           if (keys) sites.set(siteId, { owner: keys.owner, meter: keys.meterKey })
         }
-        const read = (functionName: 'balanceOf' | 'bondOf') => p.lm.client.readContract({ address: p.lm.market, abi: energyMarketAbi, functionName, args: [siteId] })
-        const [free, bond] = await Promise.all([read('balanceOf'), read('bondOf')])
-        balances.set(siteId, { before: balances.get(siteId)?.before ?? free + bond, after: free + bond })
+        const escrow = await readEscrow(p.lm.client, p.lm.market, siteId)
+        balances.set(siteId, { before: balances.get(siteId)?.before ?? escrow, after: escrow })
       }
       if (!p.ledgerFile) return
       const next = ledger()

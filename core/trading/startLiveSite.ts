@@ -13,6 +13,7 @@ import { openChain, type OpenedChain } from '../chain/openChain.ts'
 import { createOutbox } from '../chain/createOutbox.ts'
 import { clearingProofCommitment, proveClearingArgs } from '../chain/proveClearing.ts'
 import { committedSiteRefs } from '../chain/committedSiteRefs.ts'
+import { readEscrow } from '../chain/readEscrow.ts'
 import { steppedIntervals } from '../chain/stepMarket.ts'
 import { redactRpcUrl } from '../chain/redactRpcUrl.ts'
 import type { SiteMarketPort } from '../control/createSiteRuntime.ts'
@@ -332,11 +333,7 @@ export async function startLiveSite(p: StartLiveSiteParameters): Promise<LiveSit
       // followed on until final (its finalization shown), voided, or never committed
       entry.done = (isFinal && entry.finalizeTx !== null) || status === 3 || noTrade
     }
-    const escrow = await chainCall('balance', async () => {
-      const read = (functionName: 'balanceOf' | 'bondOf') => l.m.client.readContract({ address: l.m.market, abi: energyMarketAbi, functionName, args: [siteId] })
-      const [free, bond] = await Promise.all([read('balanceOf'), read('bondOf')])
-      return free + bond
-    })
+    const escrow = await chainCall('balance', () => readEscrow(l.m.client, l.m.market, siteId))
     if (escrow !== null) view.setBalance(escrow)
     await republish(l)
   }
