@@ -69,7 +69,12 @@ export function createAlarmStore(db: Database.Database) {
 
   // Applies one input through the state machine and records the transition; an input the
   // state does not allow throws and changes nothing.
-  function applyAlarm(method: string, row: AlarmRow, input: AlarmInput, timeMs: number, who: { by: string | null; reason?: string }): Alarm {
+  // An alarm's transitions never go back in time: the control loop stamps a clear with its
+  // cycle's start, and an operator may have acknowledged or shelved the alarm during that
+  // cycle (at 60x a cycle spans simulated seconds); such a transition is recorded at the
+  // alarm's last change instead, so its history reads in the order it happened.
+  function applyAlarm(method: string, row: AlarmRow, input: AlarmInput, givenMs: number, who: { by: string | null; reason?: string }): Alarm {
+    const timeMs = Math.max(givenMs, row.changed_at_ms)
     const t = transitionAlarm({ state: row.state, conditionActive: row.condition_active === 1, shelvedUntilMs: row.shelved_until_ms }, input, timeMs)
     if (!t.ok) throw new AlarmNotOpenError({ method, alarmId: row.id, problem: t.problem })
     if (!t.changed) return toAlarm(row)

@@ -388,6 +388,15 @@ describe('alarms', () => {
     expect(second.expireShelvedAlarms(T0 + 10 * S)).toMatchObject([{ id: a.id, state: 'unacknowledged' }])
   })
 
+  it('records a transition stamped before the alarm\'s last change (a cycle\'s clear after an operator\'s acknowledge) at that change, so the history keeps its order', () => {
+    const store = newStore()
+    const alarm = store.raiseAlarm(raise)
+    store.acknowledgeAlarm(alarm.id, 'ann', T0 + 3 * S)
+    // the loop's cycle started at T0 + 2 s, before the acknowledge, and clears the condition at its end
+    expect(store.clearAlarm(raise.key, T0 + 2 * S)).toMatchObject({ state: 'normal', clearedAtMs: T0 + 3 * S })
+    expect(store.alarmEvents(0, alarm.id).map((e) => [e.action, e.timeMs])).toEqual([['raise', T0], ['acknowledge', T0 + 3 * S], ['clear', T0 + 3 * S]])
+  })
+
   it('refuses an alarm command its state does not allow, or bad input, naming the id or field, and changes nothing', () => {
     const store = newStore()
     const alarm = store.raiseAlarm(raise)
