@@ -29,6 +29,12 @@ export type ReplannerOptions = {
   /** Default 60 s: a failing forecast or solver is not hammered every cycle, and a passing fault costs a minute, not a slot. */
   retryAfterMs?: number
   initialPlan?: Plan | null
+  /**
+   * Whether the market takes this site's orders now (a trading site that joined). A plan made
+   * while it did not trades nothing, and the site's orders come from the plan: such a plan is
+   * remade as soon as the market opens (serve's policy), not at the next slot.
+   */
+  marketOpen?: (timeMs: number) => boolean
   log: (message: string) => void
 }
 
@@ -47,16 +53,20 @@ export function createReplanner(options: ReplannerOptions) {
   let solving: Promise<Plan | null> | null = null
   let planCount = 0
   let failedAtMs: number | null = null
+  /** Whether the market was open when the plan in force was made. */
+  let plannedWithMarket = false
 
   function run(timeMs: number, slotStartMs: number, socPct: number, why: string): Promise<Plan | null> {
     lastPlannedSlot = slotStartMs
     if (why !== 'new slot' && why !== 'first plan' && why !== 'asked') log(`re-planning: ${why}`)
     const solve = (async () => {
+      const withMarket = options.marketOpen?.(timeMs) ?? false
       const input = await options.makeInput(timeMs, slotStartMs, socPct)
       if (!input) return null
       const next = await options.solve(input, timeMs)
       plan = next
       planned = { input, plan: next }
+      plannedWithMarket = withMarket
       planCount++
       options.onPlan(next, input)
       if (failedAtMs !== null) {
@@ -103,6 +113,7 @@ export function createReplanner(options: ReplannerOptions) {
         const decision = shouldReplan(planned, { ...planned.input, startMs: timeMs, battery: { ...planned.input.battery!, socPct } })
         if (decision.replan) why = decision.reasons.join('; ')
       }
+      if (!why && planned && !plannedWithMarket && failedAtMs === null && options.marketOpen?.(timeMs)) why = 'the market opened to this site: plan its orders now, not at the next slot'
       if (why) void run(timeMs, slotStartMs, socPct, why)
     },
     /** A plan from `timeMs` on, whatever the policy (the market demo asks at each interval's start); waits for a solve already running first. */

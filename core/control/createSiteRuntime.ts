@@ -181,6 +181,7 @@ export function createSiteRuntime(options: SiteRuntimeOptions) {
     policy: options.planPolicy,
     slotMs,
     initialPlan: options.initialPlan ?? null,
+    marketOpen: (timeMs) => Number.isFinite(options.market?.planMarket(timeMs)?.fromMs ?? Number.POSITIVE_INFINITY),
     log,
     solve: (input, nowMs) => {
       options.faultSeam?.beforePlan?.()
