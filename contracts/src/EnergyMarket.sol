@@ -437,19 +437,20 @@ contract EnergyMarket is EIP712 {
     function deposit(uint32 siteId, uint256 amount) external {
         _site(siteId);
         if (amount == 0) revert ZeroAmount();
+        // the bond is filled first, into its own reserve; a site trades once it is whole.
+        // The rest must fit the free balance's 2^41 cap, checked before any token moves (an
+        // amount near 2^256 would otherwise fail inside the token, or overflow amount * unit).
+        uint256 posted = _bonds[siteId];
+        uint256 toBond = posted < bond ? (bond - posted < amount ? bond - posted : amount) : 0;
+        uint256 free = balanceOf(siteId);
+        if (free > DEPOSIT_CAP || amount - toBond > DEPOSIT_CAP - free) revert BalanceOverflow(siteId);
         token.safeTransferFrom(msg.sender, address(this), amount * unit);
         emit Deposited(siteId, msg.sender, amount);
-        // the bond is filled first, into its own reserve; a site trades once it is whole
-        uint256 posted = _bonds[siteId];
-        if (posted < bond) {
-            uint256 toBond = bond - posted < amount ? bond - posted : amount;
+        if (toBond != 0) {
             _bonds[siteId] = posted + toBond;
-            amount -= toBond;
             if (posted + toBond == bond) _writeHot(siteId, siteCount);
         }
-        uint256 bal = balanceOf(siteId) + amount;
-        if (bal > DEPOSIT_CAP) revert BalanceOverflow(siteId);
-        _setBalance(siteId, bal);
+        _setBalance(siteId, free + amount - toBond);
     }
 
     /// @notice The first half of a withdrawal: it can be paid (withdraw) only after the commit
