@@ -39,4 +39,11 @@ describe('encodeMarketCall', () => {
     expect(data.slice(0, 10)).toBe('0x00b1a64f')
     expect(`0x${data.slice(10)}`).toBe(encodeStep(step))
   })
+
+  it('refuses a step field that does not fit its bits, naming it (a finalized interval is 32 bits, as the contract reads it)', () => {
+    const step = { finals: [], settle: { clearing: { interval: 0n, price: 0n, matches: [] }, siteRefs: [], readings: [] }, commit: clearing }
+    const final = { interval: 1n << 32n, inputsHash: r, releases: [] }
+    expect(() => encodeStep({ ...step, finals: [final] })).toThrow(/step: finalized interval.*below 2\^32/)
+    expect(() => encodeStep({ ...step, finals: [{ ...final, interval: (1n << 32n) - 1n }] })).not.toThrow()
+  })
 })

@@ -41,7 +41,8 @@ export function encodeStep({ finals, settle, commit }: StepMarketParameters): He
     throw new MarketInputError('step: readings', `one per settled site (${settle.siteRefs.length})`, String(settle.readings.length))
   const words: Hex[] = [word(head)]
   for (const f of finals) {
-    words.push(word((field(f.interval, 64n, 'finalized interval') << 8n) | field(f.releases.length, 8n, 'releases')), f.inputsHash)
+    // a final word is interval << 8 | count, and the contract refuses any bit above 40
+    words.push(word((field(f.interval, 32n, 'finalized interval') << 8n) | field(f.releases.length, 8n, 'releases')), f.inputsHash)
     words.push(...f.releases.map(word))
   }
   words.push(...settle.siteRefs.map(word), ...settle.clearing.matches.map(word))
