@@ -167,19 +167,26 @@ export async function startLiveOperator(p: StartLiveOperatorParameters): Promise
       const got = store.readings(r.interval)
       return r.commit!.encoded.siteIds.map((id) => got.find((x) => x.siteId === id) ?? null)
     }
-    /** Committed intervals ready to settle now (all readings in, or the contract takes the missing ones as absent), and settled ones past their dispute window. */
+    /**
+     * Committed intervals ready to settle now (all readings in, or the contract takes the missing
+     * ones as absent), and settled ones past their dispute window. Whether a window has passed is
+     * judged by the earliest time the next block can have (clock.nextBlockS), not by the clock,
+     * which may run ahead of every block (the demo moves its chain in 15 simulated seconds'
+     * steps at 60x): one finalization or settlement sent too early reverts the whole step that
+     * carries it, commit and all.
+     */
     const due = (records: OperatorInterval[]) => {
       const nowS = clock.nowS()
+      const blockS = clock.nextBlockS() ?? 0n
       const live = records.filter((r) => r.commit && r.siteRefs && !r.expired && !r.finalizeTx)
       const settle = live.flatMap((r) => {
-        if (r.settled || nowS < lm.intervalStart(r.interval + 1n) || settleAttempts(records, r).some((a) => openStatus(outbox.get(a.key)))) return []
+        if (r.settled || blockS < lm.intervalStart(r.interval + 1n) || settleAttempts(records, r).some((a) => openStatus(outbox.get(a.key)))) return []
         if (nowS >= lm.intervalStart(r.interval + 1n) + config.settleWindowSec + 2n) return []
         const readings = readingsFor(r)
-        // 2 s after absentAllowedAt: the operator's clock may run a little ahead of the next block's
-        return readings.every((x) => x !== null) || nowS >= absentAllowedAt(r.interval) + 2n ? [{ record: r, readings }] : []
+        return readings.every((x) => x !== null) || blockS >= absentAllowedAt(r.interval) ? [{ record: r, readings }] : []
       })
       const expire = live.filter((r) => !r.settled && nowS >= lm.intervalStart(r.interval + 1n) + config.settleWindowSec + 2n && !openStatus(outbox.get(`expire:${lm.market}:${r.interval}`)))
-      const finals = live.filter((r) => r.settled && nowS >= r.settled.atS + config.disputeWindowSec + 1n && !finalizeAttempts(records, r).some((k) => openStatus(outbox.get(k))))
+      const finals = live.filter((r) => r.settled && blockS >= r.settled.atS + config.disputeWindowSec && !finalizeAttempts(records, r).some((k) => openStatus(outbox.get(k))))
       return { settle, expire, finals }
     }
     const finalizationOf = (r: OperatorInterval) =>
