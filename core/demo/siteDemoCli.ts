@@ -4,7 +4,7 @@ import { startDemo, DemoStoppedError } from './startDemo.ts'
 
 export { demoSiteFile } from './demoSiteFile.ts'
 
-const help = `usage: gridmesh demo [--speed N] [--data DIR] [--seed N] [--port N] [--history-days N] [--peers N] [--free-ports]
+const help = `usage: gridmesh demo [--speed N] [--data DIR] [--seed N] [--start TIME] [--port N] [--history-days N] [--peers N] [--free-ports]
 
 The embedded demo microgrid, what 'npm run demo' runs where no desktop window can open:
 
@@ -28,8 +28,10 @@ The embedded demo microgrid, what 'npm run demo' runs where no desktop window ca
   embedded MQTT broker (per-site passwords and ACLs), the clearing operator in this
   process: the protocol of 'gridmesh serve' and 'gridmesh operator' (core/market/PROTOCOL.md),
   not a demo protocol. One 15-minute interval every 15 real seconds at speed 60; the chain's
-  clock follows the simulated one. A fresh folder's simulated day starts at 11:00 in the
-  site's town, so there is PV to sell. The HMI's market view is this site's live node:
+  clock follows the simulated one. A fresh folder's simulated clock starts at 11:00 on
+  2 December 2026 in the site's town (Melbourne), the same day every run: under seed 1 an
+  overcast late morning in which this site buys from its neighbours from the first
+  interval. The HMI's market view is this site's live node:
   its orders, the clearing and its check, its signed readings, settlement and
   finalization transactions, the peers' presence and the dropped-message counters.
 
@@ -39,6 +41,9 @@ service, anvil, the broker, the operator, the peer serves and their simulators).
   --speed N         time warp of the simulated site (default 60: an hour a minute)
   --data DIR        the site's data folder (default ./gridmesh-data)
   --seed N          weather (cloud) seed of every simulator (default 1)
+  --start TIME      where a fresh data folder's simulated clock starts, ISO 8601 with its
+                    offset (default 2026-12-02T11:00:00+11:00); a folder with history goes on
+                    where it ended
   --port N          HMI and API port (default 8700; 0 picks a free one)
   --history-days N  days measured before the site opens (default 7, 7-60)
   --peers N         market peer sites (default 2; 0 runs no market; 2-8 otherwise)
@@ -46,7 +51,7 @@ service, anvil, the broker, the operator, the peer serves and their simulators).
 `
 
 export async function run(argv: string[]): Promise<number> {
-  const flags = parseFlags('demo', argv, { speed: { type: 'string' }, data: { type: 'string' }, seed: { type: 'string' }, port: { type: 'string' }, 'history-days': { type: 'string' }, peers: { type: 'string' }, 'free-ports': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, help)
+  const flags = parseFlags('demo', argv, { speed: { type: 'string' }, data: { type: 'string' }, seed: { type: 'string' }, port: { type: 'string' }, 'history-days': { type: 'string' }, peers: { type: 'string' }, start: { type: 'string' }, 'free-ports': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, help)
   if (flags.help) {
     process.stdout.write(help)
     return 0
@@ -57,6 +62,7 @@ export async function run(argv: string[]): Promise<number> {
   const historyDays = parseIntegerFlag('history-days', flags['history-days'], 7, 60, 7)
   const peers = parseIntegerFlag('peers', flags.peers, 0, 8, 2)
   if (peers === 1) throw new UsageError("--peers: expected 0 (no market) or 2-8 sites, got '1'; a market needs two sides")
+  const startMs = flags.start === undefined ? undefined : parseStart(flags.start)
   const dataDir = flags.data ?? 'gridmesh-data'
   const say = (m: string) => process.stderr.write(`${new Date().toISOString()} demo: ${m}\n`)
   let wake: () => void = () => {}
@@ -72,7 +78,7 @@ export async function run(argv: string[]): Promise<number> {
   process.on('SIGTERM', stop)
   let demo
   try {
-    demo = await startDemo({ dataDir, speed, seed, port, historyDays, peers, freePorts: flags['free-ports'] ?? false, log: say, signal: stopping.signal })
+    demo = await startDemo({ dataDir, speed, seed, port, historyDays, peers, ...(startMs !== undefined && { startMs }), freePorts: flags['free-ports'] ?? false, log: say, signal: stopping.signal })
   } catch (error) {
     process.off('SIGINT', stop)
     process.off('SIGTERM', stop)
@@ -109,4 +115,12 @@ export async function run(argv: string[]): Promise<number> {
     process.off('SIGTERM', stop)
     say('stopped')
   }
+}
+
+/** --start: a time with its date and a UTC offset (or Z), between 2000 and 2100. */
+function parseStart(value: string): number {
+  const ms = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value) ? Date.parse(value) : Number.NaN
+  if (!Number.isFinite(ms) || ms < Date.UTC(2000, 0, 1) || ms >= Date.UTC(2100, 0, 1))
+    throw new UsageError(`--start: expected an ISO 8601 time with its offset between 2000 and 2100, like 2026-12-02T11:00:00+11:00, got '${value}'`)
+  return ms
 }

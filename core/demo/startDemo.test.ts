@@ -7,7 +7,7 @@ import type { MarketResult } from '../api/contract.ts'
 import { lockDataDir } from '../api/lockDataDir.ts'
 import { UsageError } from '../errors/BaseError.ts'
 import { run } from './siteDemoCli.ts'
-import { DemoStoppedError, startDemo } from './startDemo.ts'
+import { DemoStoppedError, demoStartMs, startDemo } from './startDemo.ts'
 
 /** This process's running children, from the process table (an exited child not yet reaped, state Z, runs nothing). */
 const children = () =>
@@ -47,6 +47,13 @@ describe('startDemo, bad input', () => {
     await expect(run(['--peers', '1'])).rejects.toThrow(new UsageError("--peers: expected 0 (no market) or 2-8 sites, got '1'; a market needs two sides"))
     await expect(run(['--history-days', '3'])).rejects.toThrow("--history-days: expected an integer from 7 to 60, got '3'")
     await expect(run(['--peers', '9'])).rejects.toBeInstanceOf(UsageError)
+    for (const start of ['2026-12-02', '2026-12-02T11:00:00', 'yesterday', '2026-13-02T11:00:00Z', '1999-12-31T23:59:59Z'])
+      await expect(run(['--start', start])).rejects.toThrow(new UsageError(`--start: expected an ISO 8601 time with its offset between 2000 and 2100, like 2026-12-02T11:00:00+11:00, got '${start}'`))
+  })
+
+  it('starts a fresh folder at the same simulated moment every run (the weather is a function of seed and time), 11:00 in Melbourne', () => {
+    expect(new Date(demoStartMs).toISOString()).toBe('2026-12-02T00:00:00.000Z')
+    expect(new Intl.DateTimeFormat('en-AU', { timeZone: 'Australia/Melbourne', hour: 'numeric', hourCycle: 'h23' }).format(demoStartMs)).toBe('11')
   })
 })
 

@@ -49,6 +49,8 @@ export type StartDemoOptions = {
   historyDays?: number
   /** peer sites trading live with this one (each a serve on its own simulator; default 2; 0: no market) */
   peers?: number
+  /** where a fresh folder's simulated clock starts, ms (default demoStartMs); a folder with history goes on where it ended */
+  startMs?: number
   log?: (line: string) => void
   /** aborts a start in progress (its children are stopped and startDemo rejects with DemoStoppedError) */
   signal?: AbortSignal
@@ -69,17 +71,16 @@ export type RunningDemo = {
 /** The market's interval and the site's history slot: the site runtime's slot. */
 const { slotMs } = siteRuntimeDefaults
 
-/** Where a fresh demo's market opens, local hour in the site's town (the sun is up: PV to sell). */
-const marketOpensAtHour = 11
-
-/** The last whole hour at or before `ms` that is `hour` o'clock in `timeZone`. */
-function lastLocalHour(timeZone: string, ms: number, hour: number): number {
-  const hourMs = 3_600_000
-  const format = new Intl.DateTimeFormat('en-US', { timeZone, hour: 'numeric', hourCycle: 'h23' })
-  let t = Math.floor(ms / hourMs) * hourMs
-  for (let i = 0; i < 48 && Number(format.format(t)) !== hour; i++) t -= hourMs
-  return t
-}
+/**
+ * Where a fresh demo folder's simulated clock starts: 11:00 on 2 December 2026 in the demo
+ * site's town (Melbourne), the same moment every run. The weather is a pure function of the
+ * seed and the time, so a start that followed the calendar (it was the last 11:00 before now)
+ * gave a different day each day: on a clear one this site stores its midday surplus and
+ * trades nothing for hours, and the README's settled trade came at 60 s one day and after
+ * 270 s the next. Under seed 1 this late morning is overcast: this site imports, and buys
+ * from its neighbours from the first interval. `--start` picks another moment.
+ */
+export const demoStartMs = Date.parse('2026-12-02T11:00:00+11:00')
 
 /** Starts the demo microgrid; resolves once the HMI answers, with the week of history stored and the load model in use. */
 export async function startDemo(options: StartDemoOptions): Promise<RunningDemo> {
@@ -126,8 +127,8 @@ export async function startDemo(options: StartDemoOptions): Promise<RunningDemo>
     const simSite = { ...shipped, devices: shipped.devices.map((d) => (d.kind === 'battery' ? { ...d, socMinPct: Math.max(Number(d.socMinPct ?? 0), demoSocMinPct) } : d)) }
     let liveFromMs: number
     try {
-      // a fresh folder's market opens with the sun up: its simulated now is the last 11:00 in the site's town
-      const plan = planDemoHistory({ store, nowMs: peers > 0 ? lastLocalHour(shipped.location.timezone, Date.now(), marketOpensAtHour) : Date.now(), historyDays })
+      // a fresh folder's simulated now is the demo's start (the same day every run), or --start
+      const plan = planDemoHistory({ store, nowMs: options.startMs ?? demoStartMs, historyDays })
       liveFromMs = plan.liveFromMs
       if (peers > 0) {
         log(`market: this site and ${peers} peer sites (each a 'gridmesh serve' on its own simulator) trade live from ${new Date(liveFromMs).toISOString()} on the simulated clock: one 15-minute interval every ${(900 / speed).toFixed(0)} s`)
