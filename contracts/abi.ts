@@ -2065,6 +2065,44 @@ export const energyMarketAbi = [
     "type": "function"
   },
   {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "interval",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "price",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint256[]",
+        "name": "sites",
+        "type": "uint256[]"
+      },
+      {
+        "internalType": "uint256[]",
+        "name": "matches",
+        "type": "uint256[]"
+      },
+      {
+        "internalType": "uint256[]",
+        "name": "metas",
+        "type": "uint256[]"
+      },
+      {
+        "internalType": "uint256",
+        "name": "readingsHash",
+        "type": "uint256"
+      }
+    ],
+    "name": "resettle",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
     "inputs": [],
     "name": "ringSize",
     "outputs": [
@@ -2237,6 +2275,30 @@ export const energyMarketAbi = [
       {
         "internalType": "uint256",
         "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "interval",
+        "type": "uint64"
+      }
+    ],
+    "name": "signatureRecord",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "orders",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "readings",
         "type": "uint256"
       }
     ],
@@ -2886,6 +2948,28 @@ export const auctionVerifierAbi = [
     "type": "error"
   },
   {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "interval",
+        "type": "uint64"
+      }
+    ],
+    "name": "NotSettled",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "interval",
+        "type": "uint64"
+      }
+    ],
+    "name": "NothingForged",
+    "type": "error"
+  },
+  {
     "inputs": [],
     "name": "ProofNotCommitted",
     "type": "error"
@@ -2909,12 +2993,34 @@ export const auctionVerifierAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint32",
+        "name": "siteId",
+        "type": "uint32"
+      }
+    ],
+    "name": "ReadingNotFixed",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "address",
         "name": "token",
         "type": "address"
       }
     ],
     "name": "SafeERC20FailedOperation",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "interval",
+        "type": "uint64"
+      }
+    ],
+    "name": "SignaturesMismatch",
     "type": "error"
   },
   {
@@ -2967,6 +3073,37 @@ export const auctionVerifierAbi = [
       }
     ],
     "name": "ClearingProven",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "interval",
+        "type": "uint64"
+      },
+      {
+        "indexed": false,
+        "internalType": "bool",
+        "name": "readings",
+        "type": "bool"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "forged",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "compensated",
+        "type": "uint256"
+      }
+    ],
+    "name": "ForgeryProven",
     "type": "event"
   },
   {
@@ -3216,6 +3353,25 @@ export const auctionVerifierAbi = [
     "inputs": [
       {
         "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "name": "ordersProven",
+    "outputs": [
+      {
+        "internalType": "bool",
+        "name": "",
+        "type": "bool"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
         "name": "interval",
         "type": "uint64"
       },
@@ -3246,6 +3402,92 @@ export const auctionVerifierAbi = [
       }
     ],
     "name": "proveClearing",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "interval",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "price",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint256[]",
+        "name": "sites",
+        "type": "uint256[]"
+      },
+      {
+        "internalType": "uint256[]",
+        "name": "matches",
+        "type": "uint256[]"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "metasHash",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "releasesHash",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint256[]",
+        "name": "orders",
+        "type": "uint256[]"
+      }
+    ],
+    "name": "proveOrderForgery",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "interval",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "price",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint256[]",
+        "name": "sites",
+        "type": "uint256[]"
+      },
+      {
+        "internalType": "uint256[]",
+        "name": "matches",
+        "type": "uint256[]"
+      },
+      {
+        "internalType": "uint256[]",
+        "name": "stepped",
+        "type": "uint256[]"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "releasesHash",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint256[]",
+        "name": "fixed_",
+        "type": "uint256[]"
+      }
+    ],
+    "name": "proveReadingForgery",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"

@@ -22,7 +22,7 @@ export type ContractArtifact = { abi: unknown[]; bytecode: `0x${string}` }
 export type CompileResult = { hash: string; cached: boolean; artifacts: Record<ContractName, ContractArtifact> }
 
 const settings = {
-  optimizer: { enabled: true, runs: 2_000 },
+  optimizer: { enabled: true, runs: 1_000 },
   evmVersion: 'cancun',
   viaIR: true,
   outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } },

@@ -3,6 +3,7 @@ pragma solidity ^0.8.24;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 
 /// What the verifier reads of, and sets in, its market.
 interface IClearedMarket {
@@ -16,6 +17,17 @@ interface IClearedMarket {
     function clearingRecord(uint64 interval) external view returns (uint256);
     function site(uint32 siteId) external view returns (Site memory, address meterKey);
     function setOperatorBonded(bool bonded) external;
+    function signatureRecord(uint64 interval) external view returns (uint256 orders, uint256 readings);
+    function domainSeparator() external view returns (bytes32);
+    function penaltyBps() external view returns (uint256);
+    function resettle(
+        uint64 interval,
+        uint64 price,
+        uint256[] calldata sites,
+        uint256[] calldata matches,
+        uint256[] calldata metas,
+        uint256 readingsHash
+    ) external;
 }
 
 /// @title The operator's bond and the fraud proof of a clearing (issue 14, attack 8).
@@ -41,6 +53,13 @@ contract AuctionVerifier {
     uint256 private constant MAX_ORDERS = 64;
     /// The reporter's commitment is keccak256(abi.encode(sender, interval, PROOF_TAG)).
     bytes32 public constant PROOF_TAG = keccak256("GridMesh clearing proof");
+    /// the market's EIP-712 types (EnergyMarket.ORDER_TYPEHASH, READING_TYPEHASH)
+    bytes32 private constant ORDER_TYPEHASH = keccak256(
+        "Order(uint32 siteId,uint64 interval,uint8 side,uint32 energyWh,uint64 limitPrice,uint64 deadline)"
+    );
+    bytes32 private constant READING_TYPEHASH =
+        keccak256("MeterReading(uint32 siteId,uint64 interval,uint32 importWh,uint32 exportWh)");
+    uint256 private constant ABSENT = 1 << 255;
 
     IClearedMarket public immutable market;
     IERC20 public immutable token;
@@ -62,6 +81,8 @@ contract AuctionVerifier {
     uint256 public exitAt;
     /// [interval] = a proof of its clearing was accepted
     mapping(uint64 => bool) public proven;
+    /// [interval] = a forged order of its step was proven (proveOrderForgery)
+    mapping(uint64 => bool) public ordersProven;
     /// [commitment] = the block it was first made in
     mapping(bytes32 => uint256) private _commits;
 
@@ -76,6 +97,10 @@ contract AuctionVerifier {
     error ProofWindowClosed(uint64 interval, uint256 closedAt);
     error ClearingIsTheAuctions(uint64 interval);
     error BondLocked(uint256 exitAt);
+    error SignaturesMismatch(uint64 interval);
+    error NothingForged(uint64 interval);
+    error ReadingNotFixed(uint32 siteId);
+    error NotSettled(uint64 interval);
 
     event OperatorBondPosted(address indexed from, uint256 amount, uint256 bond);
     event OperatorBondLeaving(uint256 exitAt);
@@ -83,6 +108,9 @@ contract AuctionVerifier {
     /// `compensated` in market units, paid to the sites' owners; `rewarded` to `reporter`
     event ClearingProven(uint64 indexed interval, address indexed reporter, uint256 compensated, uint256 rewarded);
     event SiteCompensated(uint64 indexed interval, uint32 indexed siteId, uint256 amount);
+    /// A step's signed order or reading was proven forged: `forged` sites, `compensated` units
+    /// paid to their owners out of the operator's bond.
+    event ForgeryProven(uint64 indexed interval, bool readings, uint256 forged, uint256 compensated);
 
     struct Params {
         IERC20 token;
@@ -233,13 +261,25 @@ contract AuctionVerifier {
         // what each site lost against the auction, at its own limit price
         uint256[] memory owed = _surplus(sites, aMatches, aPrice);
         uint256[] memory got = _surplus(sites, _copy(matches), price);
-        uint256 total;
         for (uint256 k; k < owed.length; ++k) {
             owed[k] = owed[k] > got[k] ? (owed[k] - got[k]) / 1000 : 0;
+        }
+        uint256 paid = _compensate(interval, sites, owed);
+        uint256 rewarded = bondOf < reward ? bondOf : reward;
+        bondOf -= rewarded;
+        if (bondOf < required) market.setOperatorBonded(false);
+        emit ClearingProven(interval, msg.sender, paid, rewarded);
+        if (rewarded != 0) token.safeTransfer(msg.sender, rewarded * unit);
+    }
+
+    /// Pays owed[k] units to the owner of the site at sites[k] out of the operator's bond, pro
+    /// rata when the bond is short; returns what was paid (bondOf is reduced by it).
+    function _compensate(uint64 interval, uint256[] calldata sites, uint256[] memory owed) private returns (uint256 paid) {
+        uint256 total;
+        for (uint256 k; k < owed.length; ++k) {
             total += owed[k];
         }
         uint256 available = bondOf;
-        uint256 paid;
         for (uint256 k; k < owed.length; ++k) {
             uint256 amount = total > available ? (owed[k] * available) / total : owed[k];
             if (amount == 0) continue;
@@ -249,11 +289,130 @@ contract AuctionVerifier {
             emit SiteCompensated(interval, id, amount);
             token.safeTransfer(s.owner, amount * unit);
         }
-        uint256 rewarded = available - paid < reward ? available - paid : reward;
-        bondOf = available - paid - rewarded;
+        bondOf = available - paid;
         if (bondOf < required) market.setOperatorBonded(false);
-        emit ClearingProven(interval, msg.sender, paid, rewarded);
-        if (rewarded != 0) token.safeTransfer(msg.sender, rewarded * unit);
+    }
+
+    // ---- forgery proofs (a step's unchecked signatures) --------------------------------------
+    /// @notice Proves that a step committed an order its site's owner did not sign (a step
+    /// checks no signature: EnergyMarket._orderSigs). `orders` are the step's orders as it sent
+    /// them, four words each: meta, r, vs and the owner key's tag (low 96 bits of
+    /// keccak256(owner)) at the commit; the clearing and hashes as for proveClearing (accepted
+    /// until the settlement's dispute window closes). Each site whose order is not its owner's
+    /// signature is paid, out of the operator's bond, its lock (the most the interval can
+    /// take from it) plus one site bond; the trades and their settlement stand. Once per
+    /// interval; the payment goes to the sites' owners whoever proves it, so a copied proof
+    /// gains its sender nothing.
+    function proveOrderForgery(
+        uint64 interval,
+        uint64 price,
+        uint256[] calldata sites,
+        uint256[] calldata matches,
+        bytes32 metasHash,
+        bytes32 releasesHash,
+        uint256[] calldata orders
+    ) external {
+        if (ordersProven[interval]) revert AlreadyProven(interval);
+        _checkCommitted(interval, price, sites, matches, metasHash, releasesHash);
+        (uint256 bound,) = market.signatureRecord(interval);
+        uint256 n = sites.length;
+        if (orders.length != 4 * n || _chain(orders) != bound) revert SignaturesMismatch(interval);
+        uint256[] memory owed = new uint256[](n);
+        uint256 forged;
+        for (uint256 k; k < n; ++k) {
+            uint256 meta = orders[4 * k];
+            if (uint32(meta >> 168) != interval || uint32(meta >> 200) != uint32(sites[k] >> 160)) {
+                revert SignaturesMismatch(interval);
+            }
+            bytes32 structHash = keccak256(
+                abi.encode(ORDER_TYPEHASH, meta >> 200, interval, uint8(meta >> 160), uint32(meta >> 128), uint64(meta >> 64), uint64(meta))
+            );
+            if (_signedBy(structHash, bytes32(orders[4 * k + 1]), bytes32(orders[4 * k + 2]), orders[4 * k + 3])) continue;
+            owed[k] = reward;
+            ++forged;
+        }
+        if (forged == 0) revert NothingForged(interval);
+        ordersProven[interval] = true;
+        // a forged site's lock, as the market took it (EnergyMarket._liability)
+        uint256 pb = market.penaltyBps();
+        uint256 buyerBps = pb < 10_000 ? 10_000 : pb;
+        for (uint256 m; m < matches.length; ++m) {
+            uint256 w = matches[m];
+            uint256 sp = (w >> 40) & 0xff;
+            uint256 bp = (w >> 32) & 0xff;
+            uint256 e = uint32(w);
+            if (owed[sp] != 0) owed[sp] += (e * price * pb) / 10_000_000;
+            if (owed[bp] != 0) owed[bp] += (e * price * (10_000 + buyerBps)) / 10_000_000;
+        }
+        emit ForgeryProven(interval, false, forged, _compensate(interval, sites, owed));
+    }
+
+    /// @notice Proves that a step settled `interval` with a reading its site's meter did not sign
+    /// (EnergyMarket._readingSigs), within the settlement's dispute window. `stepped` are the
+    /// step's readings as it sent them (meta, r, vs per site); `fixed` the same with every
+    /// forged one replaced by that site's meter-signed reading (the site has it; only its
+    /// meter can sign one, so the prover has no choice). The market settles the interval again
+    /// with the fixed readings (EnergyMarket.resettle) and each site whose reading was forged
+    /// is paid one site bond out of the operator's bond, whoever proves it.
+    function proveReadingForgery(
+        uint64 interval,
+        uint64 price,
+        uint256[] calldata sites,
+        uint256[] calldata matches,
+        uint256[] calldata stepped,
+        bytes32 releasesHash,
+        uint256[] calldata fixed_
+    ) external {
+        uint256 n = sites.length;
+        if (stepped.length != 3 * n || fixed_.length != 3 * n) revert SignaturesMismatch(interval);
+        uint256[] memory metas = new uint256[](n);
+        for (uint256 k; k < n; ++k) {
+            metas[k] = stepped[3 * k];
+        }
+        if (uint8(market.clearingRecord(interval)) != STATUS_SETTLED) revert NotSettled(interval);
+        _checkCommitted(interval, price, sites, matches, keccak256(abi.encodePacked(metas)), releasesHash);
+        (, uint256 bound) = market.signatureRecord(interval);
+        if (uint256(keccak256(abi.encodePacked(stepped))) != bound) revert SignaturesMismatch(interval);
+        uint256[] memory owed = new uint256[](n);
+        uint256 forged;
+        for (uint256 k; k < n; ++k) {
+            uint256 ref = sites[k];
+            if (metas[k] == ABSENT || _readingSigned(ref, interval, stepped[3 * k:3 * k + 3])) {
+                if (fixed_[3 * k] != metas[k]) revert ReadingNotFixed(uint32(ref >> 160));
+                continue;
+            }
+            if (!_readingSigned(ref, interval, fixed_[3 * k:3 * k + 3])) revert ReadingNotFixed(uint32(ref >> 160));
+            metas[k] = fixed_[3 * k];
+            owed[k] = reward;
+            ++forged;
+        }
+        if (forged == 0) revert NothingForged(interval);
+        market.resettle(interval, price, sites, matches, metas, uint256(keccak256(abi.encodePacked(fixed_))));
+        emit ForgeryProven(interval, true, forged, _compensate(interval, sites, owed));
+    }
+
+    /// keccak256 chained over the orders' four words, from 0 (EnergyMarket._checkOrders, a step).
+    function _chain(uint256[] calldata orders) private pure returns (uint256 acc) {
+        for (uint256 k; k < orders.length; k += 4) {
+            acc = uint256(keccak256(abi.encode(acc, orders[k], orders[k + 1], orders[k + 2], orders[k + 3])));
+        }
+    }
+
+    /// Whether `r, vs` is a valid (low-s) signature of the market's EIP-712 `structHash` by a key
+    /// whose tag (low 96 bits of keccak256(address)) is `tag`'s low 96 bits.
+    function _signedBy(bytes32 structHash, bytes32 r, bytes32 vs, uint256 tag) private view returns (bool) {
+        bytes32 digest = keccak256(abi.encodePacked(hex"1901", market.domainSeparator(), structHash));
+        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, r, vs);
+        return err == ECDSA.RecoverError.NoError && uint96(uint256(keccak256(abi.encodePacked(signer)))) == uint96(tag);
+    }
+
+    /// Whether `rd` (meta, r, vs) is this interval's reading signed by the meter key the site
+    /// ref `ref` snapshotted at commit.
+    function _readingSigned(uint256 ref, uint64 interval, uint256[] calldata rd) private view returns (bool) {
+        uint256 meta = rd[0];
+        if (meta >> 64 != interval) return false;
+        bytes32 structHash = keccak256(abi.encode(READING_TYPEHASH, uint32(ref >> 160), interval, uint32(meta >> 32), uint32(meta)));
+        return _signedBy(structHash, bytes32(rd[1]), bytes32(rd[2]), ref);
     }
 
     /// The clearing must be the one the market holds for `interval`, and still disputable.

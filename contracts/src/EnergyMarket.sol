@@ -254,6 +254,16 @@ contract EnergyMarket is EIP712 {
     /// its reading (postReading); zero until a site posts, read only by a settle that
     /// declares a reading absent.
     uint256[MAX_RING] private _posted;
+    /// [interval % ringSize] = the binding of the signed orders a step committed without
+    /// checking their signatures (optimistic): acc = keccak256(acc, meta, r, vs, owner tag)
+    /// over the orders, from 0 (AuctionVerifier.proveOrderForgery recomputes it). Not written
+    /// at deploy (a ring of 512 would not fit a block): a slot's first step pays 22 100, later
+    /// ones 2 900. A checked commit (commitClearing) leaves it (a proof also checks each
+    /// order's interval, so a stale word proves nothing).
+    uint256[MAX_RING] private _orderSigs;
+    /// [interval % ringSize] = keccak256 of the readings (meta, r, vs words) a step settled
+    /// without checking their signatures (AuctionVerifier.proveReadingForgery).
+    uint256[MAX_RING] private _readingSigs;
 
     struct Config {
         IERC20 token;
@@ -549,7 +559,7 @@ contract EnergyMarket is EIP712 {
         external
     {
         if (msg.sender != operator) revert NotOperator(msg.sender);
-        emit ClearingCommitted(interval, _commit(interval, price, orders, matches));
+        emit ClearingCommitted(interval, _commit(interval, price, orders, matches, _checked()));
     }
 
     /// @notice Settles a committed interval after it ended. `sites` and `matches` are the
@@ -561,7 +571,7 @@ contract EnergyMarket is EIP712 {
         uint256[] calldata matches,
         SignedReading[] calldata readings
     ) external {
-        _settle(interval, price, sites, matches, readings);
+        _settle(interval, price, sites, matches, readings, _checked());
         emit IntervalSettled(interval);
     }
 
@@ -646,7 +656,7 @@ contract EnergyMarket is EIP712 {
             // for a withheld reading's grace, or was settled by someone else)
             // settle is permissionless: if someone settled it first, the step skips it
             if (sites.length != 0 && !_done(uint32(head >> 184), STATUS_SETTLED)) {
-                _settle(uint32(head >> 184), uint64(head >> 120), sites, matches, readings);
+                _settle(uint32(head >> 184), uint64(head >> 120), sites, matches, readings, _checked());
             }
         }
         {
@@ -658,7 +668,7 @@ contract EnergyMarket is EIP712 {
                 matches.offset := add(p, mul(0x60, orders.length))
                 matches.length := and(shr(216, head), 0xff)
             }
-            emit Stepped(uint32(head >> 88), _commit(uint32(head >> 88), uint64(head >> 24), orders, matches), logged);
+            emit Stepped(uint32(head >> 88), _commit(uint32(head >> 88), uint64(head >> 24), orders, matches, _checked()), logged);
         }
     }
 
@@ -708,10 +718,16 @@ contract EnergyMarket is EIP712 {
     }
 
     // ---- commit ------------------------------------------------------------------------
-    function _commit(uint64 interval, uint64 price, SignedOrder[] calldata orders, uint256[] calldata matches)
-        private
-        returns (bytes32 h)
-    {
+    /// `checked`: every order's signature is checked here (commitClearing); a step passes false
+    /// and binds the signatures in _orderSigs instead (optimistic: a forged one is proven by
+    /// AuctionVerifier.proveOrderForgery and paid from the operator's bond).
+    function _commit(
+        uint64 interval,
+        uint64 price,
+        SignedOrder[] calldata orders,
+        uint256[] calldata matches,
+        bool checked
+    ) private returns (bytes32 h) {
         if (!_operatorBonded) revert OperatorBondNotPosted();
         uint256 n = orders.length;
         if (n > MAX_SITES) revert TooManyOrders(n, MAX_SITES);
@@ -740,8 +756,9 @@ contract EnergyMarket is EIP712 {
         uint256[] memory matched = new uint256[](n);
         if (!_sumMatches(orders, matches, matched)) _explainMatches(orders, matches);
         uint256[] memory refs = new uint256[](n);
-        uint256 bad = _checkOrders(orders, interval, price, matched, refs);
-        if (bad < n) _explainOrder(orders, bad, interval, price, matched[bad]);
+        (uint256 bad, uint256 sigs) = _checkOrders(orders, interval, price, matched, refs, checked);
+        if (bad < n) _explainOrder(orders, bad, interval, price, matched[bad], checked);
+        if (!checked) _orderSigs[slot] = sigs;
         _debitLanes(matched);
 
         h = _clearingHash(interval, price, refs, matches);
@@ -809,8 +826,9 @@ contract EnergyMarket is EIP712 {
         uint64 interval,
         uint64 price,
         uint256[] memory matched,
-        uint256[] memory refs
-    ) private view returns (uint256 bad) {
+        uint256[] memory refs,
+        bool checked
+    ) private view returns (uint256 bad, uint256 sigs) {
         bytes32 ds = _domainSeparatorV4();
         bytes32 typeHash = ORDER_TYPEHASH;
         uint256 pb = penaltyBps;
@@ -857,20 +875,30 @@ contract EnergyMarket is EIP712 {
                     or(iszero(eq(and(shr(248, a), 3), 3)), gt(e, and(shr(add(192, mul(28, side)), a), 0xfffffff))),
                     or(and(bad1, gt(mw, 0)), gt(mw, e))
                 ) { break }
-                mstore(add(sBuf, 0x120), keccak256(sBuf, 0xe0))
-                mstore(add(sBuf, 0x140), keccak256(add(sBuf, 0xfe), 0x42))
-                let vs := calldataload(add(o, 0x40))
-                mstore(add(sBuf, 0x160), add(shr(255, vs), 27))
-                mstore(add(sBuf, 0x180), calldataload(add(o, 0x20)))
-                vs := and(vs, 0x7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff)
-                if gt(vs, 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0) { break }
-                mstore(add(sBuf, 0x1a0), vs)
-                mstore(0x00, 0)
-                pop(staticcall(gas(), 1, add(sBuf, 0x140), 0x80, 0x00, 0x20))
-                let signer := mul(mload(0x00), eq(returndatasize(), 0x20))
-                mstore(0x00, shl(96, signer))
-                if or(iszero(signer), iszero(eq(and(keccak256(0x00, 0x14), 0xffffffffffffffffffffffff), and(a, 0xffffffffffffffffffffffff)))) {
-                    break
+                switch checked
+                case 0 {
+                    // optimistic: bind meta, r, vs and the owner tag; no signature check here
+                    mstore(add(sBuf, 0x140), sigs)
+                    calldatacopy(add(sBuf, 0x160), o, 0x60)
+                    mstore(add(sBuf, 0x1c0), and(a, 0xffffffffffffffffffffffff))
+                    sigs := keccak256(add(sBuf, 0x140), 0xa0)
+                }
+                default {
+                    mstore(add(sBuf, 0x120), keccak256(sBuf, 0xe0))
+                    mstore(add(sBuf, 0x140), keccak256(add(sBuf, 0xfe), 0x42))
+                    let vs := calldataload(add(o, 0x40))
+                    mstore(add(sBuf, 0x160), add(shr(255, vs), 27))
+                    mstore(add(sBuf, 0x180), calldataload(add(o, 0x20)))
+                    vs := and(vs, 0x7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff)
+                    if gt(vs, 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0) { break }
+                    mstore(add(sBuf, 0x1a0), vs)
+                    mstore(0x00, 0)
+                    pop(staticcall(gas(), 1, add(sBuf, 0x140), 0x80, 0x00, 0x20))
+                    let signer := mul(mload(0x00), eq(returndatasize(), 0x20))
+                    mstore(0x00, shl(96, signer))
+                    if or(iszero(signer), iszero(eq(and(keccak256(0x00, 0x14), 0xffffffffffffffffffffffff), and(a, 0xffffffffffffffffffffffff)))) {
+                        break
+                    }
                 }
                 let lock := mul(mw, price)
                 switch side
@@ -892,20 +920,24 @@ contract EnergyMarket is EIP712 {
     }
 
     /// The failure path of _checkOrders in plain Solidity: reverts with the named error.
-    function _explainOrder(SignedOrder[] calldata orders, uint256 pos, uint64 interval, uint64 price, uint256 matchedWh)
-        private
-        view
-    {
+    function _explainOrder(
+        SignedOrder[] calldata orders,
+        uint256 pos,
+        uint64 interval,
+        uint64 price,
+        uint256 matchedWh,
+        bool checked
+    ) private view {
         uint256 meta = orders[pos].meta;
         if (meta >> 232 != 0) revert BadParameter("orders");
         uint32 id = uint32(meta >> 200);
         if (pos > 0 && id <= uint32(orders[pos - 1].meta >> 200)) revert OrdersNotSorted(pos, id);
-        _checkOrder(orders[pos], interval, price, matchedWh);
+        _checkOrder(orders[pos], interval, price, matchedWh, checked);
         revert BadParameter("orders");
     }
 
     /// Checks one order; returns the site's worst-case liability for the interval.
-    function _checkOrder(SignedOrder calldata o, uint64 interval, uint64 price, uint256 matchedWh)
+    function _checkOrder(SignedOrder calldata o, uint64 interval, uint64 price, uint256 matchedWh, bool checked)
         private
         view
         returns (uint256 liability)
@@ -924,12 +956,14 @@ contract EnergyMarket is EIP712 {
         if (_bonds[id] < bond) revert BondNotPosted(id, _bonds[id]);
         if (oInterval != interval) revert OrderWrongInterval(id, oInterval, interval);
         if (deadline < block.timestamp) revert OrderExpired(id, deadline);
-        bytes32 digest = _hashTypedDataV4(
-            keccak256(abi.encode(ORDER_TYPEHASH, id, oInterval, side, energyWh, limitPrice, deadline))
-        );
-        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, o.r, o.vs);
-        if (err != ECDSA.RecoverError.NoError) revert MalformedSignature(id);
-        if (signer != s.owner) revert OrderSignerMismatch(id, signer);
+        if (checked) {
+            bytes32 digest = _hashTypedDataV4(
+                keccak256(abi.encode(ORDER_TYPEHASH, id, oInterval, side, energyWh, limitPrice, deadline))
+            );
+            (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, o.r, o.vs);
+            if (err != ECDSA.RecoverError.NoError) revert MalformedSignature(id);
+            if (signer != s.owner) revert OrderSignerMismatch(id, signer);
+        }
         if (side == SIDE_BID) {
             if (energyWh > s.importCapWh) revert EnergyExceedsCap(id, energyWh, s.importCapWh);
             if (matchedWh != 0 && limitPrice < price) revert PriceOutsideLimit(id, limitPrice, price);
@@ -968,7 +1002,8 @@ contract EnergyMarket is EIP712 {
         uint64 price,
         uint256[] calldata sites,
         uint256[] calldata matches,
-        SignedReading[] calldata readings
+        SignedReading[] calldata readings,
+        bool checked
     ) private {
         uint256 n = sites.length;
         uint256 mem;
@@ -994,8 +1029,18 @@ contract EnergyMarket is EIP712 {
             }
         }
         {
-            uint256 absent = _verifyReadings(sites, readings, interval, mem, block.timestamp >= absentAllowedAt(interval));
+            uint256 absent = _verifyReadings(sites, readings, interval, mem, block.timestamp >= absentAllowedAt(interval), checked);
             if (absent != 0) _checkNotPosted(interval, sites, absent);
+        }
+        if (!checked) {
+            // optimistic (a step): the readings as sent, for AuctionVerifier.proveReadingForgery
+            uint256 rh;
+            assembly ("memory-safe") {
+                let p := mload(0x40)
+                calldatacopy(p, readings.offset, mul(0x60, readings.length))
+                rh := keccak256(p, mul(0x60, readings.length))
+            }
+            _readingSigs[interval % ringSize] = rh;
         }
         bytes32 sh = _releases(price, sites, matches, mem, n);
         uint256 endsAt_ = intervalStart(interval) + intervalSec;
@@ -1052,7 +1097,8 @@ contract EnergyMarket is EIP712 {
         SignedReading[] calldata readings,
         uint64 interval,
         uint256 mem,
-        bool absentOk
+        bool absentOk,
+        bool checked
     ) private view returns (uint256 absent) {
         bytes32 ds = _domainSeparatorV4();
         bytes32 typeHash = READING_TYPEHASH;
@@ -1096,29 +1142,32 @@ contract EnergyMarket is EIP712 {
                 mstore(add(sBuf, 0x20), and(shr(160, ref), 0xffffffff))
                 mstore(add(sBuf, 0x60), and(shr(32, meta), 0xffffffff))
                 mstore(add(sBuf, 0x80), and(meta, 0xffffffff))
-                mstore(add(sBuf, 0xe0), keccak256(sBuf, 0xa0))
-                mstore(add(sBuf, 0x100), keccak256(add(sBuf, 0xbe), 0x42))
-                let vs := calldataload(add(rd, 0x40))
-                mstore(add(sBuf, 0x120), add(shr(255, vs), 27))
-                mstore(add(sBuf, 0x140), calldataload(add(rd, 0x20)))
-                vs := and(vs, 0x7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff)
-                if gt(vs, 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0) {
-                    fail := 2
-                    break
-                }
-                mstore(add(sBuf, 0x160), vs)
-                mstore(0x00, 0)
-                pop(staticcall(gas(), 1, add(sBuf, 0x100), 0x80, 0x00, 0x20))
-                let signer := mul(mload(0x00), eq(returndatasize(), 0x20))
-                if iszero(signer) {
-                    fail := 2
-                    break
-                }
-                mstore(0x00, shl(96, signer))
-                if iszero(eq(and(keccak256(0x00, 0x14), 0xffffffffffffffffffffffff), and(ref, 0xffffffffffffffffffffffff))) {
-                    fail := 3
-                    recovered := signer
-                    break
+                // a step (checked = 0) binds the readings in _readingSigs instead (settle)
+                if checked {
+                    mstore(add(sBuf, 0xe0), keccak256(sBuf, 0xa0))
+                    mstore(add(sBuf, 0x100), keccak256(add(sBuf, 0xbe), 0x42))
+                    let vs := calldataload(add(rd, 0x40))
+                    mstore(add(sBuf, 0x120), add(shr(255, vs), 27))
+                    mstore(add(sBuf, 0x140), calldataload(add(rd, 0x20)))
+                    vs := and(vs, 0x7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff)
+                    if gt(vs, 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0) {
+                        fail := 2
+                        break
+                    }
+                    mstore(add(sBuf, 0x160), vs)
+                    mstore(0x00, 0)
+                    pop(staticcall(gas(), 1, add(sBuf, 0x100), 0x80, 0x00, 0x20))
+                    let signer := mul(mload(0x00), eq(returndatasize(), 0x20))
+                    if iszero(signer) {
+                        fail := 2
+                        break
+                    }
+                    mstore(0x00, shl(96, signer))
+                    if iszero(eq(and(keccak256(0x00, 0x14), 0xffffffffffffffffffffffff), and(ref, 0xffffffffffffffffffffffff))) {
+                        fail := 3
+                        recovered := signer
+                        break
+                    }
                 }
                 let out := add(mem, k)
                 let net := sub(mload(add(sBuf, 0x80)), mload(add(sBuf, 0x60))) // export - import, two's complement
@@ -1421,6 +1470,33 @@ contract EnergyMarket is EIP712 {
         return _ring[interval % ringSize];
     }
 
+    /// @notice What a step bound of `interval`'s signatures it did not check (see _orderSigs,
+    /// _readingSigs): the words AuctionVerifier's forgery proofs check their data against.
+    function signatureRecord(uint64 interval) external view returns (uint256 orders, uint256 readings) {
+        uint256 slot = interval % ringSize;
+        return (_orderSigs[slot], _readingSigs[slot]);
+    }
+
+    /// @notice The verifier's re-settlement after a proven forged reading: the interval
+    /// (settled, its clearing checked by the verifier) is settled again with `metas`, the
+    /// same readings but each forged one replaced by its meter's signed reading; the record
+    /// keeps its settle time and status, and `readingsHash` binds the corrected readings.
+    function resettle(
+        uint64 interval,
+        uint64 price,
+        uint256[] calldata sites,
+        uint256[] calldata matches,
+        uint256[] calldata metas,
+        uint256 readingsHash
+    ) external {
+        if (msg.sender != address(verifier)) revert NotVerifier(msg.sender);
+        uint256 slot = interval % ringSize;
+        uint256 mem = _fillFromMetas(metas, metas.length, _clearingHashCalldata(interval, price, sites, matches));
+        bytes32 nsh = _releases(price, sites, matches, mem, sites.length);
+        _ring[slot] = ((uint256(nsh) >> 64) << 64) | uint64(_ring[slot]);
+        _readingSigs[slot] = readingsHash;
+    }
+
     /// @notice The verifier's word on the operator's bond: commits need it whole.
     function setOperatorBonded(bool bonded) external {
         if (msg.sender != address(verifier)) revert NotVerifier(msg.sender);
@@ -1428,6 +1504,14 @@ contract EnergyMarket is EIP712 {
     }
 
     // ---- internals ---------------------------------------------------------------------
+    /// Whether this call checks every signature itself: everything but a step (marketStep),
+    /// which commits and settles optimistically (see _orderSigs, _readingSigs). A runtime
+    /// value on purpose: a constant argument makes the compiler copy the commit and settle
+    /// code once per value (~6 500 bytes, past EIP-170).
+    function _checked() private pure returns (bool) {
+        return msg.sig != this.marketStep.selector;
+    }
+
     function _tag(address a) private pure returns (uint96) {
         return uint96(uint256(keccak256(abi.encodePacked(a))));
     }

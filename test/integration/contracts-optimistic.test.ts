@@ -1,0 +1,196 @@
+// A step (marketStep) commits and settles without checking signatures: it binds the step's
+// signed orders and readings (EnergyMarket._orderSigs, _readingSigs) and anyone proves a forged
+// one in AuctionVerifier within the dispute window. These are the attacks of an operator that
+// relies on that: an order its site never signed, a reading its meter never signed.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parseEventLogs } from 'viem'
+import { privateKeyToAccount, generatePrivateKey } from 'viem/accounts'
+import { auctionVerifierAbi, energyMarketAbi, settlementTokenAbi } from '../../contracts/abi.ts'
+import { buildFinalization } from '../../core/chain/buildFinalization.ts'
+import { committedSiteRefs } from '../../core/chain/committedSiteRefs.ts'
+import { orderForgeryArgs, orderSignedBy, readingForgeryArgs } from '../../core/chain/proveForgery.ts'
+import { startAnvil, type Anvil } from '../../core/chain/startAnvil.ts'
+import { stepMarket } from '../../core/chain/stepMarket.ts'
+import type { EncodedClearing } from '../../core/market/encodeClearing.ts'
+import { signMeterReading, signOrder, type SignedMeterReading } from '../../core/market/signMarketData.ts'
+import { SIDE_ASK, SIDE_BID } from '../../core/market/typedData.ts'
+import { clear, exactDelivery, revertName, signOrders, signReadings, type OrderSpec } from '../fixtures/market/marketFlow.ts'
+import { createLocalMarket, type LocalMarket } from '../support/createLocalMarket.ts'
+
+let anvil: Anvil
+let lm: LocalMarket
+let verifier: `0x${string}`
+
+beforeAll(async () => {
+  anvil = await startAnvil()
+  lm = await createLocalMarket({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, sites: 4, config: { settleWindowSec: 1_800n, disputeWindowSec: 3_600n } })
+  verifier = await lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'verifier' })
+}, 60_000)
+
+afterAll(async () => {
+  await anvil?.stop()
+})
+
+const specs: OrderSpec[] = [
+  { site: 0, side: SIDE_ASK, energyWh: 2000, limitPrice: 90_000n },
+  { site: 1, side: SIDE_BID, energyWh: 1500, limitPrice: 180_000n },
+  { site: 2, side: SIDE_ASK, energyWh: 1000, limitPrice: 100_000n },
+  { site: 3, side: SIDE_BID, energyWh: 1200, limitPrice: 160_000n },
+]
+const nothing = { clearing: { interval: 0n, price: 0n, matches: [] }, siteRefs: [], readings: [] }
+const owners = (c: EncodedClearing) => c.siteIds.map((id) => lm.sites[id]!.owner.address)
+const tokenOf = (a: `0x${string}`) => lm.client.readContract({ address: lm.token, abi: settlementTokenAbi, functionName: 'balanceOf', args: [a] })
+const operatorBond = () => lm.client.readContract({ address: verifier, abi: auctionVerifierAbi, functionName: 'bondOf' })
+
+async function mined(hash: Promise<`0x${string}`>) {
+  const receipt = await lm.client.waitForTransactionReceipt({ hash: await hash })
+  expect(receipt.status).toBe('success')
+  return receipt
+}
+
+/** Committed intervals the tests leave unsettled: expired before their ring slots come round. */
+const open: { clearing: EncodedClearing; siteRefs: bigint[] }[] = []
+
+/** Steps a commit of `clearing` (nothing settled) two intervals ahead; its refs. */
+async function stepCommit(clearing: EncodedClearing) {
+  const receipt = await mined(stepMarket(lm.wallet, lm.market, { finals: [], settle: nothing, commit: clearing }))
+  return committedSiteRefs(lm.client, lm.market, clearing, receipt)
+}
+
+async function expireOpen() {
+  for (const { clearing, siteRefs } of open.splice(0)) {
+    const [status] = await lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'intervalRecord', args: [clearing.interval] })
+    if (status !== 1) continue
+    const closesAt = lm.intervalStart(clearing.interval + 1n) + lm.config.settleWindowSec
+    if ((await lm.client.getBlock()).timestamp < closesAt) await lm.warpTo(closesAt)
+    await mined(lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'expire', args: [clearing.interval, clearing.price, siteRefs, clearing.matches] }))
+  }
+}
+
+/** The operator tops its bond up to what commits need after a proof took part of it. */
+async function restoreBond() {
+  const short = (await lm.client.readContract({ address: verifier, abi: auctionVerifierAbi, functionName: 'required' })) - (await operatorBond())
+  if (short <= 0n) return
+  const amount = short * lm.config.unit
+  await mined(lm.wallet.writeContract({ address: lm.token, abi: settlementTokenAbi, functionName: 'mint', args: [lm.operator.address, amount] }))
+  await mined(lm.wallet.writeContract({ address: lm.token, abi: settlementTokenAbi, functionName: 'approve', args: [verifier, amount] }))
+  await mined(lm.wallet.writeContract({ address: verifier, abi: auctionVerifierAbi, functionName: 'depositBond', args: [short] }))
+}
+
+async function nextCommittable(): Promise<bigint> {
+  await expireOpen()
+  const next = await lm.nextInterval()
+  await lm.warpTo(lm.intervalStart(next))
+  return next + 1n
+}
+
+describe('a step checks no signature; a forged one is proven', () => {
+  it('an order its site never signed: the step takes it, the site proves it and is paid its lock plus a site bond from the operator\'s bond; an honest step cannot be proven', async () => {
+    const interval = await nextCommittable()
+    const signed = await signOrders(lm, interval, specs)
+    // the operator makes site 3 a buyer at its limit with a key of its own
+    const forger = privateKeyToAccount(generatePrivateKey())
+    const { r, vs, ...order } = signed[3]!
+    void r
+    void vs
+    signed[3] = await signOrder(forger, lm.domain, { ...order, energyWh: 1200 })
+    const clearing = clear(interval, signed)
+    expect(await orderSignedBy(lm.domain, clearing.orders[3]!, lm.sites[3]!.owner.address)).toBe(false)
+    expect(await orderSignedBy(lm.domain, clearing.orders[0]!, lm.sites[0]!.owner.address)).toBe(true)
+    // the step goes through: it does not check signatures (commitClearing would refuse it)
+    const siteRefs = await stepCommit(clearing)
+    open.push({ clearing, siteRefs })
+    const bondBefore = await operatorBond()
+    const ownerBefore = await tokenOf(lm.sites[3]!.owner.address)
+    const args = orderForgeryArgs({ clearing, siteRefs, owners: owners(clearing) })
+    // a wrong owner tag does not match what the step bound
+    const wrong = orderForgeryArgs({ clearing, siteRefs, owners: [...owners(clearing).slice(0, 3), forger.address] })
+    expect(await revertName(lm.wallet.writeContract({ address: verifier, abi: auctionVerifierAbi, functionName: 'proveOrderForgery', args: wrong }))).toBe('SignaturesMismatch')
+    const prover = lm.walletFor(lm.sites[3]!.owner)
+    const receipt = await mined(prover.writeContract({ address: verifier, abi: auctionVerifierAbi, functionName: 'proveOrderForgery', args }))
+    const [proven] = parseEventLogs({ abi: auctionVerifierAbi, logs: receipt.logs, eventName: 'ForgeryProven' })
+    expect(proven?.args.forged).toBe(1n)
+    // site 3's lock: what it bought x price x (1 + max(penalty, 100 %)), plus one site bond
+    const bought = clearing.matches.filter((m) => Number((m >> 32n) & 0xffn) === 3).reduce((a, m) => a + (m & 0xffffffffn), 0n)
+    expect(bought).toBeGreaterThan(0n)
+    const buyerBps = lm.config.penaltyBps < 10_000n ? 10_000n : lm.config.penaltyBps
+    const lock = (bought * clearing.price * (10_000n + buyerBps)) / 10_000_000n
+    const paid = lock + lm.config.bond
+    expect(proven?.args.compensated).toBe(paid)
+    expect(await tokenOf(lm.sites[3]!.owner.address)).toBe(ownerBefore + paid * lm.config.unit)
+    expect(await operatorBond()).toBe(bondBefore - paid)
+    // once per interval
+    expect(await revertName(lm.wallet.writeContract({ address: verifier, abi: auctionVerifierAbi, functionName: 'proveOrderForgery', args }))).toBe('AlreadyProven')
+
+    // an honest step: nothing to prove (the operator restores its bond first: no commit without it)
+    await restoreBond()
+    const honestAt = await nextCommittable()
+    const honest = clear(honestAt, await signOrders(lm, honestAt, specs))
+    const honestRefs = await stepCommit(honest)
+    open.push({ clearing: honest, siteRefs: honestRefs })
+    const honestArgs = orderForgeryArgs({ clearing: honest, siteRefs: honestRefs, owners: owners(honest) })
+    expect(await revertName(lm.wallet.writeContract({ address: verifier, abi: auctionVerifierAbi, functionName: 'proveOrderForgery', args: honestArgs }))).toBe('NothingForged')
+  })
+
+  it('a reading its meter never signed: the step settles with it, the site proves it with its meter\'s reading, the interval is settled again and the site is paid a site bond', async () => {
+    const interval = await nextCommittable()
+    const clearing = clear(interval, await signOrders(lm, interval, specs))
+    const siteRefs = await stepCommit(clearing)
+    await lm.warpTo(lm.intervalStart(interval + 1n))
+    const truth = await signReadings(lm, clearing, exactDelivery(clearing))
+    // the operator settles seller 0 as having delivered nothing (it pays the penalty, its
+    // buyers pay nothing), with a reading its own key signed
+    const forger = privateKeyToAccount(generatePrivateKey())
+    const pos = clearing.siteIds.indexOf(0)
+    const stepped: SignedMeterReading[] = [...truth]
+    stepped[pos] = await signMeterReading(forger, lm.domain, { siteId: 0, interval, importWh: 0, exportWh: 0 })
+    const next = clear(interval + 2n, await signOrders(lm, interval + 2n, specs))
+    const receipt0 = await mined(stepMarket(lm.wallet, lm.market, { finals: [], settle: { clearing, siteRefs, readings: stepped }, commit: next }))
+    open.push({ clearing: next, siteRefs: await committedSiteRefs(lm.client, lm.market, next, receipt0) })
+    const forged = buildFinalization({ clearing, siteRefs, readings: stepped, penaltyBps: lm.config.penaltyBps })
+    const honest = buildFinalization({ clearing, siteRefs, readings: truth, penaltyBps: lm.config.penaltyBps })
+    expect(forged.releases).not.toEqual(honest.releases)
+
+    // proving with a "fix" that is not the meter's reading, or changing an honest reading, is refused
+    const badFix = readingForgeryArgs({ clearing, siteRefs, stepped, releasesHash: forged.releasesHash, fixed: stepped })
+    expect(await revertName(lm.wallet.writeContract({ address: verifier, abi: auctionVerifierAbi, functionName: 'proveReadingForgery', args: badFix }))).toBe('ReadingNotFixed')
+    const other = [...truth]
+    other[(pos + 1) % truth.length] = await signMeterReading(lm.sites[clearing.siteIds[(pos + 1) % truth.length]!]!.meter, lm.domain, { siteId: clearing.siteIds[(pos + 1) % truth.length]!, interval, importWh: 1, exportWh: 1 })
+    const changed = readingForgeryArgs({ clearing, siteRefs, stepped, releasesHash: forged.releasesHash, fixed: other })
+    expect(await revertName(lm.wallet.writeContract({ address: verifier, abi: auctionVerifierAbi, functionName: 'proveReadingForgery', args: changed }))).toBe('ReadingNotFixed')
+
+    const ownerBefore = await tokenOf(lm.sites[0]!.owner.address)
+    const args = readingForgeryArgs({ clearing, siteRefs, stepped, releasesHash: forged.releasesHash, fixed: truth })
+    const receipt = await mined(lm.walletFor(lm.sites[0]!.owner).writeContract({ address: verifier, abi: auctionVerifierAbi, functionName: 'proveReadingForgery', args }))
+    const [proven] = parseEventLogs({ abi: auctionVerifierAbi, logs: receipt.logs, eventName: 'ForgeryProven' })
+    expect(proven?.args.readings).toBe(true)
+    expect(proven?.args.compensated).toBe(lm.config.bond)
+    expect(await tokenOf(lm.sites[0]!.owner.address)).toBe(ownerBefore + lm.config.bond * lm.config.unit)
+    // the record now holds the honest settlement: the forged one no longer finalizes, the honest one does
+    await restoreBond()
+    const [, settledAt] = await lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'intervalRecord', args: [interval] })
+    await lm.warpTo(settledAt + lm.config.disputeWindowSec)
+    expect(await revertName(lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'finalize', args: [interval, forged.inputsHash, forged.releases] }))).toBe('SettlementMismatch')
+    const before = await Promise.all(clearing.siteIds.map((id) => lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'balanceOf', args: [id] })))
+    await mined(lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'finalize', args: [interval, honest.inputsHash, honest.releases] }))
+    const after = await Promise.all(clearing.siteIds.map((id) => lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'balanceOf', args: [id] })))
+    expect(after.map((b, k) => b - before[k]!)).toEqual(honest.releases.map((w) => w & 0xffffffffffffffffn))
+  })
+
+  it('an honest step\'s readings cannot be proven forged, and the proof closes with the dispute window', async () => {
+    const interval = await nextCommittable()
+    const clearing = clear(interval, await signOrders(lm, interval, specs))
+    const siteRefs = await stepCommit(clearing)
+    await lm.warpTo(lm.intervalStart(interval + 1n))
+    const readings = await signReadings(lm, clearing, exactDelivery(clearing))
+    const next = clear(interval + 2n, await signOrders(lm, interval + 2n, specs))
+    const receipt = await mined(stepMarket(lm.wallet, lm.market, { finals: [], settle: { clearing, siteRefs, readings }, commit: next }))
+    open.push({ clearing: next, siteRefs: await committedSiteRefs(lm.client, lm.market, next, receipt) })
+    const f = buildFinalization({ clearing, siteRefs, readings, penaltyBps: lm.config.penaltyBps })
+    const args = readingForgeryArgs({ clearing, siteRefs, stepped: readings, releasesHash: f.releasesHash, fixed: readings })
+    expect(await revertName(lm.wallet.writeContract({ address: verifier, abi: auctionVerifierAbi, functionName: 'proveReadingForgery', args }))).toBe('NothingForged')
+    const [, settledAt] = await lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'intervalRecord', args: [interval] })
+    await lm.warpTo(settledAt + lm.config.disputeWindowSec)
+    expect(await revertName(lm.wallet.writeContract({ address: verifier, abi: auctionVerifierAbi, functionName: 'proveReadingForgery', args }))).toBe('ProofWindowClosed')
+  })
+})
