@@ -3,8 +3,8 @@ import { packOrder, packSettleReading, type EncodedClearing } from '../market/en
 import type { SignedMeterReading, SignedOrder } from '../market/signMarketData.ts'
 import { marketTypes, type MarketDomain } from '../market/typedData.ts'
 import type { Finalization } from './buildFinalization.ts'
+import { proveClearingArgs } from './proveClearing.ts'
 
-const ZERO_HASH: Hex = `0x${'0'.repeat(64)}`
 const TAG_MASK = (1n << 96n) - 1n
 
 /** A key's tag as the market stores it: the low 96 bits of keccak256(address). */
@@ -43,15 +43,7 @@ export function orderForgeryArgs({ clearing, siteRefs, owners, settlement }: Ord
     const { meta, r, vs } = packOrder(o)
     return [meta, BigInt(r), BigInt(vs), keyTag(owners[k]!)]
   })
-  return [
-    clearing.interval,
-    clearing.price,
-    [...siteRefs],
-    [...clearing.matches],
-    settlement?.metasHash ?? ZERO_HASH,
-    settlement?.releasesHash ?? ZERO_HASH,
-    words,
-  ] as const
+  return [...proveClearingArgs({ clearing, siteRefs, settlement }), words] as const
 }
 
 const readingWords = (readings: readonly (SignedMeterReading | null)[]) =>
