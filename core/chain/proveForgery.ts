@@ -1,4 +1,4 @@
-import { keccak256, recoverTypedDataAddress, toHex, type Address, type Hex } from 'viem'
+import { compactSignatureToSignature, keccak256, recoverTypedDataAddress, type Address, type Hex } from 'viem'
 import { packOrder, packSettleReading, type EncodedClearing } from '../market/encodeClearing.ts'
 import type { SignedMeterReading, SignedOrder } from '../market/signMarketData.ts'
 import { marketTypes, type MarketDomain } from '../market/typedData.ts'
@@ -12,13 +12,12 @@ export function keyTag(key: Address): bigint {
   return BigInt(keccak256(key)) & TAG_MASK
 }
 
-/** Whether an order is its site owner's signature (what a step no longer checks on chain). */
+/** Whether an order is its site owner's signature (what a step no longer checks on chain;
+ * the live market's validator checks orders on the broker the same way, recoverLiveSigner). */
 export async function orderSignedBy(domain: MarketDomain, order: SignedOrder, owner: Address): Promise<boolean> {
   const { r, vs, ...message } = order
-  const yParity = Number(BigInt(vs) >> 255n)
-  const s = toHex(BigInt(vs) & ((1n << 255n) - 1n), { size: 32 })
   try {
-    const signer = await recoverTypedDataAddress({ domain, types: marketTypes, primaryType: 'Order', message, signature: { r, s, yParity } })
+    const signer = await recoverTypedDataAddress({ domain, types: marketTypes, primaryType: 'Order', message, signature: compactSignatureToSignature({ r, yParityAndS: vs }) })
     return signer.toLowerCase() === owner.toLowerCase()
   } catch {
     return false
