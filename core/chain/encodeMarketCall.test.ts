@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { energyMarketAbi } from '../../contracts/abi.ts'
 import type { EncodedClearing } from '../market/encodeClearing.ts'
 import { encodeMarketCall } from './encodeMarketCall.ts'
-import { encodeStep } from './stepMarket.ts'
+import { decodeStep, encodeStep } from './stepMarket.ts'
 
 const r = `0x${'11'.repeat(32)}` as const
 const vs = `0x${'22'.repeat(32)}` as const
@@ -45,5 +45,23 @@ describe('encodeMarketCall', () => {
     const final = { interval: 1n << 32n, inputsHash: r, releases: [] }
     expect(() => encodeStep({ ...step, finals: [final] })).toThrow(/step: finalized interval.*below 2\^32/)
     expect(() => encodeStep({ ...step, finals: [{ ...final, interval: (1n << 32n) - 1n }] })).not.toThrow()
+  })
+
+  it('decodes a step back into what it finalizes, settles and commits (what a watching site reads), and names data that is not a step', () => {
+    const reading = { siteId: 1, interval: 11n, importWh: 300, exportWh: 0, r, vs }
+    const step = {
+      finals: [{ interval: 9n, inputsHash: vs, releases: [(1n << 64n) | 42n, 7n] }],
+      settle: { clearing: { interval: 11n, price: 150_000n, matches: [(0n << 40n) | (1n << 32n) | 300n] }, siteRefs: [0n << 160n, 1n << 160n], readings: [null, reading] },
+      commit: clearing,
+    }
+    const data = encodeStep(step)
+    expect(decodeStep(data)).toEqual({
+      finals: step.finals,
+      settle: { interval: 11n, price: 150_000n, siteRefs: step.settle.siteRefs, matches: step.settle.clearing.matches, readings: [null, reading] },
+      commit: { interval: 12n, price: 190_000n, siteIds: [0, 1], orders: clearing.orders, matches: clearing.matches },
+    })
+    expect(() => decodeStep(`0x${data.slice(2, -64)}`)).toThrow(/step data.*a word for a committed match/)
+    expect(() => decodeStep(`${data}${'00'.repeat(32)}`)).toThrow(/step data.*words/)
+    expect(() => decodeStep(`${data}00`)).toThrow(/step data.*whole 32-byte words/)
   })
 })

@@ -66,3 +66,15 @@ export type ReadingForgeryParameters = {
 export function readingForgeryArgs({ clearing, siteRefs, stepped, releasesHash, fixed }: ReadingForgeryParameters) {
   return [clearing.interval, clearing.price, [...siteRefs], [...clearing.matches], readingWords(stepped), releasesHash, readingWords(fixed)] as const
 }
+
+/** Whether a reading is the signature of the meter whose key tag a site ref carries (its low
+ * 96 bits), as AuctionVerifier._readingSigned checks it. */
+export async function readingSignedBy(domain: MarketDomain, reading: SignedMeterReading, meterTag: bigint): Promise<boolean> {
+  const { r, vs, ...message } = reading
+  try {
+    const signer = await recoverTypedDataAddress({ domain, types: marketTypes, primaryType: 'MeterReading', message, signature: compactSignatureToSignature({ r, yParityAndS: vs }) })
+    return keyTag(signer) === (meterTag & TAG_MASK)
+  } catch {
+    return false
+  }
+}

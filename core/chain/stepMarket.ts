@@ -1,7 +1,8 @@
 import { concatHex, toHex, type Account, type Address, type Chain, type Hash, type Hex, type Transport, type WalletClient } from 'viem'
 import { energyMarketAbi } from '../../contracts/abi.ts'
 import { MarketInputError } from '../market/MarketInputError.ts'
-import { packSettleReading, type EncodedClearing } from '../market/encodeClearing.ts'
+import { packSettleReading, unpackOrder, unpackSettleReading, type EncodedClearing } from '../market/encodeClearing.ts'
+import type { SignedMeterReading, SignedOrder } from '../market/signMarketData.ts'
 import type { Finalization } from './buildFinalization.ts'
 import { orderArgs } from './commitClearing.ts'
 import type { SettleIntervalParameters } from './settleInterval.ts'
@@ -72,4 +73,56 @@ export function steppedIntervals(settledAndFinalized: bigint): { settled: bigint
   const finalized: bigint[] = []
   for (let i = 0; i < Math.min(n, 6); i++) finalized.push((settledAndFinalized >> BigInt(40 + 32 * i)) & 0xffffffffn)
   return { settled: settledAndFinalized & 0xffffffffn, finalized }
+}
+
+/** A step as its calldata carries it (decodeStep). */
+export type DecodedStep = {
+  finals: { interval: bigint; inputsHash: Hex; releases: bigint[] }[]
+  /** the settled interval; no sites when the step settled nothing */
+  settle: { interval: bigint; price: bigint; siteRefs: bigint[]; matches: bigint[]; readings: (SignedMeterReading | null)[] }
+  /** the committed clearing as the step sent it: its orders unchecked on chain (a forged one is proven in AuctionVerifier) */
+  commit: { interval: bigint; price: bigint; siteIds: number[]; orders: SignedOrder[]; matches: bigint[] }
+}
+
+/** The inverse of encodeStep: what a marketStep's packed data (the calldata after its
+ * selector) committed, settled and finalized. Throws MarketInputError, naming the part, on
+ * data that is not a whole step. */
+export function decodeStep(data: Hex): DecodedStep {
+  const hex = data.slice(2)
+  if (hex.length % 64 !== 0 || hex.length === 0) throw new MarketInputError('step data', 'whole 32-byte words', `${hex.length / 2} bytes`)
+  const words = Array.from({ length: hex.length / 64 }, (_, i) => `0x${hex.slice(64 * i, 64 * (i + 1))}` as Hex)
+  let at = 0
+  const take = (what: string): Hex => {
+    const w = words[at++]
+    if (w === undefined) throw new MarketInputError('step data', `a word for ${what}`, `the end of the data at word ${at - 1}`)
+    return w
+  }
+  const big = (what: string) => BigInt(take(what))
+  const head = big('the head')
+  const count = (shift: bigint) => Number((head >> shift) & 0xffn)
+  const [nFinals, nSites, nSettleMatches, nOrders, nCommitMatches] = [248n, 240n, 232n, 224n, 216n].map(count) as [number, number, number, number, number]
+  const finals: DecodedStep['finals'] = []
+  for (let f = 0; f < nFinals; f++) {
+    const w = big('a final')
+    const releasesCount = Number(w & 0xffn)
+    const inputsHash = take('a final\'s inputs hash')
+    finals.push({ interval: (w >> 8n) & 0xffffffffn, inputsHash, releases: Array.from({ length: releasesCount }, () => big('a release')) })
+  }
+  const siteRefs = Array.from({ length: nSites }, () => big('a settled site'))
+  const settleMatches = Array.from({ length: nSettleMatches }, () => big('a settled match'))
+  const readings = siteRefs.map((ref) => {
+    const meta = big('a reading')
+    return unpackSettleReading(Number((ref >> 160n) & 0xffffffffn), meta, take('a reading\'s r'), take('a reading\'s vs'))
+  })
+  const orders = Array.from({ length: nOrders }, () => {
+    const meta = big('an order')
+    return unpackOrder(meta, take('an order\'s r'), take('an order\'s vs'))
+  })
+  const commitMatches = Array.from({ length: nCommitMatches }, () => big('a committed match'))
+  if (at !== words.length) throw new MarketInputError('step data', `${at} words`, `${words.length}`)
+  return {
+    finals,
+    settle: { interval: (head >> 184n) & 0xffffffffn, price: (head >> 120n) & 0xffffffffffffffffn, siteRefs, matches: settleMatches, readings },
+    commit: { interval: (head >> 88n) & 0xffffffffn, price: (head >> 24n) & 0xffffffffffffffffn, siteIds: orders.map((o) => o.siteId), orders, matches: commitMatches },
+  }
 }

@@ -66,6 +66,31 @@ export function packOrder(order: SignedOrder): { meta: bigint; r: Hex; vs: Hex }
   return { meta, r: order.r, vs: order.vs }
 }
 
+/** The inverse of packOrder: the signed order a meta word and its signature stand for (a
+ * step's calldata, see decodeStep). Bits above the site id are not an order's: refused. */
+export function unpackOrder(meta: bigint, r: Hex, vs: Hex): SignedOrder {
+  if (meta >> 232n !== 0n) throw new MarketInputError('order meta', 'no bit above the site id (bit 232 up)', `0x${meta.toString(16)}`)
+  const side = Number((meta >> 160n) & 0xffn)
+  if (side !== 0 && side !== 1) throw new MarketInputError('order meta', 'side 0 (bid) or 1 (ask)', String(side))
+  return {
+    siteId: Number((meta >> 200n) & 0xffffffffn),
+    interval: (meta >> 168n) & 0xffffffffn,
+    side,
+    energyWh: Number((meta >> 128n) & 0xffffffffn),
+    limitPrice: (meta >> 64n) & 0xffffffffffffffffn,
+    deadline: meta & 0xffffffffffffffffn,
+    r,
+    vs,
+  }
+}
+
+/** The inverse of packSettleReading for the site `siteId` (a reading's meta does not carry it):
+ * null for the absent marker. */
+export function unpackSettleReading(siteId: number, meta: bigint, r: Hex, vs: Hex): SignedMeterReading | null {
+  if (meta === ABSENT_READING_META) return null
+  return { siteId, interval: meta >> 64n, importWh: Number((meta >> 32n) & 0xffffffffn), exportWh: Number(meta & 0xffffffffn), r, vs }
+}
+
 export type EncodeClearingOptions = {
   /** commit every signed order, matched or not, so the clearing hash binds them all and a
    * clearing that leaves one out of the matching can be proven (AuctionVerifier); each of

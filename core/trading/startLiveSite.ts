@@ -4,6 +4,8 @@
 // the signing journal), checks the operator's clearing against the orders it saw (a wrong
 // one is proven on chain through the outbox), hands what it traded to the control loop, and
 // after delivery signs the meter's reading and re-sends it until the interval is settled.
+// It also reads every step the operator sends (createStepWatch): a step does not check
+// signatures on chain, so a forged order or reading in one is proven here, through the outbox.
 // When any of that is missing or fails, the site runs its local plan and says why; the
 // connection is retried in the background.
 import { join } from 'node:path'
@@ -40,6 +42,7 @@ import { createChainClock } from './createChainClock.ts'
 import { createMeterEdges } from './createMeterEdges.ts'
 import { gateClosesAt } from './gateClosesAt.ts'
 import { createSiteMarketPort, type SiteMarketPortHandle } from './createSiteMarketPort.ts'
+import { createStepWatch } from './createStepWatch.ts'
 import { openParticipantMarket } from './openParticipantMarket.ts'
 import { openSiteKeys } from './openSiteKeys.ts'
 import { orderFromPlan } from './orderFromPlan.ts'
@@ -58,7 +61,7 @@ export type StartLiveSiteParameters = {
   tariff: () => Tariff
   now?: () => number
   log?: (message: string) => void
-  /** raises (message) or clears (null) one of the site's alarms: `market:live` (cannot trade), `market:clearing` (a wrong clearing) */
+  /** raises (message) or clears (null) one of the site's alarms: `market:live` (cannot trade), `market:clearing` (a wrong clearing), `market:forgery` (a forged order or reading in a step) */
   alarm?: (key: string, message: string | null) => void
   /** default process.env.GRIDMESH_KEYSTORE_PASSPHRASE */
   passphrase?: string
@@ -165,6 +168,35 @@ export async function startLiveSite(p: StartLiveSiteParameters): Promise<LiveSit
       })
       port = createSiteMarketPort({ anchorMs: startMsOf(0n), intervalMs, maxBuyPowerW: importCapWh / hours, maxSellPowerW: exportCapWh / hours, tariff: p.tariff })
       const fromBlock = await m.client.getBlockNumber()
+      // the steps since the last 50 000 blocks (a restart), each checked once; a forgery is provable until its dispute window closes
+      const watch = createStepWatch({
+        client: m.client,
+        market: m.market,
+        verifier: m.verifier,
+        domain: m.domain,
+        penaltyBps: m.config.penaltyBps,
+        fromBlock: fromBlock > 50_000n ? fromBlock - 50_000n : 0n,
+        siteId,
+        ownReading: (i) => {
+          const recorded = journal.get('reading', siteId, i)
+          return recorded?.kind === 'reading' ? { ...recorded.body, r: recorded.r, vs: recorded.vs } : null
+        },
+        peerReading: (i, id) => inbox.readings(i).find((x) => x.siteId === id) ?? null,
+        provable: (i) => clock.nowS() <= m.intervalStart(i + 1n) + m.config.settleWindowSec + m.config.disputeWindowSec,
+        prove: (key, tx) => {
+          const interval = BigInt(key.slice(key.indexOf(':') + 1))
+          try {
+            outbox.enqueue(key, tx)
+            forgeryProofs.set(key, interval)
+          } catch (error) {
+            view.emit('error', interval, `forgery proof not queued: ${messageOf(error)}`)
+          }
+        },
+        report: (interval, detail, forged, tx) => {
+          view.emit('check', interval, detail, tx)
+          if (forged) alarm('market:forgery', `interval ${interval}: ${detail}`)
+        },
+      })
       view.connected(
         {
           chainId: chain.chainId,
@@ -182,7 +214,7 @@ export async function startLiveSite(p: StartLiveSiteParameters): Promise<LiveSit
       )
       view.setBroker(true, null)
       view.setChain(true, null)
-      return { chain, m, clock, node, inbox, journal, outbox, participant, owner: keys.owner.address, startMsOf, intervalMs, fromBlock, close: async () => void (await closeAll(closers)) }
+      return { chain, m, clock, node, inbox, journal, outbox, participant, watch, owner: keys.owner.address, startMsOf, intervalMs, fromBlock, close: async () => void (await closeAll(closers)) }
     } catch (error) {
       await closeAll(closers)
       throw error
@@ -202,6 +234,8 @@ export async function startLiveSite(p: StartLiveSiteParameters): Promise<LiveSit
   /** wrong clearings waiting for their commit on chain, with the orders they list */
   const toProve = new Map<bigint, SignedOrder[]>()
   const proofs = new Map<bigint, { encoded: EncodedClearing; siteRefs: bigint[]; stage: 'commit' | 'reveal' | 'done' }>()
+  /** forgery proofs in the outbox (outbox key -> interval) until their transaction ends */
+  const forgeryProofs = new Map<string, bigint>()
   let lastInterval: bigint | null = null
   let stopped = false
 
@@ -287,6 +321,12 @@ export async function startLiveSite(p: StartLiveSiteParameters): Promise<LiveSit
   }
 
   async function stepProofs(l: NonNullable<typeof live>) {
+    for (const [key, interval] of forgeryProofs) {
+      const entry = l.outbox.get(key)
+      if (!entry || entry.status === 'pending' || entry.status === 'signed') continue
+      forgeryProofs.delete(key)
+      view.emit('check', interval, `${key.startsWith('forgery-orders') ? 'order' : 'reading'} forgery proof ${entry.status}${entry.error ? `: ${entry.error}` : ''}`, entry.hashes.at(-1))
+    }
     for (const [interval, listed] of toProve) if (await startProof(l, interval, listed)) toProve.delete(interval)
     if (!l.outbox.list().some((e) => e.status === 'pending' || e.status === 'signed') && ![...proofs.values()].some((x) => x.stage === 'commit')) return
     const result = await l.outbox.processOnce()
@@ -349,10 +389,15 @@ export async function startLiveSite(p: StartLiveSiteParameters): Promise<LiveSit
   }
 
   let sampledAtMs = 0
+  let watchedAtMs = 0
   async function tick(l: NonNullable<typeof live>) {
     if (now() - sampledAtMs >= 5_000) {
       sampledAtMs = now()
       await chainCall('the latest block', () => l.clock.sample())
+    }
+    if (now() - watchedAtMs >= Math.min(2_000, 2 * tickMs)) {
+      watchedAtMs = now()
+      await chainCall('the steps', () => l.watch.poll())
     }
     const t = l.clock.nowMs()
     const cur = (BigInt(Math.floor(t / 1000)) - l.m.config.genesis) / l.m.config.intervalSec

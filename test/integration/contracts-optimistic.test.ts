@@ -16,6 +16,7 @@ import { signMeterReading, signOrder, type SignedMeterReading } from '../../core
 import { SIDE_ASK, SIDE_BID } from '../../core/market/typedData.ts'
 import { clear, exactDelivery, revertName, signOrders, signReadings, type OrderSpec } from '../fixtures/market/marketFlow.ts'
 import { createLocalMarket, type LocalMarket } from '../support/createLocalMarket.ts'
+import { createStepWatch } from '../../core/trading/createStepWatch.ts'
 
 let anvil: Anvil
 let lm: LocalMarket
@@ -192,5 +193,100 @@ describe('a step checks no signature; a forged one is proven', () => {
     const [, settledAt] = await lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'intervalRecord', args: [interval] })
     await lm.warpTo(settledAt + lm.config.disputeWindowSec)
     expect(await revertName(lm.wallet.writeContract({ address: verifier, abi: auctionVerifierAbi, functionName: 'proveReadingForgery', args }))).toBe('ProofWindowClosed')
+  })
+})
+
+describe('the step watch every trading site runs (createStepWatch) finds a forged order or reading and proves it', () => {
+  /** A watch as site `siteId` runs it; its proofs are sent at once from `prover`'s wallet. */
+  async function watchAs(siteId: number, readings: { own?: SignedMeterReading[]; peer?: SignedMeterReading[] } = {}, fromBlock?: bigint) {
+    const reports: { interval: bigint; detail: string; forged: boolean }[] = []
+    const sent: `0x${string}`[] = []
+    const proofs: Promise<unknown>[] = []
+    const watch = createStepWatch({
+      client: lm.client,
+      market: lm.market,
+      verifier,
+      domain: lm.domain,
+      penaltyBps: lm.config.penaltyBps,
+      fromBlock: fromBlock ?? (await lm.client.getBlockNumber({ cacheTime: 0 })) + 1n,
+      siteId,
+      ownReading: (i) => readings.own?.find((r) => r.interval === i && r.siteId === siteId) ?? null,
+      peerReading: (i, id) => readings.peer?.find((r) => r.interval === i && r.siteId === id) ?? null,
+      provable: () => true,
+      prove: (key, tx) => {
+        proofs.push(lm.walletFor(lm.sites[siteId]!.owner).sendTransaction({ to: tx.to, data: tx.data }).then(async (hash) => sent.push((await lm.client.waitForTransactionReceipt({ hash })).status === 'success' ? hash : `0x${key}`)))
+      },
+      report: (interval, detail, forged) => void reports.push({ interval, detail, forged }),
+    })
+    return { watch, reports, sent, settle: () => Promise.all(proofs.splice(0)) }
+  }
+
+  it('an honest step raises nothing; an order another site never signed is proven by a third site, and its owner is paid', async () => {
+    await restoreBond()
+    const w = await watchAs(1)
+    const honestAt = await nextCommittable()
+    const honest = clear(honestAt, await signOrders(lm, honestAt, specs))
+    open.push({ clearing: honest, siteRefs: await stepCommit(honest) })
+    await w.watch.poll()
+    expect(w.reports).toEqual([])
+
+    const interval = await nextCommittable()
+    const signed = await signOrders(lm, interval, specs)
+    const forger = privateKeyToAccount(generatePrivateKey())
+    const { r, vs, ...order } = signed[3]!
+    void r
+    void vs
+    signed[3] = await signOrder(forger, lm.domain, order)
+    const clearing = clear(interval, signed)
+    open.push({ clearing, siteRefs: await stepCommit(clearing) })
+    const ownerBefore = await tokenOf(lm.sites[3]!.owner.address)
+    await w.watch.poll()
+    await w.settle()
+    expect(w.reports).toEqual([{ interval, forged: true, detail: expect.stringMatching(/^forged order of site 3 committed by step 0x[0-9a-f]{64}: not signed by the site's owner; proving it on chain$/) }])
+    expect(w.sent).toHaveLength(1)
+    expect(w.sent[0]).toMatch(/^0x[0-9a-f]{64}$/)
+    expect(await tokenOf(lm.sites[3]!.owner.address)).toBeGreaterThan(ownerBefore)
+    // read once: a second poll finds nothing new; a site that reads the same steps later
+    // (a restart, or one that was offline) finds it proven and raises nothing
+    await w.watch.poll()
+    expect(w.reports).toHaveLength(1)
+    const late = await watchAs(2, {}, 0n)
+    await late.watch.poll()
+    expect(late.reports).toEqual([])
+  })
+
+  it('a forged reading of this site is proven with the reading its meter signed; a site without that reading says it cannot prove it', async () => {
+    await restoreBond()
+    const interval = await nextCommittable()
+    const clearing = clear(interval, await signOrders(lm, interval, specs))
+    const siteRefs = await stepCommit(clearing)
+    await lm.warpTo(lm.intervalStart(interval + 1n))
+    const truth = await signReadings(lm, clearing, exactDelivery(clearing))
+    const forger = privateKeyToAccount(generatePrivateKey())
+    const pos = clearing.siteIds.indexOf(0)
+    const stepped: SignedMeterReading[] = [...truth]
+    stepped[pos] = await signMeterReading(forger, lm.domain, { siteId: 0, interval, importWh: 0, exportWh: 0 })
+    const site0 = await watchAs(0, { own: truth })
+    const site2 = await watchAs(2)
+    const next = clear(interval + 2n, await signOrders(lm, interval + 2n, specs))
+    const receipt = await mined(stepMarket(lm.wallet, lm.market, { finals: [], settle: { clearing, siteRefs, readings: stepped }, commit: next }))
+    open.push({ clearing: next, siteRefs: await committedSiteRefs(lm.client, lm.market, next, receipt) })
+    const ownerBefore = await tokenOf(lm.sites[0]!.owner.address)
+    await site2.watch.poll()
+    expect(site2.reports).toEqual([{ interval, forged: true, detail: expect.stringMatching(/^forged reading of site 0 settled by step 0x[0-9a-f]{64}; this site holds no meter-signed reading to replace it with, so it cannot prove it/) }])
+    await site0.watch.poll()
+    await site0.settle()
+    expect(site0.reports).toEqual([{ interval, forged: true, detail: expect.stringMatching(/^forged reading of site 0 settled by step 0x[0-9a-f]{64}: not signed by the meter; proving it on chain with the meter's own reading$/) }])
+    expect(site0.sent[0]).toMatch(/^0x[0-9a-f]{64}$/)
+    expect(await tokenOf(lm.sites[0]!.owner.address)).toBe(ownerBefore + lm.config.bond * lm.config.unit)
+    const late = await watchAs(0, { own: truth }, receipt.blockNumber)
+    await late.watch.poll()
+    expect(late.reports).toEqual([])
+    // the interval now finalizes with the honest readings
+    const honest = buildFinalization({ clearing, siteRefs, readings: truth, penaltyBps: lm.config.penaltyBps })
+    const [, settledAt] = await lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'intervalRecord', args: [interval] })
+    await restoreBond()
+    await lm.warpTo(settledAt + lm.config.disputeWindowSec)
+    await mined(lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'finalize', args: [interval, honest.inputsHash, honest.releases] }))
   })
 })

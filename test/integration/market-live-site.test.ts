@@ -31,7 +31,10 @@ import type { LiveMarketEvent } from '../../core/market/live/liveMarketView.ts'
 import { marketTopics, type MarketTopics } from '../../core/market/live/marketTopics.ts'
 import { signLiveMessage } from '../../core/market/live/signLiveMessage.ts'
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../core/market/live/startEmbeddedBroker.ts'
-import { SIDE_ASK } from '../../core/market/typedData.ts'
+import { signOrder } from '../../core/market/signMarketData.ts'
+import { SIDE_ASK, SIDE_BID } from '../../core/market/typedData.ts'
+import { stepMarket } from '../../core/chain/stepMarket.ts'
+import { clear } from '../fixtures/market/marketFlow.ts'
 import type { Plan } from '../../core/schedule/planSchedule.ts'
 import { createChainClock } from '../../core/trading/createChainClock.ts'
 import { startLiveSite, type StartLiveSiteParameters } from '../../core/trading/startLiveSite.ts'
@@ -118,7 +121,7 @@ describe('a trading site on anvil and the embedded broker', () => {
     return site
   }
 
-  it('orders from its plan before the gate, agrees with the clearing, delivers it, signs the meter’s counter deltas once (also across a restart), sees the interval settle, and proves a wrong clearing on chain', async () => {
+  it('orders from its plan before the gate, agrees with the clearing, delivers it, signs the meter’s counter deltas once (also across a restart), sees the interval settle, proves a wrong clearing on chain, and proves an order a step forged for it', async () => {
     const clock = createChainClock({ client: lm.client })
     const nowS = () => clock.nowS()
     const lookupSite = createChainSiteLookup({ client: lm.client, market: lm.market })
@@ -236,6 +239,52 @@ describe('a trading site on anvil and the embedded broker', () => {
     expect(proven.detail, proven.detail).toBe('clearing proof confirmed')
     const logs = await lm.client.getContractEvents({ address: await lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'verifier' }), abi: auctionVerifierAbi, eventName: 'ClearingProven', fromBlock: 0n })
     expect(logs.map((l) => l.args.interval)).toEqual([wrongAt])
+
+    // the attack on a step: a step checks no signature on chain, so the operator commits an
+    // order for this site that its owner never signed; the site's step watch finds it, raises
+    // its alarm and proves it from its owner key, and the owner is paid out of the operator's bond
+    const verifier = await lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'verifier' })
+    const short = (await lm.client.readContract({ address: verifier, abi: auctionVerifierAbi, functionName: 'required' })) - (await lm.client.readContract({ address: verifier, abi: auctionVerifierAbi, functionName: 'bondOf' }))
+    for (const [address, abi, functionName, args] of [
+      [lm.token, settlementTokenAbi, 'mint', [lm.operator.address, short * lm.config.unit]],
+      [lm.token, settlementTokenAbi, 'approve', [verifier, short * lm.config.unit]],
+      [verifier, auctionVerifierAbi, 'depositBond', [short]],
+    ] as const) {
+      if (short <= 0n) break
+      const hash = await lm.wallet.writeContract({ address, abi, functionName, args } as never)
+      expect((await lm.client.waitForTransactionReceipt({ hash })).status).toBe('success')
+    }
+    const forgedAt = (await lm.nextInterval()) + 1n
+    await lm.warpTo(lm.intervalStart(forgedAt - 1n))
+    const forger = privateKeyToAccount(generatePrivateKey())
+    const forgedOrders = [
+      await signOrder(lm.sites[0]!.owner, lm.domain, { siteId: 0, interval: forgedAt, side: SIDE_ASK, energyWh: 200, limitPrice: 1n, deadline: lm.intervalStart(forgedAt) }),
+      await signOrder(forger, lm.domain, { siteId, interval: forgedAt, side: SIDE_BID, energyWh: 100, limitPrice: 300_000n, deadline: lm.intervalStart(forgedAt) }),
+    ]
+    const ownerTokens = () => lm.client.readContract({ address: lm.token, abi: settlementTokenAbi, functionName: 'balanceOf', args: [privateKeyToAccount(ownerKey).address] })
+    const ownerBefore = await ownerTokens()
+    const nothing = { clearing: { interval: 0n, price: 0n, matches: [] }, siteRefs: [], readings: [] }
+    const forgedClearing = clear(forgedAt, forgedOrders)
+    expect(forgedClearing.siteIds).toEqual([0, siteId])
+    const stepTx = await stepMarket(lm.wallet, lm.market, { finals: [], settle: nothing, commit: forgedClearing })
+    expect((await lm.client.waitForTransactionReceipt({ hash: stepTx })).status).toBe('success')
+    const forgery = await until('the forgery alarm', () => againAlarms.find(([key]) => key === 'market:forgery'))
+    expect(forgery[1]).toBe(`interval ${forgedAt}: forged order of site ${siteId} committed by step ${stepTx}: not signed by the site's owner; proving it on chain`)
+    const forgeryProven = await until('the forgery proof on chain', async () => (await lm.test.mine({ blocks: 1 }), againEvents.find((e) => e.kind === 'check' && e.detail.startsWith('order forgery proof'))), 30_000)
+    expect(forgeryProven.detail, forgeryProven.detail).toBe('order forgery proof confirmed')
+    const [forgeryLog] = await lm.client.getContractEvents({ address: verifier, abi: auctionVerifierAbi, eventName: 'ForgeryProven', fromBlock: 0n })
+    expect(forgeryLog?.args).toMatchObject({ interval: forgedAt, readings: false, forged: 1n })
+    expect(await ownerTokens()).toBe(ownerBefore + forgeryLog!.args.compensated! * lm.config.unit)
+    // a restart reads the step again: proven already, so no second alarm and no second proof
+    await again.stop()
+    const restartAlarms: [string, string | null][] = []
+    const third = await start({ drivers: [meter.driver], plan: () => plan, alarms: restartAlarms })
+    const thirdEvents: LiveMarketEvent[] = []
+    third.view.onEvent((e) => thirdEvents.push(e))
+    await lm.test.mine({ blocks: 1 })
+    await sleep(1_500)
+    expect(restartAlarms).toEqual([['market:live', null]])
+    expect(thirdEvents.filter((e) => e.kind === 'check' && e.detail.includes('forg'))).toEqual([])
   }, 180_000)
 
   describe('bad input: named, alarmed, retried, and the site goes on', () => {
