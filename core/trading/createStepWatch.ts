@@ -18,6 +18,7 @@ import type { SignedMeterReading } from '../market/signMarketData.ts'
 import type { MarketDomain } from '../market/typedData.ts'
 
 const STEP_SELECTOR = toFunctionSelector('marketStep()')
+const MAX_LOG_RANGE = 5_000n
 
 /** What a step binds of its readings (EnergyMarket._readingSigs): keccak256 of their meta, r, vs words. */
 function readingsBinding(readings: readonly (SignedMeterReading | null)[]): bigint {
@@ -122,21 +123,24 @@ export function createStepWatch(p: StepWatchParameters) {
     async poll(): Promise<void> {
       // uncached: viem keeps a block number for its polling interval
       const latest = await p.client.getBlockNumber({ cacheTime: 0 })
-      if (latest < next) return
-      const logs = (await p.client.getContractEvents({ address: p.market, abi: energyMarketAbi, eventName: 'Stepped', fromBlock: next, toBlock: latest })) as unknown as SteppedLog[]
-      const steps: [DecodedStep, SteppedLog][] = []
-      for (const log of logs) {
-        const step = await read(log)
-        if (step) steps.push([step, log])
+      // in ranges a public RPC serves (many cap eth_getLogs at 10 000 blocks)
+      while (next <= latest) {
+        const to = latest - next >= MAX_LOG_RANGE ? next + MAX_LOG_RANGE - 1n : latest
+        const logs = (await p.client.getContractEvents({ address: p.market, abi: energyMarketAbi, eventName: 'Stepped', fromBlock: next, toBlock: to })) as unknown as SteppedLog[]
+        const steps: [DecodedStep, SteppedLog][] = []
+        for (const log of logs) {
+          const step = await read(log)
+          if (step) steps.push([step, log])
+        }
+        for (const [step] of steps) if (step.settle.siteRefs.length > 0) settled.set(step.settle.interval, step.settle)
+        for (const [step, log] of steps) {
+          await checkOrders(step, log)
+          await checkReadings(step, log)
+        }
+        next = to + 1n
+        // a settlement is needed only while its interval can still be proven (the ring's span)
+        for (const interval of settled.keys()) if (settled.size > 512) settled.delete(interval)
       }
-      for (const [step] of steps) if (step.settle.siteRefs.length > 0) settled.set(step.settle.interval, step.settle)
-      for (const [step, log] of steps) {
-        await checkOrders(step, log)
-        await checkReadings(step, log)
-      }
-      next = latest + 1n
-      // a settlement is needed only while its interval can still be proven (the ring's span)
-      for (const interval of settled.keys()) if (settled.size > 512) settled.delete(interval)
     },
   }
 }
