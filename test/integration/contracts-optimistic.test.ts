@@ -85,6 +85,24 @@ async function nextCommittable(): Promise<bigint> {
   return next + 1n
 }
 
+/**
+ * A committed interval after delivery, with its meters' true readings and the readings a
+ * dishonest operator steps instead: seller 0 as having delivered nothing (it pays the penalty,
+ * its buyers pay nothing), a reading its own key signed.
+ */
+async function forgeSite0Reading() {
+  const interval = await nextCommittable()
+  const clearing = clear(interval, await signOrders(lm, interval, specs))
+  const siteRefs = await stepCommit(clearing)
+  await lm.warpTo(lm.intervalStart(interval + 1n))
+  const truth = await signReadings(lm, clearing, exactDelivery(clearing))
+  const forger = privateKeyToAccount(generatePrivateKey())
+  const pos = clearing.siteIds.indexOf(0)
+  const stepped: SignedMeterReading[] = [...truth]
+  stepped[pos] = await signMeterReading(forger, lm.domain, { siteId: 0, interval, importWh: 0, exportWh: 0 })
+  return { interval, clearing, siteRefs, truth, stepped, pos }
+}
+
 describe('a step checks no signature; a forged one is proven', () => {
   it('an order its site never signed: the step takes it, the site proves it and is paid its lock plus a site bond from the operator\'s bond; an honest step cannot be proven', async () => {
     const interval = await nextCommittable()
@@ -134,17 +152,7 @@ describe('a step checks no signature; a forged one is proven', () => {
   })
 
   it('a reading its meter never signed: the step settles with it, the site proves it with its meter\'s reading, the interval is settled again and the site is paid a site bond', async () => {
-    const interval = await nextCommittable()
-    const clearing = clear(interval, await signOrders(lm, interval, specs))
-    const siteRefs = await stepCommit(clearing)
-    await lm.warpTo(lm.intervalStart(interval + 1n))
-    const truth = await signReadings(lm, clearing, exactDelivery(clearing))
-    // the operator settles seller 0 as having delivered nothing (it pays the penalty, its
-    // buyers pay nothing), with a reading its own key signed
-    const forger = privateKeyToAccount(generatePrivateKey())
-    const pos = clearing.siteIds.indexOf(0)
-    const stepped: SignedMeterReading[] = [...truth]
-    stepped[pos] = await signMeterReading(forger, lm.domain, { siteId: 0, interval, importWh: 0, exportWh: 0 })
+    const { interval, clearing, siteRefs, truth, stepped, pos } = await forgeSite0Reading()
     const next = clear(interval + 2n, await signOrders(lm, interval + 2n, specs))
     const receipt0 = await mined(stepMarket(lm.wallet, lm.market, { finals: [], settle: { clearing, siteRefs, readings: stepped }, commit: next }))
     open.push({ clearing: next, siteRefs: await committedSiteRefs(lm.client, lm.market, next, receipt0) })
@@ -257,15 +265,7 @@ describe('the step watch every trading site runs (createStepWatch) finds a forge
 
   it('a forged reading of this site is proven with the reading its meter signed; a site without that reading says it cannot prove it', async () => {
     await restoreBond()
-    const interval = await nextCommittable()
-    const clearing = clear(interval, await signOrders(lm, interval, specs))
-    const siteRefs = await stepCommit(clearing)
-    await lm.warpTo(lm.intervalStart(interval + 1n))
-    const truth = await signReadings(lm, clearing, exactDelivery(clearing))
-    const forger = privateKeyToAccount(generatePrivateKey())
-    const pos = clearing.siteIds.indexOf(0)
-    const stepped: SignedMeterReading[] = [...truth]
-    stepped[pos] = await signMeterReading(forger, lm.domain, { siteId: 0, interval, importWh: 0, exportWh: 0 })
+    const { interval, clearing, siteRefs, truth, stepped } = await forgeSite0Reading()
     const site0 = await watchAs(0, { own: truth })
     const site2 = await watchAs(2)
     const next = clear(interval + 2n, await signOrders(lm, interval + 2n, specs))
