@@ -349,11 +349,15 @@ contract AuctionVerifier {
 
     /// @notice Proves that a step settled `interval` with a reading its site's meter did not sign
     /// (EnergyMarket._readingSigs), within the settlement's dispute window. `stepped` are the
-    /// step's readings as it sent them (meta, r, vs per site); `fixed` the same with every
-    /// forged one replaced by that site's meter-signed reading (the site has it; only its
-    /// meter can sign one, so the prover has no choice). The market settles the interval again
-    /// with the fixed readings (EnergyMarket.resettle) and each site whose reading was forged
-    /// is paid one site bond out of the operator's bond, whoever proves it.
+    /// step's readings as it sent them (meta, r, vs per site), or as the last proof of this
+    /// interval left them; `fixed` the same with one or more forged ones replaced by that
+    /// site's meter-signed reading (the site has it, and every peer it published to; only its
+    /// meter can sign one, so the prover has no choice). Every other reading stays word for
+    /// word, a forged one too (ReadingNotFixed otherwise): a forged reading nobody holds the
+    /// fix for does not block the others'. The market settles the interval again with the
+    /// fixed readings (EnergyMarket.resettle, which binds them for the next proof) and each
+    /// site whose reading was fixed is paid one site bond out of the operator's bond, whoever
+    /// proves it.
     function proveReadingForgery(
         uint64 interval,
         uint64 price,
@@ -377,11 +381,17 @@ contract AuctionVerifier {
         uint256 forged;
         for (uint256 k; k < n; ++k) {
             uint256 ref = sites[k];
-            if (metas[k] == ABSENT || _readingSigned(ref, interval, stepped[3 * k:3 * k + 3])) {
-                if (fixed_[3 * k] != metas[k]) revert ReadingNotFixed(uint32(ref >> 160));
+            // unchanged, all three words: an honest reading, or a forged one left for a later
+            // proof by whoever holds its meter's reading (a site offline at settlement must not
+            // shield the others' forged readings); the binding keeps it, so a later proof sees it
+            if (fixed_[3 * k] == stepped[3 * k] && fixed_[3 * k + 1] == stepped[3 * k + 1] && fixed_[3 * k + 2] == stepped[3 * k + 2]) {
                 continue;
             }
-            if (!_readingSigned(ref, interval, fixed_[3 * k:3 * k + 3])) revert ReadingNotFixed(uint32(ref >> 160));
+            // changed: only a forged reading, and only for its meter's own signed reading
+            if (
+                metas[k] == ABSENT || _readingSigned(ref, interval, stepped[3 * k:3 * k + 3])
+                    || !_readingSigned(ref, interval, fixed_[3 * k:3 * k + 3])
+            ) revert ReadingNotFixed(uint32(ref >> 160));
             metas[k] = fixed_[3 * k];
             owed[k] = reward;
             ++forged;

@@ -7,13 +7,13 @@
 //   the proof pays the wronged site's owner, whoever sends it);
 // - every settled reading against its meter's key; a forged one is proven with the meter's own
 //   signed reading: this site's from its signing journal, a peer's from the broker.
-import { concatHex, encodeFunctionData, keccak256, slice, toFunctionSelector, toHex, type Address, type Hex, type Log, type PublicClient } from 'viem'
+import { concatHex, decodeFunctionData, encodeFunctionData, keccak256, slice, toFunctionSelector, toHex, type Address, type Hex, type Log, type PublicClient } from 'viem'
 import { auctionVerifierAbi, energyMarketAbi } from '../../contracts/abi.ts'
 import { buildFinalization } from '../chain/buildFinalization.ts'
 import { committedSiteRefs } from '../chain/committedSiteRefs.ts'
 import { orderForgeryArgs, orderSignedBy, readingForgeryArgs, readingSignedBy } from '../chain/proveForgery.ts'
 import { decodeStep, type DecodedStep } from '../chain/stepMarket.ts'
-import { packSettleReading } from '../market/encodeClearing.ts'
+import { packSettleReading, unpackSettleReading } from '../market/encodeClearing.ts'
 import type { SignedMeterReading } from '../market/signMarketData.ts'
 import type { MarketDomain } from '../market/typedData.ts'
 
@@ -44,7 +44,7 @@ export type StepWatchParameters = {
   peerReading: (interval: bigint, siteId: number) => SignedMeterReading | null
   /** whether a forgery in `interval` can still be proven (its dispute window has not closed) */
   provable: (interval: bigint) => boolean
-  /** sends a proof to AuctionVerifier once per key (the outbox) */
+  /** sends a proof to AuctionVerifier once per key (the outbox); a key is `forgery-orders:<interval>` or `forgery-readings:<interval>:<site ids>` */
   prove: (key: string, tx: { to: Address; data: Hex }) => void
   /** what the watch found: `forged` for a forgery (proven or not), false for a step it could not read */
   report: (interval: bigint, detail: string, forged: boolean, tx: Hex) => void
@@ -90,32 +90,57 @@ export function createStepWatch(p: StepWatchParameters) {
     p.report(c.interval, `forged order${forged.length > 1 ? 's' : ''} of site${forged.length > 1 ? 's' : ''} ${forged.join(', ')} committed by step ${log.transactionHash}: not signed by the site's owner; proving it on chain`, true, log.transactionHash)
   }
 
+  /**
+   * The readings of a settled interval as the market binds them now: the step's, or, once a
+   * reading proof re-settled it, the `fixed` list of the last such proof (read from its
+   * transaction). Null when the binding is neither (its ring slot has moved on).
+   */
+  async function boundReadings(s: DecodedStep['settle'], log: SteppedLog): Promise<(SignedMeterReading | null)[] | null> {
+    const [, bound] = await p.client.readContract({ address: p.market, abi: energyMarketAbi, functionName: 'signatureRecord', args: [s.interval] })
+    if (bound === readingsBinding(s.readings)) return s.readings
+    const proofs = await p.client.getContractEvents({ address: p.verifier, abi: auctionVerifierAbi, eventName: 'ForgeryProven', args: { interval: s.interval }, fromBlock: log.blockNumber })
+    for (const proof of proofs.filter((e) => e.args.readings).reverse()) {
+      const tx = await p.client.getTransaction({ hash: proof.transactionHash })
+      let words: readonly bigint[]
+      try {
+        const call = decodeFunctionData({ abi: auctionVerifierAbi, data: tx.input })
+        if (call.functionName !== 'proveReadingForgery') continue
+        words = call.args[6]
+      } catch {
+        continue // sent through another contract: not readable from its input
+      }
+      if (words.length !== 3 * s.siteRefs.length) continue
+      const readings = s.siteRefs.map((ref, k) => unpackSettleReading(Number((ref >> 160n) & 0xffffffffn), words[3 * k]!, toHex(words[3 * k + 1]!, { size: 32 }), toHex(words[3 * k + 2]!, { size: 32 })))
+      if (readingsBinding(readings) === bound) return readings
+    }
+    return null
+  }
+
   async function checkReadings(step: DecodedStep, log: SteppedLog) {
     const s = step.settle
     if (s.siteRefs.length === 0 || !p.provable(s.interval)) return
-    const fixed = [...s.readings]
-    const forged: number[] = []
+    const current = await boundReadings(s, log)
+    if (current === null) return
+    const fixed = [...current]
+    const fixable: number[] = []
     const unproven: number[] = []
-    for (const [k, reading] of s.readings.entries()) {
+    for (const [k, reading] of current.entries()) {
       if (reading === null || (await readingSignedBy(p.domain, reading, s.siteRefs[k]!))) continue
       const id = Number((s.siteRefs[k]! >> 160n) & 0xffffffffn)
       const own = id === p.siteId ? p.ownReading(s.interval) : p.peerReading(s.interval, id)
       if (own && own.interval === s.interval && (await readingSignedBy(p.domain, own, s.siteRefs[k]!))) {
         fixed[k] = own
-        forged.push(id)
+        fixable.push(id)
       } else unproven.push(id)
     }
-    if (forged.length + unproven.length === 0) return
-    // proven already: the proof re-settled the interval and bound the fixed readings instead
-    const [, bound] = await p.client.readContract({ address: p.market, abi: energyMarketAbi, functionName: 'signatureRecord', args: [s.interval] })
-    if (bound !== readingsBinding(s.readings)) return
-    if (unproven.length > 0) {
-      p.report(s.interval, `forged reading${unproven.length > 1 ? 's' : ''} of site${unproven.length > 1 ? 's' : ''} ${unproven.join(', ')} settled by step ${log.transactionHash}; this site holds no meter-signed reading to replace ${unproven.length > 1 ? 'them' : 'it'} with, so it cannot prove it (the site itself can)`, true, log.transactionHash)
-      return
-    }
-    const { releasesHash } = buildFinalization({ clearing: s, siteRefs: s.siteRefs, readings: s.readings, penaltyBps: p.penaltyBps })
-    p.prove(`forgery-readings:${s.interval}`, { to: p.verifier, data: encodeFunctionData({ abi: auctionVerifierAbi, functionName: 'proveReadingForgery', args: readingForgeryArgs({ clearing: s, siteRefs: s.siteRefs, stepped: s.readings, releasesHash, fixed }) }) })
-    p.report(s.interval, `forged reading${forged.length > 1 ? 's' : ''} of site${forged.length > 1 ? 's' : ''} ${forged.join(', ')} settled by step ${log.transactionHash}: not signed by the meter; proving it on chain with the meter's own reading`, true, log.transactionHash)
+    const sites = (ids: number[]) => `site${ids.length > 1 ? 's' : ''} ${ids.join(', ')}`
+    if (unproven.length > 0)
+      p.report(s.interval, `forged reading${unproven.length > 1 ? 's' : ''} of ${sites(unproven)} settled by step ${log.transactionHash}; this site holds no meter-signed reading to replace ${unproven.length > 1 ? 'them' : 'it'} with, so it cannot prove it (the site itself can, or a peer it published to)`, true, log.transactionHash)
+    if (fixable.length === 0) return
+    // a proof fixes what this site can; a forged reading it cannot fix stays for another proof
+    const { releasesHash } = buildFinalization({ clearing: s, siteRefs: s.siteRefs, readings: current, penaltyBps: p.penaltyBps })
+    p.prove(`forgery-readings:${s.interval}:${fixable.join('-')}`, { to: p.verifier, data: encodeFunctionData({ abi: auctionVerifierAbi, functionName: 'proveReadingForgery', args: readingForgeryArgs({ clearing: s, siteRefs: s.siteRefs, stepped: current, releasesHash, fixed }) }) })
+    p.report(s.interval, `forged reading${fixable.length > 1 ? 's' : ''} of ${sites(fixable)} settled by step ${log.transactionHash}: not signed by the meter; proving it on chain with the meter's own reading`, true, log.transactionHash)
   }
 
   return {

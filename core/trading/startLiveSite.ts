@@ -184,7 +184,7 @@ export async function startLiveSite(p: StartLiveSiteParameters): Promise<LiveSit
         peerReading: (i, id) => inbox.readings(i).find((x) => x.siteId === id) ?? null,
         provable: (i) => clock.nowS() <= m.intervalStart(i + 1n) + m.config.settleWindowSec + m.config.disputeWindowSec,
         prove: (key, tx) => {
-          const interval = BigInt(key.slice(key.indexOf(':') + 1))
+          const interval = BigInt(key.split(':')[1]!)
           try {
             outbox.enqueue(key, tx)
             forgeryProofs.set(key, interval)

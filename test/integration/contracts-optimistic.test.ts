@@ -162,7 +162,11 @@ describe('a step checks no signature; a forged one is proven', () => {
 
     // proving with a "fix" that is not the meter's reading, or changing an honest reading, is refused
     const badFix = readingForgeryArgs({ clearing, siteRefs, stepped, releasesHash: forged.releasesHash, fixed: stepped })
-    expect(await revertName(lm.wallet.writeContract({ address: verifier, abi: auctionVerifierAbi, functionName: 'proveReadingForgery', args: badFix }))).toBe('ReadingNotFixed')
+    // leaving the forged reading as it is proves nothing (a forged reading may stay for a later proof)
+    expect(await revertName(lm.wallet.writeContract({ address: verifier, abi: auctionVerifierAbi, functionName: 'proveReadingForgery', args: badFix }))).toBe('NothingForged')
+    const notTheMeters = [...stepped]
+    notTheMeters[pos] = await signMeterReading(privateKeyToAccount(generatePrivateKey()), lm.domain, { siteId: 0, interval, importWh: 0, exportWh: 1 })
+    expect(await revertName(lm.wallet.writeContract({ address: verifier, abi: auctionVerifierAbi, functionName: 'proveReadingForgery', args: readingForgeryArgs({ clearing, siteRefs, stepped, releasesHash: forged.releasesHash, fixed: notTheMeters }) }))).toBe('ReadingNotFixed')
     const other = [...truth]
     other[(pos + 1) % truth.length] = await signMeterReading(lm.sites[clearing.siteIds[(pos + 1) % truth.length]!]!.meter, lm.domain, { siteId: clearing.siteIds[(pos + 1) % truth.length]!, interval, importWh: 1, exportWh: 1 })
     const changed = readingForgeryArgs({ clearing, siteRefs, stepped, releasesHash: forged.releasesHash, fixed: other })
@@ -283,6 +287,53 @@ describe('the step watch every trading site runs (createStepWatch) finds a forge
     await late.watch.poll()
     expect(late.reports).toEqual([])
     // the interval now finalizes with the honest readings
+    const honest = buildFinalization({ clearing, siteRefs, readings: truth, penaltyBps: lm.config.penaltyBps })
+    const [, settledAt] = await lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'intervalRecord', args: [interval] })
+    await restoreBond()
+    await lm.warpTo(settledAt + lm.config.disputeWindowSec)
+    await mined(lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'finalize', args: [interval, honest.inputsHash, honest.releases] }))
+  })
+
+  it('two forged readings, one whose meter reading nobody holds (its site was offline): the other is proven alone, the second later by its own site; a proof cannot swap an honest reading\'s signature', async () => {
+    await restoreBond()
+    const { interval, clearing, siteRefs, truth, stepped, pos } = await forgeSite0Reading()
+    const pos1 = clearing.siteIds.indexOf(1)
+    const honestPos = clearing.siteIds.findIndex((id) => id !== 0 && id !== 1)
+    expect(pos1).toBeGreaterThanOrEqual(0)
+    expect(honestPos).toBeGreaterThanOrEqual(0)
+    stepped[pos1] = await signMeterReading(privateKeyToAccount(generatePrivateKey()), lm.domain, { siteId: 1, interval, importWh: 0, exportWh: 0 })
+    const next = clear(interval + 2n, await signOrders(lm, interval + 2n, specs))
+    const receipt = await mined(stepMarket(lm.wallet, lm.market, { finals: [], settle: { clearing, siteRefs, readings: stepped }, commit: next }))
+    open.push({ clearing: next, siteRefs: await committedSiteRefs(lm.client, lm.market, next, receipt) })
+    // the attack on the proof: fix site 0 and give an honest reading another valid-looking
+    // signature (same values): it would stay bound, and a later "proof" of it would pay twice
+    const forged = buildFinalization({ clearing, siteRefs, readings: stepped, penaltyBps: lm.config.penaltyBps })
+    const swapped = [...stepped]
+    swapped[pos] = truth[pos]!
+    swapped[honestPos] = { ...truth[honestPos]!, r: truth[pos]!.r, vs: truth[pos]!.vs }
+    expect(await revertName(lm.wallet.writeContract({ address: verifier, abi: auctionVerifierAbi, functionName: 'proveReadingForgery', args: readingForgeryArgs({ clearing, siteRefs, stepped, releasesHash: forged.releasesHash, fixed: swapped }) }))).toBe('ReadingNotFixed')
+
+    // site 0's watch holds its own reading only (site 1 was offline: nobody has its meter's)
+    const site0 = await watchAs(0, { own: truth }, receipt.blockNumber)
+    await site0.watch.poll()
+    await site0.settle()
+    expect(site0.reports).toEqual([
+      { interval, forged: true, detail: expect.stringMatching(/^forged reading of site 1 settled by step 0x[0-9a-f]{64}; this site holds no meter-signed reading to replace it with, so it cannot prove it/) },
+      { interval, forged: true, detail: expect.stringMatching(/^forged reading of site 0 settled by step 0x[0-9a-f]{64}: not signed by the meter; proving it on chain/) },
+    ])
+    expect(site0.sent[0]).toMatch(/^0x[0-9a-f]{64}$/)
+    // site 1 comes back: its watch reads the readings the first proof left bound and fixes its own
+    const owner1Before = await tokenOf(lm.sites[1]!.owner.address)
+    const site1 = await watchAs(1, { own: truth }, receipt.blockNumber)
+    await site1.watch.poll()
+    await site1.settle()
+    expect(site1.reports).toEqual([{ interval, forged: true, detail: expect.stringMatching(/^forged reading of site 1 settled by step 0x[0-9a-f]{64}: not signed by the meter; proving it on chain/) }])
+    expect(site1.sent[0]).toMatch(/^0x[0-9a-f]{64}$/)
+    expect(await tokenOf(lm.sites[1]!.owner.address)).toBe(owner1Before + lm.config.bond * lm.config.unit)
+    // nothing forged is left: a later reader raises nothing, and the honest settlement finalizes
+    const late = await watchAs(2, {}, receipt.blockNumber)
+    await late.watch.poll()
+    expect(late.reports).toEqual([])
     const honest = buildFinalization({ clearing, siteRefs, readings: truth, penaltyBps: lm.config.penaltyBps })
     const [, settledAt] = await lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'intervalRecord', args: [interval] })
     await restoreBond()
