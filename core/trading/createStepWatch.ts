@@ -46,7 +46,7 @@ export type StepWatchParameters = {
   provable: (interval: bigint) => boolean
   /** sends a proof to AuctionVerifier once per key (the outbox); a key is `forgery-orders:<interval>` or `forgery-readings:<interval>:<site ids>` */
   prove: (key: string, tx: { to: Address; data: Hex }) => void
-  /** what the watch found: `forged` for a forgery (proven or not), false for a step it could not read */
+  /** what the watch found; `forged` (alarm-worthy): a forgery, proven or not, or a step whose calldata cannot be read */
   report: (interval: bigint, detail: string, forged: boolean, tx: Hex) => void
 }
 
@@ -61,13 +61,15 @@ export function createStepWatch(p: StepWatchParameters) {
   async function read(log: SteppedLog): Promise<DecodedStep | null> {
     const tx = await p.client.getTransaction({ hash: log.transactionHash })
     if (tx.to?.toLowerCase() !== p.market.toLowerCase() || tx.input.length < 10 || slice(tx.input, 0, 4) !== STEP_SELECTOR) {
-      p.report(log.args.committedInterval ?? 0n, `step ${log.transactionHash} was sent through another contract: its orders and readings are not in the transaction's input, so this site cannot check them`, false, log.transactionHash)
+      // an honest operator sends its steps to the market directly: one that routes them through
+      // a contract (or an EIP-7702 delegation) hides what they carried from every watching site
+      p.report(log.args.committedInterval ?? 0n, `step ${log.transactionHash} was not sent to the market directly (to ${tx.to ?? 'a new contract'}): the orders and readings it carried are not in the transaction's input, so no site can check or prove them`, true, log.transactionHash)
       return null
     }
     try {
       return decodeStep(tx.input.length === 10 ? '0x' : slice(tx.input, 4))
     } catch (error) {
-      p.report(log.args.committedInterval ?? 0n, `step ${log.transactionHash}: ${error instanceof Error ? error.message : String(error)}`, false, log.transactionHash)
+      p.report(log.args.committedInterval ?? 0n, `step ${log.transactionHash} cannot be read: ${error instanceof Error ? error.message : String(error)}`, true, log.transactionHash)
       return null
     }
   }
