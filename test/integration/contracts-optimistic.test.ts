@@ -103,6 +103,15 @@ async function forgeSite0Reading() {
   return { interval, clearing, siteRefs, truth, stepped, pos }
 }
 
+/** After the dispute window, the interval finalizes with the releases of its honest readings (the forged ones no longer bound). */
+async function finalizeHonest(clearing: EncodedClearing, siteRefs: bigint[], truth: SignedMeterReading[]) {
+  const honest = buildFinalization({ clearing, siteRefs, readings: truth, penaltyBps: lm.config.penaltyBps })
+  const [, settledAt] = await lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'intervalRecord', args: [clearing.interval] })
+  await restoreBond()
+  await lm.warpTo(settledAt + lm.config.disputeWindowSec)
+  await mined(lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'finalize', args: [clearing.interval, honest.inputsHash, honest.releases] }))
+}
+
 describe('a step checks no signature; a forged one is proven', () => {
   it('an order its site never signed: the step takes it, the site proves it and is paid its lock plus a site bond from the operator\'s bond; an honest step cannot be proven', async () => {
     const interval = await nextCommittable()
@@ -287,11 +296,7 @@ describe('the step watch every trading site runs (createStepWatch) finds a forge
     await late.watch.poll()
     expect(late.reports).toEqual([])
     // the interval now finalizes with the honest readings
-    const honest = buildFinalization({ clearing, siteRefs, readings: truth, penaltyBps: lm.config.penaltyBps })
-    const [, settledAt] = await lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'intervalRecord', args: [interval] })
-    await restoreBond()
-    await lm.warpTo(settledAt + lm.config.disputeWindowSec)
-    await mined(lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'finalize', args: [interval, honest.inputsHash, honest.releases] }))
+    await finalizeHonest(clearing, siteRefs, truth)
   })
 
   it('two forged readings, one whose meter reading nobody holds (its site was offline): the other is proven alone, the second later by its own site; a proof cannot swap an honest reading\'s signature', async () => {
@@ -334,10 +339,6 @@ describe('the step watch every trading site runs (createStepWatch) finds a forge
     const late = await watchAs(2, {}, receipt.blockNumber)
     await late.watch.poll()
     expect(late.reports).toEqual([])
-    const honest = buildFinalization({ clearing, siteRefs, readings: truth, penaltyBps: lm.config.penaltyBps })
-    const [, settledAt] = await lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'intervalRecord', args: [interval] })
-    await restoreBond()
-    await lm.warpTo(settledAt + lm.config.disputeWindowSec)
-    await mined(lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'finalize', args: [interval, honest.inputsHash, honest.releases] }))
+    await finalizeHonest(clearing, siteRefs, truth)
   })
 })
