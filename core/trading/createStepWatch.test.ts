@@ -12,12 +12,16 @@ const proxy: Address = '0x00000000000000000000000000000000000000bb'
 const hash: Hex = `0x${'cd'.repeat(32)}`
 const empty = { finals: [], settle: { clearing: { interval: 0n, price: 0n, matches: [] }, siteRefs: [], readings: [] }, commit: { interval: 7n, price: 1n, siteIds: [], orders: [], matches: [] } }
 
-function watchOf(tx: { to: Address | null; input: Hex }) {
+function watchOf(tx: { to: Address | null; input: Hex }, provable: (interval: bigint) => boolean = () => true) {
   const reports: { interval: bigint; detail: string; forged: boolean }[] = []
+  let fetched = 0
   const client = {
     getBlockNumber: async () => 10n,
-    getContractEvents: async () => [{ transactionHash: hash, blockNumber: 9n, args: { committedInterval: 7n } }],
-    getTransaction: async () => tx,
+    getContractEvents: async () => [{ transactionHash: hash, blockNumber: 9n, args: { committedInterval: 7n, settledAndFinalized: 5n } }],
+    getTransaction: async () => {
+      fetched++
+      return tx
+    },
   } as unknown as PublicClient
   const watch = createStepWatch({
     client,
@@ -29,13 +33,13 @@ function watchOf(tx: { to: Address | null; input: Hex }) {
     siteId: 1,
     ownReading: () => null,
     peerReading: () => null,
-    provable: () => true,
+    provable,
     prove: () => {
       throw new Error('nothing to prove')
     },
     report: (interval, detail, forged) => void reports.push({ interval, detail, forged }),
   })
-  return { watch, reports }
+  return { watch, reports, fetched: () => fetched }
 }
 
 describe('createStepWatch', () => {
@@ -58,5 +62,16 @@ describe('createStepWatch', () => {
     const { watch, reports } = watchOf({ to: market, input: `${input}${encodeStep(empty).slice(2)}` })
     await watch.poll()
     expect(reports).toEqual([])
+  })
+
+  it('does not fetch a step whose intervals are past their dispute windows (nothing left to prove)', async () => {
+    const past = watchOf({ to: proxy, input: '0x12345678' }, () => false)
+    await past.watch.poll()
+    expect([past.fetched(), past.reports]).toEqual([0, []])
+    // the settled interval (5) still provable: fetched and checked
+    const settling = watchOf({ to: proxy, input: '0x12345678' }, (i) => i === 5n)
+    await settling.watch.poll()
+    expect(settling.fetched()).toBe(1)
+    expect(settling.reports).toHaveLength(1)
   })
 })

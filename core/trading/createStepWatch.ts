@@ -12,7 +12,7 @@ import { auctionVerifierAbi, energyMarketAbi } from '../../contracts/abi.ts'
 import { buildFinalization } from '../chain/buildFinalization.ts'
 import { committedSiteRefs } from '../chain/committedSiteRefs.ts'
 import { orderForgeryArgs, orderSignedBy, readingForgeryArgs, readingSignedBy } from '../chain/proveForgery.ts'
-import { decodeStep, type DecodedStep } from '../chain/stepMarket.ts'
+import { decodeStep, steppedIntervals, type DecodedStep } from '../chain/stepMarket.ts'
 import { packSettleReading, unpackSettleReading } from '../market/encodeClearing.ts'
 import type { SignedMeterReading } from '../market/signMarketData.ts'
 import type { MarketDomain } from '../market/typedData.ts'
@@ -50,7 +50,7 @@ export type StepWatchParameters = {
   report: (interval: bigint, detail: string, forged: boolean, tx: Hex) => void
 }
 
-type SteppedLog = Log<bigint, number, false> & { transactionHash: Hex; blockNumber: bigint; args: { committedInterval?: bigint } }
+type SteppedLog = Log<bigint, number, false> & { transactionHash: Hex; blockNumber: bigint; args: { committedInterval?: bigint; settledAndFinalized?: bigint } }
 
 /** Reads every step from `fromBlock` on, once; `poll()` reads the new ones. */
 export function createStepWatch(p: StepWatchParameters) {
@@ -156,6 +156,11 @@ export function createStepWatch(p: StepWatchParameters) {
         const logs = (await p.client.getContractEvents({ address: p.market, abi: energyMarketAbi, eventName: 'Stepped', fromBlock: next, toBlock: to })) as unknown as SteppedLog[]
         const steps: [DecodedStep, SteppedLog][] = []
         for (const log of logs) {
+          // a step whose committed and settled intervals are past their dispute windows can no
+          // longer be proven wrong: not fetched (a restart reads back many blocks)
+          const { committedInterval, settledAndFinalized } = log.args
+          const settledInterval = settledAndFinalized === undefined ? null : steppedIntervals(settledAndFinalized).settled
+          if (committedInterval !== undefined && !p.provable(committedInterval) && (settledInterval === null || !p.provable(settledInterval))) continue
           const step = await read(log)
           if (step) steps.push([step, log])
         }
