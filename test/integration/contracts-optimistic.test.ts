@@ -85,6 +85,17 @@ async function nextCommittable(): Promise<bigint> {
   return next + 1n
 }
 
+/** The interval's signed orders with site 3's signed by a key of the operator's own instead of its owner's. */
+async function forgeSite3Order(interval: bigint) {
+  const signed = await signOrders(lm, interval, specs)
+  const forger = privateKeyToAccount(generatePrivateKey())
+  const { r, vs, ...order } = signed[3]!
+  void r
+  void vs
+  signed[3] = await signOrder(forger, lm.domain, order)
+  return { signed, forger }
+}
+
 /**
  * A committed interval after delivery, with its meters' true readings and the readings a
  * dishonest operator steps instead: seller 0 as having delivered nothing (it pays the penalty,
@@ -115,13 +126,8 @@ async function finalizeHonest(clearing: EncodedClearing, siteRefs: bigint[], tru
 describe('a step checks no signature; a forged one is proven', () => {
   it('an order its site never signed: the step takes it, the site proves it and is paid its lock plus a site bond from the operator\'s bond; an honest step cannot be proven', async () => {
     const interval = await nextCommittable()
-    const signed = await signOrders(lm, interval, specs)
     // the operator makes site 3 a buyer at its limit with a key of its own
-    const forger = privateKeyToAccount(generatePrivateKey())
-    const { r, vs, ...order } = signed[3]!
-    void r
-    void vs
-    signed[3] = await signOrder(forger, lm.domain, { ...order, energyWh: 1200 })
+    const { signed, forger } = await forgeSite3Order(interval)
     const clearing = clear(interval, signed)
     expect(await orderSignedBy(lm.domain, clearing.orders[3]!, lm.sites[3]!.owner.address)).toBe(false)
     expect(await orderSignedBy(lm.domain, clearing.orders[0]!, lm.sites[0]!.owner.address)).toBe(true)
@@ -252,12 +258,7 @@ describe('the step watch every trading site runs (createStepWatch) finds a forge
     expect(w.reports).toEqual([])
 
     const interval = await nextCommittable()
-    const signed = await signOrders(lm, interval, specs)
-    const forger = privateKeyToAccount(generatePrivateKey())
-    const { r, vs, ...order } = signed[3]!
-    void r
-    void vs
-    signed[3] = await signOrder(forger, lm.domain, order)
+    const { signed } = await forgeSite3Order(interval)
     const clearing = clear(interval, signed)
     open.push({ clearing, siteRefs: await stepCommit(clearing) })
     const ownerBefore = await tokenOf(lm.sites[3]!.owner.address)
