@@ -2098,7 +2098,13 @@ export const energyMarketAbi = [
       }
     ],
     "name": "resettle",
-    "outputs": [],
+    "outputs": [
+      {
+        "internalType": "uint256[]",
+        "name": "releases",
+        "type": "uint256[]"
+      }
+    ],
     "stateMutability": "nonpayable",
     "type": "function"
   },
@@ -3167,6 +3173,31 @@ export const auctionVerifierAbi = [
         "type": "uint64"
       },
       {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "wrong",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "compensated",
+        "type": "uint256"
+      }
+    ],
+    "name": "SettlementProven",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "interval",
+        "type": "uint64"
+      },
+      {
         "indexed": true,
         "internalType": "uint32",
         "name": "siteId",
@@ -3488,6 +3519,44 @@ export const auctionVerifierAbi = [
       }
     ],
     "name": "proveReadingForgery",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "interval",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "price",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint256[]",
+        "name": "sites",
+        "type": "uint256[]"
+      },
+      {
+        "internalType": "uint256[]",
+        "name": "matches",
+        "type": "uint256[]"
+      },
+      {
+        "internalType": "uint256[]",
+        "name": "stepped",
+        "type": "uint256[]"
+      },
+      {
+        "internalType": "uint256[]",
+        "name": "releases",
+        "type": "uint256[]"
+      }
+    ],
+    "name": "proveSettlement",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"

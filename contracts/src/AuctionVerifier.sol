@@ -27,7 +27,7 @@ interface IClearedMarket {
         uint256[] calldata matches,
         uint256[] calldata metas,
         uint256 readingsHash
-    ) external;
+    ) external returns (uint256[] memory releases);
 }
 
 /// @title The operator's bond and the fraud proof of a clearing (issue 14, attack 8).
@@ -111,6 +111,10 @@ contract AuctionVerifier {
     /// A step's signed order or reading was proven forged: `forged` sites, `compensated` units
     /// paid to their owners out of the operator's bond.
     event ForgeryProven(uint64 indexed interval, bool readings, uint256 forged, uint256 compensated);
+    /// A step's releases were proven not to be the settlement of its readings: `wrong` release
+    /// words, `compensated` units paid to the owners of the sites they shorted, out of the
+    /// operator's bond.
+    event SettlementProven(uint64 indexed interval, uint256 wrong, uint256 compensated);
 
     struct Params {
         IERC20 token;
@@ -399,6 +403,48 @@ contract AuctionVerifier {
         if (forged == 0) revert NothingForged(interval);
         market.resettle(interval, price, sites, matches, metas, uint256(keccak256(abi.encodePacked(fixed_))));
         emit ForgeryProven(interval, true, forged, _compensate(interval, sites, owed));
+    }
+
+    /// @notice Proves that a step settled `interval` with releases that are not the settlement
+    /// of its readings (EnergyMarket._settleStep binds the operator's releases unchecked).
+    /// `stepped`: the readings as bound now (meta, r, vs each: the step's, or the last
+    /// proveReadingForgery's `fixed_`); `releases`: the releases as bound (the step's, or
+    /// nothing changed them since: a re-settlement writes the right ones). The market
+    /// settles the interval again from the same readings (EnergyMarket.resettle, the
+    /// standalone settle's arithmetic), so the interval finalizes with the right releases.
+    /// Each site the bound releases shorted (a lower amount than its settlement's, or a word
+    /// naming another site) is paid one site bond out of the operator's bond, whoever proves
+    /// it; a site credited too much is only corrected. NothingForged when every release was
+    /// right.
+    function proveSettlement(
+        uint64 interval,
+        uint64 price,
+        uint256[] calldata sites,
+        uint256[] calldata matches,
+        uint256[] calldata stepped,
+        uint256[] calldata releases
+    ) external {
+        uint256 n = sites.length;
+        if (stepped.length != 3 * n || releases.length != n) revert SignaturesMismatch(interval);
+        uint256[] memory metas = new uint256[](n);
+        for (uint256 k; k < n; ++k) {
+            metas[k] = stepped[3 * k];
+        }
+        if (uint8(market.clearingRecord(interval)) != STATUS_SETTLED) revert NotSettled(interval);
+        _checkCommitted(interval, price, sites, matches, keccak256(abi.encodePacked(metas)), keccak256(abi.encodePacked(releases)));
+        (, uint256 bound) = market.signatureRecord(interval);
+        if (uint256(keccak256(abi.encodePacked(stepped))) != bound) revert SignaturesMismatch(interval);
+        uint256[] memory right = market.resettle(interval, price, sites, matches, metas, bound);
+        uint256[] memory owed = new uint256[](n);
+        uint256 wrong;
+        for (uint256 k; k < n; ++k) {
+            if (right[k] == releases[k]) continue;
+            ++wrong;
+            // short: credited less than its settlement, or another site credited in its place
+            if (releases[k] >> 64 != right[k] >> 64 || uint64(releases[k]) < uint64(right[k])) owed[k] = reward;
+        }
+        if (wrong == 0) revert NothingForged(interval);
+        emit SettlementProven(interval, wrong, _compensate(interval, sites, owed));
     }
 
     /// keccak256 chained over the orders' four words, from 0 (EnergyMarket._checkOrders, a step).

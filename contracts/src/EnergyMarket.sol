@@ -571,7 +571,7 @@ contract EnergyMarket is EIP712 {
         uint256[] calldata matches,
         SignedReading[] calldata readings
     ) external {
-        _settle(interval, price, sites, matches, readings, _checked());
+        _settle(interval, price, sites, matches, readings);
         emit IntervalSettled(interval);
     }
 
@@ -587,12 +587,14 @@ contract EnergyMarket is EIP712 {
     /// settles the interval that just ended and commits the one after the running one.
     /// Its argument is the packed `data` that follows the 4-byte selector (no ABI offset or
     /// length: calldata = selector | data; the ABI declares no parameters), in 32-byte words:
-    ///   head = nFinals << 248 | nSites << 240 | nSettleMatches << 232 | nOrders << 224 |
-    ///          nCommitMatches << 216 | settleInterval << 184 | settlePrice << 120 |
-    ///          commitInterval << 88 | commitPrice << 24 (intervals 32 bits, prices 64)
+    ///   head = nFinals << 248 | nSites << 240 | nOrders << 224 | nCommitMatches << 216 |
+    ///          settleInterval << 184 | commitInterval << 88 | commitPrice << 24 (intervals
+    ///          32 bits, prices 64; bits 232-239 and 120-183 zero)
     ///   per final: interval << 8 | nReleases, inputsHash, releases[nReleases]
-    ///   settle: sites[nSites], matches[nSettleMatches], readings[nSites] (meta, r, vs)
+    ///   settle (when nSites > 0): clearingHash, releases[nSites], readings[nSites] (meta, r, vs)
     ///   commit: orders[nOrders] (meta, r, vs), matches[nCommitMatches]
+    /// The settle part is optimistic (_settleStep): the step binds the releases the operator
+    /// computed from the readings; a wrong one is proven by AuctionVerifier.proveSettlement.
     /// Each part means what the same argument of finalize, settle and commitClearing means.
     /// Logs one `Stepped`. (Its name makes its selector 0x00b1a64f: the dispatcher, which
     /// compares selectors in ascending order, reaches it first.)
@@ -608,13 +610,14 @@ contract EnergyMarket is EIP712 {
             let end := calldatasize()
             let q := p
             // unused bits are zero: the head's low 24, a final word's above interval | count
-            fits := and(iszero(lt(end, 0x24)), iszero(and(head, 0xffffff)))
+            fits := and(iszero(lt(end, 0x24)), iszero(and(head, or(or(shl(232, 0xff), shl(120, 0xffffffffffffffff)), 0xffffff))))
             for { let i := shr(248, head) } and(fits, gt(i, 0)) { i := sub(i, 1) } {
                 fits := and(iszero(gt(add(q, 0x40), end)), iszero(shr(40, calldataload(q))))
                 q := add(q, add(0x40, shl(5, and(calldataload(q), 0xff))))
             }
+            let ns := and(shr(240, head), 0xff)
             let words := add(
-                add(shl(2, and(shr(240, head), 0xff)), and(shr(232, head), 0xff)),
+                add(shl(2, ns), iszero(iszero(ns))),
                 add(mul(3, and(shr(224, head), 0xff)), and(shr(216, head), 0xff))
             )
             fits := and(fits, eq(add(q, shl(5, words)), end))
@@ -640,23 +643,23 @@ contract EnergyMarket is EIP712 {
             else emit IntervalFinalized(finalized);
         }
         {
-            uint256[] calldata sites;
-            uint256[] calldata matches;
+            uint256 h;
+            uint256[] calldata releases;
             SignedReading[] calldata readings;
             assembly ("memory-safe") {
-                sites.offset := p
-                sites.length := and(shr(240, head), 0xff)
-                matches.offset := add(p, shl(5, sites.length))
-                matches.length := and(shr(232, head), 0xff)
-                readings.offset := add(matches.offset, shl(5, matches.length))
-                readings.length := sites.length
-                p := add(readings.offset, mul(0x60, readings.length))
+                let ns := and(shr(240, head), 0xff)
+                h := calldataload(p)
+                releases.offset := add(p, mul(0x20, iszero(iszero(ns))))
+                releases.length := ns
+                readings.offset := add(releases.offset, shl(5, ns))
+                readings.length := ns
+                p := add(readings.offset, mul(0x60, ns))
             }
             // a step without settled sites settles nothing (the interval that just ended waits
             // for a withheld reading's grace, or was settled by someone else)
             // settle is permissionless: if someone settled it first, the step skips it
-            if (sites.length != 0 && !_done(uint32(head >> 184), STATUS_SETTLED)) {
-                _settle(uint32(head >> 184), uint64(head >> 120), sites, matches, readings, _checked());
+            if (releases.length != 0 && !_done(uint32(head >> 184), STATUS_SETTLED)) {
+                _settleStep(uint32(head >> 184), h, releases, readings);
             }
         }
         {
@@ -762,7 +765,8 @@ contract EnergyMarket is EIP712 {
         _debitLanes(matched);
 
         h = _clearingHash(interval, price, refs, matches);
-        _ring[slot] = ((uint256(h) >> 64) << 64) | (uint256(interval) << 32) | STATUS_COMMITTED;
+        // bits 8-15: the site count, which a step's settle (no refs sent) must match
+        _ring[slot] = ((uint256(h) >> 64) << 64) | (uint256(interval) << 32) | (n << 8) | STATUS_COMMITTED;
     }
 
     /// Adds each match's energy to both sides' totals in `matched`; false when a match is
@@ -1002,18 +1006,12 @@ contract EnergyMarket is EIP712 {
         uint64 price,
         uint256[] calldata sites,
         uint256[] calldata matches,
-        SignedReading[] calldata readings,
-        bool checked
+        SignedReading[] calldata readings
     ) private {
         uint256 n = sites.length;
         uint256 mem;
         {
-            uint256 rec = _ring[interval % ringSize];
-            if (uint8(rec) == STATUS_FREE || uint32(rec >> 32) != interval) revert IntervalNotCommitted(interval);
-            if (uint8(rec) != STATUS_COMMITTED) revert AlreadySettled(interval);
-            uint256 endsAt = intervalStart(interval) + intervalSec;
-            if (block.timestamp < endsAt) revert SettlementTooEarly(interval, endsAt);
-            if (block.timestamp >= endsAt + settleWindowSec) revert SettlementExpired(interval, endsAt + settleWindowSec);
+            (uint256 rec,) = _settleable(interval);
             bytes32 h = _clearingHashCalldata(interval, price, sites, matches);
             if ((uint256(h) ^ rec) >> 64 != 0) revert ClearingMismatch(interval);
             if (readings.length != n) revert ReadingCountMismatch(readings.length, n);
@@ -1029,23 +1027,88 @@ contract EnergyMarket is EIP712 {
             }
         }
         {
-            uint256 absent = _verifyReadings(sites, readings, interval, mem, block.timestamp >= absentAllowedAt(interval), checked);
-            if (absent != 0) _checkNotPosted(interval, sites, absent);
-        }
-        if (!checked) {
-            // optimistic (a step): the readings as sent, for AuctionVerifier.proveReadingForgery
-            uint256 rh;
-            assembly ("memory-safe") {
-                let p := mload(0x40)
-                calldatacopy(p, readings.offset, mul(0x60, readings.length))
-                rh := keccak256(p, mul(0x60, readings.length))
-            }
-            _readingSigs[interval % ringSize] = rh;
+            uint256 absent = _verifyReadings(sites, readings, interval, mem, block.timestamp >= absentAllowedAt(interval));
+            if (absent != 0) _checkNotPosted(interval, sites, 160, absent);
         }
         bytes32 sh = _releases(price, sites, matches, mem, n);
         uint256 endsAt_ = intervalStart(interval) + intervalSec;
         _ring[interval % ringSize] = ((uint256(sh) >> 64) << 64) | (uint256(interval) << 32)
             | ((block.timestamp - endsAt_) << 8) | STATUS_SETTLED;
+    }
+
+    /// The committed record of an interval that may be settled now, and when the interval ended.
+    function _settleable(uint64 interval) private view returns (uint256 rec, uint256 endsAt) {
+        rec = _ring[interval % ringSize];
+        if (uint8(rec) == STATUS_FREE || uint32(rec >> 32) != interval) revert IntervalNotCommitted(interval);
+        if (uint8(rec) != STATUS_COMMITTED) revert AlreadySettled(interval);
+        endsAt = intervalStart(interval) + intervalSec;
+        if (block.timestamp < endsAt) revert SettlementTooEarly(interval, endsAt);
+        if (block.timestamp >= endsAt + settleWindowSec) revert SettlementExpired(interval, endsAt + settleWindowSec);
+    }
+
+    /// A step's settle, optimistic: the committed clearing is named by its hash, and the
+    /// releases are the operator's, bound as sent with the readings (_readingSigs). Checked
+    /// here: the interval's record and windows, the clearing hash, each reading's interval and
+    /// an absent one's grace and posting (as _settle does). Not checked: the readings'
+    /// signatures (AuctionVerifier.proveReadingForgery) and the releases, which must be what
+    /// _settle computes from the readings (AuctionVerifier.proveSettlement, which settles the
+    /// interval again and pays each site whose release was wrong). The record is the one
+    /// _settle writes for the same releases.
+    function _settleStep(uint64 interval, uint256 h, uint256[] calldata releases, SignedReading[] calldata readings)
+        private
+    {
+        uint256 slot = interval % ringSize;
+        (uint256 rec, uint256 endsAt) = _settleable(interval);
+        // and one release and one reading per committed site (its count is in bits 8-15 at commit):
+        // a step cannot leave a site out, which no proof could name
+        if ((h ^ rec) >> 64 != 0 || releases.length != uint8(rec >> 8)) revert ClearingMismatch(interval);
+        bool absentOk = block.timestamp >= absentAllowedAt(interval);
+        uint256 absent;
+        uint256 bad; // position + 1 of the first bad reading
+        uint256 sh;
+        uint256 rh;
+        assembly ("memory-safe") {
+            let n := releases.length
+            let p := mload(0x40)
+            let buf := add(p, 0x40)
+            for { let k := 0 } lt(k, n) { k := add(k, 1) } {
+                let meta := calldataload(add(readings.offset, mul(0x60, k)))
+                switch eq(meta, shl(255, 1))
+                case 1 {
+                    // withheld: only after the grace (ReadingMissing)
+                    if iszero(absentOk) {
+                        bad := add(k, 1)
+                        break
+                    }
+                    absent := or(absent, shl(k, 1))
+                }
+                default {
+                    if iszero(eq(shr(64, meta), interval)) {
+                        bad := add(k, 1)
+                        break
+                    }
+                }
+                mstore(add(buf, shl(5, k)), meta)
+            }
+            // record hash keccak256(keccak256(clearing hash, metas hash), releases hash), as _releases
+            mstore(p, h)
+            mstore(add(p, 0x20), keccak256(buf, shl(5, n)))
+            mstore(p, keccak256(p, 0x40))
+            calldatacopy(buf, releases.offset, shl(5, n))
+            mstore(add(p, 0x20), keccak256(buf, shl(5, n)))
+            sh := keccak256(p, 0x40)
+            calldatacopy(buf, readings.offset, mul(0x60, n))
+            rh := keccak256(buf, mul(0x60, n))
+        }
+        if (bad != 0) {
+            uint256 meta = readings[bad - 1].meta;
+            uint32 id = uint32(releases[bad - 1] >> 64);
+            if (meta == ABSENT) revert ReadingMissing(id, absentAllowedAt(interval));
+            revert ReadingWrongInterval(id, uint64(meta >> 64), interval);
+        }
+        if (absent != 0) _checkNotPosted(interval, releases, 64, absent);
+        _readingSigs[slot] = rh;
+        _ring[slot] = ((sh >> 64) << 64) | (uint256(interval) << 32) | ((block.timestamp - endsAt) << 8) | STATUS_SETTLED;
     }
 
     /// From the readings filled in at `mem` (see _verifyReadings): walks the matches, turns
@@ -1097,8 +1160,7 @@ contract EnergyMarket is EIP712 {
         SignedReading[] calldata readings,
         uint64 interval,
         uint256 mem,
-        bool absentOk,
-        bool checked
+        bool absentOk
     ) private view returns (uint256 absent) {
         bytes32 ds = _domainSeparatorV4();
         bytes32 typeHash = READING_TYPEHASH;
@@ -1142,8 +1204,7 @@ contract EnergyMarket is EIP712 {
                 mstore(add(sBuf, 0x20), and(shr(160, ref), 0xffffffff))
                 mstore(add(sBuf, 0x60), and(shr(32, meta), 0xffffffff))
                 mstore(add(sBuf, 0x80), and(meta, 0xffffffff))
-                // a step (checked = 0) binds the readings in _readingSigs instead (settle)
-                if checked {
+                {
                     mstore(add(sBuf, 0xe0), keccak256(sBuf, 0xa0))
                     mstore(add(sBuf, 0x100), keccak256(add(sBuf, 0xbe), 0x42))
                     let vs := calldataload(add(rd, 0x40))
@@ -1268,14 +1329,15 @@ contract EnergyMarket is EIP712 {
 
 
     /// A reading declared absent must not be one its site put on record.
-    function _checkNotPosted(uint64 interval, uint256[] calldata sites, uint256 absent) private view {
+    /// (`words[k] >> shift` is position k's site id: a site ref's, or a release word's.)
+    function _checkNotPosted(uint64 interval, uint256[] calldata words, uint256 shift, uint256 absent) private view {
         uint256 posted = _posted[interval % ringSize];
         if (posted >> 64 != interval) return;
         uint256 both = posted & absent;
         if (both == 0) return;
         uint256 k;
         while ((both >> k) & 1 == 0) ++k;
-        revert ReadingWasPosted(uint32(sites[k] >> 160));
+        revert ReadingWasPosted(uint32(words[k] >> shift));
     }
 
     // ---- readings ----------------------------------------------------------------------
@@ -1488,13 +1550,18 @@ contract EnergyMarket is EIP712 {
         uint256[] calldata matches,
         uint256[] calldata metas,
         uint256 readingsHash
-    ) external {
+    ) external returns (uint256[] memory releases) {
         if (msg.sender != address(verifier)) revert NotVerifier(msg.sender);
         uint256 slot = interval % ringSize;
+        uint256 n = sites.length;
         uint256 mem = _fillFromMetas(metas, metas.length, _clearingHashCalldata(interval, price, sites, matches));
-        bytes32 nsh = _releases(price, sites, matches, mem, sites.length);
+        bytes32 nsh = _releases(price, sites, matches, mem, n);
         _ring[slot] = ((uint256(nsh) >> 64) << 64) | uint64(_ring[slot]);
         _readingSigs[slot] = readingsHash;
+        releases = new uint256[](n);
+        assembly ("memory-safe") {
+            mcopy(add(releases, 0x20), add(mem, mul(0x60, n)), shl(5, n))
+        }
     }
 
     /// @notice The verifier's word on the operator's bond: commits need it whole.

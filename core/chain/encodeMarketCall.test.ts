@@ -2,6 +2,7 @@ import { decodeFunctionData, toFunctionSelector } from 'viem'
 import { describe, expect, it } from 'vitest'
 import { energyMarketAbi } from '../../contracts/abi.ts'
 import type { EncodedClearing } from '../market/encodeClearing.ts'
+import { buildFinalization, clearingHashOf } from './buildFinalization.ts'
 import { encodeMarketCall } from './encodeMarketCall.ts'
 import { decodeStep, encodeStep } from './stepMarket.ts'
 
@@ -53,13 +54,21 @@ describe('encodeMarketCall', () => {
       finals: [{ interval: 9n, inputsHash: vs, releases: [(1n << 64n) | 42n, 7n] }],
       settle: { clearing: { interval: 11n, price: 150_000n, matches: [(0n << 40n) | (1n << 32n) | 300n] }, siteRefs: [0n << 160n, 1n << 160n], readings: [null, reading] },
       commit: clearing,
+      penaltyBps: 2_000n,
     }
     const data = encodeStep(step)
+    // the settle part names the clearing by its hash and carries the releases the readings give
+    const settlement = buildFinalization({ ...step.settle, penaltyBps: step.penaltyBps })
+    expect(settlement.releases.map((w) => w >> 64n)).toEqual([0n, 1n])
     expect(decodeStep(data)).toEqual({
       finals: step.finals,
-      settle: { interval: 11n, price: 150_000n, siteRefs: step.settle.siteRefs, matches: step.settle.clearing.matches, readings: [null, reading] },
+      settle: { interval: 11n, clearingHash: clearingHashOf(step.settle.clearing, step.settle.siteRefs), releases: settlement.releases, readings: [null, reading] },
       commit: { interval: 12n, price: 190_000n, siteIds: [0, 1], orders: clearing.orders, matches: clearing.matches },
     })
+    // the releases a (dishonest) operator sends instead ride as given: a watching site proves them wrong
+    expect(decodeStep(encodeStep({ ...step, settle: { ...step.settle, releases: [1n << 64n, 5n] } })).settle.releases).toEqual([1n << 64n, 5n])
+    expect(() => encodeStep({ ...step, penaltyBps: undefined })).toThrow(/step: penaltyBps.*penalty rate/)
+    expect(() => encodeStep({ ...step, settle: { ...step.settle, releases: [1n] } })).toThrow(/step: releases.*one per settled site \(2\)/)
     expect(() => decodeStep(`0x${data.slice(2, -64)}`)).toThrow(/step data.*a word for a committed match/)
     expect(() => decodeStep(`${data}${'00'.repeat(32)}`)).toThrow(/step data.*words/)
     expect(() => decodeStep(`${data}00`)).toThrow(/step data.*whole 32-byte words/)

@@ -78,3 +78,17 @@ export async function readingSignedBy(domain: MarketDomain, reading: SignedMeter
     return false
   }
 }
+
+export type SettlementProofParameters = {
+  clearing: Pick<EncodedClearing, 'interval' | 'price' | 'matches'>
+  siteRefs: readonly bigint[]
+  /** the readings as the market binds them now (the step's, or the last reading proof's fixed ones) */
+  stepped: readonly (SignedMeterReading | null)[]
+  /** the releases the step bound (site id << 64 | amount), as it sent them */
+  releases: readonly bigint[]
+}
+
+/** The arguments of AuctionVerifier.proveSettlement(): a step's releases that are not the settlement of its readings. */
+export function settlementProofArgs({ clearing, siteRefs, stepped, releases }: SettlementProofParameters) {
+  return [clearing.interval, clearing.price, [...siteRefs], [...clearing.matches], readingWords(stepped), [...releases]] as const
+}

@@ -1,19 +1,23 @@
+import { readContract } from 'viem/actions'
 import { concatHex, toHex, type Account, type Address, type Chain, type Hash, type Hex, type Transport, type WalletClient } from 'viem'
 import { energyMarketAbi } from '../../contracts/abi.ts'
 import { MarketInputError } from '../market/MarketInputError.ts'
 import { packSettleReading, unpackOrder, unpackSettleReading, type EncodedClearing } from '../market/encodeClearing.ts'
 import type { SignedMeterReading, SignedOrder } from '../market/signMarketData.ts'
-import type { Finalization } from './buildFinalization.ts'
+import { buildFinalization, type Finalization } from './buildFinalization.ts'
 import { orderArgs } from './commitClearing.ts'
 import type { SettleIntervalParameters } from './settleInterval.ts'
 
 export type StepMarketParameters = {
   /** settled intervals past their dispute window, credited first (frees their ring slots) */
   finals: readonly Pick<Finalization, 'interval' | 'inputsHash' | 'releases'>[]
-  /** the interval that just ended */
-  settle: SettleIntervalParameters
+  /** the interval that just ended (no site refs: the step settles nothing); `releases`, when
+   * given, are sent instead of the ones the readings give (a test's dishonest operator) */
+  settle: SettleIntervalParameters & { releases?: readonly bigint[] }
   /** the interval after the running one */
   commit: EncodedClearing
+  /** the market's penalty rate: a step carries the releases its settlement gives (needed when it settles) */
+  penaltyBps?: bigint
 }
 
 const word = (x: bigint | Hex): Hex => (typeof x === 'string' ? toHex(BigInt(x), { size: 32 }) : toHex(x, { size: 32 }))
@@ -26,16 +30,16 @@ function field(value: bigint | number, bits: bigint, what: string): bigint {
 
 /** The packed argument of a step (see EnergyMarket.marketStep): one head word,
  * then the finals, the settlement and the commitment as 32-byte words without ABI framing;
- * it follows the selector directly in the calldata. */
-export function encodeStep({ finals, settle, commit }: StepMarketParameters): Hex {
+ * it follows the selector directly in the calldata. The settlement is optimistic: the
+ * committed clearing's hash, the releases the readings give (buildFinalization, at
+ * `penaltyBps`) and the readings; a wrong release is proven in AuctionVerifier.proveSettlement. */
+export function encodeStep({ finals, settle, commit, penaltyBps }: StepMarketParameters): Hex {
   const head =
     (field(finals.length, 8n, 'finals') << 248n) |
     (field(settle.siteRefs.length, 8n, 'settled sites') << 240n) |
-    (field(settle.clearing.matches.length, 8n, 'settled matches') << 232n) |
     (field(commit.orders.length, 8n, 'orders') << 224n) |
     (field(commit.matches.length, 8n, 'committed matches') << 216n) |
     (field(settle.clearing.interval, 32n, 'settled interval') << 184n) |
-    (field(settle.clearing.price, 64n, 'settled price') << 120n) |
     (field(commit.interval, 32n, 'committed interval') << 88n) |
     (field(commit.price, 64n, 'committed price') << 24n)
   if (settle.readings.length !== settle.siteRefs.length)
@@ -46,7 +50,15 @@ export function encodeStep({ finals, settle, commit }: StepMarketParameters): He
     words.push(word((field(f.interval, 32n, 'finalized interval') << 8n) | field(f.releases.length, 8n, 'releases')), f.inputsHash)
     words.push(...f.releases.map(word))
   }
-  words.push(...settle.siteRefs.map(word), ...settle.clearing.matches.map(word))
+  if (settle.siteRefs.length > 0) {
+    if (settle.releases === undefined && penaltyBps === undefined)
+      throw new MarketInputError('step: penaltyBps', "the market's penalty rate (a step carries its settlement's releases)", 'nothing')
+    const settlement = buildFinalization({ clearing: settle.clearing, siteRefs: settle.siteRefs, readings: settle.readings, penaltyBps: penaltyBps ?? 0n })
+    const releases = settle.releases ?? settlement.releases
+    if (releases.length !== settle.siteRefs.length)
+      throw new MarketInputError('step: releases', `one per settled site (${settle.siteRefs.length})`, String(releases.length))
+    words.push(settlement.clearingHash, ...releases.map(word))
+  }
   for (const r of settle.readings.map(packSettleReading)) words.push(word(r.meta), r.r, r.vs)
   for (const o of orderArgs(commit)) words.push(word(o.meta), o.r, o.vs)
   words.push(...commit.matches.map(word))
@@ -60,7 +72,10 @@ export async function stepMarket(
   market: Address,
   parameters: StepMarketParameters,
 ): Promise<Hash> {
-  return wallet.writeContract({ address: market, abi: energyMarketAbi, functionName: 'marketStep', dataSuffix: encodeStep(parameters) })
+  const penaltyBps =
+    parameters.penaltyBps ??
+    (parameters.settle.siteRefs.length > 0 && !parameters.settle.releases ? await readContract(wallet, { address: market, abi: energyMarketAbi, functionName: 'penaltyBps' }) : undefined)
+  return wallet.writeContract({ address: market, abi: energyMarketAbi, functionName: 'marketStep', dataSuffix: encodeStep({ ...parameters, penaltyBps }) })
 }
 
 /**
@@ -78,8 +93,9 @@ export function steppedIntervals(settledAndFinalized: bigint): { settled: bigint
 /** A step as its calldata carries it (decodeStep). */
 export type DecodedStep = {
   finals: { interval: bigint; inputsHash: Hex; releases: bigint[] }[]
-  /** the settled interval; no sites when the step settled nothing */
-  settle: { interval: bigint; price: bigint; siteRefs: bigint[]; matches: bigint[]; readings: (SignedMeterReading | null)[] }
+  /** the settled interval: the committed clearing's hash, the releases the step bound (site id
+   * << 64 | amount) and the readings, one per position; no releases when the step settled nothing */
+  settle: { interval: bigint; clearingHash: Hex | null; releases: bigint[]; readings: (SignedMeterReading | null)[] }
   /** the committed clearing as the step sent it: its orders unchecked on chain (a forged one is proven in AuctionVerifier) */
   commit: { interval: bigint; price: bigint; siteIds: number[]; orders: SignedOrder[]; matches: bigint[] }
 }
@@ -100,7 +116,7 @@ export function decodeStep(data: Hex): DecodedStep {
   const big = (what: string) => BigInt(take(what))
   const head = big('the head')
   const count = (shift: bigint) => Number((head >> shift) & 0xffn)
-  const [nFinals, nSites, nSettleMatches, nOrders, nCommitMatches] = [248n, 240n, 232n, 224n, 216n].map(count) as [number, number, number, number, number]
+  const [nFinals, nSites, nOrders, nCommitMatches] = [248n, 240n, 224n, 216n].map(count) as [number, number, number, number]
   const finals: DecodedStep['finals'] = []
   for (let f = 0; f < nFinals; f++) {
     const w = big('a final')
@@ -108,11 +124,11 @@ export function decodeStep(data: Hex): DecodedStep {
     const inputsHash = take('a final\'s inputs hash')
     finals.push({ interval: (w >> 8n) & 0xffffffffn, inputsHash, releases: Array.from({ length: releasesCount }, () => big('a release')) })
   }
-  const siteRefs = Array.from({ length: nSites }, () => big('a settled site'))
-  const settleMatches = Array.from({ length: nSettleMatches }, () => big('a settled match'))
-  const readings = siteRefs.map((ref) => {
+  const clearingHash = nSites > 0 ? take('the settled clearing hash') : null
+  const releases = Array.from({ length: nSites }, () => big('a settled release'))
+  const readings = releases.map((release) => {
     const meta = big('a reading')
-    return unpackSettleReading(Number((ref >> 160n) & 0xffffffffn), meta, take('a reading\'s r'), take('a reading\'s vs'))
+    return unpackSettleReading(Number((release >> 64n) & 0xffffffffn), meta, take('a reading\'s r'), take('a reading\'s vs'))
   })
   const orders = Array.from({ length: nOrders }, () => {
     const meta = big('an order')
@@ -122,7 +138,7 @@ export function decodeStep(data: Hex): DecodedStep {
   if (at !== words.length) throw new MarketInputError('step data', `${at} words`, `${words.length}`)
   return {
     finals,
-    settle: { interval: (head >> 184n) & 0xffffffffn, price: (head >> 120n) & 0xffffffffffffffffn, siteRefs, matches: settleMatches, readings },
+    settle: { interval: (head >> 184n) & 0xffffffffn, clearingHash, releases, readings },
     commit: { interval: (head >> 88n) & 0xffffffffn, price: (head >> 24n) & 0xffffffffffffffffn, siteIds: orders.map((o) => o.siteId), orders, matches: commitMatches },
   }
 }

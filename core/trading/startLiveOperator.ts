@@ -237,6 +237,7 @@ export async function startLiveOperator(p: StartLiveOperatorParameters): Promise
               finals,
               settle: carried ? { clearing: carried.record.commit!.encoded, siteRefs: carried.record.siteRefs!, readings: carried.readings } : { clearing: { interval: 0n, price: 0n, matches: [] }, siteRefs: [], readings: [] },
               commit: encoded,
+              penaltyBps: config.penaltyBps,
             }
             const step = { key: `step:${lm.market}:${interval}`, data: encodeMarketCall(call), encoded, carries: { settle: carried && { interval: carried.record.interval, readings: carried.readings }, finals: work.finals.map((r) => r.interval) } }
             commit = step

@@ -61,7 +61,7 @@ export type StartLiveSiteParameters = {
   tariff: () => Tariff
   now?: () => number
   log?: (message: string) => void
-  /** raises (message) or clears (null) one of the site's alarms: `market:live` (cannot trade), `market:clearing` (a wrong clearing), `market:forgery` (a forged order or reading in a step) */
+  /** raises (message) or clears (null) one of the site's alarms: `market:live` (cannot trade), `market:clearing` (a wrong clearing), `market:forgery` (a forged order or reading, or wrong releases, in a step) */
   alarm?: (key: string, message: string | null) => void
   /** default process.env.GRIDMESH_KEYSTORE_PASSPHRASE */
   passphrase?: string
@@ -325,7 +325,7 @@ export async function startLiveSite(p: StartLiveSiteParameters): Promise<LiveSit
       const entry = l.outbox.get(key)
       if (!entry || entry.status === 'pending' || entry.status === 'signed') continue
       forgeryProofs.delete(key)
-      view.emit('check', interval, `${key.startsWith('forgery-orders') ? 'order' : 'reading'} forgery proof ${entry.status}${entry.error ? `: ${entry.error}` : ''}`, entry.hashes.at(-1))
+      view.emit('check', interval, `${key.startsWith('forgery-orders') ? 'order forgery' : key.startsWith('settlement') ? 'settlement' : 'reading forgery'} proof ${entry.status}${entry.error ? `: ${entry.error}` : ''}`, entry.hashes.at(-1))
     }
     for (const [interval, listed] of toProve) if (await startProof(l, interval, listed)) toProve.delete(interval)
     if (!l.outbox.list().some((e) => e.status === 'pending' || e.status === 'signed') && ![...proofs.values()].some((x) => x.stage === 'commit')) return

@@ -305,7 +305,7 @@ describe('9. smaller items', () => {
     await lm.warpTo(lm.intervalStart(n.clearing.interval + 1n))
     const readings = await signReadings(lm, n.clearing, exactDelivery(n.clearing))
     const n2 = n.clearing.interval + 2n
-    const parameters = { finals: [], settle: { clearing: n.clearing, siteRefs: n.siteRefs, readings }, commit: clear(n2, await signOrders(lm, n2, specs)) }
+    const parameters = { finals: [], settle: { clearing: n.clearing, siteRefs: n.siteRefs, readings }, commit: clear(n2, await signOrders(lm, n2, specs)), penaltyBps: lm.config.penaltyBps }
     const data = encodeStep(parameters)
     // the head is the first word: set its lowest bit, which no field uses
     const dirty = `${data.slice(0, 66 - 2)}${(parseInt(data.slice(64, 66), 16) | 1).toString(16).padStart(2, '0')}${data.slice(66)}` as `0x${string}`

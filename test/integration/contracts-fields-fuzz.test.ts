@@ -331,7 +331,7 @@ it(`a step with a bit flipped in its unused bits or its counts is refused and mo
   const readingsB = await signReadings(lm, b.clearing, () => ({ importWh: 1000, exportWh: 1000 }))
   const fa = buildFinalization({ clearing: a.clearing, siteRefs: a.siteRefs, readings: readingsA, penaltyBps: lm.config.penaltyBps })
   const c = n + 4n
-  const data = encodeStep({ finals: [fa], settle: { clearing: b.clearing, siteRefs: b.siteRefs, readings: readingsB }, commit: clear(c, await signOrders(lm, c, specs)) })
+  const data = encodeStep({ finals: [fa], settle: { clearing: b.clearing, siteRefs: b.siteRefs, readings: readingsB }, commit: clear(c, await signOrders(lm, c, specs)), penaltyBps: lm.config.penaltyBps })
   const words = (data.length - 2) / 64
   const wordOf = (h: Hex, i: number) => BigInt(`0x${h.slice(2 + 64 * i, 2 + 64 * (i + 1))}`)
   const withWord = (h: Hex, i: number, w: bigint): Hex => `0x${h.slice(2, 2 + 64 * i)}${w.toString(16).padStart(64, '0')}${h.slice(2 + 64 * (i + 1))}`
@@ -339,11 +339,12 @@ it(`a step with a bit flipped in its unused bits or its counts is refused and mo
   const before = [await held(), ...(await balances())]
   const tried: string[] = []
   for (let k = 0; k < 24; k++) {
-    // the head's unused low 24 bits and its counts (finals 248.., sites 240.., settle matches
-    // 232.., orders 224.., commit matches 216..); the final word's bits above interval | count
-    // (40..255) and its release count (0..7)
+    // the head's unused bits (the low 24, 120..183, 232..239) and its counts (finals 248..,
+    // sites 240.., orders 224.., commit matches 216..); the final word's bits above interval |
+    // count (40..255) and its release count (0..7)
     const [word, bit] = pick([
       () => [0, Math.floor(rand() * 24)] as const,
+      () => [0, 120 + Math.floor(rand() * 64)] as const,
       () => [0, pick([216, 223, 224, 231, 232, 239, 240, 247, 248, 255])] as const,
       () => [1, 40 + Math.floor(rand() * 216)] as const,
       () => [1, Math.floor(rand() * 8)] as const,

@@ -8,9 +8,9 @@ import { privateKeyToAccount, generatePrivateKey } from 'viem/accounts'
 import { auctionVerifierAbi, energyMarketAbi, settlementTokenAbi } from '../../contracts/abi.ts'
 import { buildFinalization } from '../../core/chain/buildFinalization.ts'
 import { committedSiteRefs } from '../../core/chain/committedSiteRefs.ts'
-import { orderForgeryArgs, orderSignedBy, readingForgeryArgs } from '../../core/chain/proveForgery.ts'
+import { orderForgeryArgs, orderSignedBy, readingForgeryArgs, settlementProofArgs } from '../../core/chain/proveForgery.ts'
 import { startAnvil, type Anvil } from '../../core/chain/startAnvil.ts'
-import { stepMarket } from '../../core/chain/stepMarket.ts'
+import { encodeStep, stepMarket } from '../../core/chain/stepMarket.ts'
 import type { EncodedClearing } from '../../core/market/encodeClearing.ts'
 import { signMeterReading, signOrder, type SignedMeterReading } from '../../core/market/signMarketData.ts'
 import { SIDE_ASK, SIDE_BID } from '../../core/market/typedData.ts'
@@ -102,16 +102,21 @@ async function forgeSite3Order(interval: bigint) {
  * its buyers pay nothing), a reading its own key signed.
  */
 async function forgeSite0Reading() {
-  const interval = await nextCommittable()
-  const clearing = clear(interval, await signOrders(lm, interval, specs))
-  const siteRefs = await stepCommit(clearing)
-  await lm.warpTo(lm.intervalStart(interval + 1n))
-  const truth = await signReadings(lm, clearing, exactDelivery(clearing))
+  const { interval, clearing, siteRefs, readings: truth } = await deliveredInterval()
   const forger = privateKeyToAccount(generatePrivateKey())
   const pos = clearing.siteIds.indexOf(0)
   const stepped: SignedMeterReading[] = [...truth]
   stepped[pos] = await signMeterReading(forger, lm.domain, { siteId: 0, interval, importWh: 0, exportWh: 0 })
   return { interval, clearing, siteRefs, truth, stepped, pos }
+}
+
+/** A committed interval after delivery, with its meters' true readings. */
+async function deliveredInterval() {
+  const interval = await nextCommittable()
+  const clearing = clear(interval, await signOrders(lm, interval, specs))
+  const siteRefs = await stepCommit(clearing)
+  await lm.warpTo(lm.intervalStart(interval + 1n))
+  return { interval, clearing, siteRefs, readings: await signReadings(lm, clearing, exactDelivery(clearing)) }
 }
 
 /** After the dispute window, the interval finalizes with the releases of its honest readings (the forged ones no longer bound). */
@@ -206,11 +211,7 @@ describe('a step checks no signature; a forged one is proven', () => {
   })
 
   it('an honest step\'s readings cannot be proven forged, and the proof closes with the dispute window', async () => {
-    const interval = await nextCommittable()
-    const clearing = clear(interval, await signOrders(lm, interval, specs))
-    const siteRefs = await stepCommit(clearing)
-    await lm.warpTo(lm.intervalStart(interval + 1n))
-    const readings = await signReadings(lm, clearing, exactDelivery(clearing))
+    const { interval, clearing, siteRefs, readings } = await deliveredInterval()
     const next = clear(interval + 2n, await signOrders(lm, interval + 2n, specs))
     const receipt = await mined(stepMarket(lm.wallet, lm.market, { finals: [], settle: { clearing, siteRefs, readings }, commit: next }))
     open.push({ clearing: next, siteRefs: await committedSiteRefs(lm.client, lm.market, next, receipt) })
@@ -341,5 +342,82 @@ describe('the step watch every trading site runs (createStepWatch) finds a forge
     await late.watch.poll()
     expect(late.reports).toEqual([])
     await finalizeHonest(clearing, siteRefs, truth)
+  })
+
+  it('releases that are not the settlement of the readings: the step binds them as sent; a site\'s watch proves them wrong, the shorted site is paid a site bond, and the interval finalizes with the right releases', async () => {
+    await restoreBond()
+    const { interval, clearing, siteRefs, readings } = await deliveredInterval()
+    const right = buildFinalization({ clearing, siteRefs, readings, penaltyBps: lm.config.penaltyBps })
+    // the operator moves seller 0's income to buyer 1 (the total stays: no check on the sum can see it)
+    const sp = clearing.siteIds.indexOf(0)
+    const bp = clearing.siteIds.indexOf(1)
+    const income = right.releases[sp]! & 0xffffffffffffffffn
+    expect(income).toBeGreaterThan(0n)
+    const releases = [...right.releases]
+    releases[sp] = releases[sp]! - income
+    releases[bp] = releases[bp]! + income
+    const site2 = await watchAs(2)
+    const next = clear(interval + 2n, await signOrders(lm, interval + 2n, specs))
+    // what the step does check: the clearing it names by hash, and each reading's interval
+    expect(await revertName(stepMarket(lm.wallet, lm.market, { finals: [], settle: { clearing: { ...clearing, price: clearing.price + 1n }, siteRefs, readings, releases }, commit: next }))).toBe('ClearingMismatch')
+    const stale = [...readings]
+    stale[sp] = await signMeterReading(lm.sites[0]!.meter, lm.domain, { siteId: 0, interval: interval - 1n, importWh: 0, exportWh: 0 })
+    expect(await revertName(stepMarket(lm.wallet, lm.market, { finals: [], settle: { clearing, siteRefs, readings: stale, releases }, commit: next }))).toBe('ReadingWrongInterval')
+    // the right clearing hash with the last site left out (one release and one reading fewer):
+    // no proof could name the missing site, so the count must be the commit's
+    const n = siteRefs.length
+    const words = encodeStep({ finals: [], settle: { clearing, siteRefs, readings, releases }, commit: next }).slice(2).match(/.{64}/g)!
+    const head = BigInt(`0x${words[0]}`) - (1n << 240n)
+    const short = [head.toString(16).padStart(64, '0'), ...words.slice(1, 1 + n), ...words.slice(2 + n, 2 + n + 3 * (n - 1)), ...words.slice(2 + 4 * n)]
+    expect(await revertName(lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'marketStep', dataSuffix: `0x${short.join('')}` }))).toBe('ClearingMismatch')
+    const receipt = await mined(stepMarket(lm.wallet, lm.market, { finals: [], settle: { clearing, siteRefs, readings, releases }, commit: next, penaltyBps: lm.config.penaltyBps }))
+    open.push({ clearing: next, siteRefs: await committedSiteRefs(lm.client, lm.market, next, receipt) })
+    // the releases bound are the step's: a proof naming the right ones does not match the record,
+    // and the right ones do not finalize
+    const proveWith = (r: readonly bigint[]) => lm.wallet.writeContract({ address: verifier, abi: auctionVerifierAbi, functionName: 'proveSettlement', args: settlementProofArgs({ clearing, siteRefs, stepped: readings, releases: r }) })
+    expect(await revertName(proveWith(right.releases))).toBe('ClearingMismatch')
+    // site 2, a bystander, reads the step, proves it, and the shorted seller is paid
+    const owner0Before = await tokenOf(lm.sites[0]!.owner.address)
+    const owner1Before = await tokenOf(lm.sites[1]!.owner.address)
+    const bondBefore = await operatorBond()
+    await site2.watch.poll()
+    await site2.settle()
+    expect(site2.reports).toEqual([{ interval, forged: true, detail: expect.stringMatching(/^wrong releases of sites 0, 1 bound by step 0x[0-9a-f]{64}: not the settlement of the readings; proving it on chain$/) }])
+    expect(site2.sent).toHaveLength(1)
+    expect(site2.sent[0]).toMatch(/^0x[0-9a-f]{64}$/)
+    const proof = await lm.client.getTransactionReceipt({ hash: site2.sent[0]! })
+    const [proven] = parseEventLogs({ abi: auctionVerifierAbi, logs: proof.logs, eventName: 'SettlementProven' })
+    expect(proven?.args).toEqual({ interval, wrong: 2n, compensated: lm.config.bond })
+    expect(await tokenOf(lm.sites[0]!.owner.address)).toBe(owner0Before + lm.config.bond * lm.config.unit)
+    expect(await tokenOf(lm.sites[1]!.owner.address)).toBe(owner1Before) // overpaid: only corrected
+    expect(await operatorBond()).toBe(bondBefore - lm.config.bond)
+    // proven once: the record now binds the right releases (NothingForged for the same proof,
+    // ClearingMismatch for the step's), and a late watcher raises nothing
+    expect(await revertName(proveWith(releases))).toBe('ClearingMismatch')
+    expect(await revertName(proveWith(right.releases))).toBe('NothingForged')
+    const late = await watchAs(3, {}, receipt.blockNumber)
+    await late.watch.poll()
+    expect(late.reports).toEqual([])
+    // the step's releases no longer finalize; the right ones do
+    const [, settledAt] = await lm.client.readContract({ address: lm.market, abi: energyMarketAbi, functionName: 'intervalRecord', args: [interval] })
+    await restoreBond()
+    await lm.warpTo(settledAt + lm.config.disputeWindowSec)
+    expect(await revertName(lm.wallet.writeContract({ address: lm.market, abi: energyMarketAbi, functionName: 'finalize', args: [interval, right.inputsHash, releases] }))).toBe('SettlementMismatch')
+    await finalizeHonest(clearing, siteRefs, readings)
+  })
+
+  it('an honest step\'s releases cannot be proven wrong', async () => {
+    await restoreBond()
+    const { interval, clearing, siteRefs, readings } = await deliveredInterval()
+    const w = await watchAs(1, { own: readings })
+    const next = clear(interval + 2n, await signOrders(lm, interval + 2n, specs))
+    const receipt = await mined(stepMarket(lm.wallet, lm.market, { finals: [], settle: { clearing, siteRefs, readings }, commit: next }))
+    open.push({ clearing: next, siteRefs: await committedSiteRefs(lm.client, lm.market, next, receipt) })
+    await w.watch.poll()
+    expect(w.reports).toEqual([])
+    const right = buildFinalization({ clearing, siteRefs, readings, penaltyBps: lm.config.penaltyBps })
+    const args = settlementProofArgs({ clearing, siteRefs, stepped: readings, releases: right.releases })
+    expect(await revertName(lm.wallet.writeContract({ address: verifier, abi: auctionVerifierAbi, functionName: 'proveSettlement', args }))).toBe('NothingForged')
+    await finalizeHonest(clearing, siteRefs, readings)
   })
 })

@@ -127,7 +127,7 @@ describe('interval ring', () => {
       const readings = await signReadings(lm, c.clearing, exactDelivery(c.clearing))
       const next = clear(n + 2n, await signOrders(lm, n + 2n, specs))
       const occupant = settled.get(n + 2n - ring)
-      const args = { finals: occupant ? [occupant] : [], settle: { clearing: c.clearing, siteRefs: c.siteRefs, readings }, commit: next }
+      const args = { finals: occupant ? [occupant] : [], settle: { clearing: c.clearing, siteRefs: c.siteRefs, readings }, commit: next, penaltyBps: lm.config.penaltyBps }
       if (i === 0) {
         expect(await revertName(stepMarket(lm.walletFor(lm.sites[0]!.owner), lm.market, args))).toBe('NotOperator')
         // the packed data must fit its counts exactly: one word short or one word long, or no head

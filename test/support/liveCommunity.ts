@@ -192,7 +192,6 @@ export function decodeStep(data: Hex) {
   const head = word(data, 0)
   const nFinals = Number(head >> 248n)
   const nSites = Number((head >> 240n) & 0xffn)
-  const nSettleMatches = Number((head >> 232n) & 0xffn)
   const nOrders = Number((head >> 224n) & 0xffn)
   const nCommitMatches = Number((head >> 216n) & 0xffn)
   let p = 1
@@ -202,10 +201,9 @@ export function decodeStep(data: Hex) {
     finals.push(fh >> 8n)
     p += 2 + Number(fh & 0xffn)
   }
-  const settleRefs = Array.from({ length: nSites }, (_, k) => word(data, p + k))
-  p += nSites
-  const settleMatches = Array.from({ length: nSettleMatches }, (_, k) => word(data, p + k))
-  p += nSettleMatches
+  // settle: the committed clearing's hash, then the releases (site id << 64 | amount)
+  const releases = Array.from({ length: nSites }, (_, k) => word(data, p + 1 + k))
+  if (nSites > 0) p += 1 + nSites
   const readingMetas = Array.from({ length: nSites }, (_, k) => word(data, p + 3 * k))
   p += 3 * nSites
   const orderMetas = Array.from({ length: nOrders }, (_, k) => word(data, p + 3 * k))
@@ -213,7 +211,7 @@ export function decodeStep(data: Hex) {
   const commitMatches = Array.from({ length: nCommitMatches }, (_, k) => word(data, p + k))
   return {
     finals,
-    settle: nSites === 0 ? null : { interval: u32(head, 184n), price: u64(head, 120n), siteRefs: settleRefs, matches: settleMatches, readingMetas },
+    settle: nSites === 0 ? null : { interval: u32(head, 184n), releases, readingMetas },
     commit: { interval: u32(head, 88n), price: u64(head, 24n), orderMetas, matches: commitMatches },
   }
 }
@@ -259,8 +257,11 @@ export function createChainHistory({ client, market, fromBlock }: { client: Publ
         if (fn.functionName === 'marketStep') {
           const step = decodeStep(`0x${tx.input.slice(10)}`)
           step.finals.forEach(finalize)
-          if (step.settle)
-            settle({ interval: step.settle.interval, price: step.settle.price, siteIds: step.settle.siteRefs.map(siteOfRef), matches: step.settle.matches, readings: step.settle.readingMetas.map(readingOf) })
+          // a step names the settled clearing by its hash (the contract checks it): the commit's
+          if (step.settle) {
+            const c = at(step.settle.interval).commit
+            settle({ interval: step.settle.interval, price: c?.price ?? 0n, siteIds: step.settle.releases.map((r) => Number(u32(r, 64n))), matches: c?.matches ?? [], readings: step.settle.readingMetas.map(readingOf) })
+          }
           const orders = step.commit.orderMetas.map(orderOf)
           at(step.commit.interval).commit = { interval: step.commit.interval, price: step.commit.price, siteIds: orders.map((o) => o.siteId), orders, matches: step.commit.matches, tx: tx.hash, block: n }
         } else if (fn.functionName === 'commitClearing') {
