@@ -6,15 +6,18 @@
 //   sites that each have their own balance slot (worst case).
 // - Per 5-site interval in the steady state of a live market: ONE transaction, a step
 //   (marketStep()), finalizes the interval whose ring slot is reused, settles interval n
-//   with its 5 signed readings and commits interval n+2 with its 5 signed orders (every
-//   match checked), all in packed data after the selector (core/chain/stepMarket.ts).
+//   with its 5 signed readings and the releases they give (named by the clearing's hash,
+//   bound unchecked: AuctionVerifier.proveSettlement) and commits interval n+2 with its 5
+//   signed orders (every match checked), all in packed data after the selector
+//   (core/chain/stepMarket.ts).
 //   Its gas is the whole chain cost of one interval. The standalone commit and settle of
 //   a 5-site interval are reported beside it.
 // - All-in per trade (commit + settle + finalize), the figure issue 14 asks for, two ways:
 //   standalone transactions (commitClearing, settle, finalize: each checks every signature,
 //   three base fees), and a live market's step at batch 5 and 20 (one transaction per
-//   interval that finalizes, settles and commits; it checks no signature, binding them for
-//   the forgery proofs in AuctionVerifier), steady state once the ring has wrapped.
+//   interval that finalizes, settles and commits; it checks no signature and computes no
+//   settlement, binding them for the proofs in AuctionVerifier), steady state once the ring
+//   has wrapped; with the step's calldata share (16 gas a nonzero byte, 4 a zero byte).
 // - A registry write: registerSite for the 5th and for the 64th site (every registry change
 //   writes the whole hot registry as a new data contract, so its cost grows with the sites).
 // Last stdout line: {"bench":"gas","results":{...},"ratios":{...},"targets":{...}}
@@ -98,7 +101,7 @@ async function measureInterval(lm: LocalMarket, siteIds: readonly number[], seed
  * per interval (finalize the ring slot's previous interval, settle n, commit n+2). Returns
  * the gas of the steps once the ring has wrapped (every commit reuses a slot and finalizes).
  */
-async function measureSteadyState(lm: LocalMarket, siteIds: readonly number[], seed: number, steps: number): Promise<bigint[]> {
+async function measureSteadyState(lm: LocalMarket, siteIds: readonly number[], seed: number, steps: number, calldata: bigint[] = []): Promise<bigint[]> {
   const ring = lm.config.ringSize
   const specs = orderBook(siteIds, seed)
   const prepare = async (interval: bigint) => clear(interval, await signOrders(lm, interval, specs))
@@ -122,7 +125,13 @@ async function measureSteadyState(lm: LocalMarket, siteIds: readonly number[], s
       commit: next,
     })
     const used = await gasOf(lm, hash, 'step')
-    if (occupant) gas.push(used)
+    if (occupant) {
+      gas.push(used)
+      const input = (await lm.client.getTransaction({ hash })).input.slice(2)
+      let cost = 0n
+      for (let i = 0; i < input.length; i += 2) cost += input.slice(i, i + 2) === '00' ? 4n : 16n
+      calldata.push(cost)
+    }
     settled.set(n, buildFinalization({ clearing: c.clearing, siteRefs: c.siteRefs, readings, penaltyBps: lm.config.penaltyBps }))
     const receipt = await lm.client.getTransactionReceipt({ hash })
     committed.set(n + 2n, { clearing: next, siteRefs: await committedSiteRefs(lm.client, lm.market, next, receipt), hash, gasUsed: 0n })
@@ -236,8 +245,10 @@ try {
   // worth, so its gas over the interval's trades is the all-in per trade of a live market
   for (const n of [5, 20]) {
     const siteIds = layouts.typical(n)
-    const steps = await measureSteadyState(lm, siteIds, await findSeed(lm, siteIds, n), 3)
+    const calldata: bigint[] = []
+    const steps = await measureSteadyState(lm, siteIds, await findSeed(lm, siteIds, n), 3, calldata)
     results[`stepGas_typical_batch${n}`] = round(mean(steps))
+    results[`stepCalldataGas_typical_batch${n}`] = round(mean(calldata.slice(-3)))
     results[`allInGasPerTrade_step_typical_batch${n}`] = round(mean(steps) / n)
     process.stderr.write(`gas: step, batch ${n}: ${round(mean(steps))} gas, all-in ${round(mean(steps) / n)} per trade\n`)
   }
