@@ -29,7 +29,9 @@ const recordHash = (inputsHash: Hex, releasesHash: Hex) => BigInt(keccak256(enco
 const siteOf = (ref: bigint) => Number((ref >> 160n) & 0xffffffffn)
 
 /** A committed clearing as its commit snapshotted it: what a step's settle part names by hash. */
-type Committed = { clearing: { interval: bigint; price: bigint; matches: bigint[] }; siteRefs: bigint[]; owners: Address[] }
+type Committed = { clearing: { interval: bigint; price: bigint; matches: bigint[] }; siteRefs: bigint[]; owners: Address[]; hash: Hex }
+/** What a settled interval's releases should be: buildFinalization of its bound readings. */
+type Settlement = ReturnType<typeof buildFinalization>
 
 /** What a step binds of its readings (EnergyMarket._readingSigs): keccak256 of their meta, r, vs words. */
 function readingsBinding(readings: readonly (SignedMeterReading | null)[]): bigint {
@@ -75,8 +77,9 @@ export function createStepWatch(p: StepWatchParameters) {
   async function snapshot(c: DecodedStep['commit'], blockNumber: bigint, clearingHash: Hex | undefined): Promise<Committed | null> {
     const sites = await Promise.all(c.siteIds.map((id) => p.client.readContract({ address: p.market, abi: energyMarketAbi, functionName: 'site', args: [id], blockNumber })))
     const siteRefs = c.siteIds.map((id, k) => packSiteRef(id, sites[k]![1], c.orders[k]!))
-    if (clearingHash !== undefined && clearingHashOf(c, siteRefs) !== clearingHash) return null
-    return { clearing: { interval: c.interval, price: c.price, matches: [...c.matches] }, siteRefs, owners: sites.map((s) => s[0].owner) }
+    const hash = clearingHashOf(c, siteRefs)
+    if (clearingHash !== undefined && hash !== clearingHash) return null
+    return { clearing: { interval: c.interval, price: c.price, matches: [...c.matches] }, siteRefs, owners: sites.map((s) => s[0].owner), hash }
   }
 
   /** The clearing of `interval` when no step this watch read committed it (it started later):
@@ -164,12 +167,12 @@ export function createStepWatch(p: StepWatchParameters) {
     return null
   }
 
-  /** Checks a step's readings and releases; returns nothing. */
+  /** Checks a step's readings and releases. */
   async function checkSettlement(step: DecodedStep, log: SteppedLog) {
     const s = step.settle
     if (s.releases.length === 0 || !p.provable(s.interval)) return
     const c = commits.get(s.interval) ?? (await earlierCommit(s.interval, log))
-    if (!c || c.siteRefs.length !== s.releases.length || clearingHashOf(c.clearing, c.siteRefs) !== s.clearingHash) {
+    if (!c || c.siteRefs.length !== s.releases.length || c.hash !== s.clearingHash) {
       p.report(s.interval, `step ${log.transactionHash} settled interval ${s.interval}, whose commit this site has not read: its readings and releases are not checked`, false, log.transactionHash)
       return
     }
@@ -177,12 +180,13 @@ export function createStepWatch(p: StepWatchParameters) {
     const stepped = s.readings.map((rd, k) => rd && { ...rd, siteId: siteOf(c.siteRefs[k]!) })
     const current = await boundReadings({ ...s, readings: stepped }, c.siteRefs, log)
     if (current === null) return
-    if (await checkReadings(s, c, current, log)) return
-    await checkReleases(s, c, current, log)
+    const right = buildFinalization({ clearing: c.clearing, siteRefs: c.siteRefs, readings: current, penaltyBps: p.penaltyBps })
+    if (await checkReadings(s, c, current, right, log)) return
+    await checkReleases(s, c, current, right, log)
   }
 
   /** Whether a reading proof was sent (its re-settlement computes the releases, so they need no proof of their own). */
-  async function checkReadings(s: DecodedStep['settle'], committed: Committed, current: (SignedMeterReading | null)[], log: SteppedLog): Promise<boolean> {
+  async function checkReadings(s: DecodedStep['settle'], committed: Committed, current: (SignedMeterReading | null)[], right: Settlement, log: SteppedLog): Promise<boolean> {
     const { clearing, siteRefs } = committed
     const fixed = [...current]
     const fixable: number[] = []
@@ -201,7 +205,7 @@ export function createStepWatch(p: StepWatchParameters) {
       p.report(s.interval, `forged reading${unproven.length > 1 ? 's' : ''} of ${sites(unproven)} settled by step ${log.transactionHash}; this site holds no meter-signed reading to replace ${unproven.length > 1 ? 'them' : 'it'} with, so it cannot prove it (the site itself can, or a peer it published to)`, true, log.transactionHash)
     if (fixable.length === 0) return false
     // a proof fixes what this site can; a forged reading it cannot fix stays for another proof
-    const releasesHash = await boundReleasesHash(s, committed, current)
+    const releasesHash = await boundReleasesHash(s, right)
     if (releasesHash === null) return false
     p.prove(`forgery-readings:${s.interval}:${fixable.join('-')}`, { to: p.verifier, data: encodeFunctionData({ abi: auctionVerifierAbi, functionName: 'proveReadingForgery', args: readingForgeryArgs({ clearing, siteRefs, stepped: current, releasesHash, fixed }) }) })
     p.report(s.interval, `forged reading${fixable.length > 1 ? 's' : ''} of ${sites(fixable)} settled by step ${log.transactionHash}: not signed by the meter; proving it on chain with the meter's own reading`, true, log.transactionHash)
@@ -209,23 +213,21 @@ export function createStepWatch(p: StepWatchParameters) {
   }
 
   /**
-   * The releases hash the market binds now for `current` readings: the settlement's (a
-   * re-settlement computes it) or the step's; null when neither matches the record (it is no
-   * longer settled, or its ring slot moved on).
+   * The releases hash the market binds now for the bound readings (whose settlement is
+   * `right`): the settlement's (a re-settlement computes it) or the step's; null when neither
+   * matches the record (it is no longer settled, or its ring slot moved on).
    */
-  async function boundReleasesHash(s: DecodedStep['settle'], c: Committed, current: (SignedMeterReading | null)[]): Promise<Hex | null> {
+  async function boundReleasesHash(s: DecodedStep['settle'], right: Settlement): Promise<Hex | null> {
     const rec = await p.client.readContract({ address: p.market, abi: energyMarketAbi, functionName: 'clearingRecord', args: [s.interval] })
     if ((rec & 0xffn) !== STATUS_SETTLED || ((rec >> 32n) & 0xffffffffn) !== s.interval) return null
-    const right = buildFinalization({ clearing: c.clearing, siteRefs: c.siteRefs, readings: current, penaltyBps: p.penaltyBps })
     const stepped = keccak256(encodePacked(['uint256[]'], [s.releases]))
     for (const h of [right.releasesHash, stepped]) if (recordHash(right.inputsHash, h) >> 64n === rec >> 64n) return h
     return null
   }
 
   /** Proves the step's releases wrong when the market still binds them and they are not the settlement of the readings. */
-  async function checkReleases(s: DecodedStep['settle'], c: Committed, current: (SignedMeterReading | null)[], log: SteppedLog) {
-    const right = buildFinalization({ clearing: c.clearing, siteRefs: c.siteRefs, readings: current, penaltyBps: p.penaltyBps })
-    const bound = await boundReleasesHash(s, c, current)
+  async function checkReleases(s: DecodedStep['settle'], c: Committed, current: (SignedMeterReading | null)[], right: Settlement, log: SteppedLog) {
+    const bound = await boundReleasesHash(s, right)
     if (bound === null || bound === right.releasesHash) return
     const wrong = c.siteRefs.flatMap((ref, k) => (s.releases[k] === right.releases[k] ? [] : [siteOf(ref)]))
     p.prove(`settlement:${s.interval}`, { to: p.verifier, data: encodeFunctionData({ abi: auctionVerifierAbi, functionName: 'proveSettlement', args: settlementProofArgs({ clearing: c.clearing, siteRefs: c.siteRefs, stepped: current, releases: s.releases }) }) })
