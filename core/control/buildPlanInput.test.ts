@@ -75,3 +75,28 @@ describe('buildPlanInput with the load P90', () => {
     expect(plain.slots.every((s) => s.reasons === undefined)).toBe(true)
   })
 })
+
+describe('buildPlanInput with a PV plan quantile', () => {
+  const p50 = [0, 1_000, 3_000, 2_000]
+  const p10 = [0, 600, 1_800, 2_000]
+  const p90 = [0, 1_400, 3_900, 2_600]
+  const pvOf = (pvPlanQuantile: number | undefined, band: boolean) =>
+    buildPlanInput({
+      startMs, slotMs, loadW: [500, 500, 500, 500], pvW: p50, ...(band && { pvP10W: p10, pvP90W: p90 }), tariff, battery: { capacityWh: 5_000, socPct: 50, limits }, grid: { maxImportW: null, maxExportW: null },
+      settings: { targetEndSocPct: null, degradationCostEurPerKWh: 0, exportTieBreakEurPerKWh: 0, ...(pvPlanQuantile !== undefined && { pvPlanQuantile }) },
+    }).slots.map((s) => s.pvPowerW)
+
+  it('plans on the P50 by default, at 0.5, and without a band', () => {
+    expect(pvOf(undefined, true)).toEqual(p50)
+    expect(pvOf(0.5, true)).toEqual(p50)
+    expect(pvOf(0.6, false)).toEqual(p50)
+  })
+
+  it('moves each slot toward its P90 above 0.5 and its P10 below, by z(q) / z(0.9) of the way, reaching the band edge at 0.9', () => {
+    const share = 0.2533 / 1.2816 // z(0.6) / z(0.9)
+    pvOf(0.6, true).forEach((w, i) => expect(w).toBeCloseTo(p50[i]! + share * (p90[i]! - p50[i]!), 0))
+    pvOf(0.4, true).forEach((w, i) => expect(w).toBeCloseTo(p50[i]! - share * (p50[i]! - p10[i]!), 0))
+    pvOf(0.9, true).forEach((w, i) => expect(w).toBeCloseTo(p90[i]!, 3))
+    pvOf(0.1, true).forEach((w, i) => expect(w).toBeCloseTo(p10[i]!, 3))
+  })
+})

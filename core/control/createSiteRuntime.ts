@@ -229,6 +229,8 @@ export function createSiteRuntime(options: SiteRuntimeOptions) {
         loadW: f.loadW,
         pvW: f.pvW,
         loadP90W: f.loadP90W ?? null,
+        pvP10W: f.pvP10W ?? null,
+        pvP90W: f.pvP90W ?? null,
         tariff: tariff(),
         battery: { capacityWh: battery.battery!.capacityWh ?? 10_000, socPct, limits: batteryLimitsNow()[battery.name]! },
         grid: gridLimits(),

@@ -83,6 +83,8 @@ describe('backtest', () => {
       [['backtest', '--from', '2013-01-14', '--days', '1', '--history-days', 'x'], 2, /--history-days: expected an integer from 0 to 60, got 'x'/],
       [['backtest', '--from', '2013-01-14', '--days', '1', '--pv-forecast', 'sunny'], 2, /--pv-forecast: expected persistence or clear-sky-scaled, got 'sunny'/],
       [['backtest', '--from', '2013-01-14', '--days', '1', '--pv-quantile', '1.5'], 2, /--pv-quantile: expected a number from 0 to 1 such as 0\.67, or mean, got '1\.5'/],
+      [['backtest', '--from', '2013-01-14', '--days', '1', '--pv-plan-quantile', '0.99'], 2, /--pv-plan-quantile: expected a quantile from 0\.05 to 0\.95 such as 0\.6, got '0\.99'/],
+      [['backtest', '--from', '2013-01-14', '--days', '1', '--pv-plan-quantile', 'median'], 2, /--pv-plan-quantile: expected a quantile from 0\.05 to 0\.95 such as 0\.6, got 'median'/],
       [['backtest', '--from', '2013-01-14', '--days', '1', '--export-tie-break', '2'], 2, /--export-tie-break: expected EUR\/kWh from 0 to 1 such as 0\.005, got '2'/],
       // The shipped model was trained on 2012-2014: it has seen the backtested days.
       [['backtest', '--from', '2013-01-14', '--days', '1', '--model', defaultModel], 1, /--model: .* covers the backtested days; give --history FILE/],

@@ -15,7 +15,7 @@ const help = `usage: gridmesh backtest [--site FILE] --from DATE --days N [--spe
                          [--load-forecast model|seasonal-naive] [--history FILE.csv | --model DIR] [--history-days N]
                          [--pv-forecast persistence|clear-sky-scaled] [--pv-persistence-h N] [--pv-quantile Q]
                          [--horizon-slots N] [--end-soc-pct N|none] [--export-tie-break EUR]
-                         [--weather sim|none] [--weather-issues-h N] [--load-headroom p90|none] [--oracle load|pv|load,pv]
+                         [--weather sim|none] [--weather-issues-h N] [--load-headroom p90|none] [--pv-plan-quantile Q] [--oracle load|pv|load,pv]
 
 Runs the real controller (forecast, MILP plan every 15 minutes, control loop) against
 the hardware simulator under a virtual clock, and in the same run two references:
@@ -72,6 +72,8 @@ The controller's load forecast (createSiteLoadForecaster):
                    the --pv-forecast method without it; none: measured production only
   --weather-issues-h N  with the weather: PV from the mean of the forecasts issued in the N hours
                    before the newest (default serve's, siteRuntimeDefaults.weatherIssuesMs; 0: the newest alone)
+  --pv-plan-quantile Q  plan PV on this quantile (0.05-0.95) of its forecast band instead of
+                   the P50 (default 0.5)
   --load-headroom p90|none  p90: keep SoC headroom against the load forecast's P90 at the
                    peak price, where the forecaster gives quantiles (default none)
   --oracle load|pv|load,pv  diagnostics: plan with the true load and/or PV (the
@@ -87,11 +89,11 @@ const flagSpec = {
   seed: { type: 'string' }, seeds: { type: 'string' }, windows: { type: 'string' }, parallel: { type: 'string' }, 'model-cutoff': { type: 'string' },
   json: { type: 'boolean' }, report: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   'load-forecast': { type: 'string' }, history: { type: 'string' }, model: { type: 'string' }, 'history-days': { type: 'string' },
-  'horizon-slots': { type: 'string' }, 'pv-forecast': { type: 'string' }, 'pv-persistence-h': { type: 'string' }, 'export-tie-break': { type: 'string' }, 'pv-quantile': { type: 'string' }, 'end-soc-pct': { type: 'string' }, oracle: { type: 'string' }, 'load-headroom': { type: 'string' }, weather: { type: 'string' }, 'weather-issues-h': { type: 'string' },
+  'horizon-slots': { type: 'string' }, 'pv-forecast': { type: 'string' }, 'pv-persistence-h': { type: 'string' }, 'export-tie-break': { type: 'string' }, 'pv-quantile': { type: 'string' }, 'end-soc-pct': { type: 'string' }, oracle: { type: 'string' }, 'load-headroom': { type: 'string' }, weather: { type: 'string' }, 'weather-issues-h': { type: 'string' }, 'pv-plan-quantile': { type: 'string' },
 } as const
 type Flags = ReturnType<typeof parseFlags<typeof flagSpec>>
 /** The flags that set up the controller (passed to every run of a multi-window backtest). */
-const controllerFlags = ['site', 'cycle-s', 'load-forecast', 'history', 'model', 'history-days', 'horizon-slots', 'pv-forecast', 'pv-persistence-h', 'export-tie-break', 'pv-quantile', 'end-soc-pct', 'load-headroom', 'weather', 'weather-issues-h', 'oracle'] as const
+const controllerFlags = ['site', 'cycle-s', 'load-forecast', 'history', 'model', 'history-days', 'horizon-slots', 'pv-forecast', 'pv-persistence-h', 'export-tie-break', 'pv-quantile', 'end-soc-pct', 'load-headroom', 'weather', 'weather-issues-h', 'pv-plan-quantile', 'oracle'] as const
 
 export async function run(argv: string[]): Promise<number> {
   const flags = parseFlags('backtest', argv, flagSpec, help)
@@ -159,6 +161,8 @@ function controllerOptions(flags: Flags): Omit<BacktestOptions, 'fromMs' | 'days
   if (quantile !== undefined && quantile !== 'mean' && !(/^(0(\.\d+)?|1(\.0+)?)$/.test(quantile))) throw new UsageError(`--pv-quantile: expected a number from 0 to 1 such as 0.67, or mean, got '${quantile}'`)
   const headroom = flags['load-headroom']
   if (headroom !== undefined && headroom !== 'p90' && headroom !== 'none') throw new UsageError(`--load-headroom: expected p90 or none, got '${headroom}'`)
+  const planQuantile = flags['pv-plan-quantile']
+  if (planQuantile !== undefined && !(/^0\.\d+$/.test(planQuantile) && Number(planQuantile) >= 0.05 && Number(planQuantile) <= 0.95)) throw new UsageError(`--pv-plan-quantile: expected a quantile from 0.05 to 0.95 such as 0.6, got '${planQuantile}'`)
   const weather = flags.weather
   if (weather !== undefined && weather !== 'sim' && weather !== 'none') throw new UsageError(`--weather: expected sim (the simulator's weather forecast) or none, got '${weather}'`)
   return {
@@ -166,6 +170,7 @@ function controllerOptions(flags: Flags): Omit<BacktestOptions, 'fromMs' | 'days
     ...(weather !== undefined && { weather: weather === 'sim' }),
     ...(flags['weather-issues-h'] !== undefined && { weatherIssuesHours: parseIntegerFlag('weather-issues-h', flags['weather-issues-h'], 0, 48, 6) }),
     ...(headroom !== undefined && { loadP90Headroom: headroom === 'p90' }),
+    ...(planQuantile !== undefined && { pvPlanQuantile: Number(planQuantile) }),
     cycleS: parseIntegerFlag('cycle-s', flags['cycle-s'], 1, 900, 30),
     horizonSlots: parseIntegerFlag('horizon-slots', flags['horizon-slots'], 4, 192, 96),
     endSocTargetPct: endSoc === undefined ? 30 : endSoc === 'none' ? null : Number(endSoc),

@@ -81,6 +81,8 @@ export type BacktestOptions = {
   weatherIssuesHours?: number
   /** Keep SoC headroom against the load forecast's P90 at peak prices (buildPlanInput's loadP90Headroom; default: serve's). */
   loadP90Headroom?: boolean
+  /** Plan PV on this quantile of its forecast band (buildPlanInput's pvPlanQuantile; default 0.5, the P50). */
+  pvPlanQuantile?: number
   /** Diagnostics: the controller plans with the truth (the self-consumption run's slots, as perfect foresight does) instead of forecasting load and/or PV. */
   oracle?: { load?: boolean; pv?: boolean }
   onProgress?: (message: string) => void
@@ -143,6 +145,7 @@ export type ControllerSetup = {
   endSocTargetPct: number | null
   exportTieBreakEurPerKWh: number
   loadP90Headroom: boolean
+  pvPlanQuantile: number
   weather: boolean
   /** Hours of weather issues averaged (null without the weather). */
   weatherIssuesHours: number | null
@@ -220,6 +223,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     endSocTargetPct,
     exportTieBreakEurPerKWh: options.exportTieBreakEurPerKWh ?? defaultExportTieBreakEurPerKWh,
     loadP90Headroom: options.loadP90Headroom ?? false,
+    pvPlanQuantile: options.pvPlanQuantile ?? 0.5,
     weather: !oracle.pv && (options.weather ?? true),
     weatherIssuesHours: !oracle.pv && (options.weather ?? true) ? (options.weatherIssuesHours ?? siteRuntimeDefaults.weatherIssuesMs / 3_600_000) : null,
     pvForecastMethods: {},
@@ -370,7 +374,7 @@ async function runOnce(name: RunResult['name'], o: Common, truth: SlotRecord[] |
       clock,
       control: site.control!,
       tariff: o.tariff,
-      planSettings: name === 'perfect-foresight' ? { targetEndSocPct: 30, exportTieBreakEurPerKWh: 0 } : { targetEndSocPct: o.endSocTargetPct, exportTieBreakEurPerKWh: s.exportTieBreakEurPerKWh, loadP90Headroom: s.loadP90Headroom },
+      planSettings: name === 'perfect-foresight' ? { targetEndSocPct: 30, exportTieBreakEurPerKWh: 0 } : { targetEndSocPct: o.endSocTargetPct, exportTieBreakEurPerKWh: s.exportTieBreakEurPerKWh, loadP90Headroom: s.loadP90Headroom, pvPlanQuantile: s.pvPlanQuantile },
       planPolicy: name === 'perfect-foresight' ? { kind: 'once', fromMs: o.fromMs } : name === 'controller' ? { kind: 'serve', fromMs: o.fromMs } : { kind: 'manual' },
       planner,
       solver: o.solver,
