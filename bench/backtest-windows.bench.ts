@@ -1,10 +1,10 @@
 // Multi-window backtest bench (issue 16): the controller against perfect foresight and
 // self-consumption on the report set, core/control/backtest/windows/report.json (eight two-day
 // windows across the seasons of 2014, each under its own cloud seed, 3-10). The controller's
-// settings were chosen on the choice set (windows/choice.json: 2013, seeds 1-2), never on
-// these (core/control/backtest/NOTES.md, section 7). Costs are deterministic: the same tree
-// and seeds give the same euros. The targets are the issue's: median gap to perfect foresight
-// <= 2 %, worst <= 5 %, 0 limit violations. Costs are adjusted for the energy left in the
+// settings were chosen on the choice set (windows/choice.json and choice-extra.json: 2013,
+// seeds 1-2 and 11-12), never on these (core/control/backtest/NOTES.md, sections 7 and 11).
+// Costs are deterministic: the same tree and seeds give the same euros. The targets are the
+// issue's: median gap to perfect foresight <= 2 %, worst <= 5 %, 0 limit violations. Costs are adjusted for the energy left in the
 // battery at its replacement price (NOTES.md section 8); gapAtMeanPricePct is the gap with
 // the valuation before it. Runs one window at a time (benches do not share
 // the cores); BACKTEST_FLAGS adds controller flags, BACKTEST_PARALLEL runs more at once.

@@ -61,9 +61,10 @@ export const siteRuntimeDefaults = {
   // the 0.67 quantile of last week's clearness; PV beating the plan costs about twice what
   // falling short does.
   pvForecast: { kind: 'persistence', persistenceMs: 6 * 3_600_000, climatologyQuantile: 0.67 },
-  // With a weather source, PV plans on the newest forecast alone (0), or on the mean of the
-  // forecasts issued in this long before it (a lagged ensemble; NOTES.md section 8).
-  weatherIssuesMs: 0,
+  // With a weather source, PV plans on the mean of the forecasts issued in the 3 h before the
+  // newest and the newest (a lagged ensemble: one issue's error no longer turns a plan); chosen
+  // on sixteen choice runs over the newest alone (core/control/backtest/NOTES.md section 11).
+  weatherIssuesMs: 3 * 3_600_000,
 } as const
 
 export type SiteRuntimeOptions = {

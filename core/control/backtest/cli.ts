@@ -71,7 +71,7 @@ The controller's load forecast (createSiteLoadForecaster):
                    Open-Meteo-shaped endpoint, as a site with control.weather), falling back to
                    the --pv-forecast method without it; none: measured production only
   --weather-issues-h N  with the weather: PV from the mean of the forecasts issued in the N hours
-                   before the newest (default serve's, siteRuntimeDefaults.weatherIssuesMs; 0: the newest alone)
+                   before the newest (default serve's 3, siteRuntimeDefaults.weatherIssuesMs; 0: the newest alone)
   --pv-plan-quantile Q  plan PV on this quantile (0.05-0.95) of its forecast band instead of
                    the P50 (default 0.5)
   --load-headroom p90|none  p90: keep SoC headroom against the load forecast's P90 at the
