@@ -112,7 +112,7 @@ function normalQuantile(q: number): number {
  * the P10 (q < 0.5) by z(q) / z(0.9) of the way, each side's band read as half a normal spread.
  * Without a band (or at q = 0.5) the P50 unchanged.
  */
-export function pvAtQuantile(p50W: readonly number[], p10W: readonly number[] | null | undefined, p90W: readonly number[] | null | undefined, q: number): readonly number[] {
+function pvAtQuantile(p50W: readonly number[], p10W: readonly number[] | null | undefined, p90W: readonly number[] | null | undefined, q: number): readonly number[] {
   if (q === 0.5 || !p10W || !p90W || p10W.length !== p50W.length || p90W.length !== p50W.length) return p50W
   const share = normalQuantile(q) / normalQuantile(0.9)
   return p50W.map((w, i) => {
